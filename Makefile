@@ -1,0 +1,32 @@
+# The two commands of the README: `make run` and `make test`. Each installs what is
+# missing (Debian packages named in scripts/deps-*.txt), builds, and does its job.
+PRESET ?= $(if $(CI),ci,default)
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps test-deps build run test test-asan bench clean
+
+all: build
+
+deps:
+	scripts/install-deps scripts/deps-build.txt
+
+test-deps:
+	scripts/install-deps scripts/deps-build.txt scripts/deps-test.txt
+
+build: deps
+	cmake --preset $(PRESET)
+	cmake --build --preset $(PRESET) -j $(JOBS)
+
+run: build
+	./build/pyprofd --help
+
+test: test-deps build
+	ctest --preset $(PRESET) -j $(JOBS)
+
+test-asan: test-deps
+	cmake --preset asan
+	cmake --build --preset asan -j $(JOBS)
+	ctest --preset asan -j $(JOBS)
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,79 @@
+#include "daemon/command_line.hpp"
+
+#include <charconv>
+#include <cstdio>
+#include <fmt/format.h>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "daemon/dump_command.hpp"
+
+namespace pyprofd::daemon {
+namespace {
+
+constexpr std::string_view usage = R"(pyprofd - a sampling profiler for Python processes
+
+Usage:
+  pyprofd dump --pid PID [--json]   print every thread's Python stack now
+  pyprofd --help                    this text
+  pyprofd --version                 the version
+
+pyprofd reads the target's memory from outside (process_vm_readv): no code is
+injected and the target is not stopped. Reading another user's process needs
+root or CAP_SYS_PTRACE.
+)";
+
+constexpr int exit_usage = 2;
+
+int usage_error(std::string_view message) {
+    std::cerr << "pyprofd: " << message << "\nRun 'pyprofd --help' for usage.\n";
+    return exit_usage;
+}
+
+std::optional<int> parse_pid(std::string_view text) {
+    int pid = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), pid);
+    if (ec != std::errc{} || ptr != text.data() + text.size() || pid <= 0) return std::nullopt;
+    return pid;
+}
+
+int dump(std::span<const std::string_view> args) {
+    DumpOptions options;
+    std::optional<int> pid;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        auto a = args[i];
+        if (a == "--json") {
+            options.json = true;
+        } else if (a == "--pid" || a == "-p") {
+            if (i + 1 >= args.size()) return usage_error("--pid needs a process id");
+            pid = parse_pid(args[++i]);
+            if (!pid) return usage_error(fmt::format("--pid takes a positive number, not '{}'", args[i]));
+        } else if (a.starts_with("--pid=")) {
+            pid = parse_pid(a.substr(6));
+            if (!pid) return usage_error(fmt::format("--pid takes a positive number, not '{}'", a.substr(6)));
+        } else {
+            return usage_error(fmt::format("dump: unknown argument '{}'", a));
+        }
+    }
+    if (!pid) return usage_error("dump needs --pid PID");
+    options.pid = *pid;
+    return run_dump(options);
+}
+
+}  // namespace
+
+int run_command_line(std::span<const std::string_view> args) {
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        std::cout << usage;
+        return args.empty() ? exit_usage : 0;
+    }
+    if (args[0] == "--version") {
+        std::cout << "pyprofd " << PYPROFD_VERSION << "\n";
+        return 0;
+    }
+    if (args[0] == "dump") return dump(args.subspan(1));
+    return usage_error(fmt::format("unknown command '{}'", args[0]));
+}
+
+}  // namespace pyprofd::daemon

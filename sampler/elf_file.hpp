@@ -1,0 +1,55 @@
+#pragma once
+// The parts of an ELF file a profiler needs: its symbols (.dynsym and .symtab),
+// sections and loadable segments, so an address in the file can be placed in a process.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "sampler/error.hpp"
+
+namespace pyprofd::sampler {
+
+struct ElfSymbol {
+    std::uint64_t value = 0;  // link-time virtual address
+    std::uint64_t size = 0;
+};
+
+struct ElfSection {
+    std::uint64_t address = 0;
+    std::uint64_t size = 0;
+};
+
+struct ElfLoadSegment {
+    std::uint64_t vaddr = 0;
+    std::uint64_t file_offset = 0;
+    std::uint64_t file_size = 0;
+    std::uint64_t memory_size = 0;
+};
+
+class ElfFile {
+public:
+    // Parses the 64-bit ELF file at path. `what` names it in errors.
+    static Result<ElfFile> load(const std::string& path);
+
+    std::optional<ElfSymbol> symbol(std::string_view name) const;
+    std::optional<ElfSection> section(std::string_view name) const;
+    const std::vector<ElfLoadSegment>& load_segments() const { return segments_; }
+    bool is_position_independent() const { return position_independent_; }
+    bool has_symbol_table() const { return has_symtab_; }
+
+    // Names of defined symbols that start with prefix (static variables such as
+    // "version.0" carry compiler-chosen suffixes).
+    std::vector<std::string> symbols_with_prefix(std::string_view prefix) const;
+
+private:
+    std::unordered_map<std::string, ElfSymbol> symbols_;
+    std::unordered_map<std::string, ElfSection> sections_;
+    std::vector<ElfLoadSegment> segments_;
+    bool position_independent_ = false;
+    bool has_symtab_ = false;
+};
+
+}  // namespace pyprofd::sampler

@@ -1,0 +1,97 @@
+#include "sampler/frame_walker.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <fmt/format.h>
+
+namespace pyprofd::sampler {
+namespace {
+
+template <class T>
+T load(const std::byte* block, Offset offset) {
+    T v;
+    std::memcpy(&v, block + offset, sizeof v);
+    return v;
+}
+
+std::unexpected<Error> too_deep(std::size_t max_depth) {
+    return fail(ErrorKind::bad_data,
+                fmt::format("more than {} frames: a cycle read while the stack changed, or a very deep "
+                            "recursion",
+                            max_depth));
+}
+
+int line_or_first(const CodeInfo& code, std::int64_t offset) {
+    // An offset before the first instruction is a frame that has not started yet.
+    if (offset < 0) return code.first_line;
+    if (offset > 0x7fffffff) return -1;
+    return code.lines.line_at(static_cast<std::uint32_t>(offset));
+}
+
+}  // namespace
+
+Result<std::vector<Frame>> FrameWalker::walk(RemoteAddress frame_field) const {
+    const auto& layout = reader_.layout();
+    if (layout.frames == FrameModel::frame_objects) return walk_frame_objects(frame_field);
+    RemoteAddress frame = frame_field;
+    if (layout.frame_access == ThreadFrameAccess::through_cframe && frame != 0) {
+        auto current = reader_.read_pointer(frame + static_cast<RemoteAddress>(layout.cframe.current_frame));
+        if (!current) return std::unexpected(current.error());
+        frame = *current;
+    }
+    return walk_interpreter_frames(frame);
+}
+
+Result<std::vector<Frame>> FrameWalker::walk_frame_objects(RemoteAddress frame) const {
+    const auto& layout = reader_.layout();
+    const auto& f = layout.frame_object;
+    const auto span = static_cast<std::size_t>(std::max({f.back, f.code, f.lasti, layout.object.ob_type}) + 8);
+    std::array<std::byte, 256> block{};
+    std::vector<Frame> frames;
+    while (frame != 0) {
+        if (frames.size() >= max_depth_) return too_deep(max_depth_);
+        if (auto ok = reader_.memory().read(frame, std::span(block).first(span)); !ok)
+            return std::unexpected(ok.error());
+        if (load<RemoteAddress>(block.data(), layout.object.ob_type) != reader_.types().frame)
+            return fail(ErrorKind::bad_data, fmt::format("object at {:#x} is not a frame", frame));
+        auto code = codes_.get(load<RemoteAddress>(block.data(), f.code));
+        if (!code) return std::unexpected(code.error());
+        std::int64_t offset = load<std::int32_t>(block.data(), f.lasti);
+        if (layout.instruction_pointer == InstructionPointer::lasti_code_units) offset *= 2;
+        frames.push_back({*code, line_or_first(**code, offset)});
+        frame = load<RemoteAddress>(block.data(), f.back);
+    }
+    return frames;
+}
+
+Result<std::vector<Frame>> FrameWalker::walk_interpreter_frames(RemoteAddress frame) const {
+    const auto& layout = reader_.layout();
+    const auto& f = layout.interpreter_frame;
+    const auto span = static_cast<std::size_t>(std::max({f.code, f.previous, f.instr_ptr, f.owner}) + 8);
+    std::array<std::byte, 256> block{};
+    std::vector<Frame> frames;
+    std::size_t visited = 0;
+    while (frame != 0) {
+        if (++visited > max_depth_) return too_deep(max_depth_);
+        if (auto ok = reader_.memory().read(frame, std::span(block).first(span)); !ok)
+            return std::unexpected(ok.error());
+        RemoteAddress previous = load<RemoteAddress>(block.data(), f.previous);
+        // Shim frames that mark where C code called into the interpreter carry no Python code.
+        if (f.owner != absent && static_cast<int>(load<std::uint8_t>(block.data(), f.owner)) == f.owned_by_cstack) {
+            frame = previous;
+            continue;
+        }
+        RemoteAddress code_address = load<RemoteAddress>(block.data(), f.code);
+        auto code = codes_.get(code_address);
+        if (!code) return std::unexpected(code.error());
+        auto instr = load<RemoteAddress>(block.data(), f.instr_ptr);
+        auto first_instruction = code_address + static_cast<RemoteAddress>(layout.code.code_adaptive);
+        auto offset = static_cast<std::int64_t>(instr - first_instruction);
+        frames.push_back({*code, line_or_first(**code, offset)});
+        frame = previous;
+    }
+    return frames;
+}
+
+}  // namespace pyprofd::sampler

@@ -1,0 +1,31 @@
+#pragma once
+// Walks one thread's chain of Python frames, innermost first: PyFrameObject.f_back
+// up to 3.10, _PyInterpreterFrame.previous from 3.11 (skipping the frames the C
+// stack owns). Every frame is checked before it is believed.
+#include <vector>
+
+#include "sampler/code_cache.hpp"
+#include "sampler/stack_trace.hpp"
+
+namespace pyprofd::sampler {
+
+class FrameWalker {
+public:
+    static constexpr std::size_t default_max_depth = 4096;
+
+    FrameWalker(const ObjectReader& reader, CodeCache& codes, std::size_t max_depth = default_max_depth)
+        : reader_(reader), codes_(codes), max_depth_(max_depth) {}
+
+    // `frame_field` is the value of the thread state's frame field (see ThreadFrameAccess).
+    Result<std::vector<Frame>> walk(RemoteAddress frame_field) const;
+
+private:
+    Result<std::vector<Frame>> walk_frame_objects(RemoteAddress frame) const;
+    Result<std::vector<Frame>> walk_interpreter_frames(RemoteAddress frame) const;
+
+    const ObjectReader& reader_;
+    CodeCache& codes_;
+    std::size_t max_depth_;
+};
+
+}  // namespace pyprofd::sampler

@@ -1,0 +1,28 @@
+#pragma once
+// Reading /proc/PID/* files, with errors that say what to do.
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sampler/error.hpp"
+
+namespace pyprofd::sampler {
+
+// The whole content of /proc/PID/<name>.
+Result<std::string> read_proc_file(pid_t pid, std::string_view name);
+
+// Reads a whole local file (any size, /proc files report size 0).
+Result<std::string> read_whole_file(const std::string& path);
+
+// The command line, arguments split at NULs.
+Result<std::vector<std::string>> read_cmdline(pid_t pid);
+
+// The thread ids in /proc/PID/task.
+Result<std::vector<pid_t>> list_threads(pid_t pid);
+
+// The path /proc/PID/exe points to (may end in " (deleted)").
+Result<std::string> read_exe_link(pid_t pid);
+
+}  // namespace pyprofd::sampler

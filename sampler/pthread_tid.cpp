@@ -1,0 +1,67 @@
+#include "sampler/pthread_tid.hpp"
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+namespace pyprofd::sampler {
+namespace {
+
+constexpr std::size_t descriptor_scan = 2048;
+
+// Where our own C library keeps the tid in our own descriptor: the target usually
+// runs the same C library, so this is the first guess.
+std::optional<std::size_t> own_tid_offset() {
+    auto self = reinterpret_cast<const std::byte*>(pthread_self());
+    pid_t tid = ::gettid();
+    for (std::size_t off = 0; off + sizeof(pid_t) <= descriptor_scan; off += sizeof(pid_t)) {
+        pid_t v;
+        std::memcpy(&v, self + off, sizeof v);
+        if (v == tid) return off;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+bool PthreadTidResolver::learn(const RemoteMemory& memory, const std::vector<std::uint64_t>& pthreads,
+                               const std::vector<pid_t>& tids) {
+    if (pthreads.empty()) return false;
+    std::vector<std::array<std::byte, descriptor_scan>> descriptors(pthreads.size());
+    for (std::size_t i = 0; i < pthreads.size(); ++i)
+        if (!memory.read(pthreads[i], descriptors[i])) return false;
+
+    auto fits = [&](std::size_t off) {
+        std::vector<pid_t> seen;
+        for (const auto& d : descriptors) {
+            pid_t v;
+            std::memcpy(&v, d.data() + off, sizeof v);
+            if (v <= 0 || std::ranges::find(tids, v) == tids.end() || std::ranges::find(seen, v) != seen.end())
+                return false;
+            seen.push_back(v);
+        }
+        return true;
+    };
+    if (auto guess = own_tid_offset(); guess && fits(*guess)) {
+        offset_ = guess;
+        return true;
+    }
+    for (std::size_t off = 0; off + sizeof(pid_t) <= descriptor_scan; off += sizeof(pid_t)) {
+        if (fits(off)) {
+            offset_ = off;
+            return true;
+        }
+    }
+    return false;
+}
+
+pid_t PthreadTidResolver::tid_of(const RemoteMemory& memory, std::uint64_t pthread) const {
+    if (!offset_ || pthread == 0) return 0;
+    auto v = memory.read<pid_t>(pthread + *offset_);
+    return v && *v > 0 ? *v : 0;
+}
+
+}  // namespace pyprofd::sampler

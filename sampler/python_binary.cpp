@@ -1,0 +1,120 @@
+#include "sampler/python_binary.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fmt/format.h>
+
+namespace pyprofd::sampler {
+namespace {
+
+std::string_view basename(std::string_view path) {
+    auto slash = path.rfind('/');
+    return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+bool is_libpython(std::string_view path) {
+    auto name = basename(path);
+    return name.starts_with("libpython") && name.find(".so") != std::string_view::npos;
+}
+
+// The file's mappings, lowest file offset first.
+std::vector<const MemoryMapping*> mappings_of(const std::vector<MemoryMapping>& maps,
+                                              std::string_view path) {
+    std::vector<const MemoryMapping*> out;
+    for (const auto& m : maps)
+        if (m.path == path) out.push_back(&m);
+    std::ranges::sort(out, {}, [](const MemoryMapping* m) { return m->offset; });
+    return out;
+}
+
+// Opens the file behind a mapping. /proc/PID/map_files reaches the very file that is
+// mapped, even when it was deleted or replaced since, or lives in another mount
+// namespace; /proc/PID/root/PATH is the fallback where map_files is not allowed.
+Result<std::pair<ElfFile, std::string>> open_mapped_file(pid_t pid, const MemoryMapping& m) {
+    std::vector<std::string> candidates = {
+        fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, m.start, m.end),
+    };
+    if (!m.deleted) candidates.push_back(fmt::format("/proc/{}/root{}", pid, m.path));
+    Error last{ErrorKind::io, "no way to open " + m.path};
+    for (const auto& candidate : candidates) {
+        auto elf = ElfFile::load(candidate);
+        if (elf) return std::pair{std::move(*elf), candidate};
+        last = elf.error();
+    }
+    return std::unexpected(Error{last.kind, fmt::format("cannot read {} of process {}: {}", m.path,
+                                                        pid, last.message)});
+}
+
+bool defines_interpreter(const ElfFile& elf) {
+    return elf.symbol("PyCode_Type").has_value() &&
+           (elf.symbol("Py_Initialize").has_value() || elf.symbol("Py_InitializeEx").has_value());
+}
+
+std::uint64_t compute_load_bias(const ElfFile& elf, const MemoryMapping& first) {
+    for (const auto& seg : elf.load_segments()) {
+        if (first.offset >= seg.file_offset && first.offset < seg.file_offset + seg.file_size)
+            return first.start - (seg.vaddr - seg.file_offset + first.offset);
+    }
+    return 0;
+}
+
+}  // namespace
+
+std::optional<RemoteAddress> PythonBinary::address_of(std::string_view symbol) const {
+    auto sym = elf.symbol(symbol);
+    if (!sym) return std::nullopt;
+    return sym->value + load_bias;
+}
+
+std::optional<ElfSection> PythonBinary::section_in_memory(std::string_view name) const {
+    auto sec = elf.section(name);
+    if (!sec || sec->address == 0) return std::nullopt;
+    return ElfSection{sec->address + load_bias, sec->size};
+}
+
+Result<PythonBinary> locate_python_binary(pid_t pid, const std::vector<MemoryMapping>& maps,
+                                          std::string_view exe) {
+    constexpr std::string_view deleted_suffix = " (deleted)";
+    std::string exe_path(exe);
+    if (exe_path.ends_with(deleted_suffix)) exe_path.resize(exe_path.size() - deleted_suffix.size());
+
+    // Candidates: every libpython mapped (shared builds), then the executable (static builds).
+    std::vector<std::string> candidates;
+    for (const auto& m : maps)
+        if (is_libpython(m.path) && std::ranges::find(candidates, m.path) == candidates.end())
+            candidates.push_back(m.path);
+    candidates.push_back(exe_path);
+
+    std::vector<std::string> tried;
+    for (const auto& path : candidates) {
+        auto mapped = mappings_of(maps, path);
+        if (mapped.empty()) continue;
+        auto opened = open_mapped_file(pid, *mapped.front());
+        if (!opened) {
+            if (opened.error().kind == ErrorKind::permission_denied) return std::unexpected(opened.error());
+            tried.push_back(fmt::format("{} ({})", path, opened.error().message));
+            continue;
+        }
+        if (!defines_interpreter(opened->first)) {
+            tried.push_back(path);
+            continue;
+        }
+        PythonBinary binary;
+        binary.path = path;
+        binary.opened_from = opened->second;
+        binary.shared_library = path != exe_path;
+        binary.deleted = mapped.front()->deleted;
+        binary.load_bias = compute_load_bias(opened->first, *mapped.front());
+        binary.elf = std::move(opened->first);
+        return binary;
+    }
+    std::string what = tried.empty() ? exe_path : tried.front();
+    for (std::size_t i = 1; i < tried.size(); ++i) what += ", " + tried[i];
+    return fail(ErrorKind::not_python,
+                fmt::format("process {} is not a Python process: no CPython interpreter in {}", pid,
+                            what));
+}
+
+}  // namespace pyprofd::sampler

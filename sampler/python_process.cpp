@@ -1,0 +1,303 @@
+#include "sampler/python_process.hpp"
+
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fmt/format.h>
+
+#include "sampler/code_cache.hpp"
+#include "sampler/debug_offsets.hpp"
+#include "sampler/frame_walker.hpp"
+#include "sampler/object_reader.hpp"
+#include "sampler/proc_files.hpp"
+#include "sampler/pthread_tid.hpp"
+#include "sampler/thread_activity.hpp"
+#include "sampler/thread_names.hpp"
+#include "sampler/version_detection.hpp"
+
+namespace pyprofd::sampler {
+namespace {
+
+constexpr std::size_t max_interpreters = 256;
+constexpr std::size_t max_threads = 1 << 16;
+
+struct ThreadStateInfo {
+    RemoteAddress address = 0;
+    RemoteAddress interpreter = 0;
+    RemoteAddress frame_field = 0;
+    std::uint64_t ident = 0;
+    pid_t native_id = 0;
+};
+
+template <class T>
+T load(const std::byte* block, Offset offset) {
+    T v;
+    std::memcpy(&v, block + offset, sizeof v);
+    return v;
+}
+
+RemoteAddress at(RemoteAddress base, Offset offset) { return base + static_cast<RemoteAddress>(offset); }
+
+// Whether the process exists and we may look at it, with the error a user can act on.
+Result<void> check_process(pid_t pid) {
+    if (pid <= 0) return fail(ErrorKind::no_such_process, fmt::format("{} is not a valid PID", pid));
+    if (::kill(pid, 0) != 0 && errno == ESRCH)
+        return fail(ErrorKind::no_such_process, fmt::format("no process with PID {}", pid));
+    return {};
+}
+
+Result<PythonTypes> find_types(const PythonBinary& binary, const Layout& layout) {
+    auto need = [&](std::string_view name) -> Result<RemoteAddress> {
+        if (auto a = binary.address_of(name)) return *a;
+        return fail(ErrorKind::not_python, fmt::format("{} has no symbol {}", binary.path, name));
+    };
+    bool py2 = layout.major == 2;
+    PythonTypes t;
+    for (auto [field, name] : std::initializer_list<std::pair<RemoteAddress*, std::string_view>>{
+             {&t.code, "PyCode_Type"},
+             {&t.frame, "PyFrame_Type"},
+             {&t.str, py2 ? "PyString_Type" : "PyUnicode_Type"},
+             {&t.bytes, py2 ? "PyString_Type" : "PyBytes_Type"},
+             {&t.dict, "PyDict_Type"},
+             {&t.integer, py2 ? "PyInt_Type" : "PyLong_Type"},
+             {&t.long_integer, "PyLong_Type"},
+             {&t.module, "PyModule_Type"}}) {
+        auto a = need(name);
+        if (!a) return std::unexpected(a.error());
+        *field = *a;
+    }
+    return t;
+}
+
+std::string supported_versions() {
+    std::string out;
+    for (auto [major, minor] : builtin_layout_versions())
+        out += fmt::format("{}{}.{}", out.empty() ? "" : ", ", major, minor);
+    return out;
+}
+
+}  // namespace
+
+struct PythonProcess::State {
+    explicit State(pid_t p) : memory(p) {}
+
+    pid_t pid;
+    std::vector<std::string> cmdline;
+    std::string exe;
+    PythonBinary binary;
+    PythonVersion version;
+    Layout layout;
+    LayoutSource layout_source = LayoutSource::builtin_table;
+    PythonTypes types;
+    RemoteMemory memory;
+    std::optional<RemoteAddress> runtime;         // _PyRuntime (3.7+)
+    std::optional<RemoteAddress> interp_head;     // interp_head (2.7, 3.6)
+    std::optional<RemoteAddress> current_thread;  // _PyThreadState_Current (2.7, 3.6)
+    std::unique_ptr<ObjectReader> reader;
+    std::unique_ptr<CodeCache> codes;
+    PthreadTidResolver pthread_tids;
+    ThreadNames names;
+
+    Result<RemoteAddress> first_interpreter() const;
+    Result<std::vector<ThreadStateInfo>> thread_states();
+    RemoteAddress gil_holder(RemoteAddress interpreter) const;
+};
+
+Result<RemoteAddress> PythonProcess::State::first_interpreter() const {
+    Result<RemoteAddress> head = fail(ErrorKind::not_python, "no interpreter");
+    if (runtime)
+        head = memory.read<RemoteAddress>(at(*runtime, layout.runtime.interpreters_head));
+    else if (interp_head)
+        head = memory.read<RemoteAddress>(*interp_head);
+    if (head && *head == 0)
+        return fail(ErrorKind::not_python,
+                    fmt::format("the Python interpreter of process {} is not running (not yet started, or "
+                                "shutting down)",
+                                pid));
+    return head;
+}
+
+Result<std::vector<ThreadStateInfo>> PythonProcess::State::thread_states() {
+    auto interp = first_interpreter();
+    if (!interp) return std::unexpected(interp.error());
+    const auto& t = layout.thread;
+    const auto span = static_cast<std::size_t>(
+        std::max({t.next, t.interp, t.frame, t.thread_id, t.native_thread_id}) + 8);
+    std::array<std::byte, 512> block{};
+    std::vector<ThreadStateInfo> out;
+    for (std::size_t i = 0; *interp != 0 && i < max_interpreters; ++i) {
+        auto tstate = memory.read<RemoteAddress>(at(*interp, layout.interpreter.threads_head));
+        if (!tstate) return std::unexpected(tstate.error());
+        RemoteAddress address = *tstate;
+        while (address != 0) {
+            if (out.size() >= max_threads)
+                return fail(ErrorKind::bad_data, "more thread states than any process has: a cycle");
+            if (auto ok = memory.read(address, std::span(block).first(span)); !ok)
+                return std::unexpected(ok.error());
+            ThreadStateInfo info;
+            info.address = address;
+            info.interpreter = load<RemoteAddress>(block.data(), t.interp);
+            if (info.interpreter != *interp)
+                return fail(ErrorKind::bad_data,
+                            fmt::format("thread state at {:#x} does not belong to its interpreter", address));
+            info.frame_field = load<RemoteAddress>(block.data(), t.frame);
+            info.ident = load<std::uint64_t>(block.data(), t.thread_id);
+            if (t.native_thread_id != absent)
+                info.native_id = static_cast<pid_t>(load<std::uint64_t>(block.data(), t.native_thread_id));
+            out.push_back(info);
+            address = load<RemoteAddress>(block.data(), t.next);
+        }
+        auto next = memory.read<RemoteAddress>(at(*interp, layout.interpreter.next));
+        if (!next) return std::unexpected(next.error());
+        *interp = *next;
+    }
+    return out;
+}
+
+RemoteAddress PythonProcess::State::gil_holder(RemoteAddress interpreter) const {
+    switch (layout.gil) {
+        case GilModel::current_thread_symbol:
+            if (current_thread) return memory.read<RemoteAddress>(*current_thread).value_or(0);
+            return 0;
+        case GilModel::runtime_tstate_current:
+            if (runtime) return memory.read<RemoteAddress>(at(*runtime, layout.runtime.tstate_current)).value_or(0);
+            return 0;
+        case GilModel::interpreter_gil: {
+            auto gil = memory.read<RemoteAddress>(at(interpreter, layout.interpreter.ceval_gil));
+            if (!gil || *gil == 0) return 0;
+            auto locked = memory.read<std::int32_t>(at(*gil, layout.gil_state.locked));
+            if (!locked || *locked == 0) return 0;
+            return memory.read<RemoteAddress>(at(*gil, layout.gil_state.last_holder)).value_or(0);
+        }
+    }
+    return 0;
+}
+
+Result<PythonProcess> PythonProcess::attach(pid_t pid) {
+    if (auto ok = check_process(pid); !ok) return std::unexpected(ok.error());
+    auto s = std::make_unique<State>(pid);
+    s->pid = pid;
+    auto cmdline = read_cmdline(pid);
+    if (!cmdline) return std::unexpected(cmdline.error());
+    s->cmdline = std::move(*cmdline);
+    auto exe = read_exe_link(pid);
+    if (!exe) return std::unexpected(exe.error());
+    s->exe = *exe;
+    auto maps = read_proc_maps(pid);
+    if (!maps) return std::unexpected(maps.error());
+
+    auto binary = locate_python_binary(pid, *maps, s->exe);
+    if (!binary) return std::unexpected(binary.error());
+    s->binary = std::move(*binary);
+
+    s->runtime = s->binary.address_of("_PyRuntime");
+    if (!s->runtime)
+        if (auto section = s->binary.section_in_memory(".PyRuntime")) s->runtime = section->address;
+    s->interp_head = s->binary.address_of("interp_head");
+    s->current_thread = s->binary.address_of("_PyThreadState_Current");
+
+    // Reading fails here first when we may not read the process: say so clearly.
+    auto version = detect_python_version(s->memory, s->binary, s->runtime);
+    if (!version) return std::unexpected(version.error());
+    s->version = *version;
+
+    auto base = builtin_layout(s->version.major, s->version.minor);
+    std::optional<DebugOffsetsHeader> debug_header;
+    if (s->runtime) {
+        auto h = read_debug_offsets_header(s->memory, *s->runtime);
+        if (!h) return std::unexpected(h.error());
+        debug_header = *h;
+    }
+    if (debug_header && debug_header->free_threaded)
+        return fail(ErrorKind::unsupported_version,
+                    fmt::format("process {} runs a free-threaded Python {} (no GIL), which pyprofd does not "
+                                "read yet",
+                                pid, s->version.to_string()));
+    if (!base)
+        return fail(ErrorKind::unsupported_version,
+                    fmt::format("process {} runs Python {}, which pyprofd cannot read; supported: {}", pid,
+                                s->version.to_string(), supported_versions()));
+    s->layout = *base;
+    if (debug_header) {
+        auto layout = layout_from_debug_offsets(s->memory, *s->runtime, *debug_header, *base);
+        if (!layout) return std::unexpected(layout.error());
+        s->layout = *layout;
+        s->layout_source = LayoutSource::debug_offsets;
+    }
+    if (s->layout.runtime.interpreters_head != absent ? !s->runtime : !s->interp_head)
+        return fail(ErrorKind::not_python,
+                    fmt::format("cannot find the interpreter list in {}: it has no {} symbol (stripped?)",
+                                s->binary.path,
+                                s->layout.runtime.interpreters_head != absent ? "_PyRuntime" : "interp_head"));
+
+    auto types = find_types(s->binary, s->layout);
+    if (!types) return std::unexpected(types.error());
+    s->types = *types;
+    s->reader = std::make_unique<ObjectReader>(s->memory, s->layout, s->types);
+    s->codes = std::make_unique<CodeCache>(*s->reader);
+
+    // One read proves we may read it and that the interpreter is there.
+    if (auto interp = s->first_interpreter(); !interp) return std::unexpected(interp.error());
+    return PythonProcess(std::move(s));
+}
+
+PythonProcess::PythonProcess(std::unique_ptr<State> state) : s_(std::move(state)) {}
+PythonProcess::PythonProcess(PythonProcess&&) noexcept = default;
+PythonProcess& PythonProcess::operator=(PythonProcess&&) noexcept = default;
+PythonProcess::~PythonProcess() = default;
+
+pid_t PythonProcess::pid() const { return s_->pid; }
+const std::vector<std::string>& PythonProcess::command_line() const { return s_->cmdline; }
+const std::string& PythonProcess::executable() const { return s_->exe; }
+const PythonBinary& PythonProcess::binary() const { return s_->binary; }
+const PythonVersion& PythonProcess::version() const { return s_->version; }
+const Layout& PythonProcess::layout() const { return s_->layout; }
+LayoutSource PythonProcess::layout_source() const { return s_->layout_source; }
+std::uint64_t PythonProcess::memory_reads() const { return s_->memory.syscalls(); }
+
+Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
+    auto states = s_->thread_states();
+    if (!states) return std::unexpected(states.error());
+
+    // Thread states before 3.11 hold only the pthread_t: learn where the tid is once.
+    bool need_tids = std::ranges::any_of(*states, [](const auto& t) { return t.native_id == 0; });
+    if (need_tids && !s_->pthread_tids.known()) {
+        std::vector<std::uint64_t> pthreads;
+        for (const auto& t : *states) pthreads.push_back(t.ident);
+        if (auto tids = list_threads(s_->pid)) s_->pthread_tids.learn(s_->memory, pthreads, *tids);
+    }
+    if (options.thread_names && !states->empty()) {
+        bool unknown = std::ranges::any_of(*states, [&](const auto& t) { return !s_->names.knows(t.ident); });
+        if (unknown) (void)s_->names.refresh(*s_->reader, states->front().interpreter);
+    }
+
+    FrameWalker walker(*s_->reader, *s_->codes);
+    StackSample sample;
+    RemoteAddress holder = 0;
+    bool gil_known = s_->layout.gil != GilModel::current_thread_symbol || s_->current_thread.has_value();
+    if (!states->empty()) holder = s_->gil_holder(states->front().interpreter);
+    for (const auto& t : *states) {
+        ThreadStack stack;
+        stack.ident = t.ident;
+        stack.native_id = t.native_id != 0 ? t.native_id : s_->pthread_tids.tid_of(s_->memory, t.ident);
+        if (auto name = s_->names.name_of(t.ident)) stack.name = *name;
+        if (gil_known) stack.holds_gil = holder == t.address;
+        if (options.thread_activity) stack.activity = read_thread_activity(s_->pid, stack.native_id);
+        auto frames = walker.walk(t.frame_field);
+        if (frames) {
+            stack.frames = std::move(*frames);
+        } else {
+            if (frames.error().kind == ErrorKind::no_such_process) return std::unexpected(frames.error());
+            stack.error = frames.error();
+        }
+        sample.threads.push_back(std::move(stack));
+    }
+    return sample;
+}
+
+}  // namespace pyprofd::sampler

@@ -1,0 +1,54 @@
+#pragma once
+// A Python process seen from outside: attach once (find the interpreter, its
+// version and layout), then take stack samples of all its threads, as often as
+// wanted, without stopping it.
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sampler/layout.hpp"
+#include "sampler/python_binary.hpp"
+#include "sampler/python_version.hpp"
+#include "sampler/stack_trace.hpp"
+
+namespace pyprofd::sampler {
+
+enum class LayoutSource { builtin_table, debug_offsets };
+
+struct SampleOptions {
+    bool thread_names = true;     // read threading's names (cached; refreshed for new threads)
+    bool thread_activity = true;  // read each thread's state from /proc
+};
+
+class PythonProcess {
+public:
+    static Result<PythonProcess> attach(pid_t pid);
+
+    PythonProcess(PythonProcess&&) noexcept;
+    PythonProcess& operator=(PythonProcess&&) noexcept;
+    ~PythonProcess();
+
+    pid_t pid() const;
+    const std::vector<std::string>& command_line() const;
+    const std::string& executable() const;
+    const PythonBinary& binary() const;
+    const PythonVersion& version() const;
+    const Layout& layout() const;
+    LayoutSource layout_source() const;
+
+    // Every thread's stack now. A thread whose stack could not be read carries its
+    // error; the call fails only when the process as a whole cannot be read.
+    Result<StackSample> sample(const SampleOptions& options = {});
+
+    // System calls made reading memory so far (for the benchmarks).
+    std::uint64_t memory_reads() const;
+
+private:
+    struct State;
+    explicit PythonProcess(std::unique_ptr<State> state);
+    std::unique_ptr<State> s_;
+};
+
+}  // namespace pyprofd::sampler

@@ -1,0 +1,51 @@
+#include "sampler/thread_names.hpp"
+
+#include "sampler/remote_dict.hpp"
+
+namespace pyprofd::sampler {
+
+Result<RemoteAddress> ThreadNames::find_active_dict(const ObjectReader& reader, RemoteAddress interpreter) {
+    const auto& layout = reader.layout();
+    auto modules = reader.read_pointer(interpreter + static_cast<RemoteAddress>(layout.interpreter.modules));
+    if (!modules) return std::unexpected(modules.error());
+    if (*modules == 0) return 0;
+    auto threading = dict_get(reader, *modules, "threading");
+    if (!threading) return std::unexpected(threading.error());
+    if (!*threading) return 0;
+    auto module_dict = reader.read_pointer(**threading + static_cast<RemoteAddress>(layout.module.md_dict));
+    if (!module_dict) return std::unexpected(module_dict.error());
+    auto active = dict_get(reader, *module_dict, "_active");
+    if (!active) return std::unexpected(active.error());
+    return active->value_or(0);
+}
+
+Result<void> ThreadNames::refresh(const ObjectReader& reader, RemoteAddress interpreter) {
+    auto entries = active_dict_ != 0 ? read_dict(reader, active_dict_) : Result<std::vector<DictEntry>>{};
+    if (active_dict_ == 0 || !entries) {
+        auto active = find_active_dict(reader, interpreter);
+        if (!active) return std::unexpected(active.error());
+        active_dict_ = *active;
+        if (active_dict_ == 0) return {};
+        entries = read_dict(reader, active_dict_);
+        if (!entries) return std::unexpected(entries.error());
+    }
+    std::unordered_map<std::uint64_t, std::string> names;
+    for (const auto& entry : *entries) {
+        auto ident = reader.read_int(entry.key);
+        if (!ident) continue;  // a thread that just ended: skip it, keep the others
+        auto name_object = instance_attribute(reader, entry.value, reader.layout().thread_name_attribute);
+        if (!name_object || !*name_object) continue;
+        auto name = reader.read_str(**name_object, 1024);
+        if (!name) continue;
+        names.emplace(static_cast<std::uint64_t>(*ident), std::move(*name));
+    }
+    names_ = std::move(names);
+    return {};
+}
+
+std::optional<std::string> ThreadNames::name_of(std::uint64_t ident) const {
+    if (auto it = names_.find(ident); it != names_.end()) return it->second;
+    return std::nullopt;
+}
+
+}  // namespace pyprofd::sampler
