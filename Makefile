@@ -21,11 +21,13 @@ run: build
 	./build/pyprofd --help
 
 test: test-deps build
+	./build/tests/list_interpreters
 	ctest --preset $(PRESET) -j $(JOBS)
 
 test-asan: test-deps
 	cmake --preset asan
 	cmake --build --preset asan -j $(JOBS)
+	./build-asan/tests/list_interpreters
 	ctest --preset asan -j $(JOBS)
 
 clean:

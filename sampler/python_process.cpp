@@ -285,7 +285,10 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
         ThreadStack stack;
         stack.ident = t.ident;
         stack.native_id = t.native_id != 0 ? t.native_id : s_->pthread_tids.tid_of(s_->memory, t.ident);
-        if (auto name = s_->names.name_of(t.ident)) stack.name = *name;
+        if (auto name = s_->names.name_of(t.ident))
+            stack.name = *name;
+        else if (stack.native_id == s_->pid)
+            stack.name = "MainThread";  // what threading calls it, before threading is imported
         if (gil_known) stack.holds_gil = holder == t.address;
         if (options.thread_activity) stack.activity = read_thread_activity(s_->pid, stack.native_id);
         auto frames = walker.walk(t.frame_field);

@@ -175,7 +175,8 @@ Result<std::optional<RemoteAddress>> instance_attribute(const ObjectReader& read
             if (managed) {
                 auto dict_or_values = reader.read_pointer(object - 3 * word);
                 if (!dict_or_values) return std::unexpected(dict_or_values.error());
-                if (*dict_or_values & 1) return from_shared_keys(*dict_or_values - 1);
+                // Stored as (values - 1): an odd pointer says "values, not a dict".
+                if (*dict_or_values & 1) return from_shared_keys(*dict_or_values + 1);
                 return from_dict(*dict_or_values);
             }
             break;

@@ -1,0 +1,92 @@
+#include "tests/support/interpreters.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <set>
+
+namespace fs = std::filesystem;
+
+namespace pyprofd::tests {
+namespace {
+
+// The families the project promises to read; a missing one is reported as skipped.
+const std::vector<std::string> expected_pyenv = {"2.7", "3.6", "3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13"};
+const std::vector<std::string> expected_system = {"3.11"};
+
+std::string pyenv_root() {
+    if (const char* env = std::getenv("PYENV_ROOT"); env && fs::is_directory(env)) return env;
+    if (FILE* p = ::popen("pyenv root 2>/dev/null", "r")) {
+        char buf[4096] = {};
+        std::string out = std::fgets(buf, sizeof buf, p) ? buf : "";
+        ::pclose(p);
+        while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+        if (!out.empty() && fs::is_directory(out)) return out;
+    }
+    if (const char* home = std::getenv("HOME"); home && fs::is_directory(fs::path(home) / ".pyenv"))
+        return (fs::path(home) / ".pyenv").string();
+    return {};
+}
+
+bool parse_family(const std::string& text, int& major, int& minor) {
+    return std::sscanf(text.c_str(), "%d.%d", &major, &minor) == 2;
+}
+
+std::vector<Interpreter> discover() {
+    std::vector<Interpreter> found;
+    if (auto root = pyenv_root(); !root.empty() && fs::is_directory(fs::path(root) / "versions")) {
+        for (const auto& entry : fs::directory_iterator(fs::path(root) / "versions")) {
+            std::string version = entry.path().filename().string();
+            Interpreter py;
+            if (!parse_family(version, py.major, py.minor)) continue;
+            std::string family = std::to_string(py.major) + "." + std::to_string(py.minor);
+            auto exe = entry.path() / "bin" / ("python" + family);
+            if (!fs::exists(exe)) continue;
+            py.label = "pyenv " + version;
+            py.executable = exe.string();
+            for (auto suffix : {"", "m"}) {
+                auto inc = entry.path() / "include" / ("python" + family + suffix);
+                if (fs::exists(inc / "Python.h")) py.include_dir = inc.string();
+            }
+            found.push_back(py);
+        }
+    }
+    for (const auto& family : expected_system) {
+        fs::path exe = "/usr/bin/python" + family;
+        if (!fs::exists(exe) || fs::is_symlink(exe)) continue;
+        Interpreter py;
+        parse_family(family, py.major, py.minor);
+        py.label = "debian " + family;
+        py.executable = exe.string();
+        if (fs::exists("/usr/include/python" + family + "/Python.h")) py.include_dir = "/usr/include/python" + family;
+        found.push_back(py);
+    }
+    std::ranges::sort(found, [](const auto& a, const auto& b) {
+        return std::tie(a.major, a.minor, a.label) < std::tie(b.major, b.minor, b.label);
+    });
+
+    std::cout << "Interpreters found:";
+    for (const auto& py : found) std::cout << " [" << py.label << "]";
+    std::cout << "\n";
+    std::set<std::string> present;
+    for (const auto& py : found)
+        present.insert(py.label.substr(0, py.label.find(' ')) + " " + std::to_string(py.major) + "." + std::to_string(py.minor));
+    std::string skipped;
+    for (const auto& f : expected_pyenv)
+        if (!present.contains("pyenv " + f)) skipped += " [pyenv " + f + "]";
+    for (const auto& f : expected_system)
+        if (!present.contains("debian " + f)) skipped += " [debian " + f + "]";
+    std::cout << "Interpreters SKIPPED (not installed):" << (skipped.empty() ? " none" : skipped) << "\n";
+    return found;
+}
+
+}  // namespace
+
+const std::vector<Interpreter>& interpreters() {
+    static const std::vector<Interpreter> all = discover();
+    return all;
+}
+
+}  // namespace pyprofd::tests

@@ -1,0 +1,23 @@
+#pragma once
+// The real Python interpreters on this machine that the tests run against:
+// pyenv's builds (shared libpython) and the distribution's own (static).
+#include <string>
+#include <vector>
+
+namespace pyprofd::tests {
+
+struct Interpreter {
+    std::string label;        // "pyenv 3.11.7", "debian 3.11"
+    std::string executable;   // absolute path
+    std::string include_dir;  // its headers (include/pythonX.Y), empty where not installed
+    int major = 0;
+    int minor = 0;
+
+    bool at_least(int maj, int min) const { return major > maj || (major == maj && minor >= min); }
+};
+
+// Every interpreter found; prints once which were found and which expected ones were
+// not (and so are skipped).
+const std::vector<Interpreter>& interpreters();
+
+}  // namespace pyprofd::tests
