@@ -272,8 +272,9 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
         if (auto tids = list_threads(s_->pid)) s_->pthread_tids.learn(s_->memory, pthreads, *tids);
     }
     if (options.thread_names && !states->empty()) {
-        bool unknown = std::ranges::any_of(*states, [&](const auto& t) { return !s_->names.knows(t.ident); });
-        if (unknown) (void)s_->names.refresh(*s_->reader, states->front().interpreter);
+        std::vector<std::uint64_t> idents;
+        for (const auto& t : *states) idents.push_back(t.ident);
+        s_->names.refresh_if_stale(*s_->reader, states->front().interpreter, idents);
     }
 
     FrameWalker walker(*s_->reader, *s_->codes);

@@ -43,6 +43,19 @@ Result<void> ThreadNames::refresh(const ObjectReader& reader, RemoteAddress inte
     return {};
 }
 
+void ThreadNames::refresh_if_stale(const ObjectReader& reader, RemoteAddress interpreter,
+                                   const std::vector<std::uint64_t>& idents,
+                                   std::chrono::steady_clock::duration max_age) {
+    auto now = std::chrono::steady_clock::now();
+    bool new_thread = false;
+    for (auto ident : idents) new_thread |= !seen_.contains(ident);
+    if (!new_thread && now - refreshed_ < max_age) return;
+    // A failed refresh keeps the names we had: the next new thread or max_age tries again.
+    (void)refresh(reader, interpreter);
+    seen_ = {idents.begin(), idents.end()};
+    refreshed_ = now;
+}
+
 std::optional<std::string> ThreadNames::name_of(std::uint64_t ident) const {
     if (auto it = names_.find(ident); it != names_.end()) return it->second;
     return std::nullopt;

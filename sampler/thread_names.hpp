@@ -1,8 +1,11 @@
 #pragma once
 // threading's thread names, read from the target's threading._active, a dict
 // from thread ident to Thread object, whose name attribute we read.
+#include <chrono>
 #include <cstdint>
 #include <optional>
+#include <unordered_set>
+#include <vector>
 #include <string>
 #include <unordered_map>
 
@@ -16,14 +19,22 @@ public:
     // holds threading. A program that never imported threading has no names.
     Result<void> refresh(const ObjectReader& reader, RemoteAddress interpreter);
 
+    // Refreshes when a thread appears that was not there at the last refresh, or when
+    // the names are older than max_age (threads get renamed, threading gets imported).
+    // A thread without a name does not make every sample read the target's modules again.
+    void refresh_if_stale(const ObjectReader& reader, RemoteAddress interpreter,
+                          const std::vector<std::uint64_t>& idents,
+                          std::chrono::steady_clock::duration max_age = std::chrono::seconds(10));
+
     std::optional<std::string> name_of(std::uint64_t ident) const;
-    bool knows(std::uint64_t ident) const { return names_.contains(ident); }
 
 private:
     Result<RemoteAddress> find_active_dict(const ObjectReader& reader, RemoteAddress interpreter);
 
     RemoteAddress active_dict_ = 0;  // threading._active, kept between refreshes
     std::unordered_map<std::uint64_t, std::string> names_;
+    std::unordered_set<std::uint64_t> seen_;  // idents present at the last refresh
+    std::chrono::steady_clock::time_point refreshed_{};
 };
 
 }  // namespace pyprofd::sampler

@@ -1,0 +1,99 @@
+// Reads race with the running target: against a program whose stacks, threads and
+// code objects change all the time, sampling must never crash or hang, every name
+// must be valid UTF-8, and a failed read costs only that thread's sample.
+#include <doctest/doctest.h>
+#include <signal.h>
+
+#include <iostream>
+
+#include "sampler/python_process.hpp"
+#include "tests/integration/dump_support.hpp"
+
+using namespace pyprofd;
+using namespace pyprofd::tests;
+
+namespace {
+
+bool valid_utf8(const std::string& s) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        auto b = static_cast<unsigned char>(s[i]);
+        std::size_t n = b < 0x80 ? 0 : (b >> 5) == 6 ? 1 : (b >> 4) == 14 ? 2 : (b >> 3) == 30 ? 3 : 9;
+        if (n == 9 || i + n >= s.size() + (n == 0 ? 1 : 0)) {
+            if (n != 0) return false;
+        }
+        for (std::size_t k = 1; k <= n; ++k)
+            if (i + k >= s.size() || (static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+        i += n + 1;
+    }
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("sampling a target whose stacks change all the time never crashes and never prints garbage") {
+    const int samples = 400;
+    for (const auto& py : interpreters()) {
+        SUBCASE(py.label.c_str()) {
+            Target target(py, {target_path("churn.py")});
+            REQUIRE(target.ready);
+            auto process = sampler::PythonProcess::attach(target.pid());
+            REQUIRE_MESSAGE(process, process.error().message);
+            int good = 0, thread_errors = 0, failed = 0;
+            for (int i = 0; i < samples; ++i) {
+                auto sample = process->sample();
+                if (!sample) {
+                    ++failed;  // the whole sample raced (thread list changing): allowed, counted
+                    continue;
+                }
+                for (const auto& t : sample->threads) {
+                    if (t.error) {
+                        ++thread_errors;
+                        CHECK(!t.error->message.empty());
+                        continue;
+                    }
+                    ++good;
+                    CHECK(valid_utf8(t.name));
+                    for (const auto& f : t.frames) {
+                        CHECK(valid_utf8(f.function()));
+                        CHECK(valid_utf8(f.filename()));
+                        CHECK(!f.function().empty());
+                        CHECK(f.line >= -1);
+                    }
+                }
+            }
+            CHECK(::kill(target.pid(), 0) == 0);  // the target is untouched
+            std::cout << "race: " << py.label << ": " << samples << " samples, " << good << " thread stacks read, "
+                      << thread_errors << " thread reads failed, " << failed << " whole samples failed\n";
+            CHECK(good > samples);  // most reads succeed: the main thread and two churners
+            CHECK(failed < samples / 4);
+        }
+    }
+}
+
+TEST_CASE("a repeated sample of a steady program reads about one block per frame") {
+    for (const auto& py : interpreters()) {
+        SUBCASE(py.label.c_str()) {
+            Target target(py, {target_path("deep.py"), "40"});
+            REQUIRE(target.ready);
+            auto process = sampler::PythonProcess::attach(target.pid());
+            REQUIRE_MESSAGE(process, process.error().message);
+            sampler::SampleOptions options;
+            auto first_start = process->memory_reads();
+            auto first = process->sample(options);
+            REQUIRE(first);
+            auto first_reads = process->memory_reads() - first_start;
+            auto second_start = process->memory_reads();
+            auto second = process->sample(options);
+            REQUIRE(second);
+            auto second_reads = process->memory_reads() - second_start;
+            std::size_t frames = 0;
+            for (const auto& t : second->threads) frames += t.frames.size();
+            INFO("first sample " << first_reads << " reads, second " << second_reads << " reads, " << frames << " frames");
+            CHECK(frames >= 42);
+            // Code objects, their strings and line tables are not read again.
+            CHECK(second_reads <= frames + 10);
+            CHECK(second_reads < first_reads);
+        }
+    }
+}
