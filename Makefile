@@ -30,5 +30,8 @@ test-asan: test-deps
 	./build-asan/tests/list_interpreters
 	ctest --preset asan -j $(JOBS)
 
+bench: test-deps build
+	./build/bench/bench_sample_cost
+
 clean:
 	rm -rf build build-asan
