@@ -76,7 +76,13 @@ TEST_CASE("permission denied says that root or CAP_SYS_PTRACE is needed") {
     REQUIRE(!interpreters().empty());
     Target target(interpreters().front(), {target_path("deep.py"), "1"});
     REQUIRE(target.ready);
-    SpawnOptions o{.argv = {pyprofd_binary(), "dump", "--pid", std::to_string(target.pid())}};
+    // A copy the unprivileged user can reach: the build tree may sit in a private directory.
+    TempDir dir;
+    fs::permissions(dir.path, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                  fs::perms::others_read | fs::perms::others_exec);
+    auto binary = dir.path / "pyprofd";
+    fs::copy_file(pyprofd_binary(), binary);
+    SpawnOptions o{.argv = {binary.string(), "dump", "--pid", std::to_string(target.pid())}};
     o.run_as = 65534;  // nobody
     auto r = run_command(o);
     CHECK(r.exit_code == 1);
