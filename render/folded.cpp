@@ -1,0 +1,72 @@
+#include "render/folded.hpp"
+
+#include <charconv>
+#include <optional>
+#include <vector>
+
+namespace pyprofd::render {
+
+void write_folded(const Profile& profile, std::ostream& out) {
+    // Depth-first, keeping the path of labels; an explicit stack, for deep profiles.
+    struct Visit {
+        NodeId node;
+        std::size_t child_index;
+    };
+    std::vector<Visit> stack{{Profile::root, 0}};
+    std::vector<NodeId> path;
+    std::string line;
+    while (!stack.empty()) {
+        auto& top = stack.back();
+        const auto& node = profile.node(top.node);
+        if (top.child_index == 0 && top.node != Profile::root && node.self > 0) {
+            line.clear();
+            for (std::size_t i = 0; i < path.size(); ++i) {
+                if (i) line += ';';
+                line += profile.label(profile.node(path[i]).frame);
+            }
+            line += ' ';
+            line += std::to_string(node.self);
+            line += '\n';
+            out << line;
+        }
+        if (top.child_index < node.children.size()) {
+            NodeId next = node.children[top.child_index++];
+            path.push_back(next);
+            stack.push_back({next, 0});
+        } else {
+            stack.pop_back();
+            if (!path.empty()) path.pop_back();
+        }
+    }
+}
+
+std::optional<FoldedReadError> read_folded(std::istream& in, Profile& profile) {
+    std::string line;
+    std::vector<FrameId> frames;
+    for (std::size_t number = 1; std::getline(in, line); ++number) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.find_first_not_of(" \t") == std::string::npos) continue;
+        auto space = line.find_last_of(' ');
+        if (space == std::string::npos || space == 0)
+            return FoldedReadError{number, "expected 'frame;frame;... count', found no count"};
+        std::uint64_t count = 0;
+        const char* begin = line.data() + space + 1;
+        const char* end = line.data() + line.size();
+        auto [ptr, ec] = std::from_chars(begin, end, count);
+        if (ec != std::errc{} || ptr != end || begin == end)
+            return FoldedReadError{number, "the count '" + line.substr(space + 1) + "' is not a whole number"};
+        std::string_view stack(line.data(), space);
+        frames.clear();
+        while (true) {
+            auto semi = stack.find(';');
+            auto frame = stack.substr(0, semi);
+            if (!frame.empty()) frames.push_back(profile.intern(frame));
+            if (semi == std::string_view::npos) break;
+            stack.remove_prefix(semi + 1);
+        }
+        profile.add(frames, count);
+    }
+    return std::nullopt;
+}
+
+}  // namespace pyprofd::render
