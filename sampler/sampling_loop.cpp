@@ -1,0 +1,107 @@
+#include "sampler/sampling_loop.hpp"
+
+#include <signal.h>
+#include <sys/prctl.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <algorithm>
+
+namespace pyprofd::sampler {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+bool process_gone(pid_t pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; }
+
+// Sleeps until deadline or until stop is requested; false when stopped.
+bool sleep_until(Clock::time_point deadline, std::stop_token stop) {
+    if (stop.stop_requested()) return false;
+    if (!stop.stop_possible()) {
+        std::this_thread::sleep_until(deadline);
+        return true;
+    }
+    std::mutex m;
+    std::condition_variable_any cv;
+    std::unique_lock lock(m);
+    cv.wait_until(lock, stop, deadline, [] { return false; });
+    return !stop.stop_requested();
+}
+
+}  // namespace
+
+double SamplingStats::behind_schedule_percent() const {
+    if (samples_expected == 0) return 0;
+    auto missed = samples_expected > samples_taken ? samples_expected - samples_taken : 0;
+    return 100.0 * static_cast<double>(missed) / static_cast<double>(samples_expected);
+}
+
+const char* to_string(SamplingEnd end) {
+    switch (end) {
+        case SamplingEnd::duration_reached: return "completed";
+        case SamplingEnd::stopped: return "stopped";
+        case SamplingEnd::target_exited: return "target_exited";
+    }
+    return "stopped";
+}
+
+SamplingResult run_sampling_loop(PythonProcess& process, const SamplingSchedule& schedule,
+                                 const SampleOptions& options, const SamplingCallbacks& callbacks,
+                                 std::stop_token stop) {
+    // The kernel's default timer slack (50 us) would make 10 kHz periods late by half.
+    ::prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+    const auto period = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / schedule.rate_hz));
+    const auto start = Clock::now();
+    const auto end = schedule.duration ? start + *schedule.duration : Clock::time_point::max();
+
+    SamplingResult result;
+    bool said_behind = false;
+    std::uint64_t tick = 0;  // the tick whose deadline comes next
+    for (;;) {
+        auto deadline = start + period * tick;
+        if (deadline >= end) {
+            result.end = SamplingEnd::duration_reached;
+            break;
+        }
+        if (!sleep_until(deadline, stop)) {
+            result.end = SamplingEnd::stopped;
+            break;
+        }
+        auto began = Clock::now();
+        auto lag = std::chrono::duration_cast<std::chrono::nanoseconds>(began - deadline);
+        auto sample = process.sample(options);
+        if (sample) {
+            ++result.stats.samples_taken;
+            for (const auto& t : sample->threads) result.stats.thread_errors += t.error.has_value();
+            if (callbacks.on_sample) callbacks.on_sample(*sample);
+        } else if (sample.error().kind == ErrorKind::no_such_process || process_gone(process.pid())) {
+            result.end = SamplingEnd::target_exited;
+            break;
+        } else {
+            ++result.stats.failed_samples;
+        }
+        result.stats.max_lag = std::max(result.stats.max_lag, lag);
+        result.stats.total_lag += lag;
+
+        // Next tick in the future; ticks we were too slow for are skipped, not bunched up.
+        auto now = Clock::now();
+        auto next = static_cast<std::uint64_t>((now - start) / period) + 1;
+        if (next > tick + 1 && !said_behind) {
+            said_behind = true;
+            result.stats.samples_expected = next;
+            if (callbacks.on_fell_behind) callbacks.on_fell_behind(result.stats);
+        }
+        tick = std::max(tick + 1, next);
+    }
+    auto finished = std::min(Clock::now(), end);
+    result.stats.elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(finished - start);
+    // Ticks of the schedule that fell inside the run, the first at its very start.
+    result.stats.samples_expected = static_cast<std::uint64_t>(result.stats.elapsed / period) + 1;
+    if (result.end == SamplingEnd::duration_reached)
+        result.stats.samples_expected = static_cast<std::uint64_t>((end - start + period - Clock::duration(1)) / period);
+    return result;
+}
+
+}  // namespace pyprofd::sampler

@@ -1,0 +1,55 @@
+#pragma once
+// The timed sampling loop: samples a process at a fixed rate on a drift-free
+// schedule (deadlines at start + n * period, never "sleep a period after each
+// sample"), for a duration or until stopped, and says how well it kept up.
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <stop_token>
+
+#include "sampler/python_process.hpp"
+
+namespace pyprofd::sampler {
+
+struct SamplingSchedule {
+    double rate_hz = 100;
+    std::optional<std::chrono::nanoseconds> duration;  // none: until stopped or the target exits
+};
+
+struct SamplingStats {
+    std::uint64_t samples_taken = 0;
+    std::uint64_t samples_expected = 0;  // ticks of the schedule that have passed
+    std::uint64_t failed_samples = 0;    // samples where the process as a whole could not be read
+    std::uint64_t thread_errors = 0;     // thread stacks that could not be read (dropped, counted)
+    std::chrono::nanoseconds max_lag{0};    // how late a sample started, at worst
+    std::chrono::nanoseconds total_lag{0};  // summed over all samples
+    std::chrono::nanoseconds elapsed{0};
+
+    // Share of expected samples not taken on time, in percent.
+    double behind_schedule_percent() const;
+};
+
+enum class SamplingEnd {
+    duration_reached,
+    stopped,        // stop was requested
+    target_exited,  // the process ended: a normal end, with the samples so far
+};
+
+struct SamplingResult {
+    SamplingEnd end = SamplingEnd::stopped;
+    SamplingStats stats;
+};
+
+struct SamplingCallbacks {
+    std::function<void(const StackSample&)> on_sample;
+    // Called once, the first time the loop falls more than a period behind.
+    std::function<void(const SamplingStats&)> on_fell_behind;
+};
+
+SamplingResult run_sampling_loop(PythonProcess& process, const SamplingSchedule& schedule,
+                                 const SampleOptions& options, const SamplingCallbacks& callbacks,
+                                 std::stop_token stop = {});
+
+const char* to_string(SamplingEnd end);
+
+}  // namespace pyprofd::sampler
