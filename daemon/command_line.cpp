@@ -8,6 +8,7 @@
 #include <string>
 
 #include "daemon/dump_command.hpp"
+#include "daemon/record_command.hpp"
 
 namespace pyprofd::daemon {
 namespace {
@@ -16,8 +17,27 @@ constexpr std::string_view usage = R"(pyprofd - a sampling profiler for Python p
 
 Usage:
   pyprofd dump --pid PID [--json]   print every thread's Python stack now
+  pyprofd record --pid PID [options]
+  pyprofd record [options] -- PROGRAM [ARGS...]
+                                    sample a process (or launch one) and write its profile
   pyprofd --help                    this text
   pyprofd --version                 the version
+
+Options of record:
+  -r, --rate HZ        samples per second (default 100, at most 100000)
+  -d, --duration S     seconds to sample (default: until Ctrl-C or the target exits)
+  -o, --output FILE    where to write the profile ('-': standard output; default
+                       pyprofd-PID-TIME.folded)
+  -f, --format F       folded (default: from the file name)
+      --idle           include idle threads (waiting or sleeping); left out by default
+      --gil            only the thread that holds the GIL
+      --threads        a root frame per thread
+      --function       one frame per function (line numbers dropped)
+      --blocking       pause the target's threads for each sample (exact stacks)
+      --nonblocking    read while the target runs (the default)
+
+A program launched after '--' never outlives pyprofd: it is ended with its whole
+process group when recording ends (duration, Ctrl-C, SIGTERM) or pyprofd dies.
 
 pyprofd reads the target's memory from outside (process_vm_readv): no code is
 injected and the target is not stopped. Reading another user's process needs
@@ -73,6 +93,11 @@ int run_command_line(std::span<const std::string_view> args) {
         return 0;
     }
     if (args[0] == "dump") return dump(args.subspan(1));
+    if (args[0] == "record") {
+        auto options = parse_record_arguments(args.subspan(1));
+        if (!options) return usage_error(options.error());
+        return run_record(*options);
+    }
     return usage_error(fmt::format("unknown command '{}'", args[0]));
 }
 

@@ -8,6 +8,8 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <unordered_map>
 #include <fmt/format.h>
 
 #include "sampler/code_cache.hpp"
@@ -17,6 +19,7 @@
 #include "sampler/proc_files.hpp"
 #include "sampler/pthread_tid.hpp"
 #include "sampler/thread_activity.hpp"
+#include "sampler/thread_pause.hpp"
 #include "sampler/thread_names.hpp"
 #include "sampler/version_detection.hpp"
 
@@ -84,7 +87,7 @@ std::string supported_versions() {
 }  // namespace
 
 struct PythonProcess::State {
-    explicit State(pid_t p) : memory(p) {}
+    explicit State(pid_t p) : memory(p), activity(p) {}
 
     pid_t pid;
     std::vector<std::string> cmdline;
@@ -102,6 +105,7 @@ struct PythonProcess::State {
     std::unique_ptr<CodeCache> codes;
     PthreadTidResolver pthread_tids;
     ThreadNames names;
+    ThreadActivityReader activity;
 
     Result<RemoteAddress> first_interpreter() const;
     Result<std::vector<ThreadStateInfo>> thread_states();
@@ -261,6 +265,19 @@ LayoutSource PythonProcess::layout_source() const { return s_->layout_source; }
 std::uint64_t PythonProcess::memory_reads() const { return s_->memory.syscalls(); }
 
 Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
+    // Blocking mode: whether a thread was running must be read before pausing it
+    // (a paused thread is in tracing stop, which says nothing of what it was doing).
+    std::unordered_map<pid_t, ThreadActivity> activity_before_pause;
+    std::optional<ThreadPause> pause;
+    if (options.pause_threads) {
+        if (options.thread_activity)
+            if (auto tids = list_threads(s_->pid))
+                for (pid_t tid : *tids) activity_before_pause[tid] = s_->activity.read(tid);
+        auto paused = ThreadPause::pause_all(s_->pid);
+        if (!paused) return std::unexpected(paused.error());
+        pause.emplace(std::move(*paused));
+    }
+
     auto states = s_->thread_states();
     if (!states) return std::unexpected(states.error());
 
@@ -291,7 +308,12 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
         else if (stack.native_id == s_->pid)
             stack.name = "MainThread";  // what threading calls it, before threading is imported
         if (gil_known) stack.holds_gil = holder == t.address;
-        if (options.thread_activity) stack.activity = read_thread_activity(s_->pid, stack.native_id);
+        if (options.thread_activity) {
+            if (!pause)
+                stack.activity = s_->activity.read(stack.native_id);
+            else if (auto it = activity_before_pause.find(stack.native_id); it != activity_before_pause.end())
+                stack.activity = it->second;
+        }
         auto frames = walker.walk(t.frame_field);
         if (frames) {
             stack.frames = std::move(*frames);
@@ -300,6 +322,11 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
             stack.error = frames.error();
         }
         sample.threads.push_back(std::move(stack));
+    }
+    if (options.thread_activity && s_->activity.open_files() > 2 * sample.threads.size() + 8) {
+        std::vector<pid_t> live;
+        for (const auto& t : sample.threads) live.push_back(t.native_id);
+        s_->activity.keep_only(live);
     }
     return sample;
 }

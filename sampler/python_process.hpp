@@ -20,6 +20,9 @@ enum class LayoutSource { builtin_table, debug_offsets };
 struct SampleOptions {
     bool thread_names = true;     // read threading's names (cached; refreshed for new threads)
     bool thread_activity = true;  // read each thread's state from /proc
+    // Blocking mode: pause every thread for the sample (exact stacks, costs the
+    // target a stop per sample; see thread_pause.hpp).
+    bool pause_threads = false;
 };
 
 class PythonProcess {

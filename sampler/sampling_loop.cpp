@@ -1,5 +1,8 @@
 #include "sampler/sampling_loop.hpp"
 
+#include "sampler/proc_files.hpp"
+#include "sampler/thread_activity.hpp"
+
 #include <signal.h>
 #include <sys/prctl.h>
 
@@ -14,7 +17,15 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-bool process_gone(pid_t pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; }
+// Gone, or a zombie: a launched program that exited stays one until its parent
+// reaps it, and has nothing left to read.
+bool process_gone(pid_t pid) {
+    if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
+    auto stat = read_proc_file(pid, "stat");
+    if (!stat) return true;
+    char state = parse_stat_state(*stat);
+    return state == 'Z' || state == 'X';
+}
 
 // Sleeps until deadline or until stop is requested; false when stopped.
 bool sleep_until(Clock::time_point deadline, std::stop_token stop) {
@@ -58,6 +69,7 @@ SamplingResult run_sampling_loop(PythonProcess& process, const SamplingSchedule&
 
     SamplingResult result;
     bool said_behind = false;
+    constexpr std::uint64_t behind_check_after = 200;  // ticks
     std::uint64_t tick = 0;  // the tick whose deadline comes next
     for (;;) {
         auto deadline = start + period * tick;
@@ -88,7 +100,10 @@ SamplingResult run_sampling_loop(PythonProcess& process, const SamplingSchedule&
         // Next tick in the future; ticks we were too slow for are skipped, not bunched up.
         auto now = Clock::now();
         auto next = static_cast<std::uint64_t>((now - start) / period) + 1;
-        if (next > tick + 1 && !said_behind) {
+        // Falling behind is said once it is lasting, not for one slow sample (the
+        // first samples read every code object and are slow by nature).
+        auto missed = next - result.stats.samples_taken - result.stats.failed_samples;
+        if (!said_behind && next >= behind_check_after && missed * 20 > next) {
             said_behind = true;
             result.stats.samples_expected = next;
             if (callbacks.on_fell_behind) callbacks.on_fell_behind(result.stats);

@@ -42,7 +42,7 @@ struct SamplingResult {
 
 struct SamplingCallbacks {
     std::function<void(const StackSample&)> on_sample;
-    // Called once, the first time the loop falls more than a period behind.
+    // Called once, when the loop has missed more than 5% of the ticks so far.
     std::function<void(const SamplingStats&)> on_fell_behind;
 };
 

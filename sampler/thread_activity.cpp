@@ -3,6 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <optional>
+
 #include <fmt/format.h>
 
 namespace pyprofd::sampler {
@@ -23,18 +26,60 @@ char parse_stat_state(std::string_view stat_line) {
     return stat_line[close + 2];
 }
 
-ThreadActivity read_thread_activity(pid_t pid, pid_t tid) {
-    if (tid <= 0) return ThreadActivity::unknown;
+namespace {
+
+int open_thread_stat(pid_t pid, pid_t tid) {
     auto path = fmt::format("/proc/{}/task/{}/stat", pid, tid);
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return ThreadActivity::unknown;
+    return ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+}
+
+// nullopt when the file could not be read (the thread exited).
+std::optional<ThreadActivity> activity_from(int fd) {
     char buf[512];
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    ::close(fd);
-    if (n <= 0) return ThreadActivity::unknown;
+    ssize_t n = ::pread(fd, buf, sizeof buf, 0);
+    if (n <= 0) return std::nullopt;
     char state = parse_stat_state(std::string_view(buf, static_cast<std::size_t>(n)));
     if (state == 0) return ThreadActivity::unknown;
+    // 'R' is on a CPU or ready for one; everything else waits (sleep, I/O, a lock).
     return state == 'R' ? ThreadActivity::running : ThreadActivity::idle;
+}
+
+}  // namespace
+
+ThreadActivity read_thread_activity(pid_t pid, pid_t tid) {
+    if (tid <= 0) return ThreadActivity::unknown;
+    int fd = open_thread_stat(pid, tid);
+    if (fd < 0) return ThreadActivity::unknown;
+    auto activity = activity_from(fd);
+    ::close(fd);
+    return activity.value_or(ThreadActivity::unknown);
+}
+
+ThreadActivityReader::~ThreadActivityReader() {
+    for (auto [tid, fd] : stat_fds_) ::close(fd);
+}
+
+ThreadActivity ThreadActivityReader::read(pid_t tid) {
+    if (tid <= 0) return ThreadActivity::unknown;
+    auto it = stat_fds_.find(tid);
+    if (it != stat_fds_.end()) {
+        if (auto activity = activity_from(it->second)) return *activity;
+        // The thread this file was opened for is gone; the id may name a new one.
+        ::close(it->second);
+        stat_fds_.erase(it);
+    }
+    int fd = open_thread_stat(pid_, tid);
+    if (fd < 0) return ThreadActivity::unknown;
+    stat_fds_.emplace(tid, fd);
+    return activity_from(fd).value_or(ThreadActivity::unknown);
+}
+
+void ThreadActivityReader::keep_only(std::span<const pid_t> live) {
+    std::erase_if(stat_fds_, [&](const auto& entry) {
+        if (std::ranges::find(live, entry.first) != live.end()) return false;
+        ::close(entry.second);
+        return true;
+    });
 }
 
 }  // namespace pyprofd::sampler

@@ -2,11 +2,36 @@
 // Whether an OS thread is on a CPU (or runnable) or waiting, from /proc.
 #include <sys/types.h>
 
+#include <span>
+#include <string_view>
+#include <unordered_map>
+
 #include "sampler/stack_trace.hpp"
 
 namespace pyprofd::sampler {
 
 ThreadActivity read_thread_activity(pid_t pid, pid_t tid);
+
+// The same, sample after sample: keeps each thread's stat file open so a reading
+// is one pread, not open + read + close.
+class ThreadActivityReader {
+public:
+    explicit ThreadActivityReader(pid_t pid) : pid_(pid) {}
+    ThreadActivityReader(const ThreadActivityReader&) = delete;
+    ThreadActivityReader& operator=(const ThreadActivityReader&) = delete;
+    ~ThreadActivityReader();
+
+    ThreadActivity read(pid_t tid);
+    // Closes the files of threads not in live (they exited).
+    void keep_only(std::span<const pid_t> live);
+    std::size_t open_files() const { return stat_fds_.size(); }
+
+private:
+    int open_stat(pid_t tid) const;
+
+    pid_t pid_;
+    std::unordered_map<pid_t, int> stat_fds_;
+};
 
 // The state letter of a /proc/PID/task/TID/stat line ('R', 'S', 'D', ...), or 0.
 char parse_stat_state(std::string_view stat_line);

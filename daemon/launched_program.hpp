@@ -1,0 +1,62 @@
+#pragma once
+// A program pyprofd starts in order to profile it, and which must never outlive
+// the profile: it runs in a process group of its own, gets SIGKILL if the thread
+// that started it dies (PR_SET_PDEATHSIG), and a small keeper process kills its
+// whole group if pyprofd itself dies, even by SIGKILL. terminate() (also run by
+// the destructor) ends the group and reaps it.
+//
+// Reaping grandchildren needs pyprofd to be their subreaper:
+// become_child_subreaper() once at start, before launching.
+#include <sys/types.h>
+
+#include <chrono>
+#include <expected>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pyprofd::daemon {
+
+// Makes orphaned descendants of the launched programs ours to reap, so that none
+// is left behind as a zombie where PID 1 does not reap (containers).
+void become_child_subreaper();
+
+class LaunchedProgram {
+public:
+    // Starts argv[0] (looked up on PATH) with argv. Fails with a message that says
+    // what could not be run and why.
+    static std::expected<LaunchedProgram, std::string> launch(const std::vector<std::string>& argv);
+
+    LaunchedProgram(LaunchedProgram&& other) noexcept;
+    LaunchedProgram& operator=(LaunchedProgram&&) = delete;
+    ~LaunchedProgram();
+
+    pid_t pid() const { return pid_; }
+    pid_t process_group() const { return pid_; }
+
+    // Whether the program itself has exited (reaps it if so).
+    bool exited();
+    // How it ended, e.g. "exited with status 0", "killed by SIGKILL"; empty while running.
+    const std::string& exit_description() const { return exit_description_; }
+
+    // Ends the program and every process of its group: SIGTERM, then SIGKILL after
+    // grace; returns once none is left. Idempotent.
+    void terminate(std::chrono::milliseconds grace = std::chrono::milliseconds(1000));
+
+private:
+    LaunchedProgram() = default;
+    void reap_group();
+    void release_keeper();
+
+    pid_t pid_ = -1;
+    pid_t keeper_ = -1;
+    int keeper_pipe_ = -1;  // closing it without a word tells the keeper to kill the group
+    bool program_reaped_ = false;
+    bool terminated_ = false;
+    std::string exit_description_;
+};
+
+// How a wait status reads to a person.
+std::string describe_wait_status(int status);
+
+}  // namespace pyprofd::daemon

@@ -1,0 +1,287 @@
+#include "daemon/record_command.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <charconv>
+#include <cmath>
+#include <ctime>
+#include <fmt/format.h>
+#include <iostream>
+#include <thread>
+
+#include "daemon/launched_program.hpp"
+#include "daemon/progress_display.hpp"
+#include "daemon/termination_signals.hpp"
+#include "sampler/python_process.hpp"
+#include "sampler/sampling_loop.hpp"
+
+namespace pyprofd::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// How long a launched program may take to bring up its interpreter.
+constexpr auto python_start_limit = 30s;
+
+std::optional<double> parse_number(std::string_view text) {
+    double value = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || ptr != text.data() + text.size() || !std::isfinite(value)) return std::nullopt;
+    return value;
+}
+
+std::string join(const std::vector<std::string>& words) {
+    std::string out;
+    for (const auto& w : words) {
+        if (!out.empty()) out += ' ';
+        out += w;
+    }
+    return out;
+}
+
+std::string default_output_name(pid_t pid, OutputFormat format) {
+    char stamp[32];
+    std::time_t now = std::time(nullptr);
+    std::tm local{};
+    ::localtime_r(&now, &local);
+    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &local);
+    return fmt::format("pyprofd-{}-{}{}", pid, stamp, file_extension(format));
+}
+
+// A program just launched may still be loading its interpreter: try until it can
+// be read and has a thread, it exits, time runs out, or we are asked to stop.
+std::expected<sampler::PythonProcess, std::string> attach_when_python_runs(LaunchedProgram& program,
+                                                                           std::stop_token stop) {
+    auto deadline = Clock::now() + python_start_limit;
+    std::string last_error;
+    while (!stop.stop_requested()) {
+        auto process = sampler::PythonProcess::attach(program.pid());
+        if (process) {
+            auto sample = process->sample({.thread_names = false, .thread_activity = false});
+            if (sample && !sample->threads.empty()) return std::move(*process);
+            last_error = sample ? "no Python thread yet" : sample.error().message;
+        } else {
+            if (process.error().kind == sampler::ErrorKind::permission_denied) return std::unexpected(process.error().message);
+            last_error = process.error().message;
+        }
+        if (program.exited())
+            return std::unexpected(fmt::format("the program {} before pyprofd could read its Python interpreter",
+                                               program.exit_description()));
+        if (Clock::now() > deadline)
+            return std::unexpected(fmt::format("process {} has not started a Python interpreter pyprofd can read "
+                                               "within {} s: {}",
+                                               program.pid(), python_start_limit.count(), last_error));
+        std::this_thread::sleep_for(5ms);
+    }
+    return std::unexpected("stopped before the program's Python interpreter started");
+}
+
+std::string describe_target(const sampler::PythonProcess& process) {
+    auto command = join(process.command_line());
+    if (command.size() > 100) command = command.substr(0, 97) + "...";
+    return fmt::format("process {} ({}), Python {}", process.pid(), command, process.version().to_string());
+}
+
+}  // namespace
+
+std::expected<RecordOptions, std::string> parse_record_arguments(std::span<const std::string_view> args) {
+    RecordOptions options;
+    std::optional<bool> blocking;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        std::string_view arg = args[i];
+        if (arg == "--") {
+            for (auto word : args.subspan(i + 1)) options.command.emplace_back(word);
+            if (options.command.empty()) return std::unexpected("'--' must be followed by the program to run");
+            break;
+        }
+        // --name value and --name=value alike.
+        std::string_view name = arg, inline_value;
+        bool has_inline = false;
+        if (arg.starts_with("--")) {
+            if (auto eq = arg.find('='); eq != std::string_view::npos) {
+                name = arg.substr(0, eq);
+                inline_value = arg.substr(eq + 1);
+                has_inline = true;
+            }
+        }
+        auto value = [&]() -> std::expected<std::string_view, std::string> {
+            if (has_inline) return inline_value;
+            if (i + 1 >= args.size()) return std::unexpected(fmt::format("{} needs a value", name));
+            return args[++i];
+        };
+        auto flag = [&](bool& target) -> std::expected<void, std::string> {
+            if (has_inline) return std::unexpected(fmt::format("{} takes no value", name));
+            target = true;
+            return {};
+        };
+        std::expected<void, std::string> ok;
+        if (name == "--pid" || name == "-p") {
+            auto v = value();
+            if (!v) return std::unexpected(v.error());
+            auto n = parse_number(*v);
+            if (!n || *n < 1 || *n != std::floor(*n) || *n > 4194304)
+                return std::unexpected(fmt::format("--pid takes a process id, not '{}'", *v));
+            options.pid = static_cast<pid_t>(*n);
+        } else if (name == "--rate" || name == "-r") {
+            auto v = value();
+            if (!v) return std::unexpected(v.error());
+            auto n = parse_number(*v);
+            if (!n || *n < 1 || *n > max_rate_hz)
+                return std::unexpected(
+                    fmt::format("--rate takes samples per second from 1 to {}, not '{}'", max_rate_hz, *v));
+            options.rate_hz = *n;
+        } else if (name == "--duration" || name == "-d") {
+            auto v = value();
+            if (!v) return std::unexpected(v.error());
+            auto n = parse_number(*v);
+            if (!n || *n <= 0 || *n > 366.0 * 24 * 3600)
+                return std::unexpected(fmt::format("--duration takes seconds (more than 0), not '{}'", *v));
+            options.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(*n));
+        } else if (name == "--output" || name == "-o") {
+            auto v = value();
+            if (!v) return std::unexpected(v.error());
+            if (v->empty()) return std::unexpected("--output needs a file name ('-' for standard output)");
+            options.output = *v;
+        } else if (name == "--format" || name == "-f") {
+            auto v = value();
+            if (!v) return std::unexpected(v.error());
+            options.format = output_format_named(*v);
+            if (!options.format)
+                return std::unexpected(fmt::format("--format takes one of {}, not '{}'", output_format_names(), *v));
+        } else if (name == "--idle") {
+            ok = flag(options.aggregation.include_idle);
+        } else if (name == "--gil") {
+            ok = flag(options.aggregation.gil_only);
+        } else if (name == "--threads") {
+            ok = flag(options.aggregation.per_thread);
+        } else if (name == "--function") {
+            ok = flag(options.aggregation.by_function);
+        } else if (name == "--blocking" || name == "--nonblocking") {
+            bool wanted = name == "--blocking";
+            if (blocking && *blocking != wanted) return std::unexpected("--blocking and --nonblocking exclude each other");
+            bool set = false;
+            ok = flag(set);
+            blocking = wanted;
+        } else {
+            return std::unexpected(fmt::format("record: unknown argument '{}'", arg));
+        }
+        if (!ok) return std::unexpected(ok.error());
+    }
+    options.blocking = blocking.value_or(false);
+    if (options.pid && !options.command.empty())
+        return std::unexpected("give either --pid or a program after '--', not both");
+    if (!options.pid && options.command.empty())
+        return std::unexpected("record needs --pid PID or a program to launch after '--'");
+    if (!options.format && !options.output.empty() && options.output != "-") {
+        options.format = output_format_for_path(options.output);
+        if (!options.format)
+            return std::unexpected(fmt::format("cannot tell the format from the name '{}': use --format ({}) or one "
+                                               "of the endings .folded, .txt",
+                                               options.output, output_format_names()));
+    }
+    if (!options.format) options.format = OutputFormat::folded;
+    return options;
+}
+
+int run_record(const RecordOptions& options) {
+    // First, before any thread starts: Ctrl-C and SIGTERM become a stop request.
+    TerminationSignals signals;
+    std::optional<LaunchedProgram> program;
+    std::optional<sampler::PythonProcess> process;
+
+    if (!options.command.empty()) {
+        become_child_subreaper();
+        auto launched = LaunchedProgram::launch(options.command);
+        if (!launched) {
+            std::cerr << "pyprofd: " << launched.error() << "\n";
+            return 1;
+        }
+        program.emplace(std::move(*launched));
+        auto attached = attach_when_python_runs(*program, signals.stop_token());
+        if (!attached) {
+            std::cerr << "pyprofd: " << attached.error() << "\n";
+            return 1;  // the program is ended by its destructor
+        }
+        process.emplace(std::move(*attached));
+    } else {
+        auto attached = sampler::PythonProcess::attach(*options.pid);
+        if (!attached) {
+            std::cerr << "pyprofd: " << attached.error().message << "\n";
+            return 1;
+        }
+        process.emplace(std::move(*attached));
+    }
+
+    auto output = options.output.empty() ? default_output_name(process->pid(), *options.format) : options.output;
+    std::cerr << fmt::format("pyprofd: sampling {} at {} Hz {}, {}{}\n", describe_target(*process), options.rate_hz,
+                             options.duration ? fmt::format("for {} s", std::chrono::duration<double>(*options.duration).count())
+                                              : std::string("until Ctrl-C"),
+                             options.blocking ? "blocking (threads paused for each sample)" : "non-blocking",
+                             options.duration ? "; Ctrl-C to stop early" : "");
+
+    render::Profile profile;
+    SampleAggregator aggregator(profile, options.aggregation);
+    std::atomic<std::uint64_t> samples{0}, thread_errors{0};
+    ProgressDisplay progress(stderr, options.duration);
+    auto started = Clock::now();
+    std::jthread ticker([&](std::stop_token stop) {
+        while (!stop.stop_requested()) {
+            progress.update(Clock::now() - started, samples.load(), thread_errors.load());
+            std::this_thread::sleep_for(100ms);
+        }
+    });
+
+    sampler::SamplingCallbacks callbacks{
+        .on_sample =
+            [&](const sampler::StackSample& sample) {
+                aggregator.add(sample);
+                std::uint64_t errors = 0;
+                for (const auto& t : sample.threads) errors += t.error.has_value();
+                thread_errors += errors;
+                ++samples;
+            },
+        .on_fell_behind =
+            [&](const sampler::SamplingStats&) {
+                progress.message(fmt::format("pyprofd: cannot keep up with {} Hz on this target; sampling goes on as "
+                                             "fast as it can (lower --rate for an even schedule)",
+                                             options.rate_hz));
+            },
+    };
+    auto result = sampler::run_sampling_loop(*process, {.rate_hz = options.rate_hz, .duration = options.duration},
+                                             {.pause_threads = options.blocking}, callbacks, signals.stop_token());
+    ticker.request_stop();
+    ticker.join();
+    progress.finish();
+
+    auto seconds = std::chrono::duration<double>(result.stats.elapsed).count();
+    if (program) {
+        bool exited_itself = program->exited();
+        program->terminate();
+        if (exited_itself)
+            std::cerr << fmt::format("pyprofd: the program {} after {:.1f} s; the profile holds the samples up to then\n",
+                                     program->exit_description(), seconds);
+    } else if (result.end == sampler::SamplingEnd::target_exited) {
+        std::cerr << fmt::format("pyprofd: process {} exited after {:.1f} s; the profile holds the samples up to then\n",
+                                 process->pid(), seconds);
+    }
+    if (result.end == sampler::SamplingEnd::stopped && signals.received() != 0)
+        std::cerr << fmt::format("pyprofd: stopped by SIG{} after {:.1f} s\n", ::sigabbrev_np(signals.received()),
+                                 seconds);
+    if (profile.total_samples() == 0 && result.stats.samples_taken > 0 && !options.aggregation.include_idle)
+        std::cerr << "pyprofd: no thread was running in any sample (all idle); --idle includes waiting threads\n";
+
+    auto written = write_profile(profile, *options.format, output);
+    if (!written) {
+        std::cerr << "pyprofd: " << written.error() << "\n";
+        return 1;
+    }
+    auto errors = result.stats.failed_samples + result.stats.thread_errors;
+    std::cerr << fmt::format("Wrote {}: {} samples, {} errors, behind schedule {:.1f}%\n",
+                             output == "-" ? "standard output" : output, result.stats.samples_taken, errors,
+                             result.stats.behind_schedule_percent());
+    return 0;
+}
+
+}  // namespace pyprofd::daemon

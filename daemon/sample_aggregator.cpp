@@ -1,0 +1,64 @@
+#include "daemon/sample_aggregator.hpp"
+
+#include <fmt/format.h>
+
+namespace pyprofd::daemon {
+
+SampleAggregator::SampleAggregator(render::Profile& profile, AggregationOptions options)
+    : profile_(profile), options_(options) {}
+
+std::string SampleAggregator::frame_label(const sampler::Frame& frame, bool by_function) {
+    if (by_function || frame.line < 0) return fmt::format("{} ({})", frame.function(), frame.filename());
+    return fmt::format("{} ({}:{})", frame.function(), frame.filename(), frame.line);
+}
+
+std::string SampleAggregator::thread_label(pid_t tid, const std::string& name) {
+    if (name.empty()) return fmt::format("thread ({})", tid);
+    return fmt::format("thread \"{}\" ({})", name, tid);
+}
+
+bool SampleAggregator::keeps(const sampler::ThreadStack& thread) const {
+    if (thread.error || thread.frames.empty()) return false;
+    if (options_.gil_only) return thread.holds_gil.value_or(false);
+    // A thread whose activity is unknown is kept: better shown than silently lost.
+    if (!options_.include_idle) return thread.activity != sampler::ThreadActivity::idle;
+    return true;
+}
+
+render::FrameId SampleAggregator::frame_id(const sampler::Frame& frame) {
+    CodeLine key{frame.code.get(), options_.by_function ? -1 : frame.line};
+    auto it = frame_ids_.find(key);
+    if (it != frame_ids_.end()) return it->second;
+    auto id = profile_.intern(frame_label(frame, options_.by_function));
+    frame_ids_.emplace(key, id);
+    codes_kept_.push_back(frame.code);
+    return id;
+}
+
+render::FrameId SampleAggregator::thread_id(const sampler::ThreadStack& thread) {
+    auto key = std::make_pair(thread.native_id, thread.name);
+    auto it = thread_ids_.find(key);
+    if (it != thread_ids_.end()) return it->second;
+    auto id = profile_.intern(thread_label(thread.native_id, thread.name));
+    thread_ids_.emplace(std::move(key), id);
+    return id;
+}
+
+std::size_t SampleAggregator::add(const sampler::StackSample& sample) {
+    std::size_t added = 0;
+    for (const auto& thread : sample.threads) {
+        if (!keeps(thread)) continue;
+        stack_.clear();
+        if (options_.per_thread) stack_.push_back(thread_id(thread));
+        for (auto frame = thread.frames.rbegin(); frame != thread.frames.rend(); ++frame)
+            stack_.push_back(frame_id(*frame));
+        profile_.add(stack_);
+        auto& seen = threads_[thread.native_id];
+        seen.name = thread.name;
+        ++seen.samples;
+        ++added;
+    }
+    return added;
+}
+
+}  // namespace pyprofd::daemon

@@ -1,0 +1,70 @@
+#pragma once
+// Turns the sampler's stack samples into a render::Profile, applying what the
+// user asked to see: idle threads or not, GIL holders only, a root per thread,
+// lines or whole functions.
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "render/profile.hpp"
+#include "sampler/stack_trace.hpp"
+
+namespace pyprofd::daemon {
+
+struct AggregationOptions {
+    bool include_idle = false;  // idle (waiting, sleeping) threads too; py-spy's default leaves them out
+    bool gil_only = false;      // only the thread holding the GIL
+    bool per_thread = false;    // a root frame per thread: thread "worker-1" (4243)
+    bool by_function = false;   // one frame per function, lines dropped
+};
+
+// A thread as the profile saw it.
+struct SeenThread {
+    std::string name;
+    std::uint64_t samples = 0;  // samples in which it was counted into the profile
+};
+
+class SampleAggregator {
+public:
+    SampleAggregator(render::Profile& profile, AggregationOptions options);
+
+    // Adds every thread of the sample that the options keep; returns how many.
+    std::size_t add(const sampler::StackSample& sample);
+
+    const std::map<pid_t, SeenThread>& threads_seen() const { return threads_; }
+
+    // Labels as they appear in profiles: "function (file:line)", "function (file)".
+    static std::string frame_label(const sampler::Frame& frame, bool by_function);
+    static std::string thread_label(pid_t tid, const std::string& name);
+
+private:
+    bool keeps(const sampler::ThreadStack& thread) const;
+    render::FrameId frame_id(const sampler::Frame& frame);
+    render::FrameId thread_id(const sampler::ThreadStack& thread);
+
+    render::Profile& profile_;
+    AggregationOptions options_;
+    // A label is built once per (code object, line), not per sample. The shared_ptr
+    // keeps the code alive, so its address cannot be reused for another.
+    struct CodeLine {
+        const sampler::CodeInfo* code;
+        int line;
+        bool operator==(const CodeLine&) const = default;
+    };
+    struct CodeLineHash {
+        std::size_t operator()(const CodeLine& k) const {
+            return std::hash<const void*>()(k.code) * 31 + std::hash<int>()(k.line);
+        }
+    };
+    std::unordered_map<CodeLine, render::FrameId, CodeLineHash> frame_ids_;
+    std::vector<std::shared_ptr<const sampler::CodeInfo>> codes_kept_;
+    std::map<std::pair<pid_t, std::string>, render::FrameId> thread_ids_;
+    std::map<pid_t, SeenThread> threads_;
+    std::vector<render::FrameId> stack_;  // reused: root first
+};
+
+}  // namespace pyprofd::daemon

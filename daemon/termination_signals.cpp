@@ -1,0 +1,40 @@
+#include "daemon/termination_signals.hpp"
+
+#include <signal.h>
+
+#include <cerrno>
+#include <ctime>
+
+namespace pyprofd::daemon {
+namespace {
+
+sigset_t termination_set() {
+    sigset_t set;
+    ::sigemptyset(&set);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaddset(&set, sig);
+    return set;
+}
+
+}  // namespace
+
+TerminationSignals::TerminationSignals() {
+    auto set = termination_set();
+    ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    waiter_ = std::jthread([this, set](std::stop_token own) {
+        const timespec poll{0, 100'000'000};  // to notice our own end
+        while (!own.stop_requested()) {
+            int sig = ::sigtimedwait(&set, nullptr, &poll);
+            if (sig <= 0) continue;
+            int none = 0;
+            received_.compare_exchange_strong(none, sig);
+            stop_.request_stop();
+        }
+    });
+}
+
+TerminationSignals::~TerminationSignals() {
+    waiter_.request_stop();
+    waiter_.join();
+}
+
+}  // namespace pyprofd::daemon

@@ -1,0 +1,31 @@
+#pragma once
+// Ctrl-C (SIGINT), SIGTERM and SIGHUP turned into a stop request: the signals are
+// blocked in every thread and taken by one waiting thread, so no code runs in a
+// signal handler and every thread sees the request through a stop_token.
+//
+// Construct it before starting any other thread (threads inherit the mask).
+// Programs pyprofd launches get a clean mask back before exec.
+#include <atomic>
+#include <stop_token>
+#include <thread>
+
+namespace pyprofd::daemon {
+
+class TerminationSignals {
+public:
+    TerminationSignals();
+    ~TerminationSignals();
+    TerminationSignals(const TerminationSignals&) = delete;
+    TerminationSignals& operator=(const TerminationSignals&) = delete;
+
+    std::stop_token stop_token() const { return stop_.get_token(); }
+    // The signal that asked to stop, 0 if none came.
+    int received() const { return received_.load(); }
+
+private:
+    std::stop_source stop_;
+    std::atomic<int> received_{0};
+    std::jthread waiter_;
+};
+
+}  // namespace pyprofd::daemon

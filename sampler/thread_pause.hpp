@@ -1,0 +1,42 @@
+#pragma once
+// Blocking mode: every thread of the target stopped for the length of one sample,
+// so the stacks read are exact rather than read while they change.
+//
+// Threads are stopped with PTRACE_SEIZE + PTRACE_INTERRUPT and released with
+// PTRACE_DETACH. The pause can never be left in place: the destructor releases
+// every thread, and if pyprofd (or only the thread that paused) dies, the kernel
+// detaches its tracees and they run on. SEIZE (not ATTACH) sends no SIGSTOP, so a
+// sample leaves no signal behind; a signal that arrives while a thread is held
+// is handed back to it on release.
+//
+// ptrace belongs to the thread that attached: pause and release on one thread.
+#include <sys/types.h>
+
+#include <vector>
+
+#include "sampler/error.hpp"
+
+namespace pyprofd::sampler {
+
+class ThreadPause {
+public:
+    // Stops every thread of pid now. Threads that exit meanwhile are skipped;
+    // fails if no thread could be stopped (the process is gone, or another tracer
+    // such as gdb holds it, or ptrace is not permitted).
+    static Result<ThreadPause> pause_all(pid_t pid);
+
+    ThreadPause(ThreadPause&& other) noexcept;
+    ThreadPause& operator=(ThreadPause&&) = delete;
+    ~ThreadPause();
+
+    const std::vector<pid_t>& paused() const { return held_; }
+
+private:
+    ThreadPause() = default;
+    void hold(pid_t tid, int pending_signal);
+
+    std::vector<pid_t> held_;
+    std::vector<int> pending_signals_;  // per held thread: a signal to hand back on release
+};
+
+}  // namespace pyprofd::sampler
