@@ -6,62 +6,96 @@
 #include <vector>
 
 namespace pyprofd::sampler {
+namespace {
+
+std::uint64_t load_u64(std::span<const std::byte> block, Offset offset, std::size_t size = 8) {
+    std::uint64_t v = 0;
+    std::memcpy(&v, block.data() + offset, size);
+    return v;
+}
+
+}  // namespace
+
+CodeCache::CodeCache(const ObjectReader& reader, std::size_t max_entries)
+    : reader_(reader), max_entries_(max_entries) {
+    const auto& layout = reader_.layout();
+    const auto& c = layout.code;
+    Offset last = std::max({c.filename, c.name, c.qualname, c.firstlineno, c.linetable, layout.object.ob_type});
+    header_start_ = layout.object.ob_type;
+    header_size_ = static_cast<std::size_t>(last - header_start_ + 8);
+}
+
+CodeCache::Fingerprint CodeCache::fingerprint_of(std::span<const std::byte> header) const {
+    const auto& layout = reader_.layout();
+    const auto& c = layout.code;
+    auto at = [&](Offset offset, std::size_t size = 8) {
+        return offset == absent ? 0 : load_u64(header, offset - header_start_, size);
+    };
+    return {at(layout.object.ob_type), at(c.filename), at(c.name), at(c.qualname), at(c.linetable),
+            at(c.firstlineno, sizeof(int))};
+}
 
 Result<std::shared_ptr<const CodeInfo>> CodeCache::get(RemoteAddress code) {
-    if (auto it = codes_.find(code); it != codes_.end()) return it->second;
+    if (auto it = codes_.find(code); it != codes_.end()) return it->second.info;
     ++misses_;
-    auto info = load(code);
-    if (!info) return info;
+    auto entry = load(code);
+    if (!entry) return std::unexpected(entry.error());
     // A bound on memory for programs that create code without end (exec, eval):
     // start over rather than grow.
-    if (codes_.size() >= max_entries_) {
-        codes_.clear();
-        strings_.clear();
-    }
-    codes_.emplace(code, *info);
+    if (codes_.size() >= max_entries_) codes_.clear();
+    auto info = entry->info;
+    codes_.emplace(code, std::move(*entry));
     return info;
 }
 
-Result<std::shared_ptr<const std::string>> CodeCache::string_at(RemoteAddress str) {
-    if (auto it = strings_.find(str); it != strings_.end()) return it->second;
-    auto text = reader_.read_str(str);
-    if (!text) return std::unexpected(text.error());
-    auto shared = std::make_shared<const std::string>(std::move(*text));
-    strings_.emplace(str, shared);
-    return shared;
+void CodeCache::validate(std::span<const RemoteAddress> codes) {
+    std::vector<RemoteAddress> cached;
+    for (auto code : codes)
+        if (codes_.contains(code) && std::ranges::find(cached, code) == cached.end()) cached.push_back(code);
+    if (cached.empty()) return;
+    std::vector<std::byte> headers(cached.size() * header_size_);
+    std::vector<RemoteMemory::ReadRequest> requests;
+    for (std::size_t i = 0; i < cached.size(); ++i)
+        requests.push_back({cached[i] + static_cast<RemoteAddress>(header_start_),
+                            std::span(headers).subspan(i * header_size_, header_size_)});
+    auto read = reader_.memory().read_many(requests);
+    for (std::size_t i = 0; i < cached.size(); ++i) {
+        // Unreadable now, or another object: read afresh (and fail properly) next time.
+        if (i >= read || fingerprint_of(requests[i].out) != codes_.at(cached[i]).fingerprint) {
+            codes_.erase(cached[i]);
+            ++stale_;
+        }
+    }
 }
 
-Result<std::shared_ptr<const CodeInfo>> CodeCache::load(RemoteAddress code) {
+Result<CodeCache::Entry> CodeCache::load(RemoteAddress code) {
     const auto& layout = reader_.layout();
     const auto& c = layout.code;
-    auto span = std::max({c.filename, c.name, c.qualname, c.firstlineno, c.linetable}) + 8;
-    std::vector<std::byte> block(static_cast<std::size_t>(span));
-    if (auto ok = reader_.memory().read(code, block); !ok) return std::unexpected(ok.error());
-    auto pointer_at = [&](Offset offset) {
-        RemoteAddress v = 0;
-        std::memcpy(&v, block.data() + offset, sizeof v);
-        return v;
-    };
-    if (pointer_at(layout.object.ob_type) != reader_.types().code)
+    std::vector<std::byte> header(header_size_);
+    if (auto ok = reader_.memory().read(code + static_cast<RemoteAddress>(header_start_), header); !ok)
+        return std::unexpected(ok.error());
+    auto fingerprint = fingerprint_of(header);
+    auto field = [&](Offset offset) { return load_u64(header, offset - header_start_); };
+    if (field(layout.object.ob_type) != reader_.types().code)
         return fail(ErrorKind::bad_data, fmt::format("object at {:#x} is not a code object", code));
 
     int first_line = 0;
-    std::memcpy(&first_line, block.data() + c.firstlineno, sizeof first_line);
+    std::memcpy(&first_line, header.data() + (c.firstlineno - header_start_), sizeof first_line);
     if (first_line < 0) return fail(ErrorKind::bad_data, fmt::format("code at {:#x} has line {}", code, first_line));
 
-    auto filename = string_at(pointer_at(c.filename));
+    auto filename = reader_.read_str(field(c.filename));
     if (!filename) return std::unexpected(filename.error());
-    auto name = string_at(pointer_at(c.qualname != absent ? c.qualname : c.name));
+    auto name = reader_.read_str(field(c.qualname != absent ? c.qualname : c.name));
     if (!name) return std::unexpected(name.error());
-    auto table = reader_.read_bytes(pointer_at(c.linetable));
+    auto table = reader_.read_bytes(field(c.linetable));
     if (!table) return std::unexpected(table.error());
 
     auto info = std::make_shared<CodeInfo>();
-    info->function = **name;
-    info->filename = **filename;
+    info->function = std::move(*name);
+    info->filename = std::move(*filename);
     info->first_line = first_line;
     info->lines = LineTable(layout.line_table, *table, first_line);
-    return info;
+    return Entry{std::move(info), fingerprint};
 }
 
 }  // namespace pyprofd::sampler

@@ -2,7 +2,9 @@
 // What a frame needs of its code object (names, file, line table), read once per
 // code object and kept: a steady program's samples then cost about one read per frame.
 #include <cstddef>
+#include <array>
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
 
@@ -18,27 +20,45 @@ struct CodeInfo {
     LineTable lines;
 };
 
+// Code objects are keyed by address, and an address can be reused: a code object
+// freed (a module reloaded, a lambda gone, startup's import machinery) and another
+// allocated in its place. validate() rereads the identifying fields of cached code
+// objects in one system call and drops those that changed; the walker calls it
+// for each stack before trusting the cache. Strings are not cached on their own
+// for the same reason: they are read with the code object that holds them alive.
 class CodeCache {
 public:
-    explicit CodeCache(const ObjectReader& reader, std::size_t max_entries = 1 << 16)
-        : reader_(reader), max_entries_(max_entries) {}
+    explicit CodeCache(const ObjectReader& reader, std::size_t max_entries = 1 << 16);
 
     // The code object at `code`, read and checked on first use.
     Result<std::shared_ptr<const CodeInfo>> get(RemoteAddress code);
 
+    // Forgets cached code objects among `codes` that are no longer what was read.
+    void validate(std::span<const RemoteAddress> codes);
+
     std::size_t size() const { return codes_.size(); }
     std::uint64_t misses() const { return misses_; }
+    std::uint64_t stale() const { return stale_; }
 
 private:
-    Result<std::shared_ptr<const std::string>> string_at(RemoteAddress str);
-    Result<std::shared_ptr<const CodeInfo>> load(RemoteAddress code);
+    // ob_type, file name, name, qualified name, line table and first line: what
+    // another code object at the same address would not share.
+    using Fingerprint = std::array<std::uint64_t, 6>;
+    struct Entry {
+        std::shared_ptr<const CodeInfo> info;
+        Fingerprint fingerprint;
+    };
+
+    Fingerprint fingerprint_of(std::span<const std::byte> header) const;
+    Result<Entry> load(RemoteAddress code);
 
     const ObjectReader& reader_;
     std::size_t max_entries_;
-    std::unordered_map<RemoteAddress, std::shared_ptr<const CodeInfo>> codes_;
-    // Strings are shared between code objects (file names above all).
-    std::unordered_map<RemoteAddress, std::shared_ptr<const std::string>> strings_;
+    Offset header_start_ = 0;  // the span of the code object's header that load and validate read
+    std::size_t header_size_ = 0;
+    std::unordered_map<RemoteAddress, Entry> codes_;
     std::uint64_t misses_ = 0;
+    std::uint64_t stale_ = 0;
 };
 
 }  // namespace pyprofd::sampler

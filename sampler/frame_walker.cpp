@@ -48,21 +48,19 @@ Result<std::vector<Frame>> FrameWalker::walk_frame_objects(RemoteAddress frame) 
     const auto& f = layout.frame_object;
     const auto span = static_cast<std::size_t>(std::max({f.back, f.code, f.lasti, layout.object.ob_type}) + 8);
     std::array<std::byte, 256> block{};
-    std::vector<Frame> frames;
+    std::vector<RawFrame> frames;
     while (frame != 0) {
         if (frames.size() >= max_depth_) return too_deep(max_depth_);
         if (auto ok = reader_.memory().read(frame, std::span(block).first(span)); !ok)
             return std::unexpected(ok.error());
         if (load<RemoteAddress>(block.data(), layout.object.ob_type) != reader_.types().frame)
             return fail(ErrorKind::bad_data, fmt::format("object at {:#x} is not a frame", frame));
-        auto code = codes_.get(load<RemoteAddress>(block.data(), f.code));
-        if (!code) return std::unexpected(code.error());
         std::int64_t offset = load<std::int32_t>(block.data(), f.lasti);
         if (layout.instruction_pointer == InstructionPointer::lasti_code_units) offset *= 2;
-        frames.push_back({*code, line_or_first(**code, offset)});
+        frames.push_back({load<RemoteAddress>(block.data(), f.code), offset});
         frame = load<RemoteAddress>(block.data(), f.back);
     }
-    return frames;
+    return resolve(frames);
 }
 
 Result<std::vector<Frame>> FrameWalker::walk_interpreter_frames(RemoteAddress frame) const {
@@ -70,7 +68,7 @@ Result<std::vector<Frame>> FrameWalker::walk_interpreter_frames(RemoteAddress fr
     const auto& f = layout.interpreter_frame;
     const auto span = static_cast<std::size_t>(std::max({f.code, f.previous, f.instr_ptr, f.owner}) + 8);
     std::array<std::byte, 256> block{};
-    std::vector<Frame> frames;
+    std::vector<RawFrame> frames;
     std::size_t visited = 0;
     while (frame != 0) {
         if (++visited > max_depth_) return too_deep(max_depth_);
@@ -83,13 +81,25 @@ Result<std::vector<Frame>> FrameWalker::walk_interpreter_frames(RemoteAddress fr
             continue;
         }
         RemoteAddress code_address = load<RemoteAddress>(block.data(), f.code);
-        auto code = codes_.get(code_address);
-        if (!code) return std::unexpected(code.error());
         auto instr = load<RemoteAddress>(block.data(), f.instr_ptr);
         auto first_instruction = code_address + static_cast<RemoteAddress>(layout.code.code_adaptive);
-        auto offset = static_cast<std::int64_t>(instr - first_instruction);
-        frames.push_back({*code, line_or_first(**code, offset)});
+        frames.push_back({code_address, static_cast<std::int64_t>(instr - first_instruction)});
         frame = previous;
+    }
+    return resolve(frames);
+}
+
+Result<std::vector<Frame>> FrameWalker::resolve(std::span<const RawFrame> raw) const {
+    std::vector<RemoteAddress> codes;
+    codes.reserve(raw.size());
+    for (const auto& r : raw) codes.push_back(r.code);
+    codes_.validate(codes);
+    std::vector<Frame> frames;
+    frames.reserve(raw.size());
+    for (const auto& r : raw) {
+        auto code = codes_.get(r.code);
+        if (!code) return std::unexpected(code.error());
+        frames.push_back({*code, line_or_first(**code, r.offset)});
     }
     return frames;
 }

@@ -2,6 +2,7 @@
 // Walks one thread's chain of Python frames, innermost first: PyFrameObject.f_back
 // up to 3.10, _PyInterpreterFrame.previous from 3.11 (skipping the frames the C
 // stack owns). Every frame is checked before it is believed.
+#include <span>
 #include <vector>
 
 #include "sampler/code_cache.hpp"
@@ -20,6 +21,13 @@ public:
     Result<std::vector<Frame>> walk(RemoteAddress frame_field) const;
 
 private:
+    // A frame as read, before its code object is looked up.
+    struct RawFrame {
+        RemoteAddress code;
+        std::int64_t offset;  // of the current instruction in the bytecode, in bytes
+    };
+
+    Result<std::vector<Frame>> resolve(std::span<const RawFrame> raw) const;
     Result<std::vector<Frame>> walk_frame_objects(RemoteAddress frame) const;
     Result<std::vector<Frame>> walk_interpreter_frames(RemoteAddress frame) const;
 

@@ -277,6 +277,11 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
         if (!paused) return std::unexpected(paused.error());
         pause.emplace(std::move(*paused));
     }
+    struct SnapshotScope {
+        const RemoteMemory& memory;
+        explicit SnapshotScope(const RemoteMemory& m) : memory(m) { memory.begin_snapshot(); }
+        ~SnapshotScope() { memory.end_snapshot(); }
+    } snapshot(s_->memory);
 
     auto states = s_->thread_states();
     if (!states) return std::unexpected(states.error());

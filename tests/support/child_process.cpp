@@ -73,6 +73,31 @@ void ChildProcess::kill_now() {
     pid_ = -1;
 }
 
+void ChildProcess::send(int signal) const {
+    if (pid_ > 0) ::kill(pid_, signal);
+}
+
+std::optional<int> ChildProcess::wait_for_exit(std::chrono::milliseconds timeout) {
+    auto deadline = Clock::now() + timeout;
+    bool open = true;
+    while (pid_ > 0) {
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            // The rest of its output; bounded, as a survivor of its own may hold the pipe.
+            auto drain_until = Clock::now() + std::chrono::milliseconds(500);
+            while (open && Clock::now() < drain_until) open = read_some(out_fd_, output_, drain_until);
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+        }
+        if (Clock::now() >= deadline) return std::nullopt;
+        if (open)
+            open = read_some(out_fd_, output_, std::min(deadline, Clock::now() + std::chrono::milliseconds(20)));
+        else
+            ::usleep(10000);
+    }
+    return std::nullopt;
+}
+
 bool ChildProcess::wait_for_line(const std::string& line, std::chrono::milliseconds timeout) {
     auto deadline = Clock::now() + timeout;
     while (Clock::now() < deadline) {

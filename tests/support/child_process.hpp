@@ -30,6 +30,10 @@ public:
     // What the child wrote so far (stdout and stderr together).
     const std::string& output() const { return output_; }
     void kill_now();
+    void send(int signal) const;
+    // Waits for the child to exit, reading its output meanwhile: its exit status,
+    // -N if a signal N ended it, nullopt on timeout (it is left running).
+    std::optional<int> wait_for_exit(std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 private:
     pid_t pid_ = -1;
