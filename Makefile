@@ -32,6 +32,7 @@ test-asan: test-deps
 
 bench: test-deps build
 	./build/bench/bench_sample_cost
+	./build/bench/bench_sampling_rate
 
 clean:
 	rm -rf build build-asan

@@ -45,12 +45,14 @@ Figures measure(sampler::PythonProcess& process, const sampler::SampleOptions& o
 
 }  // namespace
 
-int main() {
+// bench_sample_cost [part of an interpreter label, e.g. 3.11]
+int main(int argc, char** argv) {
     const int samples = 5000;
     std::printf("sample cost, target 50 frames deep, %d samples each (after one warm-up sample)\n", samples);
-    std::printf("%-16s %7s %12s %12s %12s %16s\n", "interpreter", "frames", "cpu us/smp", "wall us/smp",
-                "reads/smp", "cpu us (no /proc)");
+    std::printf("%-16s %7s %12s %12s %12s %10s %16s\n", "interpreter", "frames", "cpu us/smp", "wall us/smp",
+                "reads/smp", "pages/smp", "cpu us (no /proc)");
     for (const auto& py : tests::interpreters()) {
+        if (argc > 1 && py.label.find(argv[1]) == std::string::npos) continue;
         tests::Target target(py, {tests::target_path("deep.py"), "50"});
         if (!target.ready) continue;
         auto process = sampler::PythonProcess::attach(target.pid());
@@ -60,8 +62,8 @@ int main() {
         }
         auto full = measure(*process, {}, samples);
         auto bare = measure(*process, {.thread_names = true, .thread_activity = false}, samples);
-        std::printf("%-16s %7zu %12.1f %12.1f %12.1f %16.1f\n", py.label.c_str(), full.frames, full.cpu_us,
-                    full.wall_us, full.reads, bare.cpu_us);
+        std::printf("%-16s %7zu %12.1f %12.1f %12.1f %10zu %16.1f\n", py.label.c_str(), full.frames, full.cpu_us,
+                    full.wall_us, full.reads, process->pages_per_sample(), bare.cpu_us);
     }
     return 0;
 }

@@ -48,24 +48,54 @@ Result<std::shared_ptr<const CodeInfo>> CodeCache::get(RemoteAddress code) {
     return info;
 }
 
+void CodeCache::check(RemoteAddress code, std::span<const std::byte> header, bool read_ok) {
+    auto it = codes_.find(code);
+    if (it == codes_.end()) return;
+    // Unreadable now, or another object: read afresh (and fail properly) when next used.
+    if (!read_ok || fingerprint_of(header) != it->second.fingerprint) {
+        codes_.erase(it);
+        ++stale_;
+        return;
+    }
+    it->second.checked_in = sample_;
+}
+
 void CodeCache::validate(std::span<const RemoteAddress> codes) {
-    std::vector<RemoteAddress> cached;
-    for (auto code : codes)
-        if (codes_.contains(code) && std::ranges::find(cached, code) == cached.end()) cached.push_back(code);
-    if (cached.empty()) return;
-    std::vector<std::byte> headers(cached.size() * header_size_);
+    std::vector<RemoteAddress> unchecked;
+    for (auto code : codes) {
+        if (std::ranges::find(used_this_sample_, code) == used_this_sample_.end()) used_this_sample_.push_back(code);
+        auto it = codes_.find(code);
+        if (it == codes_.end() || it->second.checked_in == sample_) continue;
+        if (std::ranges::find(unchecked, code) == unchecked.end()) unchecked.push_back(code);
+    }
+    if (unchecked.empty()) return;
+    std::vector<std::byte> headers(unchecked.size() * header_size_);
     std::vector<RemoteMemory::ReadRequest> requests;
-    for (std::size_t i = 0; i < cached.size(); ++i)
-        requests.push_back({cached[i] + static_cast<RemoteAddress>(header_start_),
+    for (std::size_t i = 0; i < unchecked.size(); ++i)
+        requests.push_back({unchecked[i] + static_cast<RemoteAddress>(header_start_),
                             std::span(headers).subspan(i * header_size_, header_size_)});
     auto read = reader_.memory().read_many(requests);
-    for (std::size_t i = 0; i < cached.size(); ++i) {
-        // Unreadable now, or another object: read afresh (and fail properly) next time.
-        if (i >= read || fingerprint_of(requests[i].out) != codes_.at(cached[i]).fingerprint) {
-            codes_.erase(cached[i]);
-            ++stale_;
-        }
-    }
+    for (std::size_t i = 0; i < unchecked.size(); ++i) check(unchecked[i], requests[i].out, i < read);
+}
+
+std::span<const RemoteMemory::ReadRequest> CodeCache::begin_sample() {
+    ++sample_;
+    prefetching_.clear();
+    for (auto code : used_this_sample_)
+        if (codes_.contains(code)) prefetching_.push_back(code);
+    used_this_sample_.clear();
+    prefetch_buffer_.resize(prefetching_.size() * header_size_);
+    prefetch_requests_.clear();
+    for (std::size_t i = 0; i < prefetching_.size(); ++i)
+        prefetch_requests_.push_back({prefetching_[i] + static_cast<RemoteAddress>(header_start_),
+                                      std::span(prefetch_buffer_).subspan(i * header_size_, header_size_)});
+    return prefetch_requests_;
+}
+
+void CodeCache::prefetched(std::size_t done) {
+    // Those not read are checked when used, by validate().
+    for (std::size_t i = 0; i < done && i < prefetching_.size(); ++i)
+        check(prefetching_[i], prefetch_requests_[i].out, true);
 }
 
 Result<CodeCache::Entry> CodeCache::load(RemoteAddress code) {

@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "sampler/line_table.hpp"
 #include "sampler/object_reader.hpp"
@@ -33,8 +34,15 @@ public:
     // The code object at `code`, read and checked on first use.
     Result<std::shared_ptr<const CodeInfo>> get(RemoteAddress code);
 
-    // Forgets cached code objects among `codes` that are no longer what was read.
+    // Forgets cached code objects among `codes` that are no longer what was read
+    // (those checked already in this sample are not read again).
     void validate(std::span<const RemoteAddress> codes);
+
+    // A sample starts: the reads that check the code objects the last sample used,
+    // to be made with the sample's first read (RemoteMemory::begin_snapshot), and
+    // then prefetched() with how many of them were read.
+    std::span<const RemoteMemory::ReadRequest> begin_sample();
+    void prefetched(std::size_t done);
 
     std::size_t size() const { return codes_.size(); }
     std::uint64_t misses() const { return misses_; }
@@ -47,7 +55,9 @@ private:
     struct Entry {
         std::shared_ptr<const CodeInfo> info;
         Fingerprint fingerprint;
+        std::uint64_t checked_in = 0;  // the sample that last checked it
     };
+    void check(RemoteAddress code, std::span<const std::byte> header, bool read_ok);
 
     Fingerprint fingerprint_of(std::span<const std::byte> header) const;
     Result<Entry> load(RemoteAddress code);
@@ -59,6 +69,11 @@ private:
     std::unordered_map<RemoteAddress, Entry> codes_;
     std::uint64_t misses_ = 0;
     std::uint64_t stale_ = 0;
+    std::uint64_t sample_ = 1;
+    std::vector<RemoteAddress> used_this_sample_;
+    std::vector<RemoteAddress> prefetching_;
+    std::vector<std::byte> prefetch_buffer_;
+    std::vector<RemoteMemory::ReadRequest> prefetch_requests_;
 };
 
 }  // namespace pyprofd::sampler

@@ -263,6 +263,7 @@ const PythonVersion& PythonProcess::version() const { return s_->version; }
 const Layout& PythonProcess::layout() const { return s_->layout; }
 LayoutSource PythonProcess::layout_source() const { return s_->layout_source; }
 std::uint64_t PythonProcess::memory_reads() const { return s_->memory.syscalls(); }
+std::size_t PythonProcess::pages_per_sample() const { return s_->memory.snapshot_pages(); }
 
 Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
     // Blocking mode: whether a thread was running must be read before pausing it
@@ -277,11 +278,14 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
         if (!paused) return std::unexpected(paused.error());
         pause.emplace(std::move(*paused));
     }
+    // One read brings back last sample's pages and checks last sample's code objects.
     struct SnapshotScope {
         const RemoteMemory& memory;
-        explicit SnapshotScope(const RemoteMemory& m) : memory(m) { memory.begin_snapshot(); }
+        SnapshotScope(const RemoteMemory& m, CodeCache& codes) : memory(m) {
+            codes.prefetched(memory.begin_snapshot(codes.begin_sample()));
+        }
         ~SnapshotScope() { memory.end_snapshot(); }
-    } snapshot(s_->memory);
+    } snapshot(s_->memory, *s_->codes);
 
     auto states = s_->thread_states();
     if (!states) return std::unexpected(states.error());

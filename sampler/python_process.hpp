@@ -47,6 +47,8 @@ public:
 
     // System calls made reading memory so far (for the benchmarks).
     std::uint64_t memory_reads() const;
+    // Memory pages the last sample read (for the benchmarks).
+    std::size_t pages_per_sample() const;
 
 private:
     struct State;

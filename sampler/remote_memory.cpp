@@ -53,44 +53,55 @@ Result<void> RemoteMemory::read_direct(RemoteAddress address, std::span<std::byt
     return fail_read(address, out.size(), n, errno);
 }
 
+const std::byte* RemoteMemory::page_data(RemoteAddress page) const {
+    const std::size_t n = pages_.size();
+    for (std::size_t k = 0; k < n; ++k) {
+        std::size_t i = (last_hit_ + k) % n;
+        if (pages_[i] == page) {
+            last_hit_ = i;
+            used_[i] = true;
+            return page_data_.get() + i * page_size;
+        }
+    }
+    return nullptr;
+}
+
 Result<void> RemoteMemory::load_pages(RemoteAddress first_page, std::size_t count) const {
     // The missing pages of the range, read together: one system call.
-    std::vector<iovec> local, remote;
-    std::vector<RemoteAddress> loading;
+    iovec local[4 + 1], remote[4 + 1];
+    std::size_t loading = 0;
     for (std::size_t i = 0; i < count; ++i) {
         RemoteAddress page = first_page + i * page_size;
-        if (page_slots_.contains(page)) continue;
-        loading.push_back(page);
+        if (page_data(page)) continue;
+        local[loading] = {page_data_.get() + (pages_.size() + loading) * page_size, page_size};
+        remote[loading] = {reinterpret_cast<void*>(page), page_size};
+        ++loading;
     }
-    if (loading.empty()) return {};
-    std::size_t first_slot = page_data_.size() / page_size;
-    page_data_.resize(page_data_.size() + loading.size() * page_size);
-    for (std::size_t i = 0; i < loading.size(); ++i) {
-        local.push_back({page_data_.data() + (first_slot + i) * page_size, page_size});
-        remote.push_back({reinterpret_cast<void*>(loading[i]), page_size});
-    }
+    if (loading == 0) return {};
     ++syscalls_;
-    ssize_t n = ::process_vm_readv(pid_, local.data(), local.size(), remote.data(), remote.size(), 0);
+    ssize_t n = ::process_vm_readv(pid_, local, loading, remote, loading, 0);
     int err = errno;
     auto complete = n < 0 ? 0 : static_cast<std::size_t>(n) / page_size;
-    for (std::size_t i = 0; i < complete; ++i) page_slots_.emplace(loading[i], first_slot + i);
-    page_data_.resize((first_slot + complete) * page_size);
-    if (complete == loading.size()) return {};
-    return fail_read(loading[complete], page_size, n < 0 ? n : 0, err);
+    for (std::size_t i = 0; i < complete; ++i) {
+        pages_.push_back(reinterpret_cast<RemoteAddress>(remote[i].iov_base));
+        used_.push_back(true);
+    }
+    if (complete == loading) return {};
+    return fail_read(reinterpret_cast<RemoteAddress>(remote[complete].iov_base), page_size, n < 0 ? n : 0, err);
 }
 
 Result<void> RemoteMemory::read_through_snapshot(RemoteAddress address, std::span<std::byte> out) const {
     RemoteAddress first = page_of(address);
     RemoteAddress last = page_of(address + out.size() - 1);
     std::size_t pages = static_cast<std::size_t>((last - first) / page_size + 1);
-    if (page_slots_.size() + pages > max_snapshot_pages) return read_direct(address, out);
+    if (pages_.size() + pages > max_snapshot_pages) return read_direct(address, out);
     if (auto loaded = load_pages(first, pages); !loaded) {
         // An unreadable page: the read itself says what failed, as a direct read would.
         return read_direct(address, out);
     }
     std::size_t copied = 0;
     for (RemoteAddress page = first; page <= last; page += page_size) {
-        const std::byte* data = page_data_.data() + page_slots_.at(page) * page_size;
+        const std::byte* data = page_data(page);
         RemoteAddress from = std::max(page, address);
         RemoteAddress to = std::min(page + page_size, address + out.size());
         std::memcpy(out.data() + copied, data + (from - page), to - from);
@@ -130,17 +141,53 @@ std::size_t RemoteMemory::read_many(std::span<const ReadRequest> requests) const
     return done;
 }
 
-void RemoteMemory::begin_snapshot() const {
-    page_slots_.clear();
-    page_data_.clear();
-    page_data_.reserve(16 * page_size);
+std::size_t RemoteMemory::begin_snapshot(std::span<const ReadRequest> also) const {
+    if (!page_data_) page_data_.reset(new std::byte[max_snapshot_pages * page_size]);  // not zeroed: always written before read
+    pages_.clear();
+    used_.clear();
+    last_hit_ = 0;
     snapshot_active_ = true;
+    if (hot_pages_.empty() && also.empty()) return 0;
+
+    // Last sample's pages and the caller's reads, in one system call.
+    std::vector<iovec> local, remote;
+    local.reserve(hot_pages_.size() + also.size());
+    remote.reserve(hot_pages_.size() + also.size());
+    for (std::size_t i = 0; i < hot_pages_.size(); ++i) {
+        local.push_back({page_data_.get() + i * page_size, page_size});
+        remote.push_back({reinterpret_cast<void*>(hot_pages_[i]), page_size});
+    }
+    for (const auto& r : also) {
+        local.push_back({r.out.data(), r.out.size()});
+        remote.push_back({reinterpret_cast<void*>(r.address), r.out.size()});
+    }
+    std::size_t count = std::min<std::size_t>(local.size(), IOV_MAX);
+    ++syscalls_;
+    ssize_t n = ::process_vm_readv(pid_, local.data(), count, remote.data(), count, 0);
+    // The kernel stops at the first element it cannot read; keep what came before.
+    std::size_t got = n < 0 ? 0 : static_cast<std::size_t>(n);
+    for (std::size_t i = 0; i < hot_pages_.size(); ++i) {
+        if (got < page_size) return 0;
+        got -= page_size;
+        pages_.push_back(hot_pages_[i]);
+        used_.push_back(false);  // used only if a read of this sample touches it
+    }
+    std::size_t also_done = 0;
+    for (std::size_t i = 0; i < also.size() && hot_pages_.size() + i < count; ++i) {
+        if (got < also[i].out.size()) break;
+        got -= also[i].out.size();
+        ++also_done;
+    }
+    return also_done;
 }
 
 void RemoteMemory::end_snapshot() const {
     snapshot_active_ = false;
-    page_slots_.clear();
-    page_data_.clear();
+    hot_pages_.clear();
+    for (std::size_t i = 0; i < pages_.size(); ++i)
+        if (used_[i]) hot_pages_.push_back(pages_[i]);
+    pages_.clear();
+    used_.clear();
 }
 
 }  // namespace pyprofd::sampler

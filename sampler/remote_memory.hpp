@@ -12,8 +12,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <memory>
 #include <type_traits>
-#include <unordered_map>
 #include <vector>
 
 #include "sampler/error.hpp"
@@ -50,24 +50,35 @@ public:
     };
     std::size_t read_many(std::span<const ReadRequest> requests) const;
 
-    // Pages read from here until end_snapshot() are kept and reused.
-    void begin_snapshot() const;
+    // Pages read from here until end_snapshot() are kept and reused. The pages the
+    // previous snapshot used are read again at once, in one system call together
+    // with `also` (small reads the caller wants now); returns how many of `also`,
+    // from the first, were read completely.
+    std::size_t begin_snapshot(std::span<const ReadRequest> also = {}) const;
     void end_snapshot() const;
 
     // How many system calls this reader made; the benchmarks report syscalls per sample.
     std::uint64_t syscalls() const { return syscalls_; }
+    // Pages the last snapshot used (for the benchmarks).
+    std::size_t snapshot_pages() const { return hot_pages_.size(); }
 
 private:
     Result<void> read_direct(RemoteAddress address, std::span<std::byte> out) const;
     Result<void> read_through_snapshot(RemoteAddress address, std::span<std::byte> out) const;
     Result<void> load_pages(RemoteAddress first_page, std::size_t count) const;
     Result<void> fail_read(RemoteAddress address, std::size_t size, ssize_t got, int err) const;
+    const std::byte* page_data(RemoteAddress page) const;
 
     pid_t pid_;
     mutable std::uint64_t syscalls_ = 0;
     mutable bool snapshot_active_ = false;
-    mutable std::unordered_map<RemoteAddress, std::size_t> page_slots_;  // page address -> slot in page_data_
-    mutable std::vector<std::byte> page_data_;
+    // The snapshot: pages_[i] is held at page_data_ + i * page_size. A handful of
+    // pages per sample, so a linear search (from the last hit) beats hashing.
+    mutable std::vector<RemoteAddress> pages_;
+    mutable std::unique_ptr<std::byte[]> page_data_;
+    mutable std::vector<bool> used_;  // per page: touched by a read of this snapshot
+    mutable std::size_t last_hit_ = 0;
+    mutable std::vector<RemoteAddress> hot_pages_;  // what the previous snapshot used
 };
 
 }  // namespace pyprofd::sampler

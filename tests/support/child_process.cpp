@@ -73,6 +73,18 @@ void ChildProcess::kill_now() {
     pid_ = -1;
 }
 
+void ChildProcess::read_available(std::chrono::milliseconds wait) {
+    auto deadline = Clock::now() + wait;
+    do {
+        pollfd p{out_fd_, POLLIN, 0};
+        if (::poll(&p, 1, 0) <= 0) continue;
+        char buf[4096];
+        ssize_t n = ::read(out_fd_, buf, sizeof buf);
+        if (n <= 0) return;
+        output_.append(buf, static_cast<std::size_t>(n));
+    } while (Clock::now() < deadline);
+}
+
 void ChildProcess::send(int signal) const {
     if (pid_ > 0) ::kill(pid_, signal);
 }

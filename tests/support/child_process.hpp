@@ -27,6 +27,8 @@ public:
     pid_t pid() const { return pid_; }
     // Reads the child's stdout until a line equal to `line` arrives; false on timeout or exit.
     bool wait_for_line(const std::string& line, std::chrono::milliseconds timeout = std::chrono::seconds(20));
+    // Takes in what the child has written by now, waiting at most `wait`.
+    void read_available(std::chrono::milliseconds wait = std::chrono::milliseconds(0));
     // What the child wrote so far (stdout and stderr together).
     const std::string& output() const { return output_; }
     void kill_now();
