@@ -202,3 +202,16 @@ TEST_CASE("bad arguments and targets get one clear line and a non-zero exit") {
         }
     }
 }
+
+TEST_CASE("progress: off a terminal, a plain line every 5 s with time, samples and errors") {
+    auto pys = interpreters();
+    REQUIRE(!pys.empty());
+    Target target(pys.back(), {target_path("deep.py"), "5"});
+    REQUIRE(target.ready);
+    ScratchDir dir;
+    auto r = run_record({"--pid", std::to_string(target.pid()), "--duration", "5.6", "-o", dir.file("p.folded")});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    INFO(r.err);
+    CHECK(std::regex_search(r.err, std::regex(R"((^|\n)5\.\d/5\.6s \[#+ *\] \d+ samples, 0 errors\n)")));
+    CHECK(r.err.find('\r') == std::string::npos);  // no bar redrawing into a log
+}
