@@ -9,6 +9,7 @@
 
 #include "daemon/dump_command.hpp"
 #include "daemon/record_command.hpp"
+#include "daemon/render_command.hpp"
 
 namespace pyprofd::daemon {
 namespace {
@@ -20,6 +21,8 @@ Usage:
   pyprofd record --pid PID [options]
   pyprofd record [options] -- PROGRAM [ARGS...]
                                     sample a process (or launch one) and write its profile
+  pyprofd render [options] [FILE.folded|-]
+                                    draw folded stacks (any tool's) as a flame graph
   pyprofd --help                    this text
   pyprofd --version                 the version
 
@@ -27,14 +30,24 @@ Options of record:
   -r, --rate HZ        samples per second (default 100, at most 100000)
   -d, --duration S     seconds to sample (default: until Ctrl-C or the target exits)
   -o, --output FILE    where to write the profile ('-': standard output; default
-                       pyprofd-PID-TIME.folded)
-  -f, --format F       folded (default: from the file name)
+                       pyprofd-PID-TIME.svg)
+  -f, --format F       svg (an interactive flame graph) or folded (default: from
+                       the file name, else svg)
       --idle           include idle threads (waiting or sleeping); left out by default
       --gil            only the thread that holds the GIL
       --threads        a root frame per thread
       --function       one frame per function (line numbers dropped)
       --blocking       pause the target's threads for each sample (exact stacks)
       --nonblocking    read while the target runs (the default)
+
+Options of render (output on standard output unless -o):
+  -o, --output FILE    where to write ('-': standard output)
+  -f, --format F       svg or folded (default: from the file name, else svg)
+      --title T, --subtitle S, --search REGEX (highlighted on opening)
+      --width PX (1200), --frame-height PX (16), --font-size PX (12), --font NAME
+      --minwidth PX|P%     leave out frames narrower than this (default 0.1 px)
+      --inverted           an icicle graph: the root at the top
+      --unit NAME          what counts are of (default samples)
 
 A program launched after '--' never outlives pyprofd: it is ended with its whole
 process group when recording ends (duration, Ctrl-C, SIGTERM) or pyprofd dies.
@@ -93,6 +106,11 @@ int run_command_line(std::span<const std::string_view> args) {
         return 0;
     }
     if (args[0] == "dump") return dump(args.subspan(1));
+    if (args[0] == "render") {
+        auto options = parse_render_arguments(args.subspan(1));
+        if (!options) return usage_error(options.error());
+        return run_render(*options);
+    }
     if (args[0] == "record") {
         auto options = parse_record_arguments(args.subspan(1));
         if (!options) return usage_error(options.error());

@@ -14,9 +14,11 @@
 namespace pyprofd::daemon {
 namespace {
 
-std::string render_to_string(const render::Profile& profile, OutputFormat format) {
+std::string render_to_string(const render::Profile& profile, OutputFormat format,
+                             const render::FlameGraphOptions& flame_graph) {
     std::ostringstream out;
     switch (format) {
+        case OutputFormat::svg: render::write_flame_graph(profile, flame_graph, out); break;
         case OutputFormat::folded: render::write_folded(profile, out); break;
     }
     return std::move(out).str();
@@ -37,27 +39,31 @@ std::expected<void, std::string> write_all(int fd, std::string_view data) {
 }  // namespace
 
 std::optional<OutputFormat> output_format_named(std::string_view name) {
+    if (name == "svg" || name == "flamegraph") return OutputFormat::svg;
     if (name == "folded" || name == "collapsed") return OutputFormat::folded;
     return std::nullopt;
 }
 
 std::optional<OutputFormat> output_format_for_path(std::string_view path) {
+    if (path.ends_with(".svg")) return OutputFormat::svg;
     if (path.ends_with(".folded") || path.ends_with(".txt") || path.ends_with(".collapsed")) return OutputFormat::folded;
     return std::nullopt;
 }
 
 std::string_view file_extension(OutputFormat format) {
     switch (format) {
+        case OutputFormat::svg: return ".svg";
         case OutputFormat::folded: return ".folded";
     }
     return "";
 }
 
-std::string_view output_format_names() { return "folded"; }
+std::string_view output_format_names() { return "svg, folded"; }
 
 std::expected<void, std::string> write_profile(const render::Profile& profile, OutputFormat format,
-                                               const std::string& path) {
-    auto data = render_to_string(profile, format);
+                                               const std::string& path,
+                                               const render::FlameGraphOptions& flame_graph) {
+    auto data = render_to_string(profile, format, flame_graph);
     if (path == "-") {
         std::cout << data << std::flush;
         if (!std::cout) return std::unexpected("cannot write to standard output");

@@ -6,20 +6,22 @@
 #include <string>
 #include <string_view>
 
+#include "render/flame_graph.hpp"
 #include "render/profile.hpp"
 
 namespace pyprofd::daemon {
 
-enum class OutputFormat { folded };
+enum class OutputFormat { svg, folded };
 
 std::optional<OutputFormat> output_format_named(std::string_view name);
-// From the file name's ending (.folded, .txt); nullopt when it says nothing.
+// From the file name's ending (.svg, .folded, .txt); nullopt when it says nothing.
 std::optional<OutputFormat> output_format_for_path(std::string_view path);
 std::string_view file_extension(OutputFormat format);
-std::string_view output_format_names();  // for messages: "folded"
+std::string_view output_format_names();  // for messages: "svg, folded"
 
-// "-" writes to stdout.
+// "-" writes to stdout. The flame graph options matter to svg only.
 std::expected<void, std::string> write_profile(const render::Profile& profile, OutputFormat format,
-                                               const std::string& path);
+                                               const std::string& path,
+                                               const render::FlameGraphOptions& flame_graph = {});
 
 }  // namespace pyprofd::daemon

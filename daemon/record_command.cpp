@@ -178,10 +178,10 @@ std::expected<RecordOptions, std::string> parse_record_arguments(std::span<const
         options.format = output_format_for_path(options.output);
         if (!options.format)
             return std::unexpected(fmt::format("cannot tell the format from the name '{}': use --format ({}) or one "
-                                               "of the endings .folded, .txt",
+                                               "of the endings .svg, .folded, .txt",
                                                options.output, output_format_names()));
     }
-    if (!options.format) options.format = OutputFormat::folded;
+    if (!options.format) options.format = OutputFormat::svg;
     return options;
 }
 
@@ -272,7 +272,15 @@ int run_record(const RecordOptions& options) {
     if (profile.total_samples() == 0 && result.stats.samples_taken > 0 && !options.aggregation.include_idle)
         std::cerr << "pyprofd: no thread was running in any sample (all idle); --idle includes waiting threads\n";
 
-    auto written = write_profile(profile, *options.format, output);
+    render::FlameGraphOptions graph;
+    graph.title = fmt::format("pyprofd: {}", join(process->command_line()));
+    if (graph.title.size() > 120) graph.title = graph.title.substr(0, 117) + "...";
+    graph.subtitle = fmt::format("process {}, Python {}, {} Hz{}, {:.1f} s, {} samples, {} errors{}", process->pid(),
+                                 process->version().to_string(), options.rate_hz,
+                                 options.blocking ? " blocking" : "", seconds, result.stats.samples_taken,
+                                 result.stats.failed_samples + result.stats.thread_errors,
+                                 options.aggregation.include_idle ? ", idle threads included" : "");
+    auto written = write_profile(profile, *options.format, output, graph);
     if (!written) {
         std::cerr << "pyprofd: " << written.error() << "\n";
         return 1;

@@ -1,0 +1,26 @@
+#pragma once
+// `pyprofd render`: folded stacks from any tool (pyprofd, py-spy's raw output,
+// perf through stackcollapse, flamegraph.pl's input) to a flame graph or another
+// format, so the renderer can be used and measured on its own.
+#include <expected>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "daemon/profile_output.hpp"
+#include "render/flame_graph.hpp"
+
+namespace pyprofd::daemon {
+
+struct RenderOptions {
+    std::string input = "-";  // a folded file, or "-" for standard input
+    std::string output = "-";
+    std::optional<OutputFormat> format;
+    render::FlameGraphOptions flame_graph;
+};
+
+std::expected<RenderOptions, std::string> parse_render_arguments(std::span<const std::string_view> args);
+int run_render(const RenderOptions& options);
+
+}  // namespace pyprofd::daemon

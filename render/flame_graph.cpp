@@ -1,0 +1,177 @@
+#include "render/flame_graph.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <vector>
+
+#include "render/frame_colors.hpp"
+#include "render/xml_text.hpp"
+
+namespace pyprofd::render {
+namespace {
+
+// The browser script, from flame_graph_script.js (embedded by CMake).
+constexpr std::string_view script =
+#include "flame_graph_script.inc"
+    ;
+
+constexpr double pad = 10;
+// Verdana's average glyph is about 0.59 em wide: enough to decide what fits.
+constexpr double char_width_em = 0.59;
+
+struct Placed {
+    NodeId node;
+    std::uint64_t start;  // samples before it at its depth
+    int depth;            // 0: the "all" root
+};
+
+// The label as much of it as fits in width pixels, cut at a character boundary.
+std::string fit_label(const std::string& label, double width, double char_width) {
+    auto chars = static_cast<long>((width - 6) / char_width);
+    if (chars < 3) return {};
+    std::size_t count = 0, cut = std::string::npos;
+    for (std::size_t i = 0; i < label.size(); ++i) {
+        if ((static_cast<unsigned char>(label[i]) & 0xC0) == 0x80) continue;  // inside a UTF-8 sequence
+        if (static_cast<long>(count) == chars - 2) cut = i;
+        ++count;
+    }
+    if (static_cast<long>(count) <= chars) return label;
+    return label.substr(0, cut) + "..";
+}
+
+}  // namespace
+
+FlameGraphSummary write_flame_graph(const Profile& profile, const FlameGraphOptions& options, std::ostream& out) {
+    FlameGraphSummary summary;
+    const double chart_width = std::max(10.0, options.width - 2 * pad);
+    const double char_width = options.font_size * char_width_em;
+    const auto total = profile.total_samples();
+    const double per_sample = total ? chart_width / static_cast<double>(total) : 0;
+    const double min_width = options.min_width_percent ? chart_width * *options.min_width_percent / 100.0
+                                                       : options.min_width_px;
+
+    // Children in label order, as flamegraph.pl draws them: the same input gives the
+    // same picture, and two graphs of one program line up.
+    std::vector<Placed> placed;
+    std::vector<Placed> stack{{Profile::root, 0, 0}};
+    int max_depth = 0;
+    std::vector<NodeId> children;
+    while (!stack.empty()) {
+        auto item = stack.back();
+        stack.pop_back();
+        placed.push_back(item);
+        max_depth = std::max(max_depth, item.depth);
+        const auto& node = profile.node(item.node);
+        children = node.children;
+        std::sort(children.begin(), children.end(), [&](NodeId a, NodeId b) {
+            return profile.label(profile.node(a).frame) < profile.label(profile.node(b).frame);
+        });
+        std::uint64_t start = item.start;
+        std::vector<Placed> next;
+        for (NodeId child : children) {
+            auto samples = profile.node(child).total;
+            if (static_cast<double>(samples) * per_sample < min_width) {
+                ++summary.frames_left_out;
+            } else {
+                next.push_back({child, start, item.depth + 1});
+            }
+            start += samples;
+        }
+        stack.insert(stack.end(), next.rbegin(), next.rend());
+    }
+    summary.frames_drawn = placed.size();
+
+    const double fh = options.frame_height;
+    const double header = options.font_size * 3 + (options.subtitle.empty() ? 0 : options.font_size * 1.5);
+    const double footer = options.font_size * 2.5;
+    const double height = header + (max_depth + 1) * fh + footer;
+    auto y_of = [&](int depth) {
+        return options.inverted ? header + depth * fh : height - footer - (depth + 1) * fh;
+    };
+
+    std::string svg;
+    svg.reserve(placed.size() * 220 + 16384);
+    fmt::format_to(std::back_inserter(svg),
+                   R"svg(<?xml version="1.0" encoding="UTF-8" standalone="no"?>
+<svg version="1.1" xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h:.0f}" viewBox="0 0 {w} {h:.0f}" onload="init(evt)" data-search="{search}" data-total="{total}" data-pad="{pad}" data-chart-width="{cw:.3f}" data-char-width="{chw:.3f}" data-unit="{unit}">
+<style type="text/css">
+text {{ font-family: {font}; font-size: {fs}px; fill: rgb(0,0,0); }}
+#title {{ text-anchor: middle; font-size: {tfs}px; }}
+#subtitle {{ text-anchor: middle; fill: rgb(90,90,90); }}
+#frames > g {{ cursor: pointer; }}
+#frames > g:hover > rect {{ stroke: rgb(0,0,0); stroke-width: 0.5; }}
+#frames text {{ pointer-events: none; }}
+.button {{ cursor: pointer; fill: rgb(50,50,160); }}
+.button:hover {{ text-decoration: underline; }}
+.hide {{ display: none; }}
+.ancestor {{ opacity: 0.5; }}
+</style>
+<script type="text/ecmascript"><![CDATA[
+{script}]]></script>
+<rect x="0" y="0" width="100%" height="100%" fill="rgb(250,250,250)"/>
+)svg",
+                   fmt::arg("w", options.width), fmt::arg("h", height), fmt::arg("total", total),
+                   fmt::arg("pad", pad), fmt::arg("cw", chart_width), fmt::arg("chw", char_width),
+                   fmt::arg("unit", xml_escaped(options.unit)), fmt::arg("font", xml_escaped(options.font)),
+                   fmt::arg("fs", options.font_size), fmt::arg("tfs", options.font_size * 1.4),
+                   fmt::arg("script", script), fmt::arg("search", xml_escaped(options.search)));
+    fmt::format_to(std::back_inserter(svg), R"svg(<text id="title" x="{}" y="{:.1f}">{}</text>
+)svg",
+                   options.width / 2.0, options.font_size * 2, xml_escaped(options.title));
+    if (!options.subtitle.empty())
+        fmt::format_to(std::back_inserter(svg), R"svg(<text id="subtitle" x="{}" y="{:.1f}">{}</text>
+)svg",
+                       options.width / 2.0, options.font_size * 3.5, xml_escaped(options.subtitle));
+    fmt::format_to(std::back_inserter(svg),
+                   R"svg(<text id="unzoom" class="button hide" x="{pad}" y="{y:.1f}">Reset Zoom</text>
+<text id="search" class="button" x="{sx}" y="{y:.1f}">Search</text>
+<text id="reset-search" class="button hide" x="{rx}" y="{y:.1f}">Reset Search</text>
+<text id="details" x="{pad}" y="{fy:.1f}"> </text>
+<text id="matched" x="{mx}" y="{fy:.1f}"> </text>
+)svg",
+                   fmt::arg("pad", pad), fmt::arg("y", options.font_size * 2),
+                   fmt::arg("sx", options.width - pad - 12 * char_width),
+                   fmt::arg("rx", options.width - pad - 26 * char_width),
+                   fmt::arg("fy", height - options.font_size * 0.8),
+                   fmt::arg("mx", options.width - pad - 16 * char_width));
+    if (summary.frames_left_out > 0)
+        fmt::format_to(std::back_inserter(svg),
+                       R"svg(<text id="left-out" x="{}" y="{:.1f}" style="fill: rgb(120,120,120)">{} frames narrower than {:.2g} px left out</text>
+)svg",
+                       options.width / 2.0, height - options.font_size * 0.8, summary.frames_left_out, min_width);
+
+    // Names are escaped and coloured once per frame label, not once per box.
+    std::vector<std::string> escaped(profile.frame_count());
+    std::vector<std::string> colors(profile.frame_count());
+    svg += "<g id=\"frames\">\n";
+    for (const auto& p : placed) {
+        const auto& node = profile.node(p.node);
+        static const std::string root_label = "all", root_fill = "rgb(200,200,200)";
+        const bool is_root = p.node == Profile::root;
+        const std::string& label = is_root ? root_label : profile.label(node.frame);
+        if (!is_root && escaped[node.frame].empty()) {
+            escaped[node.frame] = xml_escaped(label);
+            colors[node.frame] = css_color(frame_color(label));
+        }
+        const std::string& name_escaped = is_root ? root_label : escaped[node.frame];
+        const std::string& fill = is_root ? root_fill : colors[node.frame];
+        double x = pad + static_cast<double>(p.start) * per_sample;
+        double w = static_cast<double>(node.total) * per_sample;
+        double y = y_of(p.depth);
+        fmt::format_to(std::back_inserter(svg),
+                       "<g data-s=\"{}\" data-n=\"{}\" data-d=\"{}\"><title>{}\n{} {} ({:.2f}%)</title>"
+                       "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\" rx=\"2\"/>"
+                       "<text x=\"{:.1f}\" y=\"{:.1f}\">",
+                       p.start, node.total, p.depth, name_escaped, node.total, xml_escaped(options.unit),
+                       total ? 100.0 * static_cast<double>(node.total) / static_cast<double>(total) : 0.0, x, y, w,
+                       fh - 1, fill, x + 3, y + fh - 1 - (fh - 1 - options.font_size * 0.75) / 2 - 1);
+        append_xml_escaped(svg, fit_label(label, w, char_width));
+        svg += "</text></g>\n";
+    }
+    svg += "</g>\n";
+    svg += "</svg>\n";
+    out << svg;
+    return summary;
+}
+
+}  // namespace pyprofd::render

@@ -1,0 +1,35 @@
+#pragma once
+// The interactive flame graph: one self-contained SVG (its script and style
+// inside, nothing fetched) in the manner of flamegraph.pl, drawn from a Profile.
+// Frames are boxes as wide as their samples, the root at the bottom (or at the
+// top, "inverted", an icicle graph); hover tells, click zooms, Ctrl-F searches.
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include "render/profile.hpp"
+
+namespace pyprofd::render {
+
+struct FlameGraphOptions {
+    std::string title = "Flame Graph";
+    std::string subtitle;                    // e.g. target, Python version, rate, duration
+    int width = 1200;                        // pixels
+    int frame_height = 16;
+    double font_size = 12;
+    std::string font = "Verdana, sans-serif";
+    double min_width_px = 0.1;               // narrower frames are left out (and counted)
+    std::optional<double> min_width_percent; // instead of pixels, a share of all samples
+    bool inverted = false;                   // icicle: root at the top
+    std::string search;                      // highlighted on load (the URL's ?s= wins)
+    std::string unit = "samples";
+};
+
+struct FlameGraphSummary {
+    std::size_t frames_drawn = 0;
+    std::size_t frames_left_out = 0;  // narrower than the minimum width (with what they call)
+};
+
+FlameGraphSummary write_flame_graph(const Profile& profile, const FlameGraphOptions& options, std::ostream& out);
+
+}  // namespace pyprofd::render

@@ -1,0 +1,56 @@
+#include "render/frame_label.hpp"
+
+#include <charconv>
+
+namespace pyprofd::render {
+
+FrameLabel parse_frame_label(std::string_view label) {
+    FrameLabel parsed{label, {}, -1};
+    // "function (file:line)": the last " (" opens the location, which ends the label.
+    if (!label.ends_with(')')) return parsed;
+    auto open = label.rfind(" (");
+    if (open == std::string_view::npos || open == 0) return parsed;
+    auto location = label.substr(open + 2, label.size() - open - 3);
+    if (location.empty()) return parsed;
+    parsed.function = label.substr(0, open);
+    parsed.file = location;
+    auto colon = location.rfind(':');
+    if (colon != std::string_view::npos && colon + 1 < location.size()) {
+        int line = 0;
+        auto digits = location.substr(colon + 1);
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), line);
+        if (ec == std::errc{} && end == digits.data() + digits.size()) {
+            parsed.file = location.substr(0, colon);
+            parsed.line = line;
+        }
+    }
+    return parsed;
+}
+
+FrameKind frame_kind(std::string_view label) {
+    if (label == idle_frame_label) return FrameKind::idle;
+    if (label.starts_with("thread \"") || label.starts_with("thread (")) return FrameKind::thread_root;
+    auto parsed = parse_frame_label(label);
+    auto file = parsed.file;
+    if (file.empty()) return FrameKind::native;
+    if (file.find("/site-packages/") != std::string_view::npos || file.find("/dist-packages/") != std::string_view::npos)
+        return FrameKind::site_packages;
+    if (file.starts_with("<frozen ") || file.find("/lib/python") != std::string_view::npos ||
+        file.find("/lib64/python") != std::string_view::npos)
+        return FrameKind::standard_library;
+    return FrameKind::own_code;
+}
+
+const char* to_string(FrameKind kind) {
+    switch (kind) {
+        case FrameKind::own_code: return "own";
+        case FrameKind::standard_library: return "stdlib";
+        case FrameKind::site_packages: return "package";
+        case FrameKind::native: return "native";
+        case FrameKind::idle: return "idle";
+        case FrameKind::thread_root: return "thread";
+    }
+    return "own";
+}
+
+}  // namespace pyprofd::render

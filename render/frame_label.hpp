@@ -1,0 +1,34 @@
+#pragma once
+// What a frame label in a profile says: pyprofd and py-spy write Python frames as
+// "function (file:line)" or "function (file)"; other tools' folded stacks carry
+// bare names (native code: "malloc", "[libc.so.6]"). The kind decides a frame's
+// colour, so that a Python user sees their own code apart from the standard
+// library, installed packages and native code.
+#include <string>
+#include <string_view>
+
+namespace pyprofd::render {
+
+enum class FrameKind {
+    own_code,       // the program's own Python files
+    standard_library,
+    site_packages,  // installed third-party packages
+    native,         // no Python file: C code, the kernel, other tools' frames
+    idle,           // the marker pyprofd puts under a waiting thread's stack
+    thread_root,    // thread "name" (tid), from --threads
+};
+
+struct FrameLabel {
+    std::string_view function;  // the whole label when it is not "function (file...)"
+    std::string_view file;      // empty when there is none
+    int line = -1;
+};
+
+FrameLabel parse_frame_label(std::string_view label);
+FrameKind frame_kind(std::string_view label);
+const char* to_string(FrameKind kind);
+
+// The label pyprofd gives the leaf it adds under an idle thread's stack.
+inline constexpr std::string_view idle_frame_label = "<idle>";
+
+}  // namespace pyprofd::render
