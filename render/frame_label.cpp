@@ -6,10 +6,20 @@ namespace pyprofd::render {
 
 FrameLabel parse_frame_label(std::string_view label) {
     FrameLabel parsed{label, {}, -1};
-    // "function (file:line)": the last " (" opens the location, which ends the label.
+    // "function (file:line)": the location is the parenthesis that closes the label,
+    // matched back to its opening (file names may hold parentheses of their own).
     if (!label.ends_with(')')) return parsed;
-    auto open = label.rfind(" (");
-    if (open == std::string_view::npos || open == 0) return parsed;
+    std::size_t open = std::string_view::npos;
+    int depth = 0;
+    for (std::size_t i = label.size(); i-- > 0;) {
+        if (label[i] == ')') ++depth;
+        if (label[i] == '(' && --depth == 0) {
+            open = i;
+            break;
+        }
+    }
+    if (open == std::string_view::npos || open < 2 || label[open - 1] != ' ') return parsed;
+    --open;  // at the space before it
     auto location = label.substr(open + 2, label.size() - open - 3);
     if (location.empty()) return parsed;
     parsed.function = label.substr(0, open);

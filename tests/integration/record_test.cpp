@@ -163,7 +163,7 @@ TEST_CASE("output: the last line says what was written, '-' writes to stdout, a 
     for (const auto& entry : std::filesystem::directory_iterator(dir.path))
         written.push_back(entry.path().filename().string());
     REQUIRE(written.size() == 1);
-    CHECK(std::regex_match(written[0], std::regex("pyprofd-" + pid + R"(-\d{8}-\d{6}\.folded)")));
+    CHECK(std::regex_match(written[0], std::regex("pyprofd-" + pid + R"(-\d{8}-\d{6}\.svg)")));
     CHECK(std::regex_match(last_line(r.err), std::regex("Wrote " + written[0] +
                                                         R"(: \d+ samples, 0 errors, behind schedule \d+\.\d%)")));
     CHECK(samples_taken(r.err) >= 25);
