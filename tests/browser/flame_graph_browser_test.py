@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""The flame graph's interactivity in a real browser: headless Chromium, driven
+through ChromeDriver's WebDriver protocol (standard library only).
+
+It renders known folded stacks with `pyprofd render`, opens the SVG with
+?s=heavy and reads back from the DOM which frames are highlighted and the
+matched share; then it clicks a frame and checks the zoom (widths, hidden
+frames, the URL); then it checks the Reset Zoom button and a nested search.
+
+Usage: flame_graph_browser_test.py PYPROFD_BINARY
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+FOLDED = """main (/srv/app.py:1);heavy (/srv/app.py:5);heavy_compute (/srv/app.py:20) 600
+main (/srv/app.py:1);heavy (/srv/app.py:5) 150
+main (/srv/app.py:1);light (/srv/app.py:9);heavy_helper (/srv/app.py:30) 50
+main (/srv/app.py:1);light (/srv/app.py:9) 200
+"""
+# Matches of "heavy": heavy (750 samples), heavy_compute (600, inside heavy: not counted again) and
+# heavy_helper (50, elsewhere): 800 of 1000.
+
+failures = []
+
+
+def check(condition, what):
+    print(("ok   " if condition else "FAIL ") + what)
+    if not condition:
+        failures.append(what)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class WebDriver:
+    def __init__(self, port):
+        self.base = "http://127.0.0.1:%d" % port
+        caps = {"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
+            "binary": shutil.which("chromium") or "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1300,800",
+                     "--allow-file-access-from-files"]}}}}
+        self.session = self.call("POST", "/session", caps)["sessionId"]
+
+    def call(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read())["value"]
+
+    def s(self, method, path, body=None):
+        return self.call(method, "/session/%s%s" % (self.session, path), body)
+
+    def open(self, url):
+        self.s("POST", "/url", {"url": url})
+
+    def js(self, script):
+        return self.s("POST", "/execute/sync", {"script": script, "args": []})
+
+    def click(self, css):
+        element = self.s("POST", "/element", {"using": "css selector", "value": css})
+        element_id = list(element.values())[0]
+        self.s("POST", "/element/%s/click" % element_id, {})
+
+    def quit(self):
+        try:
+            self.s("DELETE", "")
+        except Exception:
+            pass
+
+
+def main():
+    pyprofd = sys.argv[1]
+    driver_binary = shutil.which("chromedriver")
+    if not driver_binary or not (shutil.which("chromium")):
+        print("FAIL chromium and chromedriver are needed: install the packages chromium and chromium-driver "
+              "(listed in scripts/deps-test.txt; `make test` installs them)")
+        return 1
+    work = tempfile.mkdtemp(prefix="pyprofd-browser-")
+    folded = os.path.join(work, "profile.folded")
+    svg = os.path.join(work, "profile.svg")
+    with open(folded, "w") as f:
+        f.write(FOLDED)
+    subprocess.run([pyprofd, "render", folded, "-o", svg, "--title", "browser test"], check=True)
+
+    port = free_port()
+    chromedriver = subprocess.Popen([driver_binary, "--port=%d" % port], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+    driver = None
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen("http://127.0.0.1:%d/status" % port, timeout=1)
+                break
+            except Exception:
+                time.sleep(0.1)
+        driver = WebDriver(port)
+
+        # Search from the URL.
+        driver.open("file://" + svg + "?s=heavy")
+        matched = driver.js("return document.getElementById('matched').textContent")
+        highlighted = driver.js(
+            "return Array.from(document.querySelectorAll('#frames > g.match')).map(function (g) {"
+            " return [g.querySelector('title').textContent.split('\\n')[0], g.querySelector('rect').getAttribute('fill')]; })")
+        names = sorted(n for n, _ in highlighted)
+        check(names == ["heavy (/srv/app.py:5)", "heavy_compute (/srv/app.py:20)", "heavy_helper (/srv/app.py:30)"],
+              "?s=heavy highlights exactly heavy, heavy_compute and heavy_helper: %s" % names)
+        check(all(fill == "rgb(230,0,230)" for _, fill in highlighted), "highlighted frames are magenta")
+        check(matched == "Matched: 80.00%", "matched share counts nested matches once: %r" % matched)
+        plain = driver.js("return document.querySelector('#frames > g:not(.match) rect').getAttribute('fill')")
+        check(plain != "rgb(230,0,230)", "other frames keep their colour")
+
+        # A click zooms into the frame.
+        driver.open("file://" + svg)
+        heavy_width_before = float(driver.js(
+            "return Array.from(document.querySelectorAll('#frames > g')).filter(function (g) {"
+            " return g.querySelector('title').textContent.startsWith('heavy (') })[0].querySelector('rect').getAttribute('width')"))
+        driver.js("window.__target = Array.from(document.querySelectorAll('#frames > g')).filter(function (g) {"
+                  " return g.querySelector('title').textContent.startsWith('heavy (') })[0];"
+                  " window.__target.setAttribute('id', 'heavy-frame');")
+        driver.click("#heavy-frame rect")
+        state = driver.js(
+            "var out = {};"
+            "Array.from(document.querySelectorAll('#frames > g')).forEach(function (g) {"
+            "  out[g.querySelector('title').textContent.split('\\n')[0]] = {"
+            "    hidden: g.classList.contains('hide'), width: +g.querySelector('rect').getAttribute('width') }; });"
+            "out.__url = window.location.search;"
+            "out.__unzoom = document.getElementById('unzoom').classList.contains('hide');"
+            "out.__chart = +document.documentElement.getAttribute('data-chart-width');"
+            "return out;")
+        chart = state["__chart"]
+        check(abs(state["heavy (/srv/app.py:5)"]["width"] - chart) < 0.2,
+              "the clicked frame fills the width (%.1f of %.1f, was %.1f)" % (
+                  state["heavy (/srv/app.py:5)"]["width"], chart, heavy_width_before))
+        check(abs(state["heavy_compute (/srv/app.py:20)"]["width"] - chart * 600 / 750) < 0.2,
+              "its children scale with it (heavy_compute is 600 of 750)")
+        check(state["light (/srv/app.py:9)"]["hidden"], "frames beside it are hidden")
+        check(not state["main (/srv/app.py:1)"]["hidden"], "its ancestors stay")
+        check(not state["__unzoom"], "Reset Zoom is shown")
+        check("z=2%2C0" in state["__url"] or "z=2,0" in state["__url"], "the zoom is in the URL: %r" % state["__url"])
+
+        driver.click("#unzoom")
+        after = driver.js(
+            "return [document.querySelectorAll('#frames > g.hide').length,"
+            " +Array.from(document.querySelectorAll('#frames > g')).filter(function (g) {"
+            " return g.querySelector('title').textContent.startsWith('heavy (') })[0].querySelector('rect').getAttribute('width')]")
+        check(after[0] == 0 and abs(after[1] - heavy_width_before) < 0.2, "Reset Zoom restores every frame")
+
+        # A zoomed link opens zoomed.
+        driver.open("file://" + svg + "?z=2,0&s=compute")
+        linked = driver.js("return [document.getElementById('matched').textContent,"
+                           " document.querySelectorAll('#frames > g.hide').length > 0]")
+        check(linked == ["Matched: 60.00%", True], "a link with ?z= and ?s= opens zoomed and searched: %s" % linked)
+    finally:
+        if driver:
+            driver.quit()
+        chromedriver.terminate()
+        chromedriver.wait()
+        shutil.rmtree(work, ignore_errors=True)
+    print("%d failed" % len(failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
