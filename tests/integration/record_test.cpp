@@ -167,6 +167,14 @@ TEST_CASE("output: the last line says what was written, '-' writes to stdout, a 
     CHECK(std::regex_match(last_line(r.err), std::regex("Wrote " + written[0] +
                                                         R"(: \d+ samples, 0 errors, behind schedule \d+\.\d%)")));
     CHECK(samples_taken(r.err) >= 25);
+    // The default is the flame graph, well-formed, with the target in its title.
+    auto lint = run_command({.argv = {"xmllint", "--noout", dir.file(written[0])}});
+    CHECK_MESSAGE(lint.exit_code == 0, lint.err);
+    std::ifstream svg_file(dir.file(written[0]));
+    std::string svg;
+    std::getline(svg_file, svg, '\0');
+    CHECK(svg.find("<text id=\"title\"") != std::string::npos);
+    CHECK(svg.find("leaf (" + target_path("deep.py") + ":") != std::string::npos);
 }
 
 TEST_CASE("bad arguments and targets get one clear line and a non-zero exit") {
