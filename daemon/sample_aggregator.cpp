@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "render/frame_label.hpp"
+
 namespace pyprofd::daemon {
 
 SampleAggregator::SampleAggregator(render::Profile& profile, AggregationOptions options)
@@ -52,6 +54,12 @@ std::size_t SampleAggregator::add(const sampler::StackSample& sample) {
         if (options_.per_thread) stack_.push_back(thread_id(thread));
         for (auto frame = thread.frames.rbegin(); frame != thread.frames.rend(); ++frame)
             stack_.push_back(frame_id(*frame));
+        // A waiting thread's time is marked as such, so the graph shows (in grey)
+        // how much of a function's time was spent waiting rather than running.
+        if (thread.activity == sampler::ThreadActivity::idle) {
+            if (!idle_id_) idle_id_ = profile_.intern(render::idle_frame_label);
+            stack_.push_back(*idle_id_);
+        }
         profile_.add(stack_);
         auto& seen = threads_[thread.native_id];
         seen.name = thread.name;

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -16,7 +17,7 @@
 namespace pyprofd::daemon {
 
 struct AggregationOptions {
-    bool include_idle = false;  // idle (waiting, sleeping) threads too; py-spy's default leaves them out
+    bool include_idle = false;  // idle (waiting, sleeping) threads too, under an <idle> leaf; py-spy's default leaves them out
     bool gil_only = false;      // only the thread holding the GIL
     bool per_thread = false;    // a root frame per thread: thread "worker-1" (4243)
     bool by_function = false;   // one frame per function, lines dropped
@@ -65,6 +66,7 @@ private:
     std::map<std::pair<pid_t, std::string>, render::FrameId> thread_ids_;
     std::map<pid_t, SeenThread> threads_;
     std::vector<render::FrameId> stack_;  // reused: root first
+    std::optional<render::FrameId> idle_id_;
 };
 
 }  // namespace pyprofd::daemon

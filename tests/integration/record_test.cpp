@@ -75,6 +75,13 @@ TEST_CASE("idle threads: left out by default, kept with --idle, and --threads gi
             auto with_idle = record({"--idle"});
             CHECK(with_idle.samples_containing("spin (") > 50);
             CHECK(with_idle.samples_containing("nap (") > 50);
+            // Waiting time is marked: the sleeper's stacks end in <idle>, the spinner's do not.
+            CHECK(with_idle.samples_where([](const std::string& s) {
+                return s.find("nap (") != std::string::npos && s.ends_with(";<idle>");
+            }) >= with_idle.samples_containing("nap (") * 9 / 10);
+            CHECK(with_idle.samples_where([](const std::string& s) {
+                return s.find("spin (") != std::string::npos && s.ends_with(";<idle>");
+            }) <= with_idle.samples_containing("spin (") / 10);
 
             auto per_thread = record({"--idle", "--threads"});
             auto sleeper_root = "thread \"sleeper\" (";
