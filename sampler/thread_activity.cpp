@@ -46,15 +46,6 @@ std::optional<ThreadActivity> activity_from(int fd) {
 
 }  // namespace
 
-ThreadActivity read_thread_activity(pid_t pid, pid_t tid) {
-    if (tid <= 0) return ThreadActivity::unknown;
-    int fd = open_thread_stat(pid, tid);
-    if (fd < 0) return ThreadActivity::unknown;
-    auto activity = activity_from(fd);
-    ::close(fd);
-    return activity.value_or(ThreadActivity::unknown);
-}
-
 ThreadActivityReader::~ThreadActivityReader() {
     for (auto [tid, fd] : stat_fds_) ::close(fd);
 }

@@ -10,10 +10,8 @@
 
 namespace pyprofd::sampler {
 
-ThreadActivity read_thread_activity(pid_t pid, pid_t tid);
-
-// The same, sample after sample: keeps each thread's stat file open so a reading
-// is one pread, not open + read + close.
+// Reads threads' activity sample after sample: keeps each thread's stat file open
+// so a reading is one pread, not open + read + close.
 class ThreadActivityReader {
 public:
     explicit ThreadActivityReader(pid_t pid) : pid_(pid) {}
