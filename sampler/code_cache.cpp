@@ -48,6 +48,15 @@ Result<std::shared_ptr<const CodeInfo>> CodeCache::get(RemoteAddress code) {
     return info;
 }
 
+void CodeCache::header_requests(std::span<const RemoteAddress> codes, std::vector<std::byte>& buffer,
+                                std::vector<RemoteMemory::ReadRequest>& requests) const {
+    buffer.resize(codes.size() * header_size_);
+    requests.clear();
+    for (std::size_t i = 0; i < codes.size(); ++i)
+        requests.push_back({codes[i] + static_cast<RemoteAddress>(header_start_),
+                            std::span(buffer).subspan(i * header_size_, header_size_)});
+}
+
 void CodeCache::check(RemoteAddress code, std::span<const std::byte> header, bool read_ok) {
     auto it = codes_.find(code);
     if (it == codes_.end()) return;
@@ -69,11 +78,9 @@ void CodeCache::validate(std::span<const RemoteAddress> codes) {
         if (std::ranges::find(unchecked, code) == unchecked.end()) unchecked.push_back(code);
     }
     if (unchecked.empty()) return;
-    std::vector<std::byte> headers(unchecked.size() * header_size_);
+    std::vector<std::byte> headers;
     std::vector<RemoteMemory::ReadRequest> requests;
-    for (std::size_t i = 0; i < unchecked.size(); ++i)
-        requests.push_back({unchecked[i] + static_cast<RemoteAddress>(header_start_),
-                            std::span(headers).subspan(i * header_size_, header_size_)});
+    header_requests(unchecked, headers, requests);
     auto read = reader_.memory().read_many(requests);
     for (std::size_t i = 0; i < unchecked.size(); ++i) check(unchecked[i], requests[i].out, i < read);
 }
@@ -84,11 +91,7 @@ std::span<const RemoteMemory::ReadRequest> CodeCache::begin_sample() {
     for (auto code : used_this_sample_)
         if (codes_.contains(code)) prefetching_.push_back(code);
     used_this_sample_.clear();
-    prefetch_buffer_.resize(prefetching_.size() * header_size_);
-    prefetch_requests_.clear();
-    for (std::size_t i = 0; i < prefetching_.size(); ++i)
-        prefetch_requests_.push_back({prefetching_[i] + static_cast<RemoteAddress>(header_start_),
-                                      std::span(prefetch_buffer_).subspan(i * header_size_, header_size_)});
+    header_requests(prefetching_, prefetch_buffer_, prefetch_requests_);
     return prefetch_requests_;
 }
 

@@ -58,6 +58,9 @@ private:
         std::uint64_t checked_in = 0;  // the sample that last checked it
     };
     void check(RemoteAddress code, std::span<const std::byte> header, bool read_ok);
+    // Reads of the identifying header of each code object, into buffer.
+    void header_requests(std::span<const RemoteAddress> codes, std::vector<std::byte>& buffer,
+                         std::vector<RemoteMemory::ReadRequest>& requests) const;
 
     Fingerprint fingerprint_of(std::span<const std::byte> header) const;
     Result<Entry> load(RemoteAddress code);

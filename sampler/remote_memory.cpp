@@ -66,28 +66,21 @@ const std::byte* RemoteMemory::page_data(RemoteAddress page) const {
     return nullptr;
 }
 
-Result<void> RemoteMemory::load_pages(RemoteAddress first_page, std::size_t count) const {
+bool RemoteMemory::load_pages(RemoteAddress first_page, std::size_t count) const {
     // The missing pages of the range, read together: one system call.
-    iovec local[4 + 1], remote[4 + 1];
-    std::size_t loading = 0;
+    batch_.clear();
     for (std::size_t i = 0; i < count; ++i) {
         RemoteAddress page = first_page + i * page_size;
         if (page_data(page)) continue;
-        local[loading] = {page_data_.get() + (pages_.size() + loading) * page_size, page_size};
-        remote[loading] = {reinterpret_cast<void*>(page), page_size};
-        ++loading;
+        std::byte* slot = page_data_.get() + (pages_.size() + batch_.size()) * page_size;
+        batch_.push_back({page, std::span(slot, page_size)});
     }
-    if (loading == 0) return {};
-    ++syscalls_;
-    ssize_t n = ::process_vm_readv(pid_, local, loading, remote, loading, 0);
-    int err = errno;
-    auto complete = n < 0 ? 0 : static_cast<std::size_t>(n) / page_size;
-    for (std::size_t i = 0; i < complete; ++i) {
-        pages_.push_back(reinterpret_cast<RemoteAddress>(remote[i].iov_base));
+    auto done = read_many(batch_);
+    for (std::size_t i = 0; i < done; ++i) {
+        pages_.push_back(batch_[i].address);
         used_.push_back(true);
     }
-    if (complete == loading) return {};
-    return fail_read(reinterpret_cast<RemoteAddress>(remote[complete].iov_base), page_size, n < 0 ? n : 0, err);
+    return done == batch_.size();
 }
 
 Result<void> RemoteMemory::read_through_snapshot(RemoteAddress address, std::span<std::byte> out) const {
@@ -95,10 +88,8 @@ Result<void> RemoteMemory::read_through_snapshot(RemoteAddress address, std::spa
     RemoteAddress last = page_of(address + out.size() - 1);
     std::size_t pages = static_cast<std::size_t>((last - first) / page_size + 1);
     if (pages_.size() + pages > max_snapshot_pages) return read_direct(address, out);
-    if (auto loaded = load_pages(first, pages); !loaded) {
-        // An unreadable page: the read itself says what failed, as a direct read would.
-        return read_direct(address, out);
-    }
+    // An unreadable page: the read itself says what failed, as a direct read would.
+    if (!load_pages(first, pages)) return read_direct(address, out);
     std::size_t copied = 0;
     for (RemoteAddress page = first; page <= last; page += page_size) {
         const std::byte* data = page_data(page);
@@ -112,19 +103,19 @@ Result<void> RemoteMemory::read_through_snapshot(RemoteAddress address, std::spa
 
 std::size_t RemoteMemory::read_many(std::span<const ReadRequest> requests) const {
     std::size_t done = 0;
-    std::vector<iovec> local, remote;
     while (done < requests.size()) {
         auto batch = requests.subspan(done, std::min<std::size_t>(requests.size() - done, IOV_MAX));
-        local.clear();
-        remote.clear();
+        local_iov_.clear();
+        remote_iov_.clear();
         std::size_t bytes = 0;
         for (const auto& r : batch) {
-            local.push_back({r.out.data(), r.out.size()});
-            remote.push_back({reinterpret_cast<void*>(r.address), r.out.size()});
+            local_iov_.push_back({r.out.data(), r.out.size()});
+            remote_iov_.push_back({reinterpret_cast<void*>(r.address), r.out.size()});
             bytes += r.out.size();
         }
         ++syscalls_;
-        ssize_t n = ::process_vm_readv(pid_, local.data(), local.size(), remote.data(), remote.size(), 0);
+        ssize_t n = ::process_vm_readv(pid_, local_iov_.data(), local_iov_.size(), remote_iov_.data(),
+                                       remote_iov_.size(), 0);
         if (n == static_cast<ssize_t>(bytes)) {
             done += batch.size();
             continue;
@@ -147,38 +138,18 @@ std::size_t RemoteMemory::begin_snapshot(std::span<const ReadRequest> also) cons
     used_.clear();
     last_hit_ = 0;
     snapshot_active_ = true;
-    if (hot_pages_.empty() && also.empty()) return 0;
 
-    // Last sample's pages and the caller's reads, in one system call.
-    std::vector<iovec> local, remote;
-    local.reserve(hot_pages_.size() + also.size());
-    remote.reserve(hot_pages_.size() + also.size());
-    for (std::size_t i = 0; i < hot_pages_.size(); ++i) {
-        local.push_back({page_data_.get() + i * page_size, page_size});
-        remote.push_back({reinterpret_cast<void*>(hot_pages_[i]), page_size});
-    }
-    for (const auto& r : also) {
-        local.push_back({r.out.data(), r.out.size()});
-        remote.push_back({reinterpret_cast<void*>(r.address), r.out.size()});
-    }
-    std::size_t count = std::min<std::size_t>(local.size(), IOV_MAX);
-    ++syscalls_;
-    ssize_t n = ::process_vm_readv(pid_, local.data(), count, remote.data(), count, 0);
-    // The kernel stops at the first element it cannot read; keep what came before.
-    std::size_t got = n < 0 ? 0 : static_cast<std::size_t>(n);
-    for (std::size_t i = 0; i < hot_pages_.size(); ++i) {
-        if (got < page_size) return 0;
-        got -= page_size;
+    // Last sample's pages and the caller's reads, together.
+    batch_.clear();
+    for (std::size_t i = 0; i < hot_pages_.size(); ++i)
+        batch_.push_back({hot_pages_[i], std::span(page_data_.get() + i * page_size, page_size)});
+    batch_.insert(batch_.end(), also.begin(), also.end());
+    auto done = read_many(batch_);
+    for (std::size_t i = 0; i < std::min(done, hot_pages_.size()); ++i) {
         pages_.push_back(hot_pages_[i]);
         used_.push_back(false);  // used only if a read of this sample touches it
     }
-    std::size_t also_done = 0;
-    for (std::size_t i = 0; i < also.size() && hot_pages_.size() + i < count; ++i) {
-        if (got < also[i].out.size()) break;
-        got -= also[i].out.size();
-        ++also_done;
-    }
-    return also_done;
+    return done > hot_pages_.size() ? done - hot_pages_.size() : 0;
 }
 
 void RemoteMemory::end_snapshot() const {

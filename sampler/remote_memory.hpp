@@ -8,6 +8,7 @@
 // pools), so a 50-deep stack costs a couple of reads, not fifty, and the frames
 // of one sample are read at nearly one instant.
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -65,7 +66,8 @@ public:
 private:
     Result<void> read_direct(RemoteAddress address, std::span<std::byte> out) const;
     Result<void> read_through_snapshot(RemoteAddress address, std::span<std::byte> out) const;
-    Result<void> load_pages(RemoteAddress first_page, std::size_t count) const;
+    // Reads the pages of the range not in the snapshot yet; false if one could not be read.
+    bool load_pages(RemoteAddress first_page, std::size_t count) const;
     Result<void> fail_read(RemoteAddress address, std::size_t size, ssize_t got, int err) const;
     const std::byte* page_data(RemoteAddress page) const;
 
@@ -79,6 +81,9 @@ private:
     mutable std::vector<bool> used_;  // per page: touched by a read of this snapshot
     mutable std::size_t last_hit_ = 0;
     mutable std::vector<RemoteAddress> hot_pages_;  // what the previous snapshot used
+    // Reused from read to read: a sample allocates nothing once warm.
+    mutable std::vector<ReadRequest> batch_;
+    mutable std::vector<iovec> local_iov_, remote_iov_;
 };
 
 }  // namespace pyprofd::sampler
