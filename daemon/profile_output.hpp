@@ -19,6 +19,14 @@ std::optional<OutputFormat> output_format_for_path(std::string_view path);
 std::string_view file_extension(OutputFormat format);
 std::string_view output_format_names();  // for messages: "svg, folded"
 
+// The value of a --format option, or an error naming the formats.
+std::expected<OutputFormat, std::string> output_format_option(std::string_view value);
+// The value of an --output option ("-": standard output), or an error.
+std::expected<std::string, std::string> output_path_option(std::string_view value);
+// The format chosen, else the one the output's name says, else svg for standard
+// output (empty or "-"); an error when the name says nothing.
+std::expected<OutputFormat, std::string> output_format_for(std::optional<OutputFormat> chosen, const std::string& output);
+
 // "-" writes to stdout. The flame graph options matter to svg only.
 std::expected<void, std::string> write_profile(const render::Profile& profile, OutputFormat format,
                                                const std::string& path,

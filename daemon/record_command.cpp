@@ -3,13 +3,13 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <charconv>
 #include <cmath>
 #include <ctime>
 #include <fmt/format.h>
 #include <iostream>
 #include <thread>
 
+#include "daemon/command_arguments.hpp"
 #include "daemon/launched_program.hpp"
 #include "daemon/progress_display.hpp"
 #include "daemon/termination_signals.hpp"
@@ -24,13 +24,6 @@ using Clock = std::chrono::steady_clock;
 
 // How long a launched program may take to bring up its interpreter.
 constexpr auto python_start_limit = 30s;
-
-std::optional<double> parse_number(std::string_view text) {
-    double value = 0;
-    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || ptr != text.data() + text.size() || !std::isfinite(value)) return std::nullopt;
-    return value;
-}
 
 std::string join(const std::vector<std::string>& words) {
     std::string out;
@@ -89,43 +82,28 @@ std::string describe_target(const sampler::PythonProcess& process) {
 std::expected<RecordOptions, std::string> parse_record_arguments(std::span<const std::string_view> args) {
     RecordOptions options;
     std::optional<bool> blocking;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        std::string_view arg = args[i];
-        if (arg == "--") {
-            for (auto word : args.subspan(i + 1)) options.command.emplace_back(word);
+    ArgumentReader reader(args);
+    while (reader.next()) {
+        auto name = reader.name();
+        if (reader.argument() == "--") {
+            for (auto word : reader.rest()) options.command.emplace_back(word);
             if (options.command.empty()) return std::unexpected("'--' must be followed by the program to run");
             break;
         }
-        // --name value and --name=value alike.
-        std::string_view name = arg, inline_value;
-        bool has_inline = false;
-        if (arg.starts_with("--")) {
-            if (auto eq = arg.find('='); eq != std::string_view::npos) {
-                name = arg.substr(0, eq);
-                inline_value = arg.substr(eq + 1);
-                has_inline = true;
-            }
-        }
-        auto value = [&]() -> std::expected<std::string_view, std::string> {
-            if (has_inline) return inline_value;
-            if (i + 1 >= args.size()) return std::unexpected(fmt::format("{} needs a value", name));
-            return args[++i];
-        };
-        auto flag = [&](bool& target) -> std::expected<void, std::string> {
-            if (has_inline) return std::unexpected(fmt::format("{} takes no value", name));
+        auto flag = [&](bool& target) {
             target = true;
-            return {};
+            return reader.no_value();
         };
         std::expected<void, std::string> ok;
         if (name == "--pid" || name == "-p") {
-            auto v = value();
+            auto v = reader.value();
             if (!v) return std::unexpected(v.error());
             auto n = parse_number(*v);
             if (!n || *n < 1 || *n != std::floor(*n) || *n > 4194304)
                 return std::unexpected(fmt::format("--pid takes a process id, not '{}'", *v));
             options.pid = static_cast<pid_t>(*n);
         } else if (name == "--rate" || name == "-r") {
-            auto v = value();
+            auto v = reader.value();
             if (!v) return std::unexpected(v.error());
             auto n = parse_number(*v);
             if (!n || *n < 1 || *n > max_rate_hz)
@@ -133,23 +111,24 @@ std::expected<RecordOptions, std::string> parse_record_arguments(std::span<const
                     fmt::format("--rate takes samples per second from 1 to {}, not '{}'", max_rate_hz, *v));
             options.rate_hz = *n;
         } else if (name == "--duration" || name == "-d") {
-            auto v = value();
+            auto v = reader.value();
             if (!v) return std::unexpected(v.error());
             auto n = parse_number(*v);
             if (!n || *n <= 0 || *n > 366.0 * 24 * 3600)
                 return std::unexpected(fmt::format("--duration takes seconds (more than 0), not '{}'", *v));
             options.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(*n));
         } else if (name == "--output" || name == "-o") {
-            auto v = value();
+            auto v = reader.value();
             if (!v) return std::unexpected(v.error());
-            if (v->empty()) return std::unexpected("--output needs a file name ('-' for standard output)");
-            options.output = *v;
+            auto path = output_path_option(*v);
+            if (!path) return std::unexpected(path.error());
+            options.output = *path;
         } else if (name == "--format" || name == "-f") {
-            auto v = value();
+            auto v = reader.value();
             if (!v) return std::unexpected(v.error());
-            options.format = output_format_named(*v);
-            if (!options.format)
-                return std::unexpected(fmt::format("--format takes one of {}, not '{}'", output_format_names(), *v));
+            auto format = output_format_option(*v);
+            if (!format) return std::unexpected(format.error());
+            options.format = *format;
         } else if (name == "--idle") {
             ok = flag(options.aggregation.include_idle);
         } else if (name == "--gil") {
@@ -161,11 +140,10 @@ std::expected<RecordOptions, std::string> parse_record_arguments(std::span<const
         } else if (name == "--blocking" || name == "--nonblocking") {
             bool wanted = name == "--blocking";
             if (blocking && *blocking != wanted) return std::unexpected("--blocking and --nonblocking exclude each other");
-            bool set = false;
-            ok = flag(set);
+            ok = reader.no_value();
             blocking = wanted;
         } else {
-            return std::unexpected(fmt::format("record: unknown argument '{}'", arg));
+            return std::unexpected(fmt::format("record: unknown argument '{}'", reader.argument()));
         }
         if (!ok) return std::unexpected(ok.error());
     }
@@ -174,14 +152,9 @@ std::expected<RecordOptions, std::string> parse_record_arguments(std::span<const
         return std::unexpected("give either --pid or a program after '--', not both");
     if (!options.pid && options.command.empty())
         return std::unexpected("record needs --pid PID or a program to launch after '--'");
-    if (!options.format && !options.output.empty() && options.output != "-") {
-        options.format = output_format_for_path(options.output);
-        if (!options.format)
-            return std::unexpected(fmt::format("cannot tell the format from the name '{}': use --format ({}) or one "
-                                               "of the endings .svg, .folded, .txt",
-                                               options.output, output_format_names()));
-    }
-    if (!options.format) options.format = OutputFormat::svg;
+    auto format = output_format_for(options.format, options.output);
+    if (!format) return std::unexpected(format.error());
+    options.format = *format;
     return options;
 }
 

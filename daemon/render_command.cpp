@@ -1,6 +1,5 @@
 #include "daemon/render_command.hpp"
 
-#include <charconv>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -8,61 +7,33 @@
 #include <fstream>
 #include <iostream>
 
+#include "daemon/command_arguments.hpp"
 #include "render/folded.hpp"
 
 namespace pyprofd::daemon {
-namespace {
-
-std::optional<double> parse_number(std::string_view text) {
-    double value = 0;
-    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || ptr != text.data() + text.size() || !std::isfinite(value)) return std::nullopt;
-    return value;
-}
-
-}  // namespace
-
 std::expected<RenderOptions, std::string> parse_render_arguments(std::span<const std::string_view> args) {
     RenderOptions options;
     bool have_input = false;
     auto& graph = options.flame_graph;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        std::string_view arg = args[i];
-        std::string_view name = arg, inline_value;
-        bool has_inline = false;
-        if (arg.starts_with("--") && arg.find('=') != std::string_view::npos) {
-            auto eq = arg.find('=');
-            name = arg.substr(0, eq);
-            inline_value = arg.substr(eq + 1);
-            has_inline = true;
-        }
-        auto value = [&]() -> std::expected<std::string_view, std::string> {
-            if (has_inline) return inline_value;
-            if (i + 1 >= args.size()) return std::unexpected(fmt::format("{} needs a value", name));
-            return args[++i];
-        };
-        auto number = [&](double low, double high) -> std::expected<double, std::string> {
-            auto v = value();
-            if (!v) return std::unexpected(v.error());
-            auto n = parse_number(*v);
-            if (!n || *n < low || *n > high)
-                return std::unexpected(fmt::format("{} takes a number from {} to {}, not '{}'", name, low, high, *v));
-            return *n;
-        };
+    ArgumentReader reader(args);
+    while (reader.next()) {
+        auto name = reader.name();
+        auto arg = reader.argument();
         if (name == "--format" || name == "-f") {
-            auto v = value();
+            auto v = reader.value();
             if (!v) return std::unexpected(v.error());
-            options.format = output_format_named(*v);
-            if (!options.format)
-                return std::unexpected(fmt::format("--format takes one of {}, not '{}'", output_format_names(), *v));
+            auto format = output_format_option(*v);
+            if (!format) return std::unexpected(format.error());
+            options.format = *format;
         } else if (name == "--output" || name == "-o") {
-            auto v = value();
+            auto v = reader.value();
             if (!v) return std::unexpected(v.error());
-            if (v->empty()) return std::unexpected("--output needs a file name ('-' for standard output)");
-            options.output = *v;
+            auto path = output_path_option(*v);
+            if (!path) return std::unexpected(path.error());
+            options.output = *path;
         } else if (name == "--title" || name == "--subtitle" || name == "--search" || name == "--font" ||
                    name == "--unit") {
-            auto v = value();
+            auto v = reader.value();
             if (!v) return std::unexpected(v.error());
             std::string& target = name == "--title"      ? graph.title
                                   : name == "--subtitle" ? graph.subtitle
@@ -71,19 +42,19 @@ std::expected<RenderOptions, std::string> parse_render_arguments(std::span<const
                                                          : graph.unit;
             target = *v;
         } else if (name == "--width") {
-            auto n = number(100, 100000);
+            auto n = reader.number(100, 100000);
             if (!n) return std::unexpected(n.error());
             graph.width = static_cast<int>(*n);
         } else if (name == "--frame-height") {
-            auto n = number(4, 100);
+            auto n = reader.number(4, 100);
             if (!n) return std::unexpected(n.error());
             graph.frame_height = static_cast<int>(*n);
         } else if (name == "--font-size") {
-            auto n = number(4, 100);
+            auto n = reader.number(4, 100);
             if (!n) return std::unexpected(n.error());
             graph.font_size = *n;
         } else if (name == "--minwidth") {
-            auto v = value();
+            auto v = reader.value();
             if (!v) return std::unexpected(v.error());
             bool percent = v->ends_with('%');
             auto n = parse_number(percent ? v->substr(0, v->size() - 1) : *v);
@@ -94,7 +65,7 @@ std::expected<RenderOptions, std::string> parse_render_arguments(std::span<const
             else
                 graph.min_width_px = *n;
         } else if (name == "--inverted") {
-            if (has_inline) return std::unexpected("--inverted takes no value");
+            if (auto ok = reader.no_value(); !ok) return std::unexpected(ok.error());
             graph.inverted = true;
         } else if (arg == "-" || !arg.starts_with("-")) {
             if (have_input) return std::unexpected(fmt::format("render reads one input, not also '{}'", arg));
@@ -104,13 +75,9 @@ std::expected<RenderOptions, std::string> parse_render_arguments(std::span<const
             return std::unexpected(fmt::format("render: unknown argument '{}'", arg));
         }
     }
-    if (!options.format && options.output != "-") {
-        options.format = output_format_for_path(options.output);
-        if (!options.format)
-            return std::unexpected(fmt::format("cannot tell the format from the name '{}': use --format ({})",
-                                               options.output, output_format_names()));
-    }
-    if (!options.format) options.format = OutputFormat::svg;
+    auto format = output_format_for(options.format, options.output);
+    if (!format) return std::unexpected(format.error());
+    options.format = *format;
     return options;
 }
 
