@@ -3,23 +3,17 @@
 // spinning 50 frames deep. Prints figures; passes or fails on nothing.
 // The tests' helpers start the targets; their assertions are not wanted here.
 #define DOCTEST_CONFIG_DISABLE
-#include <time.h>
-
 #include <chrono>
 #include <cstdio>
 
+#include "bench/thread_cpu_time.hpp"
 #include "sampler/python_process.hpp"
 #include "tests/integration/dump_support.hpp"
 
 using namespace pyprofd;
+using bench::thread_cpu_seconds;
 
 namespace {
-
-double thread_cpu_seconds() {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
 
 struct Figures {
     double cpu_us = 0, wall_us = 0, reads = 0;

@@ -6,8 +6,6 @@
 //
 //   bench_sampling_rate [seconds per run, default 10]
 #define DOCTEST_CONFIG_DISABLE
-#include <time.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -15,19 +13,15 @@
 
 #include "daemon/sample_aggregator.hpp"
 #include "render/profile.hpp"
+#include "bench/thread_cpu_time.hpp"
 #include "sampler/python_process.hpp"
 #include "sampler/sampling_loop.hpp"
 #include "tests/integration/dump_support.hpp"
 
 using namespace pyprofd;
+using bench::thread_cpu_seconds;
 
 namespace {
-
-double thread_cpu_seconds() {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
 
 void run(const tests::Interpreter& py, int threads, double rate, double seconds) {
     tests::Target target(py, {tests::target_path("deep_threads.py"), std::to_string(threads), "50"});

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "tests/integration/dump_support.hpp"
+#include "tests/support/scratch_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace pyprofd::tests;
@@ -26,18 +27,6 @@ std::optional<fs::path> libpython_of(const Interpreter& py) {
     }
     return std::nullopt;
 }
-
-struct TempDir {
-    TempDir() {
-        char tmpl[] = "/tmp/pyprofd-test-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    fs::path path;
-};
 
 // Copies the interpreter (and its libpython) into dir; returns the argv prefix and env to run it.
 SpawnOptions copied_interpreter(const Interpreter& py, const fs::path& dir, const std::string& script) {
@@ -77,7 +66,7 @@ TEST_CASE("permission denied says that root or CAP_SYS_PTRACE is needed") {
     Target target(interpreters().front(), {target_path("deep.py"), "1"});
     REQUIRE(target.ready);
     // A copy the unprivileged user can reach: the build tree may sit in a private directory.
-    TempDir dir;
+    ScratchDir dir;
     fs::permissions(dir.path, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                                   fs::perms::others_read | fs::perms::others_exec);
     auto binary = dir.path / "pyprofd";
@@ -147,7 +136,7 @@ TEST_CASE("targets whose interpreter files were deleted or replaced") {
     for (const auto& py : interpreters()) {
         for (bool replace : {false, true}) {
             SUBCASE((py.label + (replace ? " replaced" : " deleted")).c_str()) {
-                TempDir dir;
+                ScratchDir dir;
                 auto options = copied_interpreter(py, dir.path, script);
                 ChildProcess target(options);
                 REQUIRE_MESSAGE(target.wait_for_line("READY"), target.output());
@@ -174,7 +163,7 @@ TEST_CASE("targets inside another mount namespace") {
     for (const auto& py : interpreters()) {
         SUBCASE(py.label.c_str()) {
             // The interpreter lives on a tmpfs that only the target's namespace has.
-            TempDir staging, mountpoint;
+            ScratchDir staging, mountpoint;
             auto options = copied_interpreter(py, staging.path, script);
             auto exe = options.argv[0];
             std::string inner = "mount -t tmpfs pyprofd-test " + mountpoint.path.string() + " && cp " +

@@ -1,9 +1,8 @@
 #pragma once
-// Helpers of the record tests: a scratch directory, running `pyprofd record`, and
-// reading back the folded profile it wrote.
+// Helpers of the record tests: running `pyprofd record` and reading back the
+// folded profile it wrote.
 #include <doctest/doctest.h>
 #include <signal.h>
-#include <stdlib.h>
 
 #include <cerrno>
 #include <filesystem>
@@ -13,21 +12,9 @@
 #include <vector>
 
 #include "tests/integration/dump_support.hpp"
+#include "tests/support/scratch_dir.hpp"
 
 namespace pyprofd::tests {
-
-struct ScratchDir {
-    ScratchDir() {
-        char pattern[] = "/tmp/pyprofd-test-XXXXXX";
-        path = ::mkdtemp(pattern);
-    }
-    ~ScratchDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-    std::string file(const std::string& name) const { return path + "/" + name; }
-    std::string path;
-};
 
 // A folded profile: stack (root first, ';'-joined) -> samples.
 struct FoldedProfile {

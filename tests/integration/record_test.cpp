@@ -30,14 +30,6 @@ void check_heavy_light_shares(const Interpreter& py, const std::vector<std::stri
     CHECK(std::abs(share - 0.75) <= 0.03);
 }
 
-// One interpreter of each frame model (frame objects; interpreter frames).
-std::vector<Interpreter> one_of_each_frame_model() {
-    std::vector<Interpreter> out;
-    for (const auto& py : interpreters())
-        if (std::ranges::none_of(out, [&](const auto& o) { return o.at_least(3, 11) == py.at_least(3, 11); }))
-            out.push_back(py);
-    return out;
-}
 
 }  // namespace
 
@@ -164,7 +156,7 @@ TEST_CASE("output: the last line says what was written, '-' writes to stdout, a 
                            std::regex(R"(Wrote standard output: \d+ samples, 0 errors, behind schedule \d+\.\d%)")));
 
     ScratchDir dir;
-    auto r = run_command({.argv = {pyprofd_binary(), "record", "--pid", pid, "--duration", "0.3"}, .cwd = dir.path});
+    auto r = run_command({.argv = {pyprofd_binary(), "record", "--pid", pid, "--duration", "0.3"}, .cwd = dir.path.string()});
     REQUIRE_MESSAGE(r.exit_code == 0, r.err);
     std::vector<std::string> written;
     for (const auto& entry : std::filesystem::directory_iterator(dir.path))

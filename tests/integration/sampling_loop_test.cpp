@@ -13,22 +13,8 @@ using namespace pyprofd;
 using namespace pyprofd::tests;
 using namespace std::chrono_literals;
 
-namespace {
-
-// One interpreter of each frame model is enough here: the loop knows no versions.
-std::vector<Interpreter> some_interpreters() {
-    std::vector<Interpreter> out;
-    for (const auto& py : interpreters())
-        if ((py.major == 2 || py.at_least(3, 11)) &&
-            std::ranges::none_of(out, [&](const auto& o) { return o.at_least(3, 11) == py.at_least(3, 11); }))
-            out.push_back(py);
-    return out;
-}
-
-}  // namespace
-
 TEST_CASE("samples at the rate asked for the duration asked, and counts what it expected") {
-    for (const auto& py : some_interpreters()) {
+    for (const auto& py : one_of_each_frame_model()) {
         SUBCASE(py.label.c_str()) {
             Target target(py, {target_path("deep.py"), "10"});
             REQUIRE(target.ready);
@@ -56,7 +42,7 @@ TEST_CASE("samples at the rate asked for the duration asked, and counts what it 
 }
 
 TEST_CASE("a stop request ends the loop at once, even between slow ticks") {
-    auto pys = some_interpreters();
+    auto pys = one_of_each_frame_model();
     REQUIRE(!pys.empty());
     Target target(pys.front(), {target_path("deep.py"), "1"});
     REQUIRE(target.ready);
@@ -74,7 +60,7 @@ TEST_CASE("a stop request ends the loop at once, even between slow ticks") {
 }
 
 TEST_CASE("the target exiting ends the run normally, with the samples so far") {
-    for (const auto& py : some_interpreters()) {
+    for (const auto& py : one_of_each_frame_model()) {
         SUBCASE(py.label.c_str()) {
             Target target(py, {target_path("deep.py"), "5"});
             REQUIRE(target.ready);
@@ -93,7 +79,7 @@ TEST_CASE("the target exiting ends the run normally, with the samples so far") {
 }
 
 TEST_CASE("a rate it cannot keep up with is said once, and sampling goes on") {
-    auto pys = some_interpreters();
+    auto pys = one_of_each_frame_model();
     REQUIRE(!pys.empty());
     Target target(pys.front(), {target_path("deep.py"), "50"});
     REQUIRE(target.ready);

@@ -2,9 +2,6 @@
 // frames left out and counted, and the document well-formed (xmllint).
 #include <doctest/doctest.h>
 
-#include <unistd.h>
-
-#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -14,6 +11,7 @@
 #include "render/frame_label.hpp"
 #include "render/xml_text.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/scratch_dir.hpp"
 
 using namespace pyprofd::render;
 
@@ -27,10 +25,9 @@ std::string render(const Profile& profile, const FlameGraphOptions& options = {}
 
 // xmllint's verdict on a document: empty when well-formed.
 std::string xmllint_errors(const std::string& document) {
-    auto path = std::filesystem::temp_directory_path() / ("pyprofd-fg-" + std::to_string(::getpid()) + ".svg");
-    std::ofstream(path) << document;
-    auto r = pyprofd::tests::run_command({.argv = std::vector<std::string>{"xmllint", "--noout", path.string()}});
-    std::filesystem::remove(path);
+    pyprofd::tests::ScratchDir dir;
+    std::ofstream(dir.file("graph.svg")) << document;
+    auto r = pyprofd::tests::run_command({.argv = std::vector<std::string>{"xmllint", "--noout", dir.file("graph.svg")}});
     REQUIRE_MESSAGE(r.exit_code != 127, "xmllint is missing: install libxml2-utils (scripts/deps-test.txt)");
     return r.exit_code == 0 ? std::string() : r.err + r.out;
 }

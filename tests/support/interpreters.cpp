@@ -89,4 +89,12 @@ const std::vector<Interpreter>& interpreters() {
     return all;
 }
 
+std::vector<Interpreter> one_of_each_frame_model() {
+    std::vector<Interpreter> out;
+    for (const auto& py : interpreters())
+        if (std::ranges::none_of(out, [&](const auto& o) { return o.at_least(3, 11) == py.at_least(3, 11); }))
+            out.push_back(py);
+    return out;
+}
+
 }  // namespace pyprofd::tests

@@ -20,4 +20,8 @@ struct Interpreter {
 // not (and so are skipped).
 const std::vector<Interpreter>& interpreters();
 
+// The first interpreter of each frame model (frame objects up to 3.10, interpreter
+// frames from 3.11): for tests of code that knows no versions.
+std::vector<Interpreter> one_of_each_frame_model();
+
 }  // namespace pyprofd::tests
