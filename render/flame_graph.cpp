@@ -56,6 +56,7 @@ FlameGraphSummary write_flame_graph(const Profile& profile, const FlameGraphOpti
     std::vector<Placed> stack{{Profile::root, 0, 0}};
     int max_depth = 0;
     std::vector<NodeId> children;
+    std::vector<Placed> next;  // reused: no allocation per frame
     while (!stack.empty()) {
         auto item = stack.back();
         stack.pop_back();
@@ -67,7 +68,7 @@ FlameGraphSummary write_flame_graph(const Profile& profile, const FlameGraphOpti
             return profile.label(profile.node(a).frame) < profile.label(profile.node(b).frame);
         });
         std::uint64_t start = item.start;
-        std::vector<Placed> next;
+        next.clear();
         for (NodeId child : children) {
             auto samples = profile.node(child).total;
             if (static_cast<double>(samples) * per_sample < min_width) {
