@@ -12,6 +12,7 @@ deps:
 
 test-deps:
 	scripts/install-deps scripts/deps-build.txt scripts/deps-test.txt
+	scripts/install-test-readers
 
 build: deps
 	cmake --preset $(PRESET)

@@ -22,7 +22,11 @@ Usage:
   pyprofd record [options] -- PROGRAM [ARGS...]
                                     sample a process (or launch one) and write its profile
   pyprofd render [options] [FILE.folded|-]
-                                    draw folded stacks (any tool's) as a flame graph
+                                    draw folded stacks (any tool's) as a flame graph,
+                                    or turn them into speedscope or pprof
+  pyprofd render --diff [options] BEFORE.folded AFTER.folded
+                                    a differential flame graph: AFTER's shape,
+                                    coloured by each frame's change in share
   pyprofd --help                    this text
   pyprofd --version                 the version
 
@@ -31,8 +35,9 @@ Options of record:
   -d, --duration S     seconds to sample (default: until Ctrl-C or the target exits)
   -o, --output FILE    where to write the profile ('-': standard output; default
                        pyprofd-PID-TIME.svg)
-  -f, --format F       svg (an interactive flame graph) or folded (default: from
-                       the file name, else svg)
+  -f, --format F       svg (an interactive flame graph), folded, speedscope (JSON,
+                       a profile per thread) or pprof (profile.pb.gz); default:
+                       from the file name (.svg .folded .json .pb.gz), else svg
       --idle           include idle threads (waiting or sleeping); left out by default
       --gil            only the thread that holds the GIL
       --threads        a root frame per thread
@@ -42,7 +47,10 @@ Options of record:
 
 Options of render (output on standard output unless -o):
   -o, --output FILE    where to write ('-': standard output)
-  -f, --format F       svg or folded (default: from the file name, else svg)
+  -f, --format F       svg, folded, speedscope or pprof (default: from the file
+                       name, else svg)
+      --rate HZ            the rate the input was sampled at: speedscope and
+                           pprof then give times, not only sample counts
       --title T, --subtitle S, --search REGEX (highlighted on opening)
       --width PX (1200), --frame-height PX (16), --font-size PX (12), --font NAME
       --minwidth PX|P%     leave out frames narrower than this (default 0.1 px)

@@ -10,19 +10,11 @@
 #include <sstream>
 
 #include "render/folded.hpp"
+#include "render/pprof.hpp"
+#include "render/speedscope.hpp"
 
 namespace pyprofd::daemon {
 namespace {
-
-std::string render_to_string(const render::Profile& profile, OutputFormat format,
-                             const render::FlameGraphOptions& flame_graph) {
-    std::ostringstream out;
-    switch (format) {
-        case OutputFormat::svg: render::write_flame_graph(profile, flame_graph, out); break;
-        case OutputFormat::folded: render::write_folded(profile, out); break;
-    }
-    return std::move(out).str();
-}
 
 std::expected<void, std::string> write_all(int fd, std::string_view data) {
     while (!data.empty()) {
@@ -38,27 +30,68 @@ std::expected<void, std::string> write_all(int fd, std::string_view data) {
 
 }  // namespace
 
+std::string render_profile(const render::Profile& profile, OutputFormat format, const OutputDetails& details) {
+    std::ostringstream out;
+    switch (format) {
+        case OutputFormat::svg: render::write_flame_graph(profile, details.flame_graph, out); break;
+        case OutputFormat::folded: render::write_folded(profile, out); break;
+        case OutputFormat::speedscope:
+            render::write_speedscope(profile, {.name = details.flame_graph.title, .rate_hz = details.rate_hz}, out);
+            break;
+        case OutputFormat::pprof:
+            render::write_pprof(profile,
+                                {.rate_hz = details.rate_hz,
+                                 .wall_clock = details.wall_clock,
+                                 .start_unix_ns = details.start_unix_ns,
+                                 .duration_ns = details.duration_ns,
+                                 .comment = details.flame_graph.subtitle},
+                                out);
+            break;
+    }
+    return std::move(out).str();
+}
+
 std::optional<OutputFormat> output_format_named(std::string_view name) {
     if (name == "svg" || name == "flamegraph") return OutputFormat::svg;
     if (name == "folded" || name == "collapsed") return OutputFormat::folded;
+    if (name == "speedscope") return OutputFormat::speedscope;
+    if (name == "pprof") return OutputFormat::pprof;
     return std::nullopt;
 }
 
 std::optional<OutputFormat> output_format_for_path(std::string_view path) {
     if (path.ends_with(".svg")) return OutputFormat::svg;
     if (path.ends_with(".folded") || path.ends_with(".txt") || path.ends_with(".collapsed")) return OutputFormat::folded;
+    if (path.ends_with(".json")) return OutputFormat::speedscope;
+    if (path.ends_with(".pb.gz") || path.ends_with(".pprof")) return OutputFormat::pprof;
     return std::nullopt;
+}
+
+std::string_view output_format_name(OutputFormat format) {
+    switch (format) {
+        case OutputFormat::svg: return "svg";
+        case OutputFormat::folded: return "folded";
+        case OutputFormat::speedscope: return "speedscope";
+        case OutputFormat::pprof: return "pprof";
+    }
+    return "";
 }
 
 std::string_view file_extension(OutputFormat format) {
     switch (format) {
         case OutputFormat::svg: return ".svg";
         case OutputFormat::folded: return ".folded";
+        case OutputFormat::speedscope: return ".speedscope.json";
+        case OutputFormat::pprof: return ".pb.gz";
     }
     return "";
 }
 
-std::string_view output_format_names() { return "svg, folded"; }
+std::string_view output_format_names() { return "svg, folded, speedscope, pprof"; }
+
+bool format_keeps_threads(OutputFormat format) {
+    return format == OutputFormat::speedscope || format == OutputFormat::pprof;
+}
 
 std::expected<OutputFormat, std::string> output_format_option(std::string_view value) {
     if (auto format = output_format_named(value)) return *format;
@@ -75,14 +108,13 @@ std::expected<OutputFormat, std::string> output_format_for(std::optional<OutputF
     if (output.empty() || output == "-") return OutputFormat::svg;
     if (auto format = output_format_for_path(output)) return *format;
     return std::unexpected(fmt::format("cannot tell the format from the name '{}': use --format ({}) or one of the "
-                                       "endings .svg, .folded, .txt",
+                                       "endings .svg, .folded, .txt, .json, .pb.gz",
                                        output, output_format_names()));
 }
 
 std::expected<void, std::string> write_profile(const render::Profile& profile, OutputFormat format,
-                                               const std::string& path,
-                                               const render::FlameGraphOptions& flame_graph) {
-    auto data = render_to_string(profile, format, flame_graph);
+                                               const std::string& path, const OutputDetails& details) {
+    auto data = render_profile(profile, format, details);
     if (path == "-") {
         std::cout << data << std::flush;
         if (!std::cout) return std::unexpected("cannot write to standard output");

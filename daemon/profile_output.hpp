@@ -1,6 +1,7 @@
 #pragma once
 // Writing a profile to a file in the format the user chose, without ever leaving
 // a half-written file behind: a temporary file beside the target, fsync, rename.
+#include <cstdint>
 #include <expected>
 #include <optional>
 #include <string>
@@ -11,13 +12,31 @@
 
 namespace pyprofd::daemon {
 
-enum class OutputFormat { svg, folded };
+enum class OutputFormat { svg, folded, speedscope, pprof };
 
 std::optional<OutputFormat> output_format_named(std::string_view name);
-// From the file name's ending (.svg, .folded, .txt); nullopt when it says nothing.
+// From the file name's ending (.svg, .folded, .txt, .json, .pb.gz); nullopt when it
+// says nothing.
 std::optional<OutputFormat> output_format_for_path(std::string_view path);
+std::string_view output_format_name(OutputFormat format);  // the name --format takes
 std::string_view file_extension(OutputFormat format);
-std::string_view output_format_names();  // for messages: "svg, folded"
+std::string_view output_format_names();  // for messages: "svg, folded, ..."
+
+// speedscope keeps threads apart and pprof labels samples by thread: for them the
+// profile must have a root frame per thread (SampleAggregator's per_thread).
+bool format_keeps_threads(OutputFormat format);
+
+// What the formats other than folded say beside the stacks.
+struct OutputDetails {
+    render::FlameGraphOptions flame_graph;  // its title names speedscope's file, its subtitle is pprof's comment
+    std::optional<double> rate_hz;          // known: time units in speedscope and pprof
+    bool wall_clock = false;                // idle threads counted (pprof "wall", else "cpu")
+    std::optional<std::int64_t> start_unix_ns;
+    std::optional<std::int64_t> duration_ns;
+};
+
+// The profile in the format, as bytes (pprof's are gzip'd binary).
+std::string render_profile(const render::Profile& profile, OutputFormat format, const OutputDetails& details);
 
 // The value of a --format option, or an error naming the formats.
 std::expected<OutputFormat, std::string> output_format_option(std::string_view value);
@@ -27,9 +46,8 @@ std::expected<std::string, std::string> output_path_option(std::string_view valu
 // output (empty or "-"); an error when the name says nothing.
 std::expected<OutputFormat, std::string> output_format_for(std::optional<OutputFormat> chosen, const std::string& output);
 
-// "-" writes to stdout. The flame graph options matter to svg only.
+// "-" writes to stdout.
 std::expected<void, std::string> write_profile(const render::Profile& profile, OutputFormat format,
-                                               const std::string& path,
-                                               const render::FlameGraphOptions& flame_graph = {});
+                                               const std::string& path, const OutputDetails& details = {});
 
 }  // namespace pyprofd::daemon

@@ -155,6 +155,7 @@ std::expected<RecordOptions, std::string> parse_record_arguments(std::span<const
     auto format = output_format_for(options.format, options.output);
     if (!format) return std::unexpected(format.error());
     options.format = *format;
+    if (format_keeps_threads(*format)) options.aggregation.per_thread = true;
     return options;
 }
 
@@ -199,6 +200,8 @@ int run_record(const RecordOptions& options) {
     std::atomic<std::uint64_t> samples{0}, thread_errors{0};
     ProgressDisplay progress(stderr, options.duration);
     auto started = Clock::now();
+    const std::int64_t started_unix_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     std::jthread ticker([&](std::stop_token stop) {
         while (!stop.stop_requested()) {
             progress.update(Clock::now() - started, samples.load(), thread_errors.load());
@@ -245,7 +248,11 @@ int run_record(const RecordOptions& options) {
     if (profile.total_samples() == 0 && result.stats.samples_taken > 0 && !options.aggregation.include_idle)
         std::cerr << "pyprofd: no thread was running in any sample (all idle); --idle includes waiting threads\n";
 
-    render::FlameGraphOptions graph;
+    OutputDetails details{.rate_hz = options.rate_hz,
+                          .wall_clock = options.aggregation.include_idle,
+                          .start_unix_ns = started_unix_ns,
+                          .duration_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(result.stats.elapsed).count()};
+    auto& graph = details.flame_graph;
     graph.title = fmt::format("pyprofd: {}", join(process->command_line()));
     if (graph.title.size() > 120) graph.title = graph.title.substr(0, 117) + "...";
     graph.subtitle = fmt::format("process {}, Python {}, {} Hz{}, {:.1f} s, {} samples, {} errors{}", process->pid(),
@@ -253,7 +260,7 @@ int run_record(const RecordOptions& options) {
                                  options.blocking ? " blocking" : "", seconds, result.stats.samples_taken,
                                  result.stats.failed_samples + result.stats.thread_errors,
                                  options.aggregation.include_idle ? ", idle threads included" : "");
-    auto written = write_profile(profile, *options.format, output, graph);
+    auto written = write_profile(profile, *options.format, output, details);
     if (!written) {
         std::cerr << "pyprofd: " << written.error() << "\n";
         return 1;

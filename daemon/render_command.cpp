@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <iostream>
+#include <vector>
 
 #include "daemon/command_arguments.hpp"
 #include "render/folded.hpp"
@@ -13,8 +14,9 @@
 namespace pyprofd::daemon {
 std::expected<RenderOptions, std::string> parse_render_arguments(std::span<const std::string_view> args) {
     RenderOptions options;
-    bool have_input = false;
-    auto& graph = options.flame_graph;
+    std::vector<std::string> inputs;
+    bool diff = false;
+    auto& graph = options.details.flame_graph;
     ArgumentReader reader(args);
     while (reader.next()) {
         auto name = reader.name();
@@ -67,39 +69,74 @@ std::expected<RenderOptions, std::string> parse_render_arguments(std::span<const
         } else if (name == "--inverted") {
             if (auto ok = reader.no_value(); !ok) return std::unexpected(ok.error());
             graph.inverted = true;
+        } else if (name == "--diff") {
+            if (auto ok = reader.no_value(); !ok) return std::unexpected(ok.error());
+            diff = true;
+        } else if (name == "--rate") {
+            auto n = reader.number(0.001, 1e9);
+            if (!n) return std::unexpected(n.error());
+            options.details.rate_hz = *n;
         } else if (arg == "-" || !arg.starts_with("-")) {
-            if (have_input) return std::unexpected(fmt::format("render reads one input, not also '{}'", arg));
-            options.input = arg;
-            have_input = true;
+            inputs.emplace_back(arg);
         } else {
             return std::unexpected(fmt::format("render: unknown argument '{}'", arg));
         }
     }
+    if (diff) {
+        if (inputs.size() != 2)
+            return std::unexpected("render --diff compares two folded files: render --diff BEFORE AFTER");
+        if (inputs[0] == "-" && inputs[1] == "-")
+            return std::unexpected("render --diff: only one of the two inputs can be standard input");
+        options.diff_before = inputs[0];
+        options.input = inputs[1];
+    } else if (inputs.size() > 1) {
+        return std::unexpected(fmt::format("render reads one input, not also '{}' (--diff compares two)", inputs[1]));
+    } else if (inputs.size() == 1) {
+        options.input = inputs[0];
+    }
     auto format = output_format_for(options.format, options.output);
     if (!format) return std::unexpected(format.error());
     options.format = *format;
+    if (diff && *format != OutputFormat::svg)
+        return std::unexpected(fmt::format("render --diff draws a flame graph: the format is svg, not {}",
+                                           output_format_name(*format)));
+    if (diff && graph.subtitle.empty())
+        graph.subtitle = "red: a larger share of the samples after than before; blue: a smaller one";
     return options;
 }
 
-int run_render(const RenderOptions& options) {
-    render::Profile profile;
+namespace {
+
+// Folded stacks from a file or standard input ("-"); false after saying what failed.
+bool read_input(const std::string& input, render::Profile& profile) {
     std::optional<render::FoldedReadError> error;
-    if (options.input == "-") {
+    if (input == "-") {
         error = render::read_folded(std::cin, profile);
     } else {
-        std::ifstream in(options.input, std::ios::binary);
+        std::ifstream in(input, std::ios::binary);
         if (!in) {
-            std::cerr << fmt::format("pyprofd: cannot read {}: {}\n", options.input, std::strerror(errno));
-            return 1;
+            std::cerr << fmt::format("pyprofd: cannot read {}: {}\n", input, std::strerror(errno));
+            return false;
         }
         error = render::read_folded(in, profile);
     }
     if (error) {
-        std::cerr << fmt::format("pyprofd: {} line {}: {}\n", options.input == "-" ? "standard input" : options.input,
-                                 error->line, error->message);
-        return 1;
+        std::cerr << fmt::format("pyprofd: {} line {}: {}\n", input == "-" ? "standard input" : input, error->line,
+                                 error->message);
+        return false;
     }
-    auto written = write_profile(profile, *options.format, options.output, options.flame_graph);
+    return true;
+}
+
+}  // namespace
+
+int run_render(const RenderOptions& options) {
+    render::Profile profile, before;
+    if (options.diff_before && !read_input(*options.diff_before, before)) return 1;
+    if (!read_input(options.input, profile)) return 1;
+    auto details = options.details;
+    if (options.diff_before) details.flame_graph.baseline = &before;
+    auto written = write_profile(profile, *options.format, options.output, details);
     if (!written) {
         std::cerr << "pyprofd: " << written.error() << "\n";
         return 1;

@@ -1,7 +1,8 @@
 #pragma once
 // `pyprofd render`: folded stacks from any tool (pyprofd, py-spy's raw output,
 // perf through stackcollapse, flamegraph.pl's input) to a flame graph or another
-// format, so the renderer can be used and measured on its own.
+// format, so the renderer can be used and measured on its own; with --diff, a
+// differential flame graph of two of them.
 #include <expected>
 #include <optional>
 #include <span>
@@ -15,9 +16,10 @@ namespace pyprofd::daemon {
 
 struct RenderOptions {
     std::string input = "-";  // a folded file, or "-" for standard input
+    std::optional<std::string> diff_before;  // --diff: the profile `input` is compared with
     std::string output = "-";
     std::optional<OutputFormat> format;
-    render::FlameGraphOptions flame_graph;
+    OutputDetails details;  // --rate sets details.rate_hz
 };
 
 std::expected<RenderOptions, std::string> parse_render_arguments(std::span<const std::string_view> args);

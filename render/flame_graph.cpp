@@ -1,9 +1,11 @@
 #include "render/flame_graph.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fmt/format.h>
 #include <vector>
 
+#include "render/differential.hpp"
 #include "render/frame_colors.hpp"
 #include "render/xml_text.hpp"
 
@@ -82,6 +84,17 @@ FlameGraphSummary write_flame_graph(const Profile& profile, const FlameGraphOpti
     }
     summary.frames_drawn = placed.size();
 
+    // A differential graph compares every drawn frame with the same stack before.
+    std::vector<std::uint64_t> before;
+    const std::uint64_t before_total = options.baseline ? options.baseline->total_samples() : 0;
+    double largest_change = 0;
+    auto change_of = [&](NodeId n) { return share_change(before[n], before_total, profile.node(n).total, total); };
+    if (options.baseline) {
+        before = totals_at_same_paths(profile, *options.baseline);
+        for (const auto& p : placed)
+            if (p.node != Profile::root) largest_change = std::max(largest_change, std::abs(change_of(p.node)));
+    }
+
     const double fh = options.frame_height;
     const double header = options.font_size * 3 + (options.subtitle.empty() ? 0 : options.font_size * 1.5);
     const double footer = options.font_size * 2.5;
@@ -94,7 +107,7 @@ FlameGraphSummary write_flame_graph(const Profile& profile, const FlameGraphOpti
     svg.reserve(placed.size() * 220 + 16384);
     fmt::format_to(std::back_inserter(svg),
                    R"svg(<?xml version="1.0" encoding="UTF-8" standalone="no"?>
-<svg version="1.1" xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h:.0f}" viewBox="0 0 {w} {h:.0f}" onload="init(evt)" data-search="{search}" data-total="{total}" data-pad="{pad}" data-chart-width="{cw:.3f}" data-char-width="{chw:.3f}" data-unit="{unit}">
+<svg version="1.1" xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h:.0f}" viewBox="0 0 {w} {h:.0f}" onload="init(evt)" data-search="{search}" data-total="{total}" data-pad="{pad}" data-chart-width="{cw:.3f}" data-char-width="{chw:.3f}" data-unit="{unit}"{baseline}>
 <style type="text/css">
 text {{ font-family: {font}; font-size: {fs}px; fill: rgb(0,0,0); }}
 #title {{ text-anchor: middle; font-size: {tfs}px; }}
@@ -115,7 +128,8 @@ text {{ font-family: {font}; font-size: {fs}px; fill: rgb(0,0,0); }}
                    fmt::arg("pad", pad), fmt::arg("cw", chart_width), fmt::arg("chw", char_width),
                    fmt::arg("unit", xml_escaped(options.unit)), fmt::arg("font", xml_escaped(options.font)),
                    fmt::arg("fs", options.font_size), fmt::arg("tfs", options.font_size * 1.4),
-                   fmt::arg("script", script), fmt::arg("search", xml_escaped(options.search)));
+                   fmt::arg("script", script), fmt::arg("search", xml_escaped(options.search)),
+                   fmt::arg("baseline", options.baseline ? fmt::format(" data-baseline-total=\"{}\"", before_total) : ""));
     fmt::format_to(std::back_inserter(svg), R"svg(<text id="title" x="{}" y="{:.1f}">{}</text>
 )svg",
                    options.width / 2.0, options.font_size * 2, xml_escaped(options.title));
@@ -156,16 +170,28 @@ text {{ font-family: {font}; font-size: {fs}px; fill: rgb(0,0,0); }}
         }
         const std::string& name_escaped = is_root ? root_label : escaped[node.frame];
         const std::string& fill = is_root ? root_fill : colors[node.frame];
+        std::string change_fill, comparison;
+        if (options.baseline) {
+            double change = change_of(p.node);
+            if (!is_root) change_fill = css_color(change_color(change, largest_change));
+            comparison = fmt::format(
+                "\nbefore {} ({:.2f}%), after {} ({:.2f}%): {:+.2f} points", before[p.node],
+                before_total ? 100.0 * static_cast<double>(before[p.node]) / static_cast<double>(before_total) : 0.0,
+                node.total, total ? 100.0 * static_cast<double>(node.total) / static_cast<double>(total) : 0.0,
+                100.0 * change);
+        }
         double x = pad + static_cast<double>(p.start) * per_sample;
         double w = static_cast<double>(node.total) * per_sample;
         double y = y_of(p.depth);
         fmt::format_to(std::back_inserter(svg),
-                       "<g data-s=\"{}\" data-n=\"{}\" data-d=\"{}\"><title>{}\n{} {} ({:.2f}%)</title>"
+                       "<g data-s=\"{}\" data-n=\"{}\" data-d=\"{}\"{}><title>{}\n{} {} ({:.2f}%){}</title>"
                        "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\" rx=\"2\"/>"
                        "<text x=\"{:.1f}\" y=\"{:.1f}\">",
-                       p.start, node.total, p.depth, name_escaped, node.total, xml_escaped(options.unit),
-                       total ? 100.0 * static_cast<double>(node.total) / static_cast<double>(total) : 0.0, x, y, w,
-                       fh - 1, fill, x + 3, y + fh - 1 - (fh - 1 - options.font_size * 0.75) / 2 - 1);
+                       p.start, node.total, p.depth,
+                       options.baseline ? fmt::format(" data-b=\"{}\"", before[p.node]) : std::string(), name_escaped,
+                       node.total, xml_escaped(options.unit),
+                       total ? 100.0 * static_cast<double>(node.total) / static_cast<double>(total) : 0.0, comparison,
+                       x, y, w, fh - 1, change_fill.empty() ? fill : change_fill, x + 3, y + fh - 1 - (fh - 1 - options.font_size * 0.75) / 2 - 1);
         append_xml_escaped(svg, fit_label(label, w, char_width));
         svg += "</text></g>\n";
     }

@@ -23,6 +23,9 @@ struct FlameGraphOptions {
     bool inverted = false;                   // icicle: root at the top
     std::string search;                      // highlighted on load (the URL's ?s= wins)
     std::string unit = "samples";
+    // Set: a differential graph. Frames keep this profile's widths (after) and are
+    // coloured by the change of their share from the baseline (before).
+    const Profile* baseline = nullptr;
 };
 
 struct FlameGraphSummary {

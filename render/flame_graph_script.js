@@ -11,6 +11,8 @@ function init(evt) {
   fg.chartWidth = +svg.getAttribute("data-chart-width");
   fg.charWidth = +svg.getAttribute("data-char-width");
   fg.unit = svg.getAttribute("data-unit") || "samples";
+  // A differential graph also carries each frame's samples in the baseline (before).
+  fg.baselineTotal = svg.hasAttribute("data-baseline-total") ? +svg.getAttribute("data-baseline-total") : null;
   fg.details = document.getElementById("details");
   fg.matched = document.getElementById("matched");
   fg.searchButton = document.getElementById("search");
@@ -21,6 +23,7 @@ function init(evt) {
     g.start = +g.getAttribute("data-s");
     g.samples = +g.getAttribute("data-n");
     g.depth = +g.getAttribute("data-d");
+    g.before = g.hasAttribute("data-b") ? +g.getAttribute("data-b") : null;
     g.rect = g.querySelector("rect");
     g.label = g.querySelector("text");
     g.name = g.querySelector("title").textContent.split("\n")[0];
@@ -73,7 +76,14 @@ function percent(part, whole) { return (whole > 0 ? (100 * part / whole) : 0).to
 function describe(g) {
   var text = g.name + " \u2014 " + g.samples + " " + fg.unit + " (" + percent(g.samples, fg.total);
   if (fg.zoomed && fg.zoomed !== g) text += ", " + percent(g.samples, fg.zoomed.samples) + " of the zoomed frame";
-  return text + ")";
+  text += ")";
+  if (g.before !== null && fg.baselineTotal !== null) {
+    var change = (fg.total > 0 ? 100 * g.samples / fg.total : 0) -
+                 (fg.baselineTotal > 0 ? 100 * g.before / fg.baselineTotal : 0);
+    text += "; before " + g.before + " (" + percent(g.before, fg.baselineTotal) + "): " +
+            (change >= 0 ? "+" : "") + change.toFixed(2) + " points";
+  }
+  return text;
 }
 
 function fitLabel(g, width) {

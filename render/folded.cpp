@@ -7,37 +7,18 @@
 namespace pyprofd::render {
 
 void write_folded(const Profile& profile, std::ostream& out) {
-    // Depth-first, keeping the path of labels; an explicit stack, for deep profiles.
-    struct Visit {
-        NodeId node;
-        std::size_t child_index;
-    };
-    std::vector<Visit> stack{{Profile::root, 0}};
-    std::vector<NodeId> path;
     std::string line;
-    while (!stack.empty()) {
-        auto& top = stack.back();
-        const auto& node = profile.node(top.node);
-        if (top.child_index == 0 && top.node != Profile::root && node.self > 0) {
-            line.clear();
-            for (std::size_t i = 0; i < path.size(); ++i) {
-                if (i) line += ';';
-                line += profile.label(profile.node(path[i]).frame);
-            }
-            line += ' ';
-            line += std::to_string(node.self);
-            line += '\n';
-            out << line;
+    profile.for_each_stack([&](std::span<const NodeId> path, const Profile::Node& leaf) {
+        line.clear();
+        for (std::size_t i = 0; i < path.size(); ++i) {
+            if (i) line += ';';
+            line += profile.label(profile.node(path[i]).frame);
         }
-        if (top.child_index < node.children.size()) {
-            NodeId next = node.children[top.child_index++];
-            path.push_back(next);
-            stack.push_back({next, 0});
-        } else {
-            stack.pop_back();
-            if (!path.empty()) path.pop_back();
-        }
-    }
+        line += ' ';
+        line += std::to_string(leaf.self);
+        line += '\n';
+        out << line;
+    });
 }
 
 std::optional<FoldedReadError> read_folded(std::istream& in, Profile& profile) {

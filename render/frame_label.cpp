@@ -37,9 +37,24 @@ FrameLabel parse_frame_label(std::string_view label) {
     return parsed;
 }
 
+std::optional<ThreadLabel> parse_thread_label(std::string_view label) {
+    if (!label.starts_with("thread ") || !label.ends_with(')')) return std::nullopt;
+    auto open = label.rfind(" (");
+    if (open == std::string_view::npos || open < 6) return std::nullopt;
+    auto digits = label.substr(open + 2, label.size() - open - 3);
+    long tid = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), tid);
+    if (ec != std::errc{} || end != digits.data() + digits.size() || digits.empty()) return std::nullopt;
+    if (open == 6) return ThreadLabel{{}, tid};  // thread (tid)
+    // thread "name" (tid): the name is everything between the outer quotes.
+    auto quoted = label.substr(7, open - 7);
+    if (quoted.size() < 2 || quoted.front() != '"' || quoted.back() != '"') return std::nullopt;
+    return ThreadLabel{quoted.substr(1, quoted.size() - 2), tid};
+}
+
 FrameKind frame_kind(std::string_view label) {
     if (label == idle_frame_label) return FrameKind::idle;
-    if (label.starts_with("thread \"") || label.starts_with("thread (")) return FrameKind::thread_root;
+    if (parse_thread_label(label)) return FrameKind::thread_root;
     auto parsed = parse_frame_label(label);
     auto file = parsed.file;
     if (file.empty()) return FrameKind::native;

@@ -4,6 +4,7 @@
 // bare names (native code: "malloc", "[libc.so.6]"). The kind decides a frame's
 // colour, so that a Python user sees their own code apart from the standard
 // library, installed packages and native code.
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,6 +26,14 @@ struct FrameLabel {
 };
 
 FrameLabel parse_frame_label(std::string_view label);
+
+// The root frame pyprofd puts over a thread's stacks (--threads, and always for
+// formats that keep threads apart): thread "name" (tid), or thread (tid) unnamed.
+struct ThreadLabel {
+    std::string_view name;  // empty when the thread has none
+    long tid = 0;
+};
+std::optional<ThreadLabel> parse_thread_label(std::string_view label);
 FrameKind frame_kind(std::string_view label);
 const char* to_string(FrameKind kind);
 

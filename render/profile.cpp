@@ -38,4 +38,26 @@ void Profile::add_labels(std::span<const std::string> root_first, std::uint64_t 
     add(ids, count);
 }
 
+void Profile::for_each_stack(const std::function<void(std::span<const NodeId>, const Node&)>& visit) const {
+    struct Visit {
+        NodeId node;
+        std::size_t child_index;
+    };
+    std::vector<Visit> stack{{root, 0}};
+    std::vector<NodeId> path;
+    while (!stack.empty()) {
+        auto& top = stack.back();
+        const auto& node = nodes_[top.node];
+        if (top.child_index == 0 && top.node != root && node.self > 0) visit(path, node);
+        if (top.child_index < node.children.size()) {
+            NodeId next = node.children[top.child_index++];
+            path.push_back(next);
+            stack.push_back({next, 0});
+        } else {
+            stack.pop_back();
+            if (!path.empty()) path.pop_back();
+        }
+    }
+}
+
 }  // namespace pyprofd::render

@@ -3,6 +3,7 @@
 // counts. Memory grows with the number of distinct stacks, not with the number of
 // samples, so an hour at 1 kHz of a steady program stays small.
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -40,6 +41,11 @@ public:
     std::size_t node_count() const { return nodes_.size(); }
     std::size_t frame_count() const { return labels_.size(); }
     std::uint64_t total_samples() const { return nodes_[root].total; }
+
+    // Calls visit(path, leaf) for every distinct stack that has samples of its own,
+    // depth first, children in the order they were first seen; path runs from the
+    // root's child down to the leaf. Iterative, for deep profiles.
+    void for_each_stack(const std::function<void(std::span<const NodeId> path, const Node& leaf)>& visit) const;
 
 private:
     NodeId child(NodeId parent, FrameId frame);

@@ -1,0 +1,50 @@
+#include "render/differential.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string_view>
+#include <unordered_map>
+
+namespace pyprofd::render {
+
+std::vector<std::uint64_t> totals_at_same_paths(const Profile& shape, const Profile& baseline) {
+    std::vector<std::uint64_t> totals(shape.node_count(), 0);
+    totals[Profile::root] = baseline.total_samples();
+    // The two profiles intern labels separately: children are matched by label.
+    struct Pair {
+        NodeId shape_node, baseline_node;
+    };
+    std::vector<Pair> work{{Profile::root, Profile::root}};
+    std::unordered_map<std::string_view, NodeId> baseline_children;
+    while (!work.empty()) {
+        auto [s, b] = work.back();
+        work.pop_back();
+        const auto& bn = baseline.node(b);
+        if (bn.children.empty()) continue;
+        baseline_children.clear();
+        for (NodeId c : bn.children) baseline_children.emplace(baseline.label(baseline.node(c).frame), c);
+        for (NodeId c : shape.node(s).children) {
+            auto it = baseline_children.find(shape.label(shape.node(c).frame));
+            if (it == baseline_children.end()) continue;
+            totals[c] = baseline.node(it->second).total;
+            work.push_back({c, it->second});
+        }
+    }
+    return totals;
+}
+
+double share_change(std::uint64_t before, std::uint64_t before_total, std::uint64_t after, std::uint64_t after_total) {
+    double b = before_total ? static_cast<double>(before) / static_cast<double>(before_total) : 0;
+    double a = after_total ? static_cast<double>(after) / static_cast<double>(after_total) : 0;
+    return a - b;
+}
+
+Rgb change_color(double change, double largest_change) {
+    double strength = largest_change > 0 ? std::clamp(std::abs(change) / largest_change, 0.0, 1.0) : 0;
+    auto fade = static_cast<std::uint8_t>(std::lround(255 - 200 * strength));
+    if (change > 0) return {255, fade, fade};
+    if (change < 0) return {fade, fade, 255};
+    return {255, 255, 255};
+}
+
+}  // namespace pyprofd::render

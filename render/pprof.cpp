@@ -1,0 +1,166 @@
+#include "render/pprof.hpp"
+
+#include <cmath>
+#include <map>
+#include <unordered_map>
+#include <vector>
+
+#include "render/frame_label.hpp"
+#include "render/gzip.hpp"
+#include "render/protobuf_writer.hpp"
+
+namespace pyprofd::render {
+namespace {
+
+// Field numbers of profile.proto (github.com/google/pprof/proto/profile.proto).
+namespace field {
+constexpr std::uint32_t sample_type = 1, sample = 2, location = 4, function = 5, string_table = 6,
+                        time_nanos = 9, duration_nanos = 10, period_type = 11, period = 12, comment = 13,
+                        default_sample_type = 14;
+constexpr std::uint32_t value_type_type = 1, value_type_unit = 2;
+constexpr std::uint32_t sample_location_id = 1, sample_value = 2, sample_label = 3;
+constexpr std::uint32_t label_key = 1, label_str = 2, label_num = 3;
+constexpr std::uint32_t location_id = 1, location_line = 4;
+constexpr std::uint32_t line_function_id = 1, line_line = 2;
+constexpr std::uint32_t function_id = 1, function_name = 2, function_system_name = 3, function_filename = 4,
+                        function_start_line = 5;
+}  // namespace field
+
+// pprof's strings are indices into one table whose first entry is "".
+class StringTable {
+public:
+    StringTable() { index(""); }
+    std::int64_t index(std::string_view s) {
+        auto [it, inserted] = ids_.try_emplace(std::string(s), static_cast<std::int64_t>(strings_.size()));
+        if (inserted) strings_.emplace_back(s);
+        return it->second;
+    }
+    const std::vector<std::string>& strings() const { return strings_; }
+
+private:
+    std::unordered_map<std::string, std::int64_t> ids_;
+    std::vector<std::string> strings_;
+};
+
+}  // namespace
+
+std::string pprof_message(const Profile& profile, const PprofOptions& options) {
+    StringTable strings;
+    ProtobufWriter out, part, inner;
+
+    const char* time_kind = options.wall_clock ? "wall" : "cpu";
+    const std::int64_t period_ns = options.rate_hz ? std::llround(1e9 / *options.rate_hz) : 0;
+    auto value_type = [&](std::uint32_t at, std::string_view type, std::string_view unit) {
+        part.clear();
+        part.int64_field(field::value_type_type, strings.index(type));
+        part.int64_field(field::value_type_unit, strings.index(unit));
+        out.message_field(at, part);
+    };
+    value_type(field::sample_type, "samples", "count");
+    if (options.rate_hz) value_type(field::sample_type, time_kind, "nanoseconds");
+
+    // One location per frame label; one function per (name, file), its first line
+    // the smallest line seen, as near to the def as samples tell.
+    struct FunctionKey {
+        std::string_view name, file;
+        auto operator<=>(const FunctionKey&) const = default;
+    };
+    std::map<FunctionKey, std::uint64_t> function_ids;
+    std::vector<std::int64_t> function_start_line;
+    std::vector<FunctionKey> functions;
+    std::vector<std::uint64_t> location_of_frame(profile.frame_count(), 0);
+    struct Location {
+        std::uint64_t function;
+        std::int64_t line;
+    };
+    std::vector<Location> locations;
+    auto location_id = [&](FrameId frame) {
+        if (location_of_frame[frame]) return location_of_frame[frame];
+        auto parsed = parse_frame_label(profile.label(frame));
+        FunctionKey key{parsed.function, parsed.file};
+        auto [it, inserted] = function_ids.try_emplace(key, functions.size() + 1);
+        if (inserted) {
+            functions.push_back(key);
+            function_start_line.push_back(parsed.line > 0 ? parsed.line : 0);
+        } else if (parsed.line > 0) {
+            auto& start = function_start_line[it->second - 1];
+            if (start == 0 || parsed.line < start) start = parsed.line;
+        }
+        locations.push_back({it->second, parsed.line > 0 ? parsed.line : 0});
+        return location_of_frame[frame] = locations.size();
+    };
+
+    const auto thread_id_key = strings.index("thread_id");
+    const auto thread_name_key = strings.index("thread_name");
+    std::vector<std::uint64_t> location_ids;
+    std::int64_t values[2];
+    profile.for_each_stack([&](std::span<const NodeId> path, const Profile::Node& leaf) {
+        auto thread = parse_thread_label(profile.label(profile.node(path.front()).frame));
+        location_ids.clear();
+        // pprof lists a sample's locations leaf first.
+        for (std::size_t i = path.size(); i-- > (thread ? 1 : 0);)
+            location_ids.push_back(location_id(profile.node(path[i]).frame));
+        values[0] = static_cast<std::int64_t>(leaf.self);
+        values[1] = values[0] * period_ns;
+        part.clear();
+        part.packed_field<std::uint64_t>(field::sample_location_id, location_ids);
+        part.packed_field<std::int64_t>(field::sample_value, std::span<const std::int64_t>(values, options.rate_hz ? 2 : 1));
+        if (thread) {
+            inner.clear();
+            inner.int64_field(field::label_key, thread_id_key);
+            inner.int64_field(field::label_num, thread->tid);
+            part.message_field(field::sample_label, inner);
+            if (!thread->name.empty()) {
+                inner.clear();
+                inner.int64_field(field::label_key, thread_name_key);
+                inner.int64_field(field::label_str, strings.index(thread->name));
+                part.message_field(field::sample_label, inner);
+            }
+        }
+        out.message_field(field::sample, part);
+    });
+
+    for (std::size_t i = 0; i < locations.size(); ++i) {
+        inner.clear();
+        inner.varint_field(field::line_function_id, locations[i].function);
+        if (locations[i].line > 0) inner.int64_field(field::line_line, locations[i].line);
+        part.clear();
+        part.varint_field(field::location_id, i + 1);
+        part.message_field(field::location_line, inner);
+        out.message_field(field::location, part);
+    }
+    for (std::size_t i = 0; i < functions.size(); ++i) {
+        auto name = strings.index(functions[i].name);
+        part.clear();
+        part.varint_field(field::function_id, i + 1);
+        part.int64_field(field::function_name, name);
+        part.int64_field(field::function_system_name, name);
+        if (!functions[i].file.empty()) part.int64_field(field::function_filename, strings.index(functions[i].file));
+        if (function_start_line[i] > 0) part.int64_field(field::function_start_line, function_start_line[i]);
+        out.message_field(field::function, part);
+    }
+
+    if (options.start_unix_ns) out.int64_field(field::time_nanos, *options.start_unix_ns);
+    if (options.duration_ns) out.int64_field(field::duration_nanos, *options.duration_ns);
+    if (options.rate_hz) {
+        value_type(field::period_type, time_kind, "nanoseconds");
+        out.int64_field(field::period, period_ns);
+        out.int64_field(field::default_sample_type, strings.index(time_kind));
+    } else {
+        value_type(field::period_type, "samples", "count");
+        out.int64_field(field::period, 1);
+    }
+    std::int64_t comment = options.comment.empty() ? 0 : strings.index(options.comment);
+    if (comment) out.int64_field(field::comment, comment);
+
+    // The string table goes last: only now is every string in it.
+    ProtobufWriter table;
+    for (const auto& s : strings.strings()) table.bytes_field(field::string_table, s);
+    return out.bytes() + table.bytes();
+}
+
+void write_pprof(const Profile& profile, const PprofOptions& options, std::ostream& out) {
+    out << gzip_compressed(pprof_message(profile, options));
+}
+
+}  // namespace pyprofd::render

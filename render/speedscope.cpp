@@ -1,0 +1,115 @@
+#include "render/speedscope.hpp"
+
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "render/frame_label.hpp"
+
+namespace pyprofd::render {
+namespace {
+
+constexpr std::uint32_t no_frame = ~0U;
+
+// Speedscope's frame table, filled as frames are met; one entry per profile label.
+class FrameTable {
+public:
+    explicit FrameTable(const Profile& profile) : profile_(profile), index_(profile.frame_count(), no_frame) {}
+
+    std::uint32_t index(FrameId frame) {
+        if (index_[frame] != no_frame) return index_[frame];
+        const auto& label = profile_.label(frame);
+        auto parsed = parse_frame_label(label);
+        nlohmann::json entry{{"name", std::string(parsed.function)}};
+        if (!parsed.file.empty()) entry["file"] = std::string(parsed.file);
+        if (parsed.line >= 0) entry["line"] = parsed.line;
+        index_[frame] = static_cast<std::uint32_t>(frames_.size());
+        frames_.push_back(std::move(entry));
+        return index_[frame];
+    }
+
+    nlohmann::json take() { return std::move(frames_); }
+
+private:
+    const Profile& profile_;
+    std::vector<std::uint32_t> index_;
+    nlohmann::json frames_ = nlohmann::json::array();
+};
+
+struct SampledProfile {
+    std::string name;
+    nlohmann::json samples = nlohmann::json::array();
+    nlohmann::json weights = nlohmann::json::array();
+    double total = 0;
+};
+
+}  // namespace
+
+void write_speedscope(const Profile& profile, const SpeedscopeOptions& options, std::ostream& out) {
+    FrameTable frames(profile);
+    std::vector<SampledProfile> profiles;
+    // Each root child's profile (threads in the order they were first seen), and
+    // whether the child is a thread root, left out of the stacks.
+    struct RootChild {
+        std::size_t profile;
+        bool thread_root;
+    };
+    std::vector<RootChild> root_child_info;
+    std::optional<std::size_t> unthreaded;
+    for (NodeId child : profile.node(Profile::root).children) {
+        const auto& label = profile.label(profile.node(child).frame);
+        if (parse_thread_label(label)) {
+            root_child_info.push_back({profiles.size(), true});
+            profiles.push_back({label, {}, {}, 0});
+        } else {
+            if (!unthreaded) {
+                unthreaded = profiles.size();
+                profiles.push_back({options.name, {}, {}, 0});
+            }
+            root_child_info.push_back({*unthreaded, false});
+        }
+    }
+    const auto& root_children = profile.node(Profile::root).children;
+    // Weights in time when the rate is known: speedscope then shows durations.
+    const double weight_per_sample = options.rate_hz ? 1000.0 / *options.rate_hz : 1.0;
+
+    std::size_t root_child_index = 0;
+    std::vector<std::uint32_t> stack;
+    profile.for_each_stack([&](std::span<const NodeId> path, const Profile::Node& leaf) {
+        // Stacks come depth first, so the root child changes only forward.
+        while (root_children[root_child_index] != path.front()) ++root_child_index;
+        auto [profile_index, thread_root] = root_child_info[root_child_index];
+        auto& target = profiles[profile_index];
+        stack.clear();
+        for (std::size_t i = thread_root ? 1 : 0; i < path.size(); ++i)
+            stack.push_back(frames.index(profile.node(path[i]).frame));
+        double weight = static_cast<double>(leaf.self) * weight_per_sample;
+        target.samples.push_back(stack);
+        target.weights.push_back(options.rate_hz ? nlohmann::json(weight) : nlohmann::json(leaf.self));
+        target.total += weight;
+    });
+
+    nlohmann::json file{
+        {"$schema", "https://www.speedscope.app/file-format-schema.json"},
+        {"exporter", "pyprofd"},
+        {"name", options.name},
+        {"activeProfileIndex", 0},
+    };
+    file["shared"] = {{"frames", frames.take()}};
+    auto& list = file["profiles"] = nlohmann::json::array();
+    for (auto& p : profiles) {
+        list.push_back({
+            {"type", "sampled"},
+            {"name", p.name},
+            {"unit", options.rate_hz ? "milliseconds" : "none"},
+            {"startValue", 0},
+            {"endValue", p.total},
+            {"samples", std::move(p.samples)},
+            {"weights", std::move(p.weights)},
+        });
+    }
+    // Invalid UTF-8 in a name (read from the target, or from folded input) becomes
+    // U+FFFD rather than failing the whole file.
+    out << file.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+}
+
+}  // namespace pyprofd::render
