@@ -24,6 +24,10 @@ main (/srv/app.py:1);heavy (/srv/app.py:5) 150
 main (/srv/app.py:1);light (/srv/app.py:9);heavy_helper (/srv/app.py:30) 50
 main (/srv/app.py:1);light (/srv/app.py:9) 200
 """
+# The same program before a change: heavy had 250 of 1000 samples (25%), now 750 (75%).
+FOLDED_BEFORE = """main (/srv/app.py:1);heavy (/srv/app.py:5) 250
+main (/srv/app.py:1);light (/srv/app.py:9) 750
+"""
 # Matches of "heavy": heavy (750 samples), heavy_compute (600, inside heavy: not counted again) and
 # heavy_helper (50, elsewhere): 800 of 1000.
 
@@ -92,6 +96,11 @@ def main():
     with open(folded, "w") as f:
         f.write(FOLDED)
     subprocess.run([pyprofd, "render", folded, "-o", svg, "--title", "browser test"], check=True)
+    before = os.path.join(work, "before.folded")
+    diff_svg = os.path.join(work, "diff.svg")
+    with open(before, "w") as f:
+        f.write(FOLDED_BEFORE)
+    subprocess.run([pyprofd, "render", "--diff", before, folded, "-o", diff_svg], check=True)
 
     port = free_port()
     chromedriver = subprocess.Popen([driver_binary, "--port=%d" % port], stdout=subprocess.DEVNULL,
@@ -161,6 +170,20 @@ def main():
         linked = driver.js("return [document.getElementById('matched').textContent,"
                            " document.querySelectorAll('#frames > g.hide').length > 0]")
         check(linked == ["Matched: 60.00%", True], "a link with ?z= and ?s= opens zoomed and searched: %s" % linked)
+
+        # A differential graph: hovering tells the change, a search and its reset keep the colours.
+        driver.open("file://" + diff_svg)
+        driver.js("Array.from(document.querySelectorAll('#frames > g')).filter(function (g) {"
+                  " return g.querySelector('title').textContent.startsWith('heavy (') })[0].setAttribute('id', 'heavy-frame');")
+        fill = driver.js("return document.querySelector('#heavy-frame rect').getAttribute('fill')")
+        # +50 points of the largest change, heavy_compute's +60: 5/6 of full red (255,55,55).
+        check(fill == "rgb(255,88,88)", "in the differential graph a frame that grew is red by its change: %s" % fill)
+        driver.js("document.querySelector('#heavy-frame rect').dispatchEvent(new MouseEvent('mouseover', {bubbles: true}))")
+        details = driver.js("return document.getElementById('details').textContent")
+        check(details.endswith("; before 250 (25.00%): +50.00 points"), "hovering tells the change: %r" % details)
+        driver.js("search('heavy'); resetSearch();")
+        fill_after = driver.js("return document.querySelector('#heavy-frame rect').getAttribute('fill')")
+        check(fill_after == fill, "a search and its reset give the change colour back: %s" % fill_after)
     finally:
         if driver:
             driver.quit()
