@@ -9,29 +9,15 @@
 #include <iostream>
 #include <sstream>
 
+#include "daemon/fd_output_buffer.hpp"
 #include "render/folded.hpp"
 #include "render/pprof.hpp"
 #include "render/speedscope.hpp"
 
 namespace pyprofd::daemon {
-namespace {
 
-std::expected<void, std::string> write_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        auto n = ::write(fd, data.data(), data.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return std::unexpected(std::string(std::strerror(errno)));
-        }
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return {};
-}
-
-}  // namespace
-
-std::string render_profile(const render::Profile& profile, OutputFormat format, const OutputDetails& details) {
-    std::ostringstream out;
+void render_profile(const render::Profile& profile, OutputFormat format, const OutputDetails& details,
+                    std::ostream& out) {
     switch (format) {
         case OutputFormat::svg: render::write_flame_graph(profile, details.flame_graph, out); break;
         case OutputFormat::folded: render::write_folded(profile, out); break;
@@ -48,6 +34,11 @@ std::string render_profile(const render::Profile& profile, OutputFormat format, 
                                 out);
             break;
     }
+}
+
+std::string render_profile(const render::Profile& profile, OutputFormat format, const OutputDetails& details) {
+    std::ostringstream out;
+    render_profile(profile, format, details, out);
     return std::move(out).str();
 }
 
@@ -114,16 +105,25 @@ std::expected<OutputFormat, std::string> output_format_for(std::optional<OutputF
 
 std::expected<void, std::string> write_profile(const render::Profile& profile, OutputFormat format,
                                                const std::string& path, const OutputDetails& details) {
-    auto data = render_profile(profile, format, details);
+    // Streamed as it is rendered: a large graph is never held whole in memory.
+    auto render_to = [&](int fd) -> std::expected<void, std::string> {
+        FdOutputBuffer buffer(fd);
+        std::ostream out(&buffer);
+        render_profile(profile, format, details, out);
+        out.flush();
+        if (!buffer.flush() || !out) return std::unexpected(std::string(std::strerror(buffer.error() ? buffer.error() : EIO)));
+        return {};
+    };
     if (path == "-") {
-        std::cout << data << std::flush;
-        if (!std::cout) return std::unexpected("cannot write to standard output");
+        std::cout.flush();
+        auto written = render_to(STDOUT_FILENO);
+        if (!written) return std::unexpected(fmt::format("cannot write to standard output: {}", written.error()));
         return {};
     }
     auto temp = fmt::format("{}.tmp-{}", path, ::getpid());
     int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return std::unexpected(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
-    auto written = write_all(fd, data);
+    auto written = render_to(fd);
     if (written && ::fsync(fd) != 0) written = std::unexpected(std::string(std::strerror(errno)));
     if (::close(fd) != 0 && written) written = std::unexpected(std::string(std::strerror(errno)));
     if (written && ::rename(temp.c_str(), path.c_str()) != 0)

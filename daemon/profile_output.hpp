@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <expected>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 
@@ -35,7 +36,9 @@ struct OutputDetails {
     std::optional<std::int64_t> duration_ns;
 };
 
-// The profile in the format, as bytes (pprof's are gzip'd binary).
+// The profile in the format (pprof's is gzip'd binary), to a stream or as bytes.
+void render_profile(const render::Profile& profile, OutputFormat format, const OutputDetails& details,
+                    std::ostream& out);
 std::string render_profile(const render::Profile& profile, OutputFormat format, const OutputDetails& details);
 
 // The value of a --format option, or an error naming the formats.

@@ -19,11 +19,10 @@ std::vector<std::uint64_t> totals_at_same_paths(const Profile& shape, const Prof
     while (!work.empty()) {
         auto [s, b] = work.back();
         work.pop_back();
-        const auto& bn = baseline.node(b);
-        if (bn.children.empty()) continue;
+        if (baseline.children(b).empty()) continue;
         baseline_children.clear();
-        for (NodeId c : bn.children) baseline_children.emplace(baseline.label(baseline.node(c).frame), c);
-        for (NodeId c : shape.node(s).children) {
+        for (NodeId c : baseline.children(b)) baseline_children.emplace(baseline.label(baseline.node(c).frame), c);
+        for (NodeId c : shape.children(s)) {
             auto it = baseline_children.find(shape.label(shape.node(c).frame));
             if (it == baseline_children.end()) continue;
             totals[c] = baseline.node(it->second).total;

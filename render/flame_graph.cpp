@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fmt/compile.h>
 #include <fmt/format.h>
 #include <vector>
 
@@ -28,7 +29,8 @@ struct Placed {
 };
 
 // The label as much of it as fits in width pixels, cut at a character boundary.
-std::string fit_label(const std::string& label, double width, double char_width) {
+std::string_view fit_label(std::string_view label, double width, double char_width, bool& cut_short) {
+    cut_short = false;
     auto chars = static_cast<long>((width - 6) / char_width);
     if (chars < 3) return {};
     std::size_t count = 0, cut = std::string::npos;
@@ -38,7 +40,16 @@ std::string fit_label(const std::string& label, double width, double char_width)
         ++count;
     }
     if (static_cast<long>(count) <= chars) return label;
-    return label.substr(0, cut) + "..";
+    cut_short = true;
+    return label.substr(0, cut);
+}
+
+// A non-negative number with a fixed count of decimals, without the general (and
+// much slower) floating-point formatting: a graph has hundreds of thousands of them.
+void append_fixed(std::string& out, double value, int decimals) {
+    const long scale = decimals == 1 ? 10 : 100;
+    auto scaled = std::lround(std::max(0.0, value) * static_cast<double>(scale));
+    fmt::format_to(std::back_inserter(out), FMT_COMPILE("{}.{:0{}}"), scaled / scale, scaled % scale, decimals);
 }
 
 }  // namespace
@@ -64,8 +75,7 @@ FlameGraphSummary write_flame_graph(const Profile& profile, const FlameGraphOpti
         stack.pop_back();
         placed.push_back(item);
         max_depth = std::max(max_depth, item.depth);
-        const auto& node = profile.node(item.node);
-        children = node.children;
+        children.assign(profile.children(item.node).begin(), profile.children(item.node).end());
         std::sort(children.begin(), children.end(), [&](NodeId a, NodeId b) {
             return profile.label(profile.node(a).frame) < profile.label(profile.node(b).frame);
         });
@@ -103,8 +113,11 @@ FlameGraphSummary write_flame_graph(const Profile& profile, const FlameGraphOpti
         return options.inverted ? header + depth * fh : height - footer - (depth + 1) * fh;
     };
 
+    // Built in a string and handed on in pieces: formatting into a string is fast,
+    // and a piece at a time keeps a large graph from being held whole.
+    constexpr std::size_t piece = 256 * 1024;
     std::string svg;
-    svg.reserve(placed.size() * 220 + 16384);
+    svg.reserve(piece + 16384);
     fmt::format_to(std::back_inserter(svg),
                    R"svg(<?xml version="1.0" encoding="UTF-8" standalone="no"?>
 <svg version="1.1" xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h:.0f}" viewBox="0 0 {w} {h:.0f}" onload="init(evt)" data-search="{search}" data-total="{total}" data-pad="{pad}" data-chart-width="{cw:.3f}" data-char-width="{chw:.3f}" data-unit="{unit}"{baseline}>
@@ -156,6 +169,7 @@ text {{ font-family: {font}; font-size: {fs}px; fill: rgb(0,0,0); }}
                        options.width / 2.0, height - options.font_size * 0.8, summary.frames_left_out, min_width);
 
     // Names are escaped and coloured once per frame label, not once per box.
+    const std::string unit = xml_escaped(options.unit);
     std::vector<std::string> escaped(profile.frame_count());
     std::vector<std::string> colors(profile.frame_count());
     svg += "<g id=\"frames\">\n";
@@ -183,17 +197,36 @@ text {{ font-family: {font}; font-size: {fs}px; fill: rgb(0,0,0); }}
         double x = pad + static_cast<double>(p.start) * per_sample;
         double w = static_cast<double>(node.total) * per_sample;
         double y = y_of(p.depth);
-        fmt::format_to(std::back_inserter(svg),
-                       "<g data-s=\"{}\" data-n=\"{}\" data-d=\"{}\"{}><title>{}\n{} {} ({:.2f}%){}</title>"
-                       "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\" rx=\"2\"/>"
-                       "<text x=\"{:.1f}\" y=\"{:.1f}\">",
-                       p.start, node.total, p.depth,
-                       options.baseline ? fmt::format(" data-b=\"{}\"", before[p.node]) : std::string(), name_escaped,
-                       node.total, xml_escaped(options.unit),
-                       total ? 100.0 * static_cast<double>(node.total) / static_cast<double>(total) : 0.0, comparison,
-                       x, y, w, fh - 1, change_fill.empty() ? fill : change_fill, x + 3, y + fh - 1 - (fh - 1 - options.font_size * 0.75) / 2 - 1);
-        append_xml_escaped(svg, fit_label(label, w, char_width));
+        fmt::format_to(std::back_inserter(svg), FMT_COMPILE("<g data-s=\"{}\" data-n=\"{}\" data-d=\"{}\""), p.start,
+                       node.total, p.depth);
+        if (options.baseline) fmt::format_to(std::back_inserter(svg), FMT_COMPILE(" data-b=\"{}\""), before[p.node]);
+        fmt::format_to(std::back_inserter(svg), FMT_COMPILE("><title>{}\n{} {} ("), name_escaped, node.total, unit);
+        append_fixed(svg, total ? 100.0 * static_cast<double>(node.total) / static_cast<double>(total) : 0.0, 2);
+        svg += "%)";
+        svg += comparison;
+        svg += "</title><rect x=\"";
+        append_fixed(svg, x, 1);
+        svg += "\" y=\"";
+        append_fixed(svg, y, 1);
+        svg += "\" width=\"";
+        append_fixed(svg, w, 1);
+        svg += "\" height=\"";
+        append_fixed(svg, fh - 1, 1);
+        svg += "\" fill=\"";
+        svg += change_fill.empty() ? fill : change_fill;
+        svg += "\" rx=\"2\"/><text x=\"";
+        append_fixed(svg, x + 3, 1);
+        svg += "\" y=\"";
+        append_fixed(svg, y + fh - 1 - (fh - 1 - options.font_size * 0.75) / 2 - 1, 1);
+        svg += "\">";
+        bool cut_short = false;
+        append_xml_escaped(svg, fit_label(label, w, char_width, cut_short));
+        if (cut_short) svg += "..";
         svg += "</text></g>\n";
+        if (svg.size() >= piece) {
+            out << svg;
+            svg.clear();
+        }
     }
     svg += "</g>\n";
     svg += "</svg>\n";

@@ -8,44 +8,72 @@ namespace pyprofd::render {
 
 void write_folded(const Profile& profile, std::ostream& out) {
     std::string line;
-    profile.for_each_stack([&](std::span<const NodeId> path, const Profile::Node& leaf) {
+    profile.for_each_stack([&](std::span<const NodeId> path, std::uint64_t self) {
         line.clear();
         for (std::size_t i = 0; i < path.size(); ++i) {
             if (i) line += ';';
             line += profile.label(profile.node(path[i]).frame);
         }
         line += ' ';
-        line += std::to_string(leaf.self);
+        line += std::to_string(self);
         line += '\n';
         out << line;
     });
 }
 
+namespace {
+
+// One line of folded input (without its newline) into the profile.
+std::optional<std::string> add_line(std::string_view line, Profile& profile, std::vector<FrameId>& frames) {
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find_first_not_of(" \t") == std::string_view::npos) return std::nullopt;
+    auto space = line.find_last_of(' ');
+    if (space == std::string_view::npos || space == 0) return "expected 'frame;frame;... count', found no count";
+    std::uint64_t count = 0;
+    const char* begin = line.data() + space + 1;
+    const char* end = line.data() + line.size();
+    auto [ptr, ec] = std::from_chars(begin, end, count);
+    if (ec != std::errc{} || ptr != end || begin == end)
+        return "the count '" + std::string(line.substr(space + 1)) + "' is not a whole number";
+    std::string_view stack = line.substr(0, space);
+    frames.clear();
+    while (true) {
+        auto semi = stack.find(';');
+        auto frame = stack.substr(0, semi);
+        if (!frame.empty()) frames.push_back(profile.intern(frame));
+        if (semi == std::string_view::npos) break;
+        stack.remove_prefix(semi + 1);
+    }
+    profile.add(frames, count);
+    return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<FoldedReadError> read_folded(std::istream& in, Profile& profile) {
-    std::string line;
+    // Read in large blocks and split in place: a line at a time through the stream
+    // costs more than the parsing.
+    constexpr std::size_t block = 1 << 20;
+    std::string buffer;
     std::vector<FrameId> frames;
-    for (std::size_t number = 1; std::getline(in, line); ++number) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (line.find_first_not_of(" \t") == std::string::npos) continue;
-        auto space = line.find_last_of(' ');
-        if (space == std::string::npos || space == 0)
-            return FoldedReadError{number, "expected 'frame;frame;... count', found no count"};
-        std::uint64_t count = 0;
-        const char* begin = line.data() + space + 1;
-        const char* end = line.data() + line.size();
-        auto [ptr, ec] = std::from_chars(begin, end, count);
-        if (ec != std::errc{} || ptr != end || begin == end)
-            return FoldedReadError{number, "the count '" + line.substr(space + 1) + "' is not a whole number"};
-        std::string_view stack(line.data(), space);
-        frames.clear();
+    std::size_t number = 0;
+    bool at_end = false;
+    while (!at_end) {
+        auto kept = buffer.size();
+        buffer.resize(kept + block);
+        auto got = static_cast<std::size_t>(in.rdbuf()->sgetn(buffer.data() + kept, static_cast<std::streamsize>(block)));
+        buffer.resize(kept + got);
+        at_end = got == 0;
+        std::string_view rest(buffer);
         while (true) {
-            auto semi = stack.find(';');
-            auto frame = stack.substr(0, semi);
-            if (!frame.empty()) frames.push_back(profile.intern(frame));
-            if (semi == std::string_view::npos) break;
-            stack.remove_prefix(semi + 1);
+            auto newline = rest.find('\n');
+            if (newline == std::string_view::npos && !(at_end && !rest.empty())) break;
+            auto line = rest.substr(0, newline);
+            ++number;
+            if (auto error = add_line(line, profile, frames)) return FoldedReadError{number, std::move(*error)};
+            rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
         }
-        profile.add(frames, count);
+        buffer.erase(0, buffer.size() - rest.size());  // the unfinished line waits for the next block
     }
     return std::nullopt;
 }

@@ -94,13 +94,13 @@ std::string pprof_message(const Profile& profile, const PprofOptions& options) {
     const auto thread_name_key = strings.index("thread_name");
     std::vector<std::uint64_t> location_ids;
     std::int64_t values[2];
-    profile.for_each_stack([&](std::span<const NodeId> path, const Profile::Node& leaf) {
+    profile.for_each_stack([&](std::span<const NodeId> path, std::uint64_t self) {
         auto thread = parse_thread_label(profile.label(profile.node(path.front()).frame));
         location_ids.clear();
         // pprof lists a sample's locations leaf first.
         for (std::size_t i = path.size(); i-- > (thread ? 1 : 0);)
             location_ids.push_back(location_id(profile.node(path[i]).frame));
-        values[0] = static_cast<std::int64_t>(leaf.self);
+        values[0] = static_cast<std::int64_t>(self);
         values[1] = values[0] * period_ns;
         part.clear();
         part.packed_field<std::uint64_t>(field::sample_location_id, location_ids);

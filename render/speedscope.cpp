@@ -55,7 +55,7 @@ void write_speedscope(const Profile& profile, const SpeedscopeOptions& options, 
     };
     std::vector<RootChild> root_child_info;
     std::optional<std::size_t> unthreaded;
-    for (NodeId child : profile.node(Profile::root).children) {
+    for (NodeId child : profile.children(Profile::root)) {
         const auto& label = profile.label(profile.node(child).frame);
         if (parse_thread_label(label)) {
             root_child_info.push_back({profiles.size(), true});
@@ -68,13 +68,13 @@ void write_speedscope(const Profile& profile, const SpeedscopeOptions& options, 
             root_child_info.push_back({*unthreaded, false});
         }
     }
-    const auto& root_children = profile.node(Profile::root).children;
+    std::vector<NodeId> root_children(profile.children(Profile::root).begin(), profile.children(Profile::root).end());
     // Weights in time when the rate is known: speedscope then shows durations.
     const double weight_per_sample = options.rate_hz ? 1000.0 / *options.rate_hz : 1.0;
 
     std::size_t root_child_index = 0;
     std::vector<std::uint32_t> stack;
-    profile.for_each_stack([&](std::span<const NodeId> path, const Profile::Node& leaf) {
+    profile.for_each_stack([&](std::span<const NodeId> path, std::uint64_t self) {
         // Stacks come depth first, so the root child changes only forward.
         while (root_children[root_child_index] != path.front()) ++root_child_index;
         auto [profile_index, thread_root] = root_child_info[root_child_index];
@@ -82,9 +82,9 @@ void write_speedscope(const Profile& profile, const SpeedscopeOptions& options, 
         stack.clear();
         for (std::size_t i = thread_root ? 1 : 0; i < path.size(); ++i)
             stack.push_back(frames.index(profile.node(path[i]).frame));
-        double weight = static_cast<double>(leaf.self) * weight_per_sample;
+        double weight = static_cast<double>(self) * weight_per_sample;
         target.samples.push_back(stack);
-        target.weights.push_back(options.rate_hz ? nlohmann::json(weight) : nlohmann::json(leaf.self));
+        target.weights.push_back(options.rate_hz ? nlohmann::json(weight) : nlohmann::json(self));
         target.total += weight;
     });
 

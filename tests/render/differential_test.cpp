@@ -22,7 +22,7 @@ TEST_CASE("totals at the same paths: matched by label, whatever the order frames
         NodeId at = Profile::root;
         for (const auto& l : labels) {
             bool found = false;
-            for (NodeId c : after.node(at).children)
+            for (NodeId c : after.children(at))
                 if (after.label(after.node(c).frame) == l) {
                     at = c;
                     found = true;

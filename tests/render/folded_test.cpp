@@ -26,13 +26,14 @@ TEST_CASE("a profile merges stacks into a trie with self and total counts") {
     CHECK(p.total_samples() == 6);
     CHECK(p.frame_count() == 5);
     CHECK(p.node_count() == 1 + 5);  // root, <module>, main:5, heavy, main:6, light
-    const auto& module = p.node(p.node(Profile::root).children.at(0));
+    const auto& module = p.node(p.node(Profile::root).first_child);
     CHECK(p.label(module.frame) == "<module> (app.py:10)");
     CHECK(module.total == 6);
-    CHECK(module.self == 0);
-    const auto& main5 = p.node(module.children.at(0));
+    CHECK(p.self_samples(p.node(Profile::root).first_child) == 0);
+    auto main5_id = module.first_child;
+    const auto& main5 = p.node(main5_id);
     CHECK(main5.total == 5);
-    CHECK(main5.self == 2);
+    CHECK(p.self_samples(main5_id) == 2);
 }
 
 TEST_CASE("memory grows with distinct stacks, not with samples") {
