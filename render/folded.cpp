@@ -24,7 +24,7 @@ void write_folded(const Profile& profile, std::ostream& out) {
 namespace {
 
 // One line of folded input (without its newline) into the profile.
-std::optional<std::string> add_line(std::string_view line, Profile& profile, std::vector<FrameId>& frames) {
+std::optional<std::string> add_line(std::string_view line, Profile& profile, std::vector<std::string_view>& frames) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.find_first_not_of(" \t") == std::string_view::npos) return std::nullopt;
     auto space = line.find_last_of(' ');
@@ -40,11 +40,11 @@ std::optional<std::string> add_line(std::string_view line, Profile& profile, std
     while (true) {
         auto semi = stack.find(';');
         auto frame = stack.substr(0, semi);
-        if (!frame.empty()) frames.push_back(profile.intern(frame));
+        if (!frame.empty()) frames.push_back(frame);
         if (semi == std::string_view::npos) break;
         stack.remove_prefix(semi + 1);
     }
-    profile.add(frames, count);
+    profile.add_labels(std::span<const std::string_view>(frames), count);
     return std::nullopt;
 }
 
@@ -55,7 +55,7 @@ std::optional<FoldedReadError> read_folded(std::istream& in, Profile& profile) {
     // costs more than the parsing.
     constexpr std::size_t block = 1 << 20;
     std::string buffer;
-    std::vector<FrameId> frames;
+    std::vector<std::string_view> frames;
     std::size_t number = 0;
     bool at_end = false;
     while (!at_end) {

@@ -3,12 +3,17 @@
 namespace pyprofd::render {
 namespace {
 
-std::uint64_t edge_hash(NodeId parent, FrameId frame) {
-    // A multiplicative mix of both halves; the table uses the low 32 bits.
-    std::uint64_t key = (static_cast<std::uint64_t>(parent) << 32) | frame;
-    key ^= key >> 31;
-    key *= 0x9E3779B97F4A7C15ULL;
-    return key ^ (key >> 29);
+std::uint64_t label_hash(std::string_view label) { return std::hash<std::string_view>()(label); }
+
+std::uint64_t edge_hash(NodeId parent, std::uint64_t label_hash) {
+    // MurmurHash3's 64-bit finaliser over both: the table uses the low 32 bits, and
+    // every bit of the parent and the label must reach them.
+    std::uint64_t key = label_hash + static_cast<std::uint64_t>(parent) * 0x9E3779B97F4A7C15ULL;
+    key ^= key >> 33;
+    key *= 0xff51afd7ed558ccdULL;
+    key ^= key >> 33;
+    key *= 0xc4ceb9fe1a85ec53ULL;
+    return key ^ (key >> 33);
 }
 
 }  // namespace
@@ -16,32 +21,40 @@ std::uint64_t edge_hash(NodeId parent, FrameId frame) {
 Profile::Profile() { nodes_.push_back(Node{}); }
 
 FrameId Profile::intern(std::string_view label) {
+    auto hash = label_hash(label);
     return label_ids_.find_or_insert(
-        std::hash<std::string_view>()(label), [&](FrameId id) { return labels_[id] == label; },
+        hash, [&](FrameId id) { return labels_[id] == label; },
         [&] {
             labels_.emplace_back(label);
+            label_hashes_.push_back(hash);
             return static_cast<FrameId>(labels_.size() - 1);
         });
 }
 
+NodeId Profile::add_child(NodeId parent, FrameId frame) {
+    auto id = static_cast<NodeId>(nodes_.size());
+    nodes_.push_back(Node{frame, parent, none, none, none, 0});
+    auto& p = nodes_[parent];
+    if (p.last_child == none)
+        p.first_child = id;
+    else
+        nodes_[p.last_child].next_sibling = id;
+    p.last_child = id;
+    return id;
+}
+
 NodeId Profile::child(NodeId parent, FrameId frame) {
     return edges_.find_or_insert(
-        edge_hash(parent, frame),
-        [&](NodeId id) {
-            const auto& n = nodes_[id];
-            return n.parent == parent && n.frame == frame;
-        },
-        [&] {
-            auto id = static_cast<NodeId>(nodes_.size());
-            nodes_.push_back(Node{frame, parent, none, none, none, 0});
-            auto& p = nodes_[parent];
-            if (p.last_child == none)
-                p.first_child = id;
-            else
-                nodes_[p.last_child].next_sibling = id;
-            p.last_child = id;
-            return id;
-        });
+        edge_hash(parent, label_hashes_[frame]),
+        [&](NodeId id) { return nodes_[id].parent == parent && nodes_[id].frame == frame; },
+        [&] { return add_child(parent, frame); });
+}
+
+NodeId Profile::child(NodeId parent, std::string_view label) {
+    return edges_.find_or_insert(
+        edge_hash(parent, label_hash(label)),
+        [&](NodeId id) { return nodes_[id].parent == parent && labels_[nodes_[id].frame] == label; },
+        [&] { return add_child(parent, intern(label)); });
 }
 
 void Profile::add(std::span<const FrameId> root_first, std::uint64_t count) {
@@ -54,11 +67,19 @@ void Profile::add(std::span<const FrameId> root_first, std::uint64_t count) {
     }
 }
 
+void Profile::add_labels(std::span<const std::string_view> root_first, std::uint64_t count) {
+    if (count == 0) return;
+    NodeId at = root;
+    nodes_[root].total += count;
+    for (auto label : root_first) {
+        at = child(at, label);
+        nodes_[at].total += count;
+    }
+}
+
 void Profile::add_labels(std::span<const std::string> root_first, std::uint64_t count) {
-    std::vector<FrameId> ids;
-    ids.reserve(root_first.size());
-    for (const auto& label : root_first) ids.push_back(intern(label));
-    add(ids, count);
+    std::vector<std::string_view> views(root_first.begin(), root_first.end());
+    add_labels(std::span<const std::string_view>(views), count);
 }
 
 std::uint64_t Profile::self_samples(NodeId id) const {

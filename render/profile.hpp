@@ -80,6 +80,8 @@ public:
 
     // Adds `count` samples of a stack given root first.
     void add(std::span<const FrameId> root_first, std::uint64_t count = 1);
+    // The same by labels: one hash lookup per frame, the label's and the edge's in one.
+    void add_labels(std::span<const std::string_view> root_first, std::uint64_t count = 1);
     void add_labels(std::span<const std::string> root_first, std::uint64_t count = 1);
 
     const Node& node(NodeId id) const { return nodes_[id]; }
@@ -97,9 +99,12 @@ public:
 
 private:
     NodeId child(NodeId parent, FrameId frame);
+    NodeId child(NodeId parent, std::string_view label);
+    NodeId add_child(NodeId parent, FrameId frame);
 
     std::vector<Node> nodes_;
     std::vector<std::string> labels_;
+    std::vector<std::uint64_t> label_hashes_;  // an edge's hash mixes its parent with its label's
     IdHashTable label_ids_;  // label -> FrameId
     IdHashTable edges_;      // (parent, frame) -> child: one lookup per frame when adding a stack
 };
