@@ -34,6 +34,7 @@ test-asan: test-deps
 bench: test-deps build
 	./build/bench/bench_sample_cost
 	./build/bench/bench_sampling_rate
+	./build/bench/bench_render_flame_graph ./build/pyprofd
 
 clean:
 	rm -rf build build-asan
