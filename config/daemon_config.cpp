@@ -1,0 +1,237 @@
+#include "config/daemon_config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <cmath>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+namespace pyprofd::config {
+namespace {
+
+// An error about one key, located in the file.
+struct KeyError {
+    std::string message;
+};
+
+std::string where(std::string_view source, const YAML::Node& node) {
+    auto mark = node.Mark();
+    if (mark.line < 0) return std::string(source);
+    return std::string(source) + ":" + std::to_string(mark.line + 1);
+}
+
+class Reader {
+public:
+    explicit Reader(std::string_view source) : source_(source) {}
+
+    [[noreturn]] void fail(const YAML::Node& node, const std::string& key, const std::string& message) const {
+        throw KeyError{where(source_, node) + ": " + key + ": " + message};
+    }
+
+    std::string scalar(const YAML::Node& node, const std::string& key) const {
+        if (!node.IsScalar()) fail(node, key, "must be a single value, not a list or a map");
+        return node.Scalar();
+    }
+
+    double number(const YAML::Node& node, const std::string& key, double low, double high) const {
+        auto text = scalar(node, key);
+        double value = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(value))
+            fail(node, key, "must be a number, not '" + text + "'");
+        if (value < low || value > high) {
+            std::ostringstream m;
+            m << "must be between " << low << " and " << high << ", not " << text;
+            fail(node, key, m.str());
+        }
+        return value;
+    }
+
+    std::uint64_t whole(const YAML::Node& node, const std::string& key, std::uint64_t low, std::uint64_t high) const {
+        auto text = scalar(node, key);
+        std::uint64_t value = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (ec != std::errc{} || end != text.data() + text.size())
+            fail(node, key, "must be a whole number, not '" + text + "'");
+        if (value < low || value > high)
+            fail(node, key, "must be between " + std::to_string(low) + " and " + std::to_string(high) + ", not " + text);
+        return value;
+    }
+
+    bool boolean(const YAML::Node& node, const std::string& key) const {
+        auto text = scalar(node, key);
+        if (text == "true" || text == "yes" || text == "on") return true;
+        if (text == "false" || text == "no" || text == "off") return false;
+        fail(node, key, "must be true or false, not '" + text + "'");
+    }
+
+    std::string one_of(const YAML::Node& node, const std::string& key, std::initializer_list<std::string_view> allowed) const {
+        auto text = scalar(node, key);
+        std::string list;
+        for (auto a : allowed) {
+            if (text == a) return text;
+            list += (list.empty() ? "" : ", ") + std::string(a);
+        }
+        fail(node, key, "must be one of " + list + ", not '" + text + "'");
+    }
+
+    // Calls the handler of each key of a map; a key without one is an error.
+    void map(const YAML::Node& node, const std::string& prefix,
+             const std::map<std::string, std::function<void(const YAML::Node&, const std::string&)>>& handlers) const {
+        if (!node.IsMap()) fail(node, prefix.empty() ? "the file" : prefix, "must be a map of keys to values");
+        for (const auto& entry : node) {
+            auto name = entry.first.as<std::string>();
+            auto key = prefix.empty() ? name : prefix + "." + name;
+            auto handler = handlers.find(name);
+            if (handler == handlers.end()) {
+                std::string known;
+                for (const auto& [k, _] : handlers) known += (known.empty() ? "" : ", ") + k;
+                fail(entry.first, key, "unknown key (known here: " + known + ")");
+            }
+            handler->second(entry.second, key);
+        }
+    }
+
+private:
+    std::string source_;
+};
+
+}  // namespace
+
+std::string ListenAddress::to_string() const {
+    if (kind == Kind::unix_socket) return "unix:" + path;
+    if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+    return host + ":" + std::to_string(port);
+}
+
+std::expected<ListenAddress, std::string> parse_listen_address(std::string_view text) {
+    if (text.starts_with("unix:")) {
+        auto path = text.substr(5);
+        if (path.empty() || path.front() != '/')
+            return std::unexpected("a unix socket address is unix:/absolute/path, not '" + std::string(text) + "'");
+        if (path.size() > 107) return std::unexpected("the unix socket path is longer than 107 bytes: " + std::string(path));
+        return ListenAddress{ListenAddress::Kind::unix_socket, {}, 0, std::string(path)};
+    }
+    std::string_view host, port;
+    if (text.starts_with("[")) {
+        auto close = text.find("]:");
+        if (close == std::string_view::npos)
+            return std::unexpected("an IPv6 address is [address]:port, not '" + std::string(text) + "'");
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+    } else {
+        auto colon = text.rfind(':');
+        if (colon == std::string_view::npos || text.find(':') != colon)
+            return std::unexpected("a listen address is host:port, [ipv6]:port or unix:/path, not '" + std::string(text) + "'");
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+    }
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (host.empty() || ec != std::errc{} || end != port.data() + port.size() || value > 65535 || port.empty())
+        return std::unexpected("a listen address is host:port with a port from 0 to 65535, not '" + std::string(text) + "'");
+    return ListenAddress{ListenAddress::Kind::tcp, std::string(host), static_cast<std::uint16_t>(value), {}};
+}
+
+std::expected<DaemonConfig, std::string> parse_config(std::string_view yaml, std::string_view source_name) {
+    DaemonConfig config;
+    Reader r(source_name);
+    try {
+        YAML::Node root = YAML::Load(std::string(yaml));
+        if (root.IsNull()) return config;  // an empty file: every default
+        r.map(root, "", {
+            {"listen", [&](const YAML::Node& n, const std::string& key) {
+                 config.listen.clear();
+                 auto add = [&](const YAML::Node& item) {
+                     auto address = parse_listen_address(r.scalar(item, key));
+                     if (!address) r.fail(item, key, address.error());
+                     config.listen.push_back(*address);
+                 };
+                 if (n.IsSequence()) {
+                     for (const auto& item : n) add(item);
+                 } else {
+                     add(n);
+                 }
+                 if (config.listen.empty()) r.fail(n, key, "needs at least one address");
+             }},
+            {"state_dir", [&](const YAML::Node& n, const std::string& key) {
+                 config.state_dir = r.scalar(n, key);
+                 if (config.state_dir.empty() || config.state_dir.front() != '/')
+                     r.fail(n, key, "must be an absolute path, not '" + config.state_dir + "'");
+             }},
+            {"auth_token_file", [&](const YAML::Node& n, const std::string& key) {
+                 auto path = r.scalar(n, key);
+                 if (path.empty() || path.front() != '/') r.fail(n, key, "must be an absolute path, not '" + path + "'");
+                 config.auth_token_file = path;
+             }},
+            {"checkpoint_interval_s", [&](const YAML::Node& n, const std::string& key) {
+                 config.checkpoint_interval_s = r.number(n, key, 0.5, 3600);
+             }},
+            {"limits", [&](const YAML::Node& n, const std::string& prefix) {
+                 auto& l = config.limits;
+                 r.map(n, prefix, {
+                     {"max_running_sessions", [&](const YAML::Node& v, const std::string& key) {
+                          l.max_running_sessions = r.whole(v, key, 1, 1024);
+                      }},
+                     {"max_rate_hz", [&](const YAML::Node& v, const std::string& key) {
+                          l.max_rate_hz = r.number(v, key, 1, 100'000);
+                      }},
+                     {"max_duration_s", [&](const YAML::Node& v, const std::string& key) {
+                          l.max_duration_s = r.number(v, key, 1, 30 * 86400);
+                      }},
+                     {"allow_unlimited_duration", [&](const YAML::Node& v, const std::string& key) {
+                          l.allow_unlimited_duration = r.boolean(v, key);
+                      }},
+                     {"max_request_body_bytes", [&](const YAML::Node& v, const std::string& key) {
+                          l.max_request_body_bytes = r.whole(v, key, 1024, 64 << 20);
+                      }},
+                 });
+             }},
+            {"retention", [&](const YAML::Node& n, const std::string& prefix) {
+                 auto& k = config.retention;
+                 r.map(n, prefix, {
+                     {"max_sessions", [&](const YAML::Node& v, const std::string& key) {
+                          k.max_sessions = r.whole(v, key, 1, 1'000'000);
+                      }},
+                     {"max_age_days", [&](const YAML::Node& v, const std::string& key) {
+                          k.max_age_days = r.number(v, key, 0.001, 36500);
+                      }},
+                     {"max_disk_mb", [&](const YAML::Node& v, const std::string& key) {
+                          k.max_disk_bytes = r.whole(v, key, 1, 1ULL << 30) << 20;
+                      }},
+                 });
+             }},
+            {"log", [&](const YAML::Node& n, const std::string& prefix) {
+                 r.map(n, prefix, {
+                     {"level", [&](const YAML::Node& v, const std::string& key) {
+                          config.log.level = r.one_of(v, key, {"trace", "debug", "info", "warn", "error"});
+                      }},
+                     {"format", [&](const YAML::Node& v, const std::string& key) {
+                          config.log.format = r.one_of(v, key, {"text", "json"});
+                      }},
+                 });
+             }},
+        });
+    } catch (const KeyError& e) {
+        return std::unexpected(e.message);
+    } catch (const YAML::Exception& e) {
+        // yaml-cpp's own message holds the line and column.
+        return std::unexpected(std::string(source_name) + ": not valid YAML: " + e.what());
+    }
+    return config;
+}
+
+std::expected<DaemonConfig, std::string> load_config_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::unexpected("cannot read the configuration " + path + ": " + std::strerror(errno));
+    std::string text;
+    std::getline(in, text, '\0');
+    return parse_config(text, path);
+}
+
+}  // namespace pyprofd::config

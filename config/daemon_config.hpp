@@ -1,0 +1,63 @@
+#pragma once
+// The daemon's settings: where it listens, where it keeps results, and the limits
+// that keep one client from taking the host. Every value has a built-in default;
+// a YAML file (systemd/pyprofd.yaml is the documented example) and then the
+// command line override them.
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pyprofd::config {
+
+// "127.0.0.1:8700", "[::1]:8700", "localhost:8700" or "unix:/run/pyprofd/pyprofd.sock".
+struct ListenAddress {
+    enum class Kind { tcp, unix_socket } kind = Kind::tcp;
+    std::string host;  // tcp: a name or address
+    std::uint16_t port = 0;
+    std::string path;  // unix socket
+    std::string to_string() const;
+};
+
+std::expected<ListenAddress, std::string> parse_listen_address(std::string_view text);
+
+struct Limits {
+    std::size_t max_running_sessions = 16;
+    double max_rate_hz = 10'000;
+    double max_duration_s = 3'600;
+    bool allow_unlimited_duration = false;  // sessions that run until stopped
+    std::size_t max_request_body_bytes = 64 * 1024;
+};
+
+// What is kept of finished sessions; the oldest go first.
+struct Retention {
+    std::size_t max_sessions = 500;
+    double max_age_days = 30;
+    std::uint64_t max_disk_bytes = 2ULL << 30;
+};
+
+struct Logging {
+    std::string level = "info";  // trace, debug, info, warn, error
+    std::string format = "text"; // text or json
+};
+
+struct DaemonConfig {
+    std::vector<ListenAddress> listen = {ListenAddress{ListenAddress::Kind::tcp, "127.0.0.1", 8700, {}}};
+    std::string state_dir = "/var/lib/pyprofd";
+    std::optional<std::string> auth_token_file;
+    Limits limits;
+    Retention retention;
+    Logging log;
+    double checkpoint_interval_s = 5;  // how often a running session's results are saved
+};
+
+// The settings a YAML document gives, over the defaults. An unknown key, a value of
+// the wrong type or out of range is an error that names the key and its line:
+// "pyprofd.yaml:7: limits.max_rate_hz: must be between 1 and 100000, not 0".
+std::expected<DaemonConfig, std::string> parse_config(std::string_view yaml, std::string_view source_name);
+std::expected<DaemonConfig, std::string> load_config_file(const std::string& path);
+
+}  // namespace pyprofd::config

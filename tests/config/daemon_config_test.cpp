@@ -1,0 +1,101 @@
+#include <doctest/doctest.h>
+
+#include "config/daemon_config.hpp"
+
+using namespace pyprofd::config;
+
+TEST_CASE("an empty file gives every default") {
+    auto c = parse_config("", "empty.yaml");
+    REQUIRE(c);
+    REQUIRE(c->listen.size() == 1);
+    CHECK(c->listen[0].to_string() == "127.0.0.1:8700");
+    CHECK(c->state_dir == "/var/lib/pyprofd");
+    CHECK(c->limits.max_running_sessions == 16);
+    CHECK_FALSE(c->auth_token_file);
+}
+
+TEST_CASE("the documented example parses and holds the defaults it says") {
+    auto c = load_config_file(PYPROFD_SOURCE_DIR "/systemd/pyprofd.yaml");
+    REQUIRE_MESSAGE(c, c.error());
+    DaemonConfig defaults;
+    CHECK(c->listen[0].to_string() == defaults.listen[0].to_string());
+    CHECK(c->state_dir == defaults.state_dir);
+    CHECK(c->limits.max_rate_hz == defaults.limits.max_rate_hz);
+    CHECK(c->limits.max_duration_s == defaults.limits.max_duration_s);
+    CHECK(c->limits.max_request_body_bytes == defaults.limits.max_request_body_bytes);
+    CHECK(c->retention.max_sessions == defaults.retention.max_sessions);
+    CHECK(c->retention.max_disk_bytes == defaults.retention.max_disk_bytes);
+    CHECK(c->checkpoint_interval_s == defaults.checkpoint_interval_s);
+}
+
+TEST_CASE("every key read") {
+    auto c = parse_config(R"(
+listen: [ "0.0.0.0:9000", "[::1]:9001", "unix:/run/pyprofd/api.sock" ]
+state_dir: /srv/pyprofd
+auth_token_file: /etc/pyprofd/token
+checkpoint_interval_s: 2
+limits: {max_running_sessions: 4, max_rate_hz: 2000, max_duration_s: 60, allow_unlimited_duration: yes, max_request_body_bytes: 4096}
+retention: {max_sessions: 10, max_age_days: 0.5, max_disk_mb: 100}
+log: {level: debug, format: json}
+)", "c.yaml");
+    REQUIRE_MESSAGE(c, c.error());
+    REQUIRE(c->listen.size() == 3);
+    CHECK(c->listen[0].host == "0.0.0.0");
+    CHECK(c->listen[0].port == 9000);
+    CHECK(c->listen[1].host == "::1");
+    CHECK(c->listen[1].to_string() == "[::1]:9001");
+    CHECK(c->listen[2].kind == ListenAddress::Kind::unix_socket);
+    CHECK(c->listen[2].path == "/run/pyprofd/api.sock");
+    CHECK(c->state_dir == "/srv/pyprofd");
+    CHECK(*c->auth_token_file == "/etc/pyprofd/token");
+    CHECK(c->checkpoint_interval_s == 2);
+    CHECK(c->limits.max_running_sessions == 4);
+    CHECK(c->limits.max_rate_hz == 2000);
+    CHECK(c->limits.max_duration_s == 60);
+    CHECK(c->limits.allow_unlimited_duration);
+    CHECK(c->limits.max_request_body_bytes == 4096);
+    CHECK(c->retention.max_sessions == 10);
+    CHECK(c->retention.max_age_days == 0.5);
+    CHECK(c->retention.max_disk_bytes == 100ULL << 20);
+    CHECK(c->log.level == "debug");
+    CHECK(c->log.format == "json");
+}
+
+TEST_CASE("errors name the file, the line, the key and what is allowed") {
+    auto error_of = [](const char* yaml) {
+        auto c = parse_config(yaml, "p.yaml");
+        REQUIRE_FALSE(c);
+        return c.error();
+    };
+    CHECK(error_of("state_dir: /x\nlisten_on: 1.2.3.4:80\n") ==
+          "p.yaml:2: listen_on: unknown key (known here: auth_token_file, checkpoint_interval_s, limits, listen, log, "
+          "retention, state_dir)");
+    CHECK(error_of("limits:\n  max_rate_hz: 0\n") == "p.yaml:2: limits.max_rate_hz: must be between 1 and 100000, not 0");
+    CHECK(error_of("limits:\n  max_rate_hz: fast\n") == "p.yaml:2: limits.max_rate_hz: must be a number, not 'fast'");
+    CHECK(error_of("limits:\n  max_rate_hz: .nan\n").find("must be a number") != std::string::npos);
+    CHECK(error_of("limits:\n  max_running_sessions: -1\n") ==
+          "p.yaml:2: limits.max_running_sessions: must be a whole number, not '-1'");
+    CHECK(error_of("limits:\n  maxrate: 5\n").starts_with("p.yaml:2: limits.maxrate: unknown key"));
+    CHECK(error_of("log: {level: loud}\n") ==
+          "p.yaml:1: log.level: must be one of trace, debug, info, warn, error, not 'loud'");
+    CHECK(error_of("listen: [\"localhost\"]\n").starts_with("p.yaml:1: listen: a listen address is host:port"));
+    CHECK(error_of("listen: [\"unix:relative.sock\"]\n").find("unix:/absolute/path") != std::string::npos);
+    CHECK(error_of("state_dir: relative/dir\n") == "p.yaml:1: state_dir: must be an absolute path, not 'relative/dir'");
+    CHECK(error_of("limits: [1, 2]\n") == "p.yaml:1: limits: must be a map of keys to values");
+    CHECK(error_of("limits: {allow_unlimited_duration: maybe}\n").find("must be true or false") != std::string::npos);
+    CHECK(error_of("limits: {max_rate_hz: [1]}\n").find("must be a single value") != std::string::npos);
+    CHECK(error_of("state_dir: [unclosed\n").starts_with("p.yaml: not valid YAML"));
+    auto missing = load_config_file("/nonexistent/pyprofd.yaml");
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error() == "cannot read the configuration /nonexistent/pyprofd.yaml: No such file or directory");
+}
+
+TEST_CASE("listen addresses") {
+    CHECK(parse_listen_address("localhost:0")->port == 0);
+    CHECK(parse_listen_address("[fe80::1]:80")->host == "fe80::1");
+    CHECK_FALSE(parse_listen_address("::1:80"));  // IPv6 needs brackets
+    CHECK_FALSE(parse_listen_address("host:65536"));
+    CHECK_FALSE(parse_listen_address(":80"));
+    CHECK_FALSE(parse_listen_address("host:"));
+    CHECK_FALSE(parse_listen_address("unix:"));
+}
