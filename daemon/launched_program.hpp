@@ -12,8 +12,11 @@
 #include <chrono>
 #include <expected>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
+
+#include "sampler/python_process.hpp"
 
 namespace pyprofd::daemon {
 
@@ -55,6 +58,11 @@ private:
     bool terminated_ = false;
     std::string exit_description_;
 };
+
+// A program just launched may still be loading its interpreter: tries until it can
+// be read and has a thread, the program exits, 30 s pass, or stop is requested.
+std::expected<sampler::PythonProcess, std::string> attach_when_python_runs(LaunchedProgram& program,
+                                                                           std::stop_token stop);
 
 // How a wait status reads to a person.
 std::string describe_wait_status(int status);

@@ -1,6 +1,5 @@
 #include "daemon/profile_output.hpp"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,6 +8,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "daemon/atomic_file.hpp"
 #include "daemon/fd_output_buffer.hpp"
 #include "render/folded.hpp"
 #include "render/pprof.hpp"
@@ -106,33 +106,18 @@ std::expected<OutputFormat, std::string> output_format_for(std::optional<OutputF
 std::expected<void, std::string> write_profile(const render::Profile& profile, OutputFormat format,
                                                const std::string& path, const OutputDetails& details) {
     // Streamed as it is rendered: a large graph is never held whole in memory.
-    auto render_to = [&](int fd) -> std::expected<void, std::string> {
-        FdOutputBuffer buffer(fd);
+    if (path == "-") {
+        std::cout.flush();
+        FdOutputBuffer buffer(STDOUT_FILENO);
         std::ostream out(&buffer);
         render_profile(profile, format, details, out);
         out.flush();
-        if (!buffer.flush() || !out) return std::unexpected(std::string(std::strerror(buffer.error() ? buffer.error() : EIO)));
-        return {};
-    };
-    if (path == "-") {
-        std::cout.flush();
-        auto written = render_to(STDOUT_FILENO);
-        if (!written) return std::unexpected(fmt::format("cannot write to standard output: {}", written.error()));
+        if (!buffer.flush() || !out)
+            return std::unexpected(fmt::format("cannot write to standard output: {}",
+                                               std::strerror(buffer.error() ? buffer.error() : EIO)));
         return {};
     }
-    auto temp = fmt::format("{}.tmp-{}", path, ::getpid());
-    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return std::unexpected(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
-    auto written = render_to(fd);
-    if (written && ::fsync(fd) != 0) written = std::unexpected(std::string(std::strerror(errno)));
-    if (::close(fd) != 0 && written) written = std::unexpected(std::string(std::strerror(errno)));
-    if (written && ::rename(temp.c_str(), path.c_str()) != 0)
-        written = std::unexpected(std::string(std::strerror(errno)));
-    if (!written) {
-        ::unlink(temp.c_str());
-        return std::unexpected(fmt::format("cannot write {}: {}", path, written.error()));
-    }
-    return {};
+    return write_file_atomically(path, [&](std::ostream& out) { render_profile(profile, format, details, out); });
 }
 
 }  // namespace pyprofd::daemon

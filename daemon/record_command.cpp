@@ -22,9 +22,6 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-// How long a launched program may take to bring up its interpreter.
-constexpr auto python_start_limit = 30s;
-
 std::string join(const std::vector<std::string>& words) {
     std::string out;
     for (const auto& w : words) {
@@ -41,34 +38,6 @@ std::string default_output_name(pid_t pid, OutputFormat format) {
     ::localtime_r(&now, &local);
     std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &local);
     return fmt::format("pyprofd-{}-{}{}", pid, stamp, file_extension(format));
-}
-
-// A program just launched may still be loading its interpreter: try until it can
-// be read and has a thread, it exits, time runs out, or we are asked to stop.
-std::expected<sampler::PythonProcess, std::string> attach_when_python_runs(LaunchedProgram& program,
-                                                                           std::stop_token stop) {
-    auto deadline = Clock::now() + python_start_limit;
-    std::string last_error;
-    while (!stop.stop_requested()) {
-        auto process = sampler::PythonProcess::attach(program.pid());
-        if (process) {
-            auto sample = process->sample({.thread_names = false, .thread_activity = false});
-            if (sample && !sample->threads.empty()) return std::move(*process);
-            last_error = sample ? "no Python thread yet" : sample.error().message;
-        } else {
-            if (process.error().kind == sampler::ErrorKind::permission_denied) return std::unexpected(process.error().message);
-            last_error = process.error().message;
-        }
-        if (program.exited())
-            return std::unexpected(fmt::format("the program {} before pyprofd could read its Python interpreter",
-                                               program.exit_description()));
-        if (Clock::now() > deadline)
-            return std::unexpected(fmt::format("process {} has not started a Python interpreter pyprofd can read "
-                                               "within {} s: {}",
-                                               program.pid(), python_start_limit.count(), last_error));
-        std::this_thread::sleep_for(5ms);
-    }
-    return std::unexpected("stopped before the program's Python interpreter started");
 }
 
 std::string describe_target(const sampler::PythonProcess& process) {

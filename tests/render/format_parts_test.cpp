@@ -3,7 +3,11 @@
 #include <string>
 #include <vector>
 
+#include <sstream>
+
+#include "render/folded.hpp"
 #include "render/frame_label.hpp"
+#include "render/thread_roots.hpp"
 #include "render/protobuf_writer.hpp"
 
 using namespace pyprofd::render;
@@ -43,4 +47,17 @@ TEST_CASE("protocol buffers: varints, negative int64, nested and packed fields")
     w.clear();
     w.packed_field<std::uint64_t>(1, std::vector<std::uint64_t>{});
     CHECK(w.bytes().empty());  // an empty repeated field is left out
+}
+
+TEST_CASE("without thread roots: the threads' stacks merge, other stacks stay") {
+    Profile p;
+    p.add_labels(std::vector<std::string>{"thread \"a\" (1)", "main", "work"}, 3);
+    p.add_labels(std::vector<std::string>{"thread (2)", "main", "work"}, 2);
+    p.add_labels(std::vector<std::string>{"thread (2)", "main"}, 1);
+    p.add_labels(std::vector<std::string>{"native", "thread (9)"}, 4);  // not a root: kept
+    auto merged = without_thread_roots(p);
+    CHECK(merged.total_samples() == 10);
+    std::ostringstream out;
+    write_folded(merged, out);
+    CHECK(out.str() == "main 1\nmain;work 5\nnative;thread (9) 4\n");
 }

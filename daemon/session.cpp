@@ -1,0 +1,155 @@
+#include "daemon/session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "daemon/launched_program.hpp"
+#include "sampler/sampling_loop.hpp"
+
+namespace pyprofd::daemon {
+
+Session::Session(SessionInfo info, std::optional<sampler::PythonProcess> process, EndHandler on_end)
+    : id_(info.id), info_(std::move(info)), process_(std::move(process)), on_end_(std::move(on_end)) {
+    thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
+}
+
+Session::Session(SessionInfo info, ProfileLoader loader) : id_(info.id), info_(std::move(info)), loader_(std::move(loader)) {}
+
+Session::~Session() {
+    if (thread_.joinable()) {
+        thread_.request_stop();
+        thread_.join();
+    }
+}
+
+SessionInfo Session::info() const {
+    std::lock_guard lock(mutex_);
+    auto info = info_;
+    if (aggregator_) info.threads = aggregator_->threads_seen();
+    return info;
+}
+
+std::shared_ptr<const render::Profile> Session::profile() const { return snapshot().second; }
+
+std::pair<SessionInfo, std::shared_ptr<const render::Profile>> Session::snapshot() const {
+    std::unique_lock lock(mutex_);
+    if (final_profile_) return {info_, final_profile_};
+    if (loader_) {
+        auto loader = loader_;
+        lock.unlock();
+        // Loaded outside the lock (it reads a file); two first readers may both load.
+        auto loaded = loader();
+        lock.lock();
+        if (!final_profile_) final_profile_ = std::move(loaded);
+        return {info_, final_profile_};
+    }
+    auto info = info_;
+    if (aggregator_) info.threads = aggregator_->threads_seen();
+    return {std::move(info), std::make_shared<const render::Profile>(profile_)};
+}
+
+void Session::request_stop() { thread_.request_stop(); }
+
+void Session::join() {
+    if (thread_.joinable()) thread_.join();
+}
+
+bool Session::running() const {
+    std::lock_guard lock(mutex_);
+    return info_.state == SessionState::running;
+}
+
+void Session::run(std::stop_token stop) {
+    auto started = std::chrono::steady_clock::now();
+    auto finish = [&](SessionState state, std::string failure = {}) {
+        {
+            std::lock_guard lock(mutex_);
+            info_.state = state;
+            info_.failure = std::move(failure);
+            info_.ended = WallClock::now();
+            info_.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            if (aggregator_) info_.threads = aggregator_->threads_seen();
+            aggregator_.reset();
+            final_profile_ = std::make_shared<const render::Profile>(std::move(profile_));
+            profile_ = render::Profile();
+        }
+        if (on_end_) on_end_(*this);
+    };
+
+    SessionSpec spec;
+    {
+        std::lock_guard lock(mutex_);
+        spec = info_.spec;
+    }
+    std::optional<LaunchedProgram> program;
+    if (!process_) {
+        auto launched = LaunchedProgram::launch(spec.command);
+        if (!launched) return finish(SessionState::failed, launched.error());
+        program.emplace(std::move(*launched));
+        {
+            std::lock_guard lock(mutex_);
+            info_.target_pid = program->pid();
+        }
+        spdlog::info("session={} launched {} as process {}", id_, spec.command.front(), program->pid());
+        auto attached = attach_when_python_runs(*program, stop);
+        if (!attached) {
+            program->terminate();
+            return finish(stop.stop_requested() ? SessionState::stopped : SessionState::failed, attached.error());
+        }
+        process_.emplace(std::move(*attached));
+        std::lock_guard lock(mutex_);
+        info_.target_command_line = process_->command_line();
+        info_.python_version = process_->version().to_string();
+    }
+
+    // A root per thread always: speedscope and pprof need them; graphs merge them
+    // unless the spec asked to see threads.
+    auto aggregation = spec.aggregation;
+    aggregation.per_thread = true;
+    {
+        std::lock_guard lock(mutex_);
+        aggregator_.emplace(profile_, aggregation);
+    }
+    sampler::SamplingCallbacks callbacks{
+        .on_sample =
+            [&](const sampler::StackSample& sample) {
+                std::uint64_t errors = 0;
+                for (const auto& t : sample.threads) errors += t.error.has_value();
+                std::lock_guard lock(mutex_);
+                aggregator_->add(sample);
+                ++info_.samples;
+                info_.thread_errors += errors;
+                info_.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            },
+        .on_fell_behind =
+            [&](const sampler::SamplingStats&) {
+                spdlog::warn("session={} cannot keep up with {} Hz; sampling goes on as fast as it can", id_,
+                             spec.rate_hz);
+            },
+    };
+    std::optional<std::chrono::nanoseconds> duration;
+    if (spec.duration_s)
+        duration = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(*spec.duration_s));
+    auto result = sampler::run_sampling_loop(*process_, {.rate_hz = spec.rate_hz, .duration = duration},
+                                             {.pause_threads = spec.blocking}, callbacks, stop);
+    bool program_exited = program && program->exited();
+    if (program) program->terminate();
+    {
+        std::lock_guard lock(mutex_);
+        const auto& s = result.stats;
+        info_.samples = s.samples_taken;
+        info_.samples_expected = s.samples_expected;
+        info_.failed_samples = s.failed_samples;
+        info_.thread_errors = s.thread_errors;
+        info_.max_lag_ms = std::chrono::duration<double, std::milli>(s.max_lag).count();
+        info_.mean_lag_ms =
+            s.samples_taken ? std::chrono::duration<double, std::milli>(s.total_lag).count() / static_cast<double>(s.samples_taken) : 0;
+    }
+    switch (result.end) {
+        case sampler::SamplingEnd::duration_reached: return finish(SessionState::completed);
+        case sampler::SamplingEnd::stopped:
+            return finish(program_exited ? SessionState::target_exited : SessionState::stopped);
+        case sampler::SamplingEnd::target_exited: return finish(SessionState::target_exited);
+    }
+}
+
+}  // namespace pyprofd::daemon

@@ -1,0 +1,62 @@
+#pragma once
+// One sampling session: its own thread samples the target (a process attached
+// before the session was accepted, or a program it launches and always ends) at
+// the spec's rate until the duration passes, it is stopped, or the target exits.
+// Its record and profile can be read at any time: while it runs, as a snapshot.
+//
+// A session read back from the state directory after a restart has no thread; its
+// profile is loaded from disk when first asked for.
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <thread>
+
+#include "daemon/sample_aggregator.hpp"
+#include "daemon/session_info.hpp"
+#include "render/profile.hpp"
+#include "sampler/python_process.hpp"
+
+namespace pyprofd::daemon {
+
+class Session {
+public:
+    using ProfileLoader = std::function<std::shared_ptr<const render::Profile>()>;
+    using EndHandler = std::function<void(Session&)>;
+
+    // Starts sampling. on_end runs on the session's thread once the record is final.
+    Session(SessionInfo info, std::optional<sampler::PythonProcess> process, EndHandler on_end);
+    // A finished session from disk.
+    Session(SessionInfo info, ProfileLoader loader);
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+    ~Session();  // stops and joins a running session
+
+    const std::string& id() const { return id_; }
+    SessionInfo info() const;
+    // Samples so far (a copy while running; the final profile after).
+    std::shared_ptr<const render::Profile> profile() const;
+    // The record and the profile at one moment, for a checkpoint.
+    std::pair<SessionInfo, std::shared_ptr<const render::Profile>> snapshot() const;
+
+    void request_stop();
+    void join();
+    bool running() const;
+
+private:
+    void run(std::stop_token stop);
+
+    const std::string id_;
+    mutable std::mutex mutex_;
+    SessionInfo info_;
+    render::Profile profile_;  // a root per thread, always: every format can be made from it
+    std::optional<SampleAggregator> aggregator_;  // into profile_, while sampling
+    mutable std::shared_ptr<const render::Profile> final_profile_;  // set at the end, or when first loaded
+    ProfileLoader loader_;
+    std::optional<sampler::PythonProcess> process_;
+    EndHandler on_end_;
+    std::jthread thread_;  // last: it stops and joins before the rest is destroyed
+};
+
+}  // namespace pyprofd::daemon

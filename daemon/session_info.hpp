@@ -1,0 +1,59 @@
+#pragma once
+// What a sampling session is asked to do (SessionSpec) and what is known of it
+// (SessionInfo): the daemon's record of a session, the API's JSON of it, and the
+// metadata file that lets it survive a restart.
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/sample_aggregator.hpp"
+
+namespace pyprofd::daemon {
+
+struct SessionSpec {
+    std::optional<pid_t> pid;          // a running process, or
+    std::vector<std::string> command;  // a program launched for the session (it never outlives it)
+    double rate_hz = 100;
+    std::optional<double> duration_s = 10;  // none: until stopped
+    std::string name;
+    AggregationOptions aggregation;  // per_thread here means: the graphs show a root per thread
+    bool blocking = false;
+};
+
+enum class SessionState { running, completed, stopped, target_exited, failed, interrupted };
+
+const char* to_string(SessionState state);
+std::optional<SessionState> session_state_named(std::string_view name);
+inline bool is_finished(SessionState s) { return s != SessionState::running; }
+
+using WallClock = std::chrono::system_clock;
+
+struct SessionInfo {
+    std::string id;
+    SessionSpec spec;
+    SessionState state = SessionState::running;
+    std::string failure;  // why, for failed
+    // The target as attached: pid, command line, Python version (empty until known).
+    pid_t target_pid = 0;
+    std::vector<std::string> target_command_line;
+    std::string python_version;
+    WallClock::time_point created;
+    std::optional<WallClock::time_point> ended;
+    // Sampling so far.
+    std::uint64_t samples = 0;
+    std::uint64_t samples_expected = 0;
+    std::uint64_t failed_samples = 0;
+    std::uint64_t thread_errors = 0;
+    double max_lag_ms = 0;
+    double mean_lag_ms = 0;
+    double elapsed_s = 0;
+    std::map<pid_t, SeenThread> threads;
+};
+
+}  // namespace pyprofd::daemon

@@ -1,0 +1,332 @@
+#include "daemon/session_manager.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace pyprofd::daemon {
+namespace {
+
+// Whether argv[0] names a program that can be run, as execvp would find it.
+bool can_run(const std::string& program) {
+    if (program.find('/') != std::string::npos) return ::access(program.c_str(), X_OK) == 0;
+    const char* path = std::getenv("PATH");
+    std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+    for (std::size_t start = 0; start <= dirs.size();) {
+        auto end = dirs.find(':', start);
+        auto dir = dirs.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        auto candidate = (std::filesystem::path(dir.empty() ? "." : dir) / program).string();
+        if (::access(candidate.c_str(), X_OK) == 0) return true;
+        if (end == std::string::npos) break;
+        start = end + 1;
+    }
+    return false;
+}
+
+SessionError attach_error(pid_t pid, const sampler::Error& e) {
+    using K = sampler::ErrorKind;
+    switch (e.kind) {
+        case K::no_such_process: return {SessionError::Kind::not_found, fmt::format("no process {}: {}", pid, e.message), "pid"};
+        case K::permission_denied: return {SessionError::Kind::not_permitted, e.message, "pid"};
+        default: return {SessionError::Kind::not_python, e.message, "pid"};
+    }
+}
+
+}  // namespace
+
+SessionManager::SessionManager(const config::DaemonConfig& config, SessionStore store)
+    : config_(config), store_(std::move(store)) {
+    auto loaded = store_.load_all();
+    for (const auto& problem : loaded.problems) spdlog::warn("state: {}", problem);
+    for (auto& info : loaded.sessions) {
+        if (info.state == SessionState::running) {
+            // It was running when the daemon stopped without ending it: keep what its
+            // last checkpoint saved.
+            info.state = SessionState::interrupted;
+            if (!info.ended) info.ended = WallClock::now();
+            if (auto saved = store_.save_record(info); !saved) spdlog::warn("session={} {}", info.id, saved.error());
+            spdlog::info("session={} was running when the daemon stopped: interrupted, {} samples kept", info.id,
+                         info.samples);
+        }
+        auto id = info.id;
+        auto loader = [this, id]() -> std::shared_ptr<const render::Profile> {
+            auto profile = store_.load_profile(id);
+            if (!profile) {
+                spdlog::warn("session={} {}; its profile is served empty", id, profile.error());
+                return std::make_shared<const render::Profile>();
+            }
+            return std::make_shared<const render::Profile>(std::move(*profile));
+        };
+        sessions_.emplace(id, std::make_shared<Session>(std::move(info), loader));
+    }
+    spdlog::info("state: {} sessions loaded from {}", sessions_.size(), store_.directory());
+    apply_retention();
+    checkpointer_ = std::jthread([this](std::stop_token stop) { checkpoint_loop(stop); });
+}
+
+SessionManager::~SessionManager() { shutdown(); }
+
+std::expected<void, SessionError> SessionManager::check(const SessionSpec& spec) const {
+    const auto& limits = config_.limits;
+    auto invalid = [](std::string field, std::string message) {
+        return std::unexpected(SessionError{SessionError::Kind::invalid, std::move(message), std::move(field)});
+    };
+    if (spec.pid.has_value() == !spec.command.empty())
+        return invalid("pid", "give either pid (a running process) or command (a program to launch), not both or neither");
+    if (spec.pid && *spec.pid <= 0) return invalid("pid", fmt::format("pid must be a process id (1 or more), not {}", *spec.pid));
+    if (spec.pid && *spec.pid == ::getpid())
+        return std::unexpected(SessionError{SessionError::Kind::not_permitted, "pyprofd does not profile itself", "pid"});
+    if (!spec.command.empty() && !can_run(spec.command.front()))
+        return invalid("command", fmt::format("command: '{}' is not a program that can be run (not found on PATH, or "
+                                              "not executable)",
+                                              spec.command.front()));
+    if (!(spec.rate_hz >= 1 && spec.rate_hz <= limits.max_rate_hz))
+        return invalid("rate_hz", fmt::format("rate_hz must be from 1 to {} samples per second, not {}", limits.max_rate_hz,
+                                              spec.rate_hz));
+    if (spec.duration_s) {
+        if (!(*spec.duration_s > 0 && *spec.duration_s <= limits.max_duration_s))
+            return invalid("duration_s", fmt::format("duration_s must be more than 0 and at most {} seconds, not {}",
+                                                     limits.max_duration_s, *spec.duration_s));
+    } else if (!limits.allow_unlimited_duration) {
+        return invalid("duration_s", fmt::format("sessions without a duration are not allowed here; give duration_s "
+                                                 "(at most {} s)",
+                                                 limits.max_duration_s));
+    }
+    if (spec.name.size() > 200) return invalid("name", "name must be at most 200 bytes");
+    return {};
+}
+
+std::expected<SessionInfo, SessionError> SessionManager::start(SessionSpec spec) {
+    if (auto ok = check(spec); !ok) return std::unexpected(ok.error());
+    auto running_now = [&] {
+        std::size_t n = 0;
+        for (const auto& [id, s] : sessions_) n += s->running();
+        return n;
+    };
+    auto too_many = [&] {
+        return SessionError{SessionError::Kind::too_many,
+                            fmt::format("{} sessions are running, the most allowed (limits.max_running_sessions); "
+                                        "stop one or wait for one to end",
+                                        config_.limits.max_running_sessions),
+                            {}};
+    };
+    {
+        std::lock_guard lock(mutex_);
+        if (shutting_down_) return std::unexpected(SessionError{SessionError::Kind::conflict, "the daemon is shutting down", {}});
+        if (running_now() >= config_.limits.max_running_sessions) return std::unexpected(too_many());
+    }
+    SessionInfo info;
+    info.id = new_session_id();
+    info.created = WallClock::now();
+    std::optional<sampler::PythonProcess> process;
+    if (spec.pid) {
+        auto attached = sampler::PythonProcess::attach(*spec.pid);
+        if (!attached) return std::unexpected(attach_error(*spec.pid, attached.error()));
+        process.emplace(std::move(*attached));
+        info.target_pid = process->pid();
+        info.target_command_line = process->command_line();
+        info.python_version = process->version().to_string();
+    }
+    info.spec = std::move(spec);
+    std::shared_ptr<Session> session;
+    {
+        std::lock_guard lock(mutex_);
+        if (running_now() >= config_.limits.max_running_sessions) return std::unexpected(too_many());
+        // Saved before it runs: a daemon that dies now leaves it `interrupted`, not lost.
+        if (auto saved = store_.save_record(info); !saved) spdlog::warn("session={} {}", info.id, saved.error());
+        session = std::make_shared<Session>(info, std::move(process), [this](Session& s) { session_ended(s); });
+        sessions_.emplace(info.id, session);
+    }
+    spdlog::info("session={} started: {} at {} Hz for {}", info.id,
+                 info.spec.pid ? fmt::format("process {} (Python {})", info.target_pid, info.python_version)
+                               : fmt::format("command {}", info.spec.command.front()),
+                 info.spec.rate_hz, info.spec.duration_s ? fmt::format("{} s", *info.spec.duration_s) : "until stopped");
+    return session->info();
+}
+
+std::shared_ptr<Session> SessionManager::find(const std::string& id) const {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(id);
+    return it == sessions_.end() ? nullptr : it->second;
+}
+
+std::vector<SessionInfo> SessionManager::list() const {
+    std::vector<std::shared_ptr<Session>> all;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [id, s] : sessions_) all.push_back(s);
+    }
+    std::vector<SessionInfo> infos;
+    infos.reserve(all.size());
+    for (const auto& s : all) infos.push_back(s->info());
+    std::sort(infos.begin(), infos.end(), [](const SessionInfo& a, const SessionInfo& b) {
+        return a.created != b.created ? a.created > b.created : a.id > b.id;
+    });
+    return infos;
+}
+
+std::expected<SessionInfo, SessionError> SessionManager::get(const std::string& id) const {
+    auto session = find(id);
+    if (!session) return std::unexpected(SessionError{SessionError::Kind::not_found, fmt::format("no session {}", id), {}});
+    return session->info();
+}
+
+std::expected<SessionInfo, SessionError> SessionManager::stop(const std::string& id) {
+    auto session = find(id);
+    if (!session) return std::unexpected(SessionError{SessionError::Kind::not_found, fmt::format("no session {}", id), {}});
+    if (!session->running())
+        return std::unexpected(SessionError{SessionError::Kind::conflict,
+                                            fmt::format("session {} has already ended ({})", id,
+                                                        to_string(session->info().state)),
+                                            {}});
+    session->request_stop();
+    session->join();  // its end (and its final save) has happened when stop answers
+    spdlog::info("session={} stopped on request", id);
+    return session->info();
+}
+
+std::expected<void, SessionError> SessionManager::remove(const std::string& id) {
+    std::shared_ptr<Session> session;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = sessions_.find(id);
+        if (it == sessions_.end())
+            return std::unexpected(SessionError{SessionError::Kind::not_found, fmt::format("no session {}", id), {}});
+        session = std::move(it->second);
+        sessions_.erase(it);
+    }
+    session->request_stop();
+    session->join();
+    {
+        std::lock_guard lock(checkpoint_mutex_);
+        store_.remove(id);
+    }
+    spdlog::info("session={} removed", id);
+    return {};
+}
+
+std::expected<std::pair<SessionInfo, std::shared_ptr<const render::Profile>>, SessionError> SessionManager::profile(
+    const std::string& id) const {
+    auto session = find(id);
+    if (!session) return std::unexpected(SessionError{SessionError::Kind::not_found, fmt::format("no session {}", id), {}});
+    return session->snapshot();
+}
+
+SessionCounts SessionManager::counts() const {
+    SessionCounts counts;
+    for (const auto& info : list()) {
+        ++counts.by_state[info.state];
+        counts.samples += info.samples;
+        counts.errors += info.failed_samples + info.thread_errors;
+        counts.max_lag_ms = std::max(counts.max_lag_ms, info.max_lag_ms);
+    }
+    return counts;
+}
+
+void SessionManager::session_ended(Session& session) {
+    auto [info, profile] = session.snapshot();
+    {
+        std::lock_guard lock(checkpoint_mutex_);
+        if (auto saved = store_.save(info, *profile); !saved)
+            spdlog::error("session={} its results stay in memory only: {}", info.id, saved.error());
+    }
+    spdlog::info("session={} ended: {}{}, {} samples, {} errors", info.id, to_string(info.state),
+                 info.failure.empty() ? "" : " (" + info.failure + ")", info.samples,
+                 info.failed_samples + info.thread_errors);
+    apply_retention(info.id);
+}
+
+void SessionManager::checkpoint_running() {
+    std::vector<std::shared_ptr<Session>> running;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [id, s] : sessions_)
+            if (s->running()) running.push_back(s);
+    }
+    for (const auto& s : running) {
+        // Under the lock the final save also takes: a checkpoint never lands after it.
+        std::lock_guard lock(checkpoint_mutex_);
+        auto [info, profile] = s->snapshot();
+        if (info.state != SessionState::running) continue;
+        if (auto saved = store_.save(info, *profile); !saved) spdlog::warn("session={} checkpoint: {}", info.id, saved.error());
+    }
+}
+
+void SessionManager::checkpoint_loop(std::stop_token stop) {
+    std::mutex m;
+    std::unique_lock lock(m);
+    auto interval = std::chrono::duration<double>(config_.checkpoint_interval_s);
+    while (!stop.stop_requested()) {
+        wake_.wait_for(lock, stop, interval, [] { return false; });
+        if (stop.stop_requested()) break;
+        checkpoint_running();
+        bury_removed();
+    }
+}
+
+void SessionManager::apply_retention(const std::string& keep) {
+    {
+        std::lock_guard lock(mutex_);
+        std::vector<SessionInfo> finished;
+        for (const auto& [id, s] : sessions_) {
+            auto info = s->info();
+            if (is_finished(info.state) && info.id != keep) finished.push_back(std::move(info));
+        }
+        std::sort(finished.begin(), finished.end(),
+                  [](const SessionInfo& a, const SessionInfo& b) { return a.created < b.created; });  // oldest first
+        const auto& r = config_.retention;
+        auto oldest_allowed = WallClock::now() - std::chrono::duration_cast<WallClock::duration>(
+                                                     std::chrono::duration<double>(r.max_age_days * 86400));
+        std::uint64_t bytes = 0;
+        for (const auto& info : finished) bytes += store_.bytes_on_disk(info.id);
+        std::size_t left = finished.size();
+        for (const auto& info : finished) {
+            bool too_many = left > r.max_sessions;
+            bool too_old = info.created < oldest_allowed;
+            bool too_big = bytes > r.max_disk_bytes && left > 1;  // the newest stays, whatever its size
+            if (!too_many && !too_old && !too_big) continue;
+            bytes -= std::min(bytes, store_.bytes_on_disk(info.id));
+            store_.remove(info.id);
+            auto it = sessions_.find(info.id);
+            if (it != sessions_.end()) {
+                removed_.push_back(std::move(it->second));
+                sessions_.erase(it);
+            }
+            --left;
+            spdlog::info("session={} removed by retention ({})", info.id,
+                         too_many ? "limits: retention.max_sessions" : too_old ? "retention.max_age_days" : "retention.max_disk_mb");
+        }
+    }
+}
+
+void SessionManager::bury_removed() {
+    std::vector<std::shared_ptr<Session>> removed;
+    {
+        std::lock_guard lock(mutex_);
+        removed.swap(removed_);
+    }
+}  // destroyed here, outside the lock
+
+void SessionManager::shutdown() {
+    std::vector<std::shared_ptr<Session>> running;
+    {
+        std::lock_guard lock(mutex_);
+        if (shutting_down_) return;
+        shutting_down_ = true;
+        for (const auto& [id, s] : sessions_)
+            if (s->running()) running.push_back(s);
+    }
+    for (const auto& s : running) s->request_stop();
+    for (const auto& s : running) s->join();
+    checkpointer_.request_stop();
+    if (checkpointer_.joinable()) checkpointer_.join();
+    bury_removed();
+    if (!running.empty()) spdlog::info("{} running sessions stopped and saved", running.size());
+}
+
+}  // namespace pyprofd::daemon

@@ -1,0 +1,92 @@
+#pragma once
+// The daemon's sessions: it starts them (within the configured limits), finds,
+// stops and removes them, saves every running one's results every few seconds and
+// each one's final results, reloads them all at start (a session that was running
+// when the daemon died comes back as `interrupted`, with its last checkpoint), and
+// keeps the state directory within the retention limits. The HTTP API calls it;
+// it decides.
+#include <condition_variable>
+#include <cstdint>
+#include <expected>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/daemon_config.hpp"
+#include "daemon/session.hpp"
+#include "daemon/session_info.hpp"
+#include "daemon/session_store.hpp"
+
+namespace pyprofd::daemon {
+
+struct SessionError {
+    enum class Kind {
+        invalid,          // a field out of range or not allowed (field says which)
+        not_found,        // no such session, or no such process
+        not_python,       // the process runs no Python pyprofd can read
+        not_permitted,    // the process may not be read (or is pyprofd itself)
+        conflict,         // e.g. stopping a session that has ended
+        too_many,         // the limit of running sessions is reached
+    } kind;
+    std::string message;
+    std::string field;  // for invalid: the request field at fault
+};
+
+struct SessionCounts {
+    std::map<SessionState, std::size_t> by_state;
+    std::uint64_t samples = 0;
+    std::uint64_t errors = 0;
+    double max_lag_ms = 0;
+};
+
+class SessionManager {
+public:
+    // Reloads the sessions of the store; problems with its files are logged and skipped.
+    SessionManager(const config::DaemonConfig& config, SessionStore store);
+    SessionManager(const SessionManager&) = delete;
+    SessionManager& operator=(const SessionManager&) = delete;
+    ~SessionManager();  // shutdown()
+
+    std::expected<SessionInfo, SessionError> start(SessionSpec spec);
+    std::vector<SessionInfo> list() const;  // newest first
+    std::expected<SessionInfo, SessionError> get(const std::string& id) const;
+    std::expected<SessionInfo, SessionError> stop(const std::string& id);
+    std::expected<void, SessionError> remove(const std::string& id);
+    std::expected<std::pair<SessionInfo, std::shared_ptr<const render::Profile>>, SessionError> profile(
+        const std::string& id) const;
+    SessionCounts counts() const;
+
+    // Ends every running session as `stopped`, saves them, and stops checkpointing.
+    void shutdown();
+
+    const config::DaemonConfig& config() const { return config_; }
+
+private:
+    std::expected<void, SessionError> check(const SessionSpec& spec) const;
+    std::shared_ptr<Session> find(const std::string& id) const;
+    void session_ended(Session& session);
+    void checkpoint_running();
+    // Removes the oldest finished sessions beyond the retention limits, but never `keep`.
+    void apply_retention(const std::string& keep = {});
+    void bury_removed();
+    void checkpoint_loop(std::stop_token stop);
+
+    const config::DaemonConfig config_;
+    const SessionStore store_;
+    mutable std::mutex mutex_;
+    std::map<std::string, std::shared_ptr<Session>> sessions_;
+    // Sessions that retention removed, destroyed later on the checkpoint thread: a
+    // session's thread may be the one removing another, and two such must not join
+    // each other.
+    std::vector<std::shared_ptr<Session>> removed_;
+    bool shutting_down_ = false;
+    std::condition_variable_any wake_;
+    std::mutex checkpoint_mutex_;
+    std::jthread checkpointer_;
+};
+
+}  // namespace pyprofd::daemon

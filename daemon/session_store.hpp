@@ -1,0 +1,47 @@
+#pragma once
+// Sessions on disk, under STATE_DIR/sessions: ID.json (the session record) and
+// ID.folded (its profile, a root per thread), each written atomically. The profile
+// is written before the record, so a record never points at a profile older
+// than itself.
+#include <cstdint>
+#include <expected>
+#include <string>
+#include <vector>
+
+#include "daemon/session_info.hpp"
+#include "render/profile.hpp"
+
+namespace pyprofd::daemon {
+
+class SessionStore {
+public:
+    // Creates the directory if needed; fails with a message a person can act on.
+    static std::expected<SessionStore, std::string> open(const std::string& state_dir);
+
+    std::expected<void, std::string> save(const SessionInfo& info, const render::Profile& profile) const;
+    std::expected<void, std::string> save_record(const SessionInfo& info) const;
+
+    struct Loaded {
+        std::vector<SessionInfo> sessions;
+        std::vector<std::string> problems;  // files that could not be read: reported and skipped
+    };
+    Loaded load_all() const;
+    std::expected<render::Profile, std::string> load_profile(const std::string& id) const;
+    void remove(const std::string& id) const;
+    std::uint64_t bytes_on_disk(const std::string& id) const;
+
+    const std::string& directory() const { return dir_; }
+
+private:
+    explicit SessionStore(std::string dir) : dir_(std::move(dir)) {}
+    std::string record_path(const std::string& id) const { return dir_ + "/" + id + ".json"; }
+    std::string profile_path(const std::string& id) const { return dir_ + "/" + id + ".folded"; }
+
+    std::string dir_;
+};
+
+// Session ids are 16 lower-case hex digits; anything else never reaches a path.
+bool is_session_id(std::string_view text);
+std::string new_session_id();
+
+}  // namespace pyprofd::daemon
