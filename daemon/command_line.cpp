@@ -27,6 +27,9 @@ Usage:
   pyprofd render --diff [options] BEFORE.folded AFTER.folded
                                     a differential flame graph: AFTER's shape,
                                     coloured by each frame's change in share
+  pyprofd serve [--config FILE] [--listen ADDR]... [--state-dir DIR]
+                                    run the daemon: the HTTP/JSON API on ADDR
+                                    (host:port or unix:/path; default 127.0.0.1:8700)
   pyprofd --help                    this text
   pyprofd --version                 the version
 

@@ -1,0 +1,245 @@
+#include "api/http_server.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+#include <optional>
+#include <spdlog/spdlog.h>
+
+#include "api/problem.hpp"
+
+namespace pyprofd::api {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+using local = asio::local::stream_protocol;
+
+namespace {
+
+template <typename Protocol>
+class Connection : public std::enable_shared_from_this<Connection<Protocol>> {
+public:
+    using Socket = typename Protocol::socket;
+    Connection(Socket socket, const HttpServer::Handler& handler, const ServerLimits& limits,
+               const HttpServer::ResponseObserver& observe, std::string peer)
+        : stream_(std::move(socket)), handler_(handler), limits_(limits), observe_(observe), peer_(std::move(peer)) {}
+
+    void start() {
+        asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Connection::read, this->shared_from_this()));
+    }
+
+private:
+    void read() {
+        parser_.emplace();
+        parser_->header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
+        parser_->body_limit(limits_.max_body_bytes);
+        stream_.expires_after(limits_.request_timeout);
+        http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Connection::on_read, this->shared_from_this()));
+    }
+
+    void on_read(beast::error_code ec, std::size_t) {
+        if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::connection_reset ||
+            ec == asio::error::eof)
+            return close();
+        if (ec) {
+            // The request cannot be read: say why, then close (the rest of it is unread).
+            Response response;
+            if (ec == http::error::body_limit)
+                response = problem(http::status::payload_too_large, "Request body too large",
+                                   fmt::format("the body may be at most {} bytes (limits.max_request_body_bytes)",
+                                               limits_.max_body_bytes));
+            else if (ec == http::error::header_limit)
+                response = problem(http::status::request_header_fields_too_large, "Request header too large",
+                                   fmt::format("the header may be at most {} bytes", limits_.max_header_bytes));
+            else
+                response = problem(http::status::bad_request, "Malformed HTTP request", ec.message());
+            response.keep_alive(false);
+            response.prepare_payload();
+            return send(std::move(response), "-", "-", true);
+        }
+        auto request = parser_->release();
+        auto method = std::string(request.method_string());
+        auto target = std::string(request.target());
+        started_ = std::chrono::steady_clock::now();
+        Response response = handler_(request);
+        bool close_after = !response.keep_alive();
+        send(std::move(response), method, target, close_after);
+    }
+
+    void send(Response response, const std::string& method, const std::string& target, bool close_after) {
+        auto status = response.result_int();
+        if (observe_) observe_(status);
+        auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
+        spdlog::info("access {} \"{} {}\" {} {} {:.1f}ms", peer_, method, target.substr(0, 300), status,
+                     response.body().size(), elapsed);
+        response_ = std::make_shared<Response>(std::move(response));
+        stream_.expires_after(limits_.request_timeout);
+        http::async_write(stream_, *response_,
+                          [self = this->shared_from_this(), close_after](beast::error_code ec, std::size_t) {
+                              self->response_.reset();
+                              if (ec || close_after) return self->close();
+                              self->read();
+                          });
+    }
+
+    void close() {
+        beast::error_code ec;
+        stream_.socket().shutdown(Socket::shutdown_send, ec);
+    }
+
+    beast::basic_stream<Protocol> stream_;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    std::shared_ptr<Response> response_;
+    const HttpServer::Handler& handler_;
+    const ServerLimits& limits_;
+    const HttpServer::ResponseObserver& observe_;
+    std::string peer_;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
+template <typename Protocol>
+std::string describe_peer(const typename Protocol::socket& socket) {
+    beast::error_code ec;
+    if constexpr (std::is_same_v<Protocol, tcp>) {
+        auto endpoint = socket.remote_endpoint(ec);
+        if (ec) return "?";
+        return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+    } else {
+        return "unix";
+    }
+}
+
+}  // namespace
+
+struct HttpServer::Listener : std::enable_shared_from_this<Listener> {
+    virtual ~Listener() = default;
+    virtual void stop() = 0;
+    virtual std::string address() const = 0;
+};
+
+namespace {
+
+template <typename Protocol>
+struct ListenerOf : HttpServer::Listener {
+    ListenerOf(asio::io_context& io, const HttpServer::Handler& h, const ServerLimits& l, const HttpServer::ResponseObserver& o)
+        : io_(io), acceptor_(io), handler_(h), limits_(l), observe_(o) {}
+
+    void accept() {
+        acceptor_.async_accept(asio::make_strand(io_), [self = std::static_pointer_cast<ListenerOf>(this->shared_from_this())](
+                                                           beast::error_code ec, typename Protocol::socket socket) {
+            if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
+            if (!ec) {
+                auto peer = describe_peer<Protocol>(socket);
+                std::make_shared<Connection<Protocol>>(std::move(socket), self->handler_, self->limits_, self->observe_,
+                                                       std::move(peer))
+                    ->start();
+            } else {
+                spdlog::warn("accept: {}", ec.message());
+            }
+            self->accept();
+        });
+    }
+
+    void stop() override {
+        beast::error_code ec;
+        acceptor_.close(ec);
+        if (!unix_path_.empty()) ::unlink(unix_path_.c_str());
+    }
+
+    std::string address() const override {
+        beast::error_code ec;
+        auto endpoint = acceptor_.local_endpoint(ec);
+        if constexpr (std::is_same_v<Protocol, tcp>) {
+            auto a = endpoint.address();
+            return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(endpoint.port());
+        } else {
+            return "unix:" + unix_path_;
+        }
+    }
+
+    asio::io_context& io_;
+    typename Protocol::acceptor acceptor_;
+    const HttpServer::Handler& handler_;
+    const ServerLimits& limits_;
+    const HttpServer::ResponseObserver& observe_;
+    std::string unix_path_;
+};
+
+}  // namespace
+
+HttpServer::HttpServer(asio::io_context& io, Handler handler, ServerLimits limits, ResponseObserver observe)
+    : io_(io), handler_(std::move(handler)), limits_(limits), observe_(std::move(observe)) {}
+
+HttpServer::~HttpServer() { stop_accepting(); }
+
+std::expected<void, std::string> HttpServer::listen(const config::ListenAddress& address) {
+    beast::error_code ec;
+    auto fail = [&](const char* what) {
+        return std::unexpected(fmt::format("cannot listen on {}: {} failed: {}", address.to_string(), what, ec.message()));
+    };
+    if (address.kind == config::ListenAddress::Kind::tcp) {
+        tcp::resolver resolver(io_);
+        auto results = resolver.resolve(address.host, std::to_string(address.port), tcp::resolver::passive, ec);
+        if (ec) return fail("resolving the host");
+        auto endpoint = results.begin()->endpoint();
+        auto listener = std::make_shared<ListenerOf<tcp>>(io_, handler_, limits_, observe_);
+        auto& a = listener->acceptor_;
+        a.open(endpoint.protocol(), ec);
+        if (ec) return fail("socket");
+        a.set_option(asio::socket_base::reuse_address(true), ec);
+        a.bind(endpoint, ec);
+        if (ec) return fail("bind");
+        a.listen(asio::socket_base::max_listen_connections, ec);
+        if (ec) return fail("listen");
+        listener->accept();
+        listeners_.push_back(listener);
+    } else {
+        // A socket file left by a daemon that died is in the way; a live one is not ours to take.
+        struct stat st {};
+        if (::stat(address.path.c_str(), &st) == 0) {
+            if (!S_ISSOCK(st.st_mode))
+                return std::unexpected(fmt::format("cannot listen on {}: the path exists and is not a socket",
+                                                   address.to_string()));
+            local::socket probe(io_);
+            probe.connect(local::endpoint(address.path), ec);
+            if (!ec)
+                return std::unexpected(fmt::format("cannot listen on {}: another server is listening there",
+                                                   address.to_string()));
+            ::unlink(address.path.c_str());
+        }
+        auto listener = std::make_shared<ListenerOf<local>>(io_, handler_, limits_, observe_);
+        auto& a = listener->acceptor_;
+        a.open(local(), ec);
+        if (ec) return fail("socket");
+        a.bind(local::endpoint(address.path), ec);
+        if (ec) return fail("bind");
+        ::chmod(address.path.c_str(), 0660);  // the owner and its group: who may talk to the daemon
+        a.listen(asio::socket_base::max_listen_connections, ec);
+        if (ec) return fail("listen");
+        listener->unix_path_ = address.path;
+        listener->accept();
+        listeners_.push_back(listener);
+    }
+    return {};
+}
+
+std::vector<std::string> HttpServer::bound_addresses() const {
+    std::vector<std::string> out;
+    for (const auto& l : listeners_) out.push_back(l->address());
+    return out;
+}
+
+void HttpServer::stop_accepting() {
+    for (const auto& l : listeners_) l->stop();
+    listeners_.clear();
+}
+
+}  // namespace pyprofd::api

@@ -1,0 +1,52 @@
+#pragma once
+// The HTTP/1.1 server: Boost.Beast over TCP and unix sockets. Each connection
+// has one place where its limits are set, as in Beast's advanced server example:
+// a time limit for each request to arrive, a header size limit and a body size
+// limit; a request beyond them gets its 4xx and the connection is closed. Every
+// request is handed to one handler function and logged in one access line.
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstddef>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/http_types.hpp"
+#include "config/daemon_config.hpp"
+
+namespace pyprofd::api {
+
+struct ServerLimits {
+    std::size_t max_body_bytes = 64 * 1024;
+    std::size_t max_header_bytes = 16 * 1024;
+    std::chrono::seconds request_timeout{30};
+};
+
+class HttpServer {
+public:
+    using Handler = std::function<Response(const Request&)>;
+    using ResponseObserver = std::function<void(unsigned status)>;
+
+    HttpServer(boost::asio::io_context& io, Handler handler, ServerLimits limits, ResponseObserver observe = {});
+    ~HttpServer();
+
+    // Binds and starts accepting on an address; the error says which and why.
+    std::expected<void, std::string> listen(const config::ListenAddress& address);
+    // What is listened on, with the ports the system chose for port 0.
+    std::vector<std::string> bound_addresses() const;
+    // Stops accepting; connections in progress finish their request.
+    void stop_accepting();
+
+    struct Listener;  // one per address; defined with the connections
+
+private:
+    boost::asio::io_context& io_;
+    Handler handler_;
+    ServerLimits limits_;
+    ResponseObserver observe_;
+    std::vector<std::shared_ptr<Listener>> listeners_;
+};
+
+}  // namespace pyprofd::api

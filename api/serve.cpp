@@ -1,0 +1,170 @@
+#include "api/serve.hpp"
+
+#include <signal.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <thread>
+#include <vector>
+
+#include "api/http_server.hpp"
+#include "api/routes.hpp"
+#include "config/daemon_config.hpp"
+#include "daemon/launched_program.hpp"
+#include "daemon/session_manager.hpp"
+#include "daemon/session_store.hpp"
+
+namespace pyprofd::api {
+namespace {
+
+constexpr int exit_usage = 2;
+
+// One JSON object per log line, for log collectors: time, level, message.
+class JsonLineSink : public spdlog::sinks::base_sink<std::mutex> {
+protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch()).count();
+        nlohmann::json line{{"time_ms", ms},
+                            {"level", std::string(spdlog::level::to_string_view(msg.level).data(),
+                                                  spdlog::level::to_string_view(msg.level).size())},
+                            {"message", std::string(msg.payload.data(), msg.payload.size())}};
+        std::cerr << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    }
+    void flush_() override { std::cerr.flush(); }
+};
+
+void set_up_logging(const config::Logging& log) {
+    std::shared_ptr<spdlog::logger> logger;
+    if (log.format == "json") {
+        logger = std::make_shared<spdlog::logger>("pyprofd", std::make_shared<JsonLineSink>());
+    } else {
+        logger = std::make_shared<spdlog::logger>("pyprofd", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+        logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+    }
+    logger->set_level(spdlog::level::from_str(log.level));
+    logger->flush_on(spdlog::level::trace);
+    spdlog::set_default_logger(logger);
+}
+
+struct ServeOptions {
+    std::optional<std::string> config_file;
+    std::vector<std::string> listen;
+    std::optional<std::string> state_dir;
+};
+
+std::expected<ServeOptions, std::string> parse_arguments(std::span<const std::string_view> args) {
+    ServeOptions options;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        std::string_view arg = args[i];
+        std::string_view name = arg, value;
+        bool inline_value = false;
+        if (auto eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
+            name = arg.substr(0, eq);
+            value = arg.substr(eq + 1);
+            inline_value = true;
+        }
+        auto take = [&]() -> std::expected<std::string, std::string> {
+            if (inline_value) return std::string(value);
+            if (i + 1 >= args.size()) return std::unexpected(std::string(name) + " needs a value");
+            return std::string(args[++i]);
+        };
+        if (name == "--config" || name == "--listen" || name == "--state-dir") {
+            auto v = take();
+            if (!v) return std::unexpected(v.error());
+            if (name == "--config") options.config_file = *v;
+            if (name == "--listen") options.listen.push_back(*v);
+            if (name == "--state-dir") options.state_dir = *v;
+        } else {
+            return std::unexpected("serve: unknown argument '" + std::string(arg) + "'");
+        }
+    }
+    return options;
+}
+
+}  // namespace
+
+int run_serve(std::span<const std::string_view> args) {
+    auto options = parse_arguments(args);
+    if (!options) {
+        std::cerr << "pyprofd: " << options.error() << "\nRun 'pyprofd --help' for usage.\n";
+        return exit_usage;
+    }
+    config::DaemonConfig config;
+    if (options->config_file) {
+        auto loaded = config::load_config_file(*options->config_file);
+        if (!loaded) {
+            std::cerr << "pyprofd: " << loaded.error() << "\n";
+            return exit_usage;
+        }
+        config = *loaded;
+    }
+    if (!options->listen.empty()) {
+        config.listen.clear();
+        for (const auto& text : options->listen) {
+            auto address = config::parse_listen_address(text);
+            if (!address) {
+                std::cerr << "pyprofd: --listen: " << address.error() << "\n";
+                return exit_usage;
+            }
+            config.listen.push_back(*address);
+        }
+    }
+    if (options->state_dir) config.state_dir = std::filesystem::absolute(*options->state_dir).string();
+    set_up_logging(config.log);
+
+    // A client that goes away mid-response must not end the daemon.
+    ::signal(SIGPIPE, SIG_IGN);
+    // Launched programs' orphaned children are ours to reap.
+    daemon::become_child_subreaper();
+
+    auto store = daemon::SessionStore::open(config.state_dir);
+    if (!store) {
+        spdlog::error("{}", store.error());
+        return 1;
+    }
+    daemon::SessionManager sessions(config, std::move(*store));
+    Routes routes(sessions);
+
+    boost::asio::io_context io;
+    HttpServer server(
+        io, [&](const Request& r) { return routes.handle(r); },
+        ServerLimits{.max_body_bytes = config.limits.max_request_body_bytes},
+        [&](unsigned status) { routes.count_response(status); });
+    for (const auto& address : config.listen) {
+        if (auto listening = server.listen(address); !listening) {
+            spdlog::error("{}", listening.error());
+            return 1;
+        }
+    }
+    for (const auto& a : server.bound_addresses()) spdlog::info("listening on {}", a);
+    spdlog::info("state in {}; limits: {} running sessions, {} Hz, {} s", config.state_dir,
+                 config.limits.max_running_sessions, config.limits.max_rate_hz, config.limits.max_duration_s);
+
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+        if (ec) return;
+        spdlog::info("SIG{}: shutting down", ::sigabbrev_np(signal));
+        server.stop_accepting();
+        // Sessions end on their own threads; the io threads keep answering meanwhile.
+        std::thread([&] {
+            sessions.shutdown();
+            io.stop();
+        }).detach();
+    });
+
+    // Handlers may wait (attaching to a process, stopping a session): several threads
+    // keep the others answering.
+    std::vector<std::jthread> threads;
+    for (int i = 0; i < 4; ++i) threads.emplace_back([&] { io.run(); });
+    threads.clear();  // joins
+    spdlog::info("stopped");
+    return 0;
+}
+
+}  // namespace pyprofd::api
