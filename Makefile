@@ -18,8 +18,12 @@ build: deps
 	cmake --preset $(PRESET)
 	cmake --build --preset $(PRESET) -j $(JOBS)
 
+# The daemon in the foreground with the built-in defaults (127.0.0.1:8700), its
+# state under build/state; Ctrl-C stops it (sessions are saved).
 run: build
-	./build/pyprofd --help
+	@echo "pyprofd: try  curl -X POST localhost:8700/sessions -d '{\"pid\": PID, \"rate_hz\": 1000, \"duration_s\": 20}'"
+	@echo "         then curl -o flame.svg localhost:8700/sessions/ID/flame.svg  (or open http://localhost:8700/)"
+	./build/pyprofd serve --state-dir build/state
 
 test: test-deps build
 	./build/tests/list_interpreters

@@ -146,23 +146,29 @@ int run_serve(std::span<const std::string_view> args) {
     spdlog::info("state in {}; limits: {} running sessions, {} Hz, {} s", config.state_dir,
                  config.limits.max_running_sessions, config.limits.max_rate_hz, config.limits.max_duration_s);
 
+    // The io threads run until shutdown is complete: ending the sessions and saving
+    // them may take a moment, and requests meanwhile still get answers.
+    auto work = boost::asio::make_work_guard(io);
+    std::jthread shutdown;  // joined before the session manager is destroyed
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int signal) {
         if (ec) return;
         spdlog::info("SIG{}: shutting down", ::sigabbrev_np(signal));
         server.stop_accepting();
-        // Sessions end on their own threads; the io threads keep answering meanwhile.
-        std::thread([&] {
+        shutdown = std::jthread([&] {
             sessions.shutdown();
+            work.reset();
             io.stop();
-        }).detach();
+        });
     });
 
     // Handlers may wait (attaching to a process, stopping a session): several threads
     // keep the others answering.
-    std::vector<std::jthread> threads;
-    for (int i = 0; i < 4; ++i) threads.emplace_back([&] { io.run(); });
-    threads.clear();  // joins
+    {
+        std::vector<std::jthread> threads;
+        for (int i = 0; i < 4; ++i) threads.emplace_back([&] { io.run(); });
+    }
+    if (shutdown.joinable()) shutdown.join();
     spdlog::info("stopped");
     return 0;
 }

@@ -1,0 +1,343 @@
+#!/usr/bin/env python3
+"""The daemon end to end: a real `pyprofd serve` on a free loopback port with a
+temporary state directory, real Python targets, and a real HTTP client (the
+standard library's http.client). Every response is checked against openapi.yaml:
+its status must be listed for the operation, and a JSON body must match the
+schema listed for it.
+
+It covers the whole flow (POST, poll, every result format, stop, delete), the
+limits and every error status, sessions running at once, a `command` session's
+program gone after it ends, SIGTERM (sessions stopped and saved, exit 0), and
+SIGKILL mid-session then a restart (finished sessions intact, the running one
+`interrupted` with the samples of its last checkpoint).
+
+Usage: daemon_api_test.py PYPROFD_BINARY SOURCE_DIR
+Needs python3-yaml and python3-jsonschema (scripts/deps-test.txt).
+"""
+import gzip
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+try:
+    import jsonschema
+    import yaml
+except ImportError as e:
+    print("FAIL %s: install python3-yaml and python3-jsonschema (scripts/deps-test.txt; `make test` does)" % e)
+    sys.exit(1)
+
+PYPROFD, SOURCE = sys.argv[1], sys.argv[2]
+PYTHON = shutil.which("python3.11") or sys.executable
+TARGET = os.path.join(SOURCE, "tests/targets/heavy_light.py")
+failures = []
+
+
+def check(condition, what):
+    print(("ok   " if condition else "FAIL ") + what, flush=True)
+    if not condition:
+        failures.append(what)
+    return condition
+
+
+class Contract:
+    """openapi.yaml: which statuses each operation may answer, and the JSON schemas."""
+
+    def __init__(self, path):
+        with open(path) as f:
+            self.doc = yaml.safe_load(f)
+        self.routes = []
+        for template, item in self.doc["paths"].items():
+            pattern = "^" + re.sub(r"\{[^}]+\}", "[^/]+", template.replace(".", r"\.")) + "$"
+            self.routes.append((re.compile(pattern), template, item))
+
+    def check(self, method, path, status, content_type, body):
+        path = path.split("?")[0]
+        for pattern, template, item in self.routes:
+            if pattern.match(path):
+                break
+        else:
+            return check(status == 404, "%s %s: not in the contract, and answered %d (404 expected)" % (method, path, status))
+        operation = item.get(method.lower())
+        if operation is None:
+            return check(status == 405, "%s %s: no such operation; answered %d (405 expected)" % (method, template, status))
+        response = operation["responses"].get(str(status))
+        if response is None and str(status) in self.doc.get("x-protocol-errors", {}):
+            response = self.doc["x-protocol-errors"][str(status)]
+        if response is None:
+            return check(False, "%s %s answered %d, which the contract does not list" % (method, template, status))
+        if "$ref" in response:
+            response = self.resolve(response["$ref"])
+        content = response.get("content")
+        if not content:
+            return True
+        media = content_type.split(";")[0].strip()
+        if media not in content:
+            return check(False, "%s %s %d: content type %s, the contract says %s" % (method, template, status, media, list(content)))
+        if media.endswith("json") and status != 204:
+            schema = dict(content[media]["schema"])
+            schema["components"] = self.doc["components"]
+            try:
+                jsonschema.Draft202012Validator(schema).validate(json.loads(body))
+            except jsonschema.ValidationError as e:
+                return check(False, "%s %s %d: the body does not follow the contract: %s" % (method, template, status, e.message))
+        return True
+
+    def resolve(self, ref):
+        node = self.doc
+        for part in ref.lstrip("#/").split("/"):
+            node = node[part]
+        return node
+
+
+CONTRACT = Contract(os.path.join(SOURCE, "openapi.yaml"))
+
+
+class Daemon:
+    def __init__(self, state_dir, config):
+        self.log_path = os.path.join(os.path.dirname(state_dir), "daemon-%d.log" % time.time_ns())
+        self.log = open(self.log_path, "w")
+        self.process = subprocess.Popen([PYPROFD, "serve", "--config", config, "--listen", "127.0.0.1:0",
+                                         "--state-dir", state_dir], stdout=self.log, stderr=self.log)
+        self.port = None
+        deadline = time.time() + 20
+        while time.time() < deadline and self.port is None:
+            with open(self.log_path) as f:
+                m = re.search(r"listening on 127\.0\.0\.1:(\d+)", f.read())
+            if m:
+                self.port = int(m.group(1))
+            elif self.process.poll() is not None:
+                break
+            else:
+                time.sleep(0.05)
+        if self.port is None:
+            with open(self.log_path) as f:
+                raise RuntimeError("the daemon did not start:\n" + f.read())
+
+    def request(self, method, path, body=None, headers=None, raw=False):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+        connection.request(method, path, body=data, headers=headers or {})
+        response = connection.getresponse()
+        content = response.read()
+        connection.close()
+        CONTRACT.check(method, path, response.status, response.getheader("Content-Type") or "", content)
+        if raw:
+            return response.status, dict(response.getheaders()), content
+        parsed = None
+        if (response.getheader("Content-Type") or "").split(";")[0].endswith("json") and content:
+            parsed = json.loads(content)
+        return response.status, dict(response.getheaders()), parsed if parsed is not None else content
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return None
+
+
+def wait_for_state(daemon, sid, states, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status, _, s = daemon.request("GET", "/sessions/" + sid)
+        if status == 200 and s["state"] in states:
+            return s
+        time.sleep(0.1)
+    return None
+
+
+def process_exists(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="pyprofd-daemon-test-")
+    state = os.path.join(work, "state")
+    config = os.path.join(work, "pyprofd.yaml")
+    with open(config, "w") as f:
+        f.write("checkpoint_interval_s: 0.5\nlimits: {max_running_sessions: 3, max_request_body_bytes: 2048, "
+                "max_duration_s: 120}\n")
+    target = subprocess.Popen([PYTHON, TARGET], stdout=subprocess.PIPE)
+    target.stdout.readline()  # READY
+    sleeper = subprocess.Popen(["sleep", "600"])
+    daemon = None
+    try:
+        daemon = Daemon(state, config)
+        status, _, body = daemon.request("GET", "/healthz")
+        check(status == 200 and body == {"status": "ok"}, "GET /healthz")
+        status, headers, body = daemon.request("GET", "/openapi.yaml", raw=True)
+        with open(os.path.join(SOURCE, "openapi.yaml"), "rb") as f:
+            check(status == 200 and body == f.read(), "GET /openapi.yaml serves the contract itself")
+
+        # The flow: start, poll, every format.
+        status, headers, s = daemon.request("POST", "/sessions", {"pid": target.pid, "rate_hz": 200, "duration_s": 2,
+                                                                  "name": "heavy & light"})
+        check(status == 201, "POST /sessions: 201 (%s)" % status)
+        sid = s["id"]
+        check(headers.get("Location") == "/sessions/" + sid, "Location names the session")
+        check(s["state"] == "running" and s["target"]["pid"] == target.pid and s["target"]["python_version"].startswith("3.11"),
+              "the session names its target and Python version")
+        time.sleep(0.7)
+        status, _, svg = daemon.request("GET", "/sessions/%s/flame.svg" % sid, raw=True)
+        check(status == 200 and b"heavy (" in svg and b"still running" in svg, "a running session's graph: a snapshot so far")
+        done = wait_for_state(daemon, sid, {"completed"})
+        check(done is not None, "the session completes after its duration")
+        check(done and 300 <= done["samples"] <= 410, "about 400 samples in 2 s at 200 Hz: %s" % (done and done["samples"]))
+        check(done and done["samples_expected"] >= done["samples"], "samples expected are reported")
+        check(done and len(done["threads_seen"]) == 1 and done["threads_seen"][0]["name"] == "MainThread",
+              "threads seen: %s" % (done and done["threads_seen"]))
+        status, headers, svg = daemon.request("GET", "/sessions/%s/flame.svg?search=heavy&width=900&title=T%%26T" % sid, raw=True)
+        check(status == 200 and headers.get("Content-Type") == "image/svg+xml", "flame.svg is SVG")
+        check(b'data-search="heavy"' in svg and b'width="900"' in svg and b">T&amp;T</text>" in svg,
+              "the graph takes search, width and title from the query")
+        check(b"heavy (" in svg and b"light (" in svg and b"thread \"" not in svg,
+              "the graph names the target's functions, threads merged")
+        status, _, folded = daemon.request("GET", "/sessions/%s/folded" % sid, raw=True)
+        lines = folded.decode().splitlines()
+        total = sum(int(line.rsplit(" ", 1)[1]) for line in lines)
+        heavy = sum(int(line.rsplit(" ", 1)[1]) for line in lines if "heavy (" in line)
+        check(status == 200 and total == done["samples"], "folded stacks hold every sample (%d of %d)" % (total, done["samples"]))
+        check(0.65 < heavy / max(total, 1) < 0.85, "heavy has about 75%% of them (%.2f)" % (heavy / max(total, 1)))
+        status, _, speedscope = daemon.request("GET", "/sessions/%s/speedscope.json" % sid)
+        check(status == 200 and speedscope["profiles"][0]["name"].startswith('thread "MainThread"'),
+              "speedscope: a profile per thread")
+        status, headers, pprof = daemon.request("GET", "/sessions/%s/profile.pb.gz" % sid, raw=True)
+        check(status == 200 and pprof[:2] == b"\x1f\x8b" and b"heavy" in gzip.decompress(pprof), "pprof: gzip'd, names heavy")
+        status, _, diff = daemon.request("GET", "/sessions/%s/diff/%s.svg" % (sid, sid), raw=True)
+        check(status == 200 and b"data-baseline-total" in diff, "a session against itself: a differential graph")
+        status, _, page = daemon.request("GET", "/", raw=True)
+        check(status == 200 and sid.encode() in page and b"heavy &amp; light" in page, "the index page lists the session")
+
+        # Errors, each with its status, a problem body and the field at fault.
+        cases = [
+            ("POST", "/sessions", b"{not json", 400, None),
+            ("POST", "/sessions", {"pid": target.pid, "rate": 5}, 400, "rate"),
+            ("POST", "/sessions", {"pid": target.pid, "rate_hz": 1e9}, 400, "rate_hz"),
+            ("POST", "/sessions", {"pid": target.pid, "rate_hz": "fast"}, 400, "rate_hz"),
+            ("POST", "/sessions", {"pid": target.pid, "duration_s": -1}, 400, "duration_s"),
+            ("POST", "/sessions", {"pid": target.pid, "duration_s": None}, 400, "duration_s"),
+            ("POST", "/sessions", {"pid": -5}, 400, "pid"),
+            ("POST", "/sessions", {"pid": target.pid, "command": ["python3"]}, 400, "pid"),
+            ("POST", "/sessions", {"command": ["no-such-program-xyz"]}, 400, "command"),
+            ("POST", "/sessions", [1, 2], 400, None),
+            ("POST", "/sessions", {"pid": 4194000}, 404, "pid"),
+            ("POST", "/sessions", {"pid": sleeper.pid}, 422, "pid"),
+            ("POST", "/sessions", {"pid": daemon.process.pid}, 403, "pid"),
+            ("POST", "/sessions", {"name": "x" * 3000, "pid": target.pid}, 413, None),
+            ("GET", "/sessions/0123456789abcdef", None, 404, None),
+            ("GET", "/sessions/../../etc/passwd", None, 404, None),
+            ("GET", "/sessions/%2e%2e%2fetc", None, 404, None),
+            ("GET", "/sessions?state=done", None, 400, "state"),
+            ("GET", "/sessions?limit=0", None, 400, "limit"),
+            ("GET", "/sessions/%s/flame.svg?width=5" % sid, None, 400, "width"),
+            ("GET", "/sessions/%s/flame.svg?colour=red" % sid, None, 400, "colour"),
+            ("POST", "/sessions/%s/stop" % sid, None, 409, None),
+            ("PUT", "/sessions", None, 405, None),
+            ("GET", "/processes/4194000/stacks", None, 404, None),
+            ("GET", "/processes/%d/stacks" % sleeper.pid, None, 422, None),
+            ("GET", "/processes/abc/stacks", None, 400, "pid"),
+            ("GET", "/nothing-here", None, 404, None),
+        ]
+        for method, path, body, expected, field in cases:
+            status, headers, problem = daemon.request(method, path, body)
+            ok = status == expected and headers.get("Content-Type") == "application/problem+json" and \
+                isinstance(problem, dict) and problem.get("detail")
+            if field:
+                ok = ok and problem.get("field") == field
+            check(ok, "%s %s -> %d%s: %s" % (method, path[:50], expected, " (field %s)" % field if field else "",
+                                               problem.get("detail") if isinstance(problem, dict) else problem))
+        status, _, problem = daemon.request("POST", "/sessions", b"\xff\xfe{}", {"Content-Type": "application/json"})
+        check(status == 400, "a body that is not UTF-8 -> 400")
+        status, _, problem = daemon.request("GET", "/healthz", None, {"X-Big": "x" * 20000})
+        check(status == 431, "an oversized header -> 431 (%s)" % status)
+        status, _, _ = daemon.request("GET", "/healthz")
+        check(status == 200, "the daemon keeps serving after bad requests")
+
+        # Sessions at once, up to the limit; one more gets 429; stop ends one early.
+        running = []
+        for i in range(3):
+            status, _, s = daemon.request("POST", "/sessions", {"pid": target.pid, "rate_hz": 100, "duration_s": 60})
+            check(status == 201, "concurrent session %d starts" % (i + 1))
+            running.append(s["id"])
+        status, _, problem = daemon.request("POST", "/sessions", {"pid": target.pid, "duration_s": 1})
+        check(status == 429, "a fourth running session -> 429: %s" % (problem.get("detail") if isinstance(problem, dict) else problem))
+        status, _, listed = daemon.request("GET", "/sessions?state=running")
+        check(status == 200 and listed["total"] == 3 and {s["id"] for s in listed["sessions"]} == set(running),
+              "GET /sessions?state=running lists the three")
+        status, _, page = daemon.request("GET", "/sessions?limit=2&offset=1")
+        check(status == 200 and len(page["sessions"]) == 2 and page["total"] == 4 and
+              page["sessions"][0]["id"] == running[1], "paginated newest first")
+        time.sleep(1.2)  # past two checkpoints
+        status, _, stopped = daemon.request("POST", "/sessions/%s/stop" % running[0])
+        check(status == 200 and stopped["state"] == "stopped" and stopped["samples"] > 50,
+              "POST stop ends a session early, keeping its samples (%s)" % stopped.get("samples"))
+        status, _, metrics = daemon.request("GET", "/metrics", raw=True)
+        check(b'pyprofd_sessions{state="running"} 2' in metrics and b'pyprofd_http_responses_total{code="429"} 1' in metrics,
+              "metrics count sessions by state and responses by status")
+
+        # SIGKILL mid-session, then a restart.
+        samples_before = {s["id"]: s["samples"] for s in daemon.request("GET", "/sessions")[2]["sessions"]}
+        daemon.stop(signal.SIGKILL)
+        daemon = Daemon(state, config)
+        status, _, after = daemon.request("GET", "/sessions")
+        by_id = {s["id"]: s for s in after["sessions"]}
+        check(by_id.get(sid, {}).get("state") == "completed" and by_id[sid]["samples"] == samples_before[sid],
+              "after SIGKILL and restart, the finished session is intact")
+        interrupted = [by_id.get(i, {}) for i in running[1:]]
+        check(all(s.get("state") == "interrupted" for s in interrupted), "the running sessions come back interrupted")
+        status, _, folded = daemon.request("GET", "/sessions/%s/folded" % running[1], raw=True)
+        check(status == 200 and b"heavy (" in folded, "with the samples of their last checkpoint")
+        status, _, folded = daemon.request("GET", "/sessions/%s/folded" % sid, raw=True)
+        check(sum(int(l.rsplit(b" ", 1)[1]) for l in folded.splitlines()) == samples_before[sid],
+              "the finished session's profile is whole")
+
+        # A launched program never outlives its session.
+        status, _, s = daemon.request("POST", "/sessions", {"command": [PYTHON, TARGET], "rate_hz": 100, "duration_s": 1.5})
+        check(status == 201, "POST with command starts")
+        done = wait_for_state(daemon, s["id"], {"completed", "failed", "target_exited"})
+        launched = done and done["target"]["pid"]
+        check(done and done["state"] == "completed" and done["samples"] > 50,
+              "the command session completes: %s" % str(done and (done["state"], done.get("failure"), done["samples"])))
+        check(launched and not process_exists(launched), "its program is gone when it ends")
+
+        # DELETE removes a session and its files.
+        status, _, _ = daemon.request("DELETE", "/sessions/" + sid)
+        check(status == 204, "DELETE -> 204")
+        status, _, _ = daemon.request("GET", "/sessions/" + sid)
+        check(status == 404 and not os.path.exists(os.path.join(state, "sessions", sid + ".json")),
+              "a deleted session and its files are gone")
+
+        # SIGTERM: running sessions end as stopped, are saved, and the daemon exits 0.
+        status, _, s = daemon.request("POST", "/sessions", {"pid": target.pid, "rate_hz": 100, "duration_s": 60})
+        time.sleep(0.5)
+        started = time.time()
+        code = daemon.stop(signal.SIGTERM, timeout=10)
+        check(code == 0 and time.time() - started < 5, "SIGTERM: exit 0 within 5 s (%s, %.1f s)" % (code, time.time() - started))
+        daemon = Daemon(state, config)
+        status, _, again = daemon.request("GET", "/sessions/" + s["id"])
+        check(status == 200 and again["state"] == "stopped" and again["samples"] > 0,
+              "a session running at SIGTERM is saved as stopped (%s)" % again.get("state"))
+    finally:
+        if daemon:
+            daemon.stop(signal.SIGKILL)
+        target.kill()
+        sleeper.kill()
+        shutil.rmtree(work, ignore_errors=True)
+    print("%d failed" % len(failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
