@@ -275,7 +275,7 @@ void SessionManager::apply_retention(const std::string& keep) {
         std::vector<SessionInfo> finished;
         for (const auto& [id, s] : sessions_) {
             auto info = s->info();
-            if (is_finished(info.state) && info.id != keep) finished.push_back(std::move(info));
+            if (is_finished(info.state)) finished.push_back(std::move(info));
         }
         std::sort(finished.begin(), finished.end(),
                   [](const SessionInfo& a, const SessionInfo& b) { return a.created < b.created; });  // oldest first
@@ -286,6 +286,7 @@ void SessionManager::apply_retention(const std::string& keep) {
         for (const auto& info : finished) bytes += store_.bytes_on_disk(info.id);
         std::size_t left = finished.size();
         for (const auto& info : finished) {
+            if (info.id == keep) continue;  // counted, never removed
             bool too_many = left > r.max_sessions;
             bool too_old = info.created < oldest_allowed;
             bool too_big = bytes > r.max_disk_bytes && left > 1;  // the newest stays, whatever its size

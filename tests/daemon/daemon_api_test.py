@@ -162,12 +162,76 @@ def process_exists(pid):
         return False
 
 
+def check_unix_socket_and_retention(work):
+    """A daemon on a unix socket (mode 0660) that keeps only the two newest finished sessions."""
+    import socket
+    state = os.path.join(work, "state-retention")
+    config = os.path.join(work, "retention.yaml")
+    sock = os.path.join(work, "api.sock")
+    with open(config, "w") as f:
+        f.write("listen: [\"unix:%s\", \"127.0.0.1:0\"]\nretention: {max_sessions: 2}\n" % sock)
+    daemon = Daemon.__new__(Daemon)
+    daemon.log_path = os.path.join(work, "retention.log")
+    daemon.log = open(daemon.log_path, "w")
+    daemon.process = subprocess.Popen([PYPROFD, "serve", "--config", config, "--state-dir", state],
+                                      stdout=daemon.log, stderr=daemon.log)
+    daemon.port = None
+    for _ in range(200):
+        with open(daemon.log_path) as f:
+            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", f.read())
+        if m:
+            daemon.port = int(m.group(1))
+            break
+        time.sleep(0.05)
+    target = subprocess.Popen([PYTHON, TARGET], stdout=subprocess.PIPE)
+    target.stdout.readline()
+    try:
+        check(daemon.port is not None and oct(os.stat(sock).st_mode & 0o777) == "0o660",
+              "listening on a unix socket too, mode 0660")
+        client = socket.socket(socket.AF_UNIX)
+        client.connect(sock)
+        client.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        reply = b""
+        while True:
+            chunk = client.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+        client.close()
+        check(reply.startswith(b"HTTP/1.1 200") and b'"ok"' in reply, "GET /healthz over the unix socket")
+        ids = []
+        for i in range(3):
+            status, _, s = daemon.request("POST", "/sessions", {"pid": target.pid, "rate_hz": 100, "duration_s": 0.3})
+            ids.append(s["id"])
+            wait_for_state(daemon, s["id"], {"completed"})
+        time.sleep(0.2)
+        status, _, listed = daemon.request("GET", "/sessions")
+        kept = [s["id"] for s in listed["sessions"]]
+        check(kept == [ids[2], ids[1]], "retention keeps the two newest finished sessions: %s of %s" % (kept, ids))
+        check(not os.path.exists(os.path.join(state, "sessions", ids[0] + ".folded")), "and removes the oldest's files")
+    finally:
+        daemon.stop(signal.SIGTERM)
+        target.kill()
+    check(not os.path.exists(sock), "the socket file is removed at exit")
+
+
+def check_bad_configuration(work):
+    config = os.path.join(work, "bad.yaml")
+    with open(config, "w") as f:
+        f.write("limits:\n  max_rate_hz: 0\n")
+    result = subprocess.run([PYPROFD, "serve", "--config", config], capture_output=True, text=True, timeout=20)
+    check(result.returncode == 2 and "bad.yaml:2: limits.max_rate_hz: must be between 1 and 100000, not 0" in result.stderr,
+          "a bad configuration: exit 2 naming file, line and key: %r" % result.stderr.strip())
+    result = subprocess.run([PYPROFD, "serve", "--listen", "nowhere"], capture_output=True, text=True, timeout=20)
+    check(result.returncode == 2 and "--listen" in result.stderr, "a bad --listen: exit 2: %r" % result.stderr.strip())
+
+
 def main():
     work = tempfile.mkdtemp(prefix="pyprofd-daemon-test-")
     state = os.path.join(work, "state")
     config = os.path.join(work, "pyprofd.yaml")
     with open(config, "w") as f:
-        f.write("checkpoint_interval_s: 0.5\nlimits: {max_running_sessions: 3, max_request_body_bytes: 2048, "
+        f.write("checkpoint_interval_s: 0.5\nlimits: {max_running_sessions: 8, max_request_body_bytes: 2048, "
                 "max_duration_s: 120}\n")
     target = subprocess.Popen([PYTHON, TARGET], stdout=subprocess.PIPE)
     target.stdout.readline()  # READY
@@ -265,33 +329,44 @@ def main():
         status, _, _ = daemon.request("GET", "/healthz")
         check(status == 200, "the daemon keeps serving after bad requests")
 
-        # Sessions at once, up to the limit; one more gets 429; stop ends one early.
+        # Eight sessions at once on one process, the limit; one more gets 429; stop ends one early.
         running = []
-        for i in range(3):
+        for i in range(8):
             status, _, s = daemon.request("POST", "/sessions", {"pid": target.pid, "rate_hz": 100, "duration_s": 60})
             check(status == 201, "concurrent session %d starts" % (i + 1))
             running.append(s["id"])
         status, _, problem = daemon.request("POST", "/sessions", {"pid": target.pid, "duration_s": 1})
-        check(status == 429, "a fourth running session -> 429: %s" % (problem.get("detail") if isinstance(problem, dict) else problem))
+        check(status == 429, "a ninth running session -> 429: %s" % (problem.get("detail") if isinstance(problem, dict) else problem))
         status, _, listed = daemon.request("GET", "/sessions?state=running")
-        check(status == 200 and listed["total"] == 3 and {s["id"] for s in listed["sessions"]} == set(running),
-              "GET /sessions?state=running lists the three")
+        check(status == 200 and listed["total"] == 8 and {s["id"] for s in listed["sessions"]} == set(running),
+              "GET /sessions?state=running lists the eight")
         status, _, page = daemon.request("GET", "/sessions?limit=2&offset=1")
-        check(status == 200 and len(page["sessions"]) == 2 and page["total"] == 4 and
-              page["sessions"][0]["id"] == running[1], "paginated newest first")
+        check(status == 200 and len(page["sessions"]) == 2 and page["total"] == 9 and
+              page["sessions"][0]["id"] == running[6], "paginated newest first")
         time.sleep(1.2)  # past two checkpoints
         status, _, stopped = daemon.request("POST", "/sessions/%s/stop" % running[0])
         check(status == 200 and stopped["state"] == "stopped" and stopped["samples"] > 50,
               "POST stop ends a session early, keeping its samples (%s)" % stopped.get("samples"))
         status, _, metrics = daemon.request("GET", "/metrics", raw=True)
-        check(b'pyprofd_sessions{state="running"} 2' in metrics and b'pyprofd_http_responses_total{code="429"} 1' in metrics,
+        check(b'pyprofd_sessions{state="running"} 7' in metrics and b'pyprofd_http_responses_total{code="429"} 1' in metrics,
               "metrics count sessions by state and responses by status")
 
-        # SIGKILL mid-session, then a restart.
-        samples_before = {s["id"]: s["samples"] for s in daemon.request("GET", "/sessions")[2]["sessions"]}
+        status, _, all_running = daemon.request("GET", "/sessions?state=running")
+        check(all(s["samples"] > 50 for s in all_running["sessions"]), "all seven still running are sampling")
+        status, _, stacks = daemon.request("GET", "/processes/%d/stacks" % target.pid)
+        check(status == 200 and any(f["function"] in ("heavy", "light", "burn") for t in stacks["threads"] for f in t["frames"]),
+              "GET /processes/PID/stacks: the target's stack now")
+
+        # SIGKILL mid-session, then a restart; a corrupt file in the state is reported and skipped.
+        samples_before = {s["id"]: s["samples"] for s in daemon.request("GET", "/sessions?limit=100")[2]["sessions"]}
         daemon.stop(signal.SIGKILL)
+        with open(os.path.join(state, "sessions", "00000000000000aa.json"), "w") as f:
+            f.write('{"id": "00000000000000aa", "state": ')
         daemon = Daemon(state, config)
-        status, _, after = daemon.request("GET", "/sessions")
+        with open(daemon.log_path) as f:
+            log = f.read()
+        check("00000000000000aa.json: not valid JSON; skipped" in log, "a corrupt session file is reported and skipped")
+        status, _, after = daemon.request("GET", "/sessions?limit=100")
         by_id = {s["id"]: s for s in after["sessions"]}
         check(by_id.get(sid, {}).get("state") == "completed" and by_id[sid]["samples"] == samples_before[sid],
               "after SIGKILL and restart, the finished session is intact")
@@ -329,6 +404,10 @@ def main():
         status, _, again = daemon.request("GET", "/sessions/" + s["id"])
         check(status == 200 and again["state"] == "stopped" and again["samples"] > 0,
               "a session running at SIGTERM is saved as stopped (%s)" % again.get("state"))
+        daemon.stop(signal.SIGTERM)
+        daemon = None
+        check_unix_socket_and_retention(work)
+        check_bad_configuration(work)
     finally:
         if daemon:
             daemon.stop(signal.SIGKILL)
