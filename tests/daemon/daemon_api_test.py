@@ -169,7 +169,7 @@ def check_unix_socket_and_retention(work):
     config = os.path.join(work, "retention.yaml")
     sock = os.path.join(work, "api.sock")
     with open(config, "w") as f:
-        f.write("listen: [\"unix:%s\", \"127.0.0.1:0\"]\nretention: {max_sessions: 2}\n" % sock)
+        f.write("listen: [\"unix:%s\", \"127.0.0.1:0\"]\nretention: {max_sessions: 2}\nlog: {format: json}\n" % sock)
     daemon = Daemon.__new__(Daemon)
     daemon.log_path = os.path.join(work, "retention.log")
     daemon.log = open(daemon.log_path, "w")
@@ -213,6 +213,11 @@ def check_unix_socket_and_retention(work):
         daemon.stop(signal.SIGTERM)
         target.kill()
     check(not os.path.exists(sock), "the socket file is removed at exit")
+    with open(daemon.log_path) as f:
+        lines = [json.loads(line) for line in f if line.strip()]
+    check(all({"time_ms", "level", "message"} <= set(l) for l in lines) and
+          any(l["message"].startswith("session=%s ended: completed" % ids[0]) for l in lines),
+          "log format json: one object per line, with the session id in its events")
 
 
 def check_bad_configuration(work):
