@@ -65,6 +65,15 @@ FlameGraphSummary write_flame_graph(const Profile& profile, const FlameGraphOpti
 
     // Children in label order, as flamegraph.pl draws them: the same input gives the
     // same picture, and two graphs of one program line up.
+    // Labels ranked once, so that ordering children compares numbers, not strings.
+    std::vector<std::uint32_t> label_rank(profile.frame_count());
+    {
+        std::vector<FrameId> by_label(profile.frame_count());
+        for (FrameId f = 0; f < by_label.size(); ++f) by_label[f] = f;
+        std::sort(by_label.begin(), by_label.end(),
+                  [&](FrameId a, FrameId b) { return profile.label(a) < profile.label(b); });
+        for (std::uint32_t rank = 0; rank < by_label.size(); ++rank) label_rank[by_label[rank]] = rank;
+    }
     std::vector<Placed> placed;
     std::vector<Placed> stack{{Profile::root, 0, 0}};
     int max_depth = 0;
@@ -77,7 +86,7 @@ FlameGraphSummary write_flame_graph(const Profile& profile, const FlameGraphOpti
         max_depth = std::max(max_depth, item.depth);
         children.assign(profile.children(item.node).begin(), profile.children(item.node).end());
         std::sort(children.begin(), children.end(), [&](NodeId a, NodeId b) {
-            return profile.label(profile.node(a).frame) < profile.label(profile.node(b).frame);
+            return label_rank[profile.node(a).frame] < label_rank[profile.node(b).frame];
         });
         std::uint64_t start = item.start;
         next.clear();

@@ -20,8 +20,9 @@ std::uint64_t edge_hash(NodeId parent, std::uint64_t label_hash) {
 
 Profile::Profile() { nodes_.push_back(Node{}); }
 
-FrameId Profile::intern(std::string_view label) {
-    auto hash = label_hash(label);
+FrameId Profile::intern(std::string_view label) { return intern(label, label_hash(label)); }
+
+FrameId Profile::intern(std::string_view label, std::uint64_t hash) {
     return label_ids_.find_or_insert(
         hash, [&](FrameId id) { return labels_[id] == label; },
         [&] {
@@ -51,10 +52,11 @@ NodeId Profile::child(NodeId parent, FrameId frame) {
 }
 
 NodeId Profile::child(NodeId parent, std::string_view label) {
+    auto hash = label_hash(label);
     return edges_.find_or_insert(
-        edge_hash(parent, label_hash(label)),
+        edge_hash(parent, hash),
         [&](NodeId id) { return nodes_[id].parent == parent && labels_[nodes_[id].frame] == label; },
-        [&] { return add_child(parent, intern(label)); });
+        [&] { return add_child(parent, intern(label, hash)); });
 }
 
 void Profile::add(std::span<const FrameId> root_first, std::uint64_t count) {

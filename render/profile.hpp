@@ -101,6 +101,7 @@ private:
     NodeId child(NodeId parent, FrameId frame);
     NodeId child(NodeId parent, std::string_view label);
     NodeId add_child(NodeId parent, FrameId frame);
+    FrameId intern(std::string_view label, std::uint64_t hash);
 
     std::vector<Node> nodes_;
     std::vector<std::string> labels_;

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 FOLDED = """main (/srv/app.py:1);heavy (/srv/app.py:5);heavy_compute (/srv/app.py:20) 600
@@ -38,6 +39,7 @@ def check(condition, what):
     print(("ok   " if condition else "FAIL ") + what)
     if not condition:
         failures.append(what)
+    return condition
 
 
 def free_port():
@@ -81,6 +83,52 @@ class WebDriver:
             self.s("DELETE", "")
         except Exception:
             pass
+
+
+THREADED = """thread "MainThread" (100);main (/srv/app.py:1);heavy (/srv/app.py:5) 300
+thread "worker-1" (101);run (/usr/lib/python3.11/threading.py:982);poll (/srv/app.py:40) 100
+"""
+
+
+def check_speedscope_opens(driver, pyprofd, work):
+    """Our speedscope file in speedscope itself (its release, from the npm package the
+    format test installs), served from localhost the way its #profileURL= wants."""
+    import functools
+    import http.server
+    import threading
+    release = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "readers", "node_modules", "speedscope",
+                           "dist", "release")
+    if not check(os.path.isdir(release), "speedscope's release is installed (scripts/install-test-readers)"):
+        return
+    site = os.path.join(work, "speedscope")
+    shutil.copytree(release, site)
+    folded = os.path.join(work, "threaded.folded")
+    with open(folded, "w") as f:
+        f.write(THREADED)
+    subprocess.run([pyprofd, "render", "-f", "speedscope", "--rate", "100", "--title", "pyprofd browser profile",
+                    folded, "-o", os.path.join(site, "profile.json")], check=True)
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=site)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = "http://127.0.0.1:%d" % server.server_address[1]
+        driver.open(base + "/index.html#profileURL=" + urllib.parse.quote(base + "/profile.json", safe=""))
+        title = ""
+        for _ in range(100):
+            title = driver.js("return document.title")
+            if title.endswith(" - speedscope"):
+                break
+            time.sleep(0.1)
+        check(title == "pyprofd browser profile - speedscope", "speedscope opens our file: title %r" % title)
+        text = driver.js("return document.body.innerText")
+        check('thread "MainThread" (100)' in text and "1/2" in text,
+              "speedscope shows the first thread's profile, one of two: %r" % text[:200])
+    finally:
+        server.shutdown()
 
 
 def main():
@@ -184,6 +232,8 @@ def main():
         driver.js("search('heavy'); resetSearch();")
         fill_after = driver.js("return document.querySelector('#heavy-frame rect').getAttribute('fill')")
         check(fill_after == fill, "a search and its reset give the change colour back: %s" % fill_after)
+
+        check_speedscope_opens(driver, pyprofd, work)
     finally:
         if driver:
             driver.quit()
