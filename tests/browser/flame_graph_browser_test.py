@@ -5,7 +5,9 @@ through ChromeDriver's WebDriver protocol (standard library only).
 It renders known folded stacks with `pyprofd render`, opens the SVG with
 ?s=heavy and reads back from the DOM which frames are highlighted and the
 matched share; then it clicks a frame and checks the zoom (widths, hidden
-frames, the URL); then it checks the Reset Zoom button and a nested search.
+frames, the URL); then it checks the Reset Zoom button and a nested search; a
+differential graph's colours and hover text; and last, that speedscope itself
+(its release from npm, served on localhost) opens our speedscope file.
 
 Usage: flame_graph_browser_test.py PYPROFD_BINARY
 """
