@@ -4,6 +4,9 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -19,6 +22,7 @@
 #include "daemon/launched_program.hpp"
 #include "daemon/session_manager.hpp"
 #include "daemon/session_store.hpp"
+#include "daemon/systemd_notify.hpp"
 
 namespace pyprofd::api {
 namespace {
@@ -146,6 +150,22 @@ int run_serve(std::span<const std::string_view> args) {
     spdlog::info("state in {}; limits: {} running sessions, {} Hz, {} s", config.state_dir,
                  config.limits.max_running_sessions, config.limits.max_rate_hz, config.limits.max_duration_s);
 
+    daemon::notify_systemd(fmt::format("READY=1\nSTATUS=listening on {}", fmt::join(server.bound_addresses(), ", ")));
+    // systemd's watchdog, if the unit sets WatchdogSec: pinged from the io threads, so a
+    // daemon that stops answering stops pinging.
+    boost::asio::steady_timer watchdog(io);
+    std::function<void()> ping;
+    if (auto interval = daemon::watchdog_interval()) {
+        ping = [&, interval = *interval] {
+            daemon::notify_systemd("WATCHDOG=1");
+            watchdog.expires_after(interval);
+            watchdog.async_wait([&](const boost::system::error_code& ec) {
+                if (!ec) ping();
+            });
+        };
+        ping();
+    }
+
     // The io threads run until shutdown is complete: ending the sessions and saving
     // them may take a moment, and requests meanwhile still get answers.
     auto work = boost::asio::make_work_guard(io);
@@ -154,6 +174,7 @@ int run_serve(std::span<const std::string_view> args) {
     signals.async_wait([&](const boost::system::error_code& ec, int signal) {
         if (ec) return;
         spdlog::info("SIG{}: shutting down", ::sigabbrev_np(signal));
+        daemon::notify_systemd("STOPPING=1");
         server.stop_accepting();
         shutdown = std::jthread([&] {
             sessions.shutdown();
