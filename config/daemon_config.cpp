@@ -199,7 +199,7 @@ std::expected<DaemonConfig, std::string> parse_config(std::string_view yaml, std
                           k.max_sessions = r.whole(v, key, 1, 1'000'000);
                       }},
                      {"max_age_days", [&](const YAML::Node& v, const std::string& key) {
-                          k.max_age_days = r.number(v, key, 0.001, 36500);
+                          k.max_age_days = r.number(v, key, 0.00001, 36500);
                       }},
                      {"max_disk_mb", [&](const YAML::Node& v, const std::string& key) {
                           k.max_disk_bytes = r.whole(v, key, 1, 1ULL << 30) << 20;

@@ -220,6 +220,30 @@ def check_unix_socket_and_retention(work):
           "log format json: one object per line, with the session id in its events")
 
 
+def check_retention_by_age(work):
+    """retention.max_age_days: a finished session older than that goes when the next one ends."""
+    state = os.path.join(work, "state-age")
+    config = os.path.join(work, "age.yaml")
+    with open(config, "w") as f:
+        f.write("retention: {max_age_days: 0.00002}\n")  # 1.7 s
+    daemon = Daemon(state, config)
+    target = subprocess.Popen([PYTHON, TARGET], stdout=subprocess.PIPE)
+    target.stdout.readline()
+    try:
+        _, _, first = daemon.request("POST", "/sessions", {"pid": target.pid, "rate_hz": 100, "duration_s": 0.2})
+        wait_for_state(daemon, first["id"], {"completed"})
+        time.sleep(2)
+        _, _, second = daemon.request("POST", "/sessions", {"pid": target.pid, "rate_hz": 100, "duration_s": 0.2})
+        wait_for_state(daemon, second["id"], {"completed"})
+        time.sleep(0.2)
+        _, _, listed = daemon.request("GET", "/sessions")
+        check([s["id"] for s in listed["sessions"]] == [second["id"]],
+              "retention by age removes the session older than max_age_days, keeps the new one")
+    finally:
+        daemon.stop(signal.SIGTERM)
+        target.kill()
+
+
 def check_bad_configuration(work):
     config = os.path.join(work, "bad.yaml")
     with open(config, "w") as f:
@@ -412,6 +436,7 @@ def main():
         daemon.stop(signal.SIGTERM)
         daemon = None
         check_unix_socket_and_retention(work)
+        check_retention_by_age(work)
         check_bad_configuration(work)
     finally:
         if daemon:
