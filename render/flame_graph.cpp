@@ -1,6 +1,7 @@
 #include "render/flame_graph.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <fmt/compile.h>
 #include <fmt/format.h>
@@ -49,7 +50,13 @@ std::string_view fit_label(std::string_view label, double width, double char_wid
 void append_fixed(std::string& out, double value, int decimals) {
     const long scale = decimals == 1 ? 10 : 100;
     auto scaled = std::lround(std::max(0.0, value) * static_cast<double>(scale));
-    fmt::format_to(std::back_inserter(out), FMT_COMPILE("{}.{:0{}}"), scaled / scale, scaled % scale, decimals);
+    char digits[32];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, scaled / scale);
+    out.append(digits, end);
+    out.push_back('.');
+    long fraction = scaled % scale;
+    if (decimals == 2) out.push_back(static_cast<char>('0' + fraction / 10));
+    out.push_back(static_cast<char>('0' + fraction % 10));
 }
 
 }  // namespace
