@@ -416,6 +416,12 @@ def main():
               "the command session completes: %s" % str(done and (done["state"], done.get("failure"), done["samples"])))
         check(launched and not process_exists(launched), "its program is gone when it ends")
 
+        # A program that never runs Python: the session fails and says why.
+        status, _, s = daemon.request("POST", "/sessions", {"command": ["false"], "duration_s": 5})
+        failed = wait_for_state(daemon, s["id"], {"failed"}, timeout=20)
+        check(failed is not None and "exited with status 1" in failed.get("failure", ""),
+              "a command that exits at once: failed, with the reason: %r" % (failed and failed.get("failure")))
+
         # DELETE removes a session and its files.
         status, _, _ = daemon.request("DELETE", "/sessions/" + sid)
         check(status == 204, "DELETE -> 204")
