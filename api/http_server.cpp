@@ -1,5 +1,6 @@
 #include "api/http_server.hpp"
 
+#include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +9,8 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
+#include <cstring>
 #include <fmt/format.h>
 #include <optional>
 #include <spdlog/spdlog.h>
@@ -222,6 +225,15 @@ std::expected<void, std::string> HttpServer::listen(const config::ListenAddress&
         a.bind(local::endpoint(address.path), ec);
         if (ec) return fail("bind");
         ::chmod(address.path.c_str(), 0660);  // the owner and its group: who may talk to the daemon
+        if (limits_.unix_socket_group) {
+            struct group* g = ::getgrnam(limits_.unix_socket_group->c_str());
+            if (!g)
+                return std::unexpected(fmt::format("cannot listen on {}: no group '{}' (unix_socket_group)",
+                                                   address.to_string(), *limits_.unix_socket_group));
+            if (::chown(address.path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0)
+                return std::unexpected(fmt::format("cannot give {} to group {}: {}", address.path,
+                                                   *limits_.unix_socket_group, std::strerror(errno)));
+        }
         a.listen(asio::socket_base::max_listen_connections, ec);
         if (ec) return fail("listen");
         listener->unix_path_ = address.path;

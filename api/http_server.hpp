@@ -10,6 +10,7 @@
 #include <expected>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@
 namespace pyprofd::api {
 
 struct ServerLimits {
+    std::optional<std::string> unix_socket_group;  // given the socket files, mode 0660
     std::size_t max_body_bytes = 64 * 1024;
     std::size_t max_header_bytes = 16 * 1024;
     std::chrono::seconds request_timeout{30};

@@ -180,7 +180,17 @@ void Routes::count_response(unsigned status) {
 Response Routes::handle(const Request& request) {
     Response response;
     try {
-        response = route(request);
+        bool health = request.target() == "/healthz";
+        if (auth_ && !health && !auth_->allows(request)) {
+            response = problem(http::status::unauthorized, "Unauthorized",
+                               request[http::field::authorization].empty()
+                                   ? "this daemon needs a token: send 'Authorization: Bearer TOKEN' (the token is in "
+                                     "the file auth_token_file names)"
+                                   : "the token is not this daemon's");
+            response.set(http::field::www_authenticate, "Bearer realm=\"pyprofd\"");
+        } else {
+            response = route(request);
+        }
     } catch (const std::exception& e) {
         response = problem(http::status::internal_server_error, "Internal error", e.what());
     }

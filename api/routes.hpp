@@ -5,8 +5,10 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
+#include "api/bearer_auth.hpp"
 #include "api/http_types.hpp"
 #include "daemon/session_manager.hpp"
 
@@ -14,7 +16,9 @@ namespace pyprofd::api {
 
 class Routes {
 public:
-    explicit Routes(daemon::SessionManager& sessions) : sessions_(sessions) {}
+    // With auth, every request but GET /healthz must carry the bearer token.
+    Routes(daemon::SessionManager& sessions, std::optional<BearerAuth> auth)
+        : sessions_(sessions), auth_(std::move(auth)) {}
 
     Response handle(const Request& request);
     // Counted by the server for /metrics, also for requests that never reached handle().
@@ -25,6 +29,7 @@ private:
     Response metrics() const;
 
     daemon::SessionManager& sessions_;
+    std::optional<BearerAuth> auth_;
     mutable std::mutex counts_mutex_;
     std::map<unsigned, std::uint64_t> responses_by_status_;
 };

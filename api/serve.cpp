@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/bearer_auth.hpp"
 #include "api/http_server.hpp"
 #include "api/routes.hpp"
 #include "config/daemon_config.hpp"
@@ -121,6 +122,19 @@ int run_serve(std::span<const std::string_view> args) {
     }
     if (options->state_dir) config.state_dir = std::filesystem::absolute(*options->state_dir).string();
     set_up_logging(config.log);
+    if (auto exposed = check_exposure(config); !exposed) {
+        spdlog::error("{}", exposed.error());
+        return exit_usage;
+    }
+    std::optional<BearerAuth> auth;
+    if (config.auth_token_file) {
+        auto loaded = BearerAuth::from_file(*config.auth_token_file);
+        if (!loaded) {
+            spdlog::error("{}", loaded.error());
+            return exit_usage;
+        }
+        auth.emplace(std::move(*loaded));
+    }
 
     // A client that goes away mid-response must not end the daemon.
     ::signal(SIGPIPE, SIG_IGN);
@@ -133,12 +147,12 @@ int run_serve(std::span<const std::string_view> args) {
         return 1;
     }
     daemon::SessionManager sessions(config, std::move(*store));
-    Routes routes(sessions);
+    Routes routes(sessions, std::move(auth));
 
     boost::asio::io_context io;
     HttpServer server(
         io, [&](const Request& r) { return routes.handle(r); },
-        ServerLimits{.max_body_bytes = config.limits.max_request_body_bytes},
+        ServerLimits{.unix_socket_group = config.unix_socket_group, .max_body_bytes = config.limits.max_request_body_bytes},
         [&](unsigned status) { routes.count_response(status); });
     for (const auto& address : config.listen) {
         if (auto listening = server.listen(address); !listening) {

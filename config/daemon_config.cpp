@@ -169,6 +169,10 @@ std::expected<DaemonConfig, std::string> parse_config(std::string_view yaml, std
                  if (path.empty() || path.front() != '/') r.fail(n, key, "must be an absolute path, not '" + path + "'");
                  config.auth_token_file = path;
              }},
+            {"unix_socket_group", [&](const YAML::Node& n, const std::string& key) {
+                 config.unix_socket_group = r.scalar(n, key);
+                 if (config.unix_socket_group->empty()) r.fail(n, key, "must name a group");
+             }},
             {"checkpoint_interval_s", [&](const YAML::Node& n, const std::string& key) {
                  config.checkpoint_interval_s = r.number(n, key, 0.5, 3600);
              }},

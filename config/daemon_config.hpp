@@ -48,6 +48,7 @@ struct DaemonConfig {
     std::vector<ListenAddress> listen = {ListenAddress{ListenAddress::Kind::tcp, "127.0.0.1", 8700, {}}};
     std::string state_dir = "/var/lib/pyprofd";
     std::optional<std::string> auth_token_file;
+    std::optional<std::string> unix_socket_group;  // unix sockets are mode 0660: this group may connect
     Limits limits;
     Retention retention;
     Logging log;

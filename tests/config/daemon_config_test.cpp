@@ -33,6 +33,7 @@ TEST_CASE("every key read") {
 listen: [ "0.0.0.0:9000", "[::1]:9001", "unix:/run/pyprofd/api.sock" ]
 state_dir: /srv/pyprofd
 auth_token_file: /etc/pyprofd/token
+unix_socket_group: adm
 checkpoint_interval_s: 2
 limits: {max_running_sessions: 4, max_rate_hz: 2000, max_duration_s: 60, allow_unlimited_duration: yes, max_request_body_bytes: 4096}
 retention: {max_sessions: 10, max_age_days: 0.5, max_disk_mb: 100}
@@ -48,6 +49,7 @@ log: {level: debug, format: json}
     CHECK(c->listen[2].path == "/run/pyprofd/api.sock");
     CHECK(c->state_dir == "/srv/pyprofd");
     CHECK(*c->auth_token_file == "/etc/pyprofd/token");
+    CHECK(*c->unix_socket_group == "adm");
     CHECK(c->checkpoint_interval_s == 2);
     CHECK(c->limits.max_running_sessions == 4);
     CHECK(c->limits.max_rate_hz == 2000);
@@ -69,7 +71,7 @@ TEST_CASE("errors name the file, the line, the key and what is allowed") {
     };
     CHECK(error_of("state_dir: /x\nlisten_on: 1.2.3.4:80\n") ==
           "p.yaml:2: listen_on: unknown key (known here: auth_token_file, checkpoint_interval_s, limits, listen, log, "
-          "retention, state_dir)");
+          "retention, state_dir, unix_socket_group)");
     CHECK(error_of("limits:\n  max_rate_hz: 0\n") == "p.yaml:2: limits.max_rate_hz: must be between 1 and 100000, not 0");
     CHECK(error_of("limits:\n  max_rate_hz: fast\n") == "p.yaml:2: limits.max_rate_hz: must be a number, not 'fast'");
     CHECK(error_of("limits:\n  max_rate_hz: .nan\n").find("must be a number") != std::string::npos);
