@@ -19,6 +19,7 @@
 #include "sampler/proc_files.hpp"
 #include "sampler/pthread_tid.hpp"
 #include "sampler/thread_activity.hpp"
+#include "sampler/process_identity.hpp"
 #include "sampler/thread_pause.hpp"
 #include "sampler/thread_names.hpp"
 #include "sampler/version_detection.hpp"
@@ -87,8 +88,9 @@ std::string supported_versions() {
 }  // namespace
 
 struct PythonProcess::State {
-    explicit State(pid_t p) : memory(p), activity(p) {}
+    State(pid_t p, ProcessIdentity i) : identity(std::move(i)), memory(p), activity(p) {}
 
+    ProcessIdentity identity;  // the process attached to, not whatever has its PID later
     pid_t pid;
     std::vector<std::string> cmdline;
     std::string exe;
@@ -184,7 +186,9 @@ RemoteAddress PythonProcess::State::gil_holder(RemoteAddress interpreter) const 
 
 Result<PythonProcess> PythonProcess::attach(pid_t pid) {
     if (auto ok = check_process(pid); !ok) return std::unexpected(ok.error());
-    auto s = std::make_unique<State>(pid);
+    auto identity = ProcessIdentity::pin(pid);
+    if (!identity) return std::unexpected(identity.error());
+    auto s = std::make_unique<State>(pid, std::move(*identity));
     s->pid = pid;
     auto cmdline = read_cmdline(pid);
     if (!cmdline) return std::unexpected(cmdline.error());
@@ -337,6 +341,9 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
         for (const auto& t : sample.threads) live.push_back(t.native_id);
         s_->activity.keep_only(live);
     }
+    // Alive now means alive through every read above: its PID was not reused meanwhile.
+    if (s_->identity.exited())
+        return fail(ErrorKind::no_such_process, fmt::format("process {} has exited", s_->pid));
     return sample;
 }
 

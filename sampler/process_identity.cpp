@@ -1,0 +1,83 @@
+#include "sampler/process_identity.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <fmt/format.h>
+#include <optional>
+#include <string>
+
+namespace pyprofd::sampler {
+
+std::optional<std::uint64_t> process_start_time(pid_t pid) {
+    auto path = fmt::format("/proc/{}/stat", pid);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    char buffer[1024];
+    auto n = ::read(fd, buffer, sizeof buffer - 1);
+    ::close(fd);
+    if (n <= 0) return std::nullopt;
+    std::string_view stat(buffer, static_cast<std::size_t>(n));
+    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+    auto close = stat.rfind(')');
+    if (close == std::string_view::npos) return std::nullopt;
+    auto rest = stat.substr(close + 2);  // field 3 on
+    for (int field = 3; field < 22; ++field) {
+        auto space = rest.find(' ');
+        if (space == std::string_view::npos) return std::nullopt;
+        rest.remove_prefix(space + 1);
+    }
+    std::uint64_t start = 0;
+    auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), start);
+    if (ec != std::errc{}) return std::nullopt;
+    return start;
+}
+
+Result<ProcessIdentity> ProcessIdentity::pin(pid_t pid) {
+    // The pidfd first: from here on it names this process whatever the PID does.
+    int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd < 0 && errno == ESRCH) return fail(ErrorKind::no_such_process, fmt::format("no process with PID {}", pid));
+    auto start = process_start_time(pid);
+    if (!start) {
+        if (pidfd >= 0) ::close(pidfd);
+        return fail(ErrorKind::no_such_process, fmt::format("no process with PID {}", pid));
+    }
+    ProcessIdentity identity(pid, pidfd, *start);
+    if (identity.exited()) return fail(ErrorKind::no_such_process, fmt::format("process {} has exited", pid));
+    return identity;
+}
+
+ProcessIdentity::ProcessIdentity(ProcessIdentity&& other) noexcept
+    : pid_(other.pid_), pidfd_(other.pidfd_), start_time_(other.start_time_) {
+    other.pidfd_ = -1;
+}
+
+ProcessIdentity& ProcessIdentity::operator=(ProcessIdentity&& other) noexcept {
+    if (this != &other) {
+        if (pidfd_ >= 0) ::close(pidfd_);
+        pid_ = other.pid_;
+        pidfd_ = other.pidfd_;
+        start_time_ = other.start_time_;
+        other.pidfd_ = -1;
+    }
+    return *this;
+}
+
+ProcessIdentity::~ProcessIdentity() {
+    if (pidfd_ >= 0) ::close(pidfd_);
+}
+
+bool ProcessIdentity::exited() const {
+    if (pidfd_ >= 0) {
+        pollfd p{pidfd_, POLLIN, 0};
+        return ::poll(&p, 1, 0) > 0;  // readable: the process has exited (reaped or not)
+    }
+    auto start = process_start_time(pid_);
+    return !start || *start != start_time_;
+}
+
+}  // namespace pyprofd::sampler

@@ -1,0 +1,45 @@
+#pragma once
+// Which process a PID named when we attached. PIDs are reused: once a target exits
+// and is reaped, its number may name another process, and reading that one would
+// show (and leak) someone else's stacks. A pidfd (Linux 5.3+) stays bound to the
+// process it was opened for and becomes readable when that process exits, even
+// before it is reaped; where there is none, the start time from /proc/PID/stat
+// tells a new process from the old.
+//
+// A sample is trusted only if the process has not exited by the time the sample
+// is complete: its PID cannot have been reused during the reads before that.
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+
+#include "sampler/error.hpp"
+
+namespace pyprofd::sampler {
+
+class ProcessIdentity {
+public:
+    static Result<ProcessIdentity> pin(pid_t pid);
+    ProcessIdentity(ProcessIdentity&& other) noexcept;
+    ProcessIdentity& operator=(ProcessIdentity&& other) noexcept;
+    ProcessIdentity(const ProcessIdentity&) = delete;
+    ProcessIdentity& operator=(const ProcessIdentity&) = delete;
+    ~ProcessIdentity();
+
+    // Whether the process we attached to has exited (or its PID names another now).
+    bool exited() const;
+    std::uint64_t start_time() const { return start_time_; }  // clock ticks after boot
+    bool has_pidfd() const { return pidfd_ >= 0; }
+
+private:
+    ProcessIdentity(pid_t pid, int pidfd, std::uint64_t start_time) : pid_(pid), pidfd_(pidfd), start_time_(start_time) {}
+
+    pid_t pid_ = 0;
+    int pidfd_ = -1;
+    std::uint64_t start_time_ = 0;
+};
+
+// Field 22 of /proc/PID/stat, or nothing when the process is gone.
+std::optional<std::uint64_t> process_start_time(pid_t pid);
+
+}  // namespace pyprofd::sampler
