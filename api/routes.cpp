@@ -236,6 +236,8 @@ Response Routes::route(const Request& request) {
         auto pid = whole_number(parts[1]);
         if (!pid || *pid < 1 || *pid > INT_MAX)
             return problem(http::status::bad_request, "Invalid path", fmt::format("'{}' is not a process id", parts[1]), "pid");
+        if (auto allowed = sessions_.check_target(static_cast<pid_t>(*pid)); !allowed)
+            return session_problem(allowed.error());
         auto process = sampler::PythonProcess::attach(static_cast<pid_t>(*pid));
         auto fail = [&](const sampler::Error& e) {
             using K = sampler::ErrorKind;

@@ -146,7 +146,12 @@ int run_serve(std::span<const std::string_view> args) {
         spdlog::error("{}", store.error());
         return 1;
     }
-    daemon::SessionManager sessions(config, std::move(*store));
+    auto policy = daemon::TargetPolicy::from(config.targets);
+    if (!policy) {
+        spdlog::error("{}", policy.error());
+        return exit_usage;
+    }
+    daemon::SessionManager sessions(config, std::move(*store), std::move(*policy));
     Routes routes(sessions, std::move(auth));
 
     boost::asio::io_context io;

@@ -210,6 +210,27 @@ std::expected<DaemonConfig, std::string> parse_config(std::string_view yaml, std
                       }},
                  });
              }},
+            {"targets", [&](const YAML::Node& n, const std::string& prefix) {
+                 auto& t = config.targets;
+                 r.map(n, prefix, {
+                     {"allowed_uids", [&](const YAML::Node& v, const std::string& key) {
+                          if (!v.IsSequence()) r.fail(v, key, "must be a list of user ids, such as [1000, 1001]");
+                          for (const auto& item : v) t.allowed_uids.push_back(static_cast<unsigned>(r.whole(item, key, 0, 4294967294U)));
+                      }},
+                     {"allowed_executables", [&](const YAML::Node& v, const std::string& key) {
+                          if (!v.IsSequence()) r.fail(v, key, "must be a list of path globs, such as [\"/usr/bin/python3*\"]");
+                          for (const auto& item : v) {
+                              auto glob = r.scalar(item, key);
+                              if (glob.empty() || glob.front() != '/') r.fail(item, key, "a glob of an absolute path, not '" + glob + "'");
+                              t.allowed_executables.push_back(glob);
+                          }
+                      }},
+                     {"command_user", [&](const YAML::Node& v, const std::string& key) {
+                          t.command_user = r.scalar(v, key);
+                          if (t.command_user.empty()) r.fail(v, key, "must name a user");
+                      }},
+                 });
+             }},
             {"log", [&](const YAML::Node& n, const std::string& prefix) {
                  r.map(n, prefix, {
                      {"level", [&](const YAML::Node& v, const std::string& key) {

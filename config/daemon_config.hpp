@@ -39,6 +39,13 @@ struct Retention {
     std::uint64_t max_disk_bytes = 2ULL << 30;
 };
 
+// Which processes may be profiled, and as whom launched programs run.
+struct TargetPolicy {
+    std::vector<unsigned> allowed_uids;           // empty: any user's processes
+    std::vector<std::string> allowed_executables; // globs on the target's executable; empty: any
+    std::string command_user = "nobody";          // launched programs run as this user; "root" only if set so
+};
+
 struct Logging {
     std::string level = "info";  // trace, debug, info, warn, error
     std::string format = "text"; // text or json
@@ -51,6 +58,7 @@ struct DaemonConfig {
     std::optional<std::string> unix_socket_group;  // unix sockets are mode 0660: this group may connect
     Limits limits;
     Retention retention;
+    TargetPolicy targets;
     Logging log;
     double checkpoint_interval_s = 5;  // how often a running session's results are saved
 };

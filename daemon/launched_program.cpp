@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -69,8 +71,19 @@ bool group_exists(pid_t pgid) { return ::kill(-pgid, 0) == 0 || errno != ESRCH; 
     }
 }
 
-[[noreturn]] void run_program(const char* path, char* const* argv, pid_t parent, int exec_error_fd) {
+[[noreturn]] void run_program(const char* path, char* const* argv, char* const* envp, const RunAs* run_as,
+                              pid_t parent, int exec_error_fd) {
     ::setpgid(0, 0);
+    if (run_as) {
+        // Groups, then group, then user: each step needs the privilege the next drops.
+        if (::setgroups(run_as->groups.size(), run_as->groups.data()) != 0 || ::setgid(run_as->gid) != 0 ||
+            ::setuid(run_as->uid) != 0) {
+            int error = errno;
+            [[maybe_unused]] auto n = ::write(exec_error_fd, &error, sizeof error);
+            ::_exit(127);
+        }
+    }
+    // After the change of user, which clears it.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (::getppid() != parent) ::_exit(127);  // pyprofd died before the line above took effect
     // What pyprofd blocked or ignored is not the program's business.
@@ -80,7 +93,7 @@ bool group_exists(pid_t pgid) { return ::kill(-pgid, 0) == 0 || errno != ESRCH; 
     for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT}) ::signal(sig, SIG_DFL);
     // No descriptor of pyprofd's (sockets, state files) reaches the program.
     ::syscall(SYS_close_range, 3U, ~0U, static_cast<unsigned>(CLOSE_RANGE_CLOEXEC));
-    ::execv(path, argv);
+    ::execve(path, argv, envp);
     int error = errno;
     [[maybe_unused]] auto n = ::write(exec_error_fd, &error, sizeof error);
     ::_exit(127);
@@ -99,13 +112,47 @@ std::string describe_wait_status(int status) {
     return "ended";
 }
 
-std::expected<LaunchedProgram, std::string> LaunchedProgram::launch(const std::vector<std::string>& argv) {
+std::expected<RunAs, std::string> look_up_user(const std::string& name) {
+    std::vector<char> buffer(16384);
+    passwd entry{};
+    passwd* found = nullptr;
+    if (::getpwnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 || !found)
+        return std::unexpected(fmt::format("no user '{}' on this host", name));
+    RunAs run_as{name, found->pw_uid, found->pw_gid, {}, found->pw_dir ? found->pw_dir : "/"};
+    int count = 64;
+    run_as.groups.resize(static_cast<std::size_t>(count));
+    if (::getgrouplist(name.c_str(), found->pw_gid, run_as.groups.data(), &count) < 0) {
+        run_as.groups.resize(static_cast<std::size_t>(count));
+        ::getgrouplist(name.c_str(), found->pw_gid, run_as.groups.data(), &count);
+    }
+    run_as.groups.resize(static_cast<std::size_t>(count));
+    return run_as;
+}
+
+std::expected<LaunchedProgram, std::string> LaunchedProgram::launch(const std::vector<std::string>& argv,
+                                                                    const std::optional<RunAs>& run_as) {
     if (argv.empty()) return std::unexpected("no command to run");
     auto path = resolve_program(argv[0]);
     if (!path) return std::unexpected(path.error());
     std::vector<char*> c_argv;
     for (const auto& a : argv) c_argv.push_back(const_cast<char*>(a.c_str()));
     c_argv.push_back(nullptr);
+    // pyprofd's environment, but the user's own HOME, USER and LOGNAME.
+    std::vector<std::string> env;
+    for (char** e = environ; *e; ++e) {
+        std::string_view entry(*e);
+        if (run_as && (entry.starts_with("HOME=") || entry.starts_with("USER=") || entry.starts_with("LOGNAME=")))
+            continue;
+        env.emplace_back(entry);
+    }
+    if (run_as) {
+        env.push_back("HOME=" + run_as->home);
+        env.push_back("USER=" + run_as->name);
+        env.push_back("LOGNAME=" + run_as->name);
+    }
+    std::vector<char*> c_env;
+    for (auto& e : env) c_env.push_back(e.data());
+    c_env.push_back(nullptr);
 
     int exec_pipe[2];
     if (::pipe2(exec_pipe, O_CLOEXEC) != 0) return std::unexpected(fmt::format("pipe: {}", std::strerror(errno)));
@@ -117,7 +164,7 @@ std::expected<LaunchedProgram, std::string> LaunchedProgram::launch(const std::v
         ::close(exec_pipe[1]);
         return std::unexpected(fmt::format("cannot start '{}': fork: {}", argv[0], std::strerror(e)));
     }
-    if (pid == 0) run_program(path->c_str(), c_argv.data(), parent, exec_pipe[1]);
+    if (pid == 0) run_program(path->c_str(), c_argv.data(), c_env.data(), run_as ? &*run_as : nullptr, parent, exec_pipe[1]);
     ::setpgid(pid, pid);  // also here, so the group exists before either side goes on
     ::close(exec_pipe[1]);
 
@@ -133,7 +180,9 @@ std::expected<LaunchedProgram, std::string> LaunchedProgram::launch(const std::v
         ::waitpid(pid, &status, 0);
         program.program_reaped_ = true;
         program.terminated_ = true;
-        return std::unexpected(fmt::format("cannot run '{}': {}", *path, std::strerror(exec_error)));
+        return std::unexpected(fmt::format("cannot run '{}'{}: {}", *path,
+                                           run_as ? fmt::format(" as {}", run_as->name) : std::string(),
+                                           std::strerror(exec_error)));
     }
 
     int keeper_pipe[2];

@@ -24,11 +24,24 @@ namespace pyprofd::daemon {
 // is left behind as a zombie where PID 1 does not reap (containers).
 void become_child_subreaper();
 
+// The user a launched program runs as, looked up once (not in the forked child,
+// where only async-signal-safe calls are allowed).
+struct RunAs {
+    std::string name;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::vector<gid_t> groups;  // supplementary groups
+    std::string home;
+};
+std::expected<RunAs, std::string> look_up_user(const std::string& name);
+
 class LaunchedProgram {
 public:
-    // Starts argv[0] (looked up on PATH) with argv. Fails with a message that says
-    // what could not be run and why.
-    static std::expected<LaunchedProgram, std::string> launch(const std::vector<std::string>& argv);
+    // Starts argv[0] (looked up on PATH) with argv, as run_as if given (with its
+    // HOME, USER and LOGNAME), else as pyprofd's own user. Fails with a message that
+    // says what could not be run and why.
+    static std::expected<LaunchedProgram, std::string> launch(const std::vector<std::string>& argv,
+                                                              const std::optional<RunAs>& run_as = std::nullopt);
 
     LaunchedProgram(LaunchedProgram&& other) noexcept;
     LaunchedProgram& operator=(LaunchedProgram&&) = delete;

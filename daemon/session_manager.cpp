@@ -12,20 +12,22 @@
 namespace pyprofd::daemon {
 namespace {
 
-// Whether argv[0] names a program that can be run, as execvp would find it.
-bool can_run(const std::string& program) {
-    if (program.find('/') != std::string::npos) return ::access(program.c_str(), X_OK) == 0;
+// The path argv[0] names, as execvp would find it; nothing when it cannot be run.
+std::optional<std::string> program_path(const std::string& program) {
+    if (program.find('/') != std::string::npos)
+        return ::access(program.c_str(), X_OK) == 0 ? std::optional(std::filesystem::absolute(program).string())
+                                                    : std::nullopt;
     const char* path = std::getenv("PATH");
     std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
     for (std::size_t start = 0; start <= dirs.size();) {
         auto end = dirs.find(':', start);
         auto dir = dirs.substr(start, end == std::string::npos ? std::string::npos : end - start);
         auto candidate = (std::filesystem::path(dir.empty() ? "." : dir) / program).string();
-        if (::access(candidate.c_str(), X_OK) == 0) return true;
+        if (::access(candidate.c_str(), X_OK) == 0) return std::filesystem::absolute(candidate).string();
         if (end == std::string::npos) break;
         start = end + 1;
     }
-    return false;
+    return std::nullopt;
 }
 
 SessionError attach_error(pid_t pid, const sampler::Error& e) {
@@ -39,8 +41,8 @@ SessionError attach_error(pid_t pid, const sampler::Error& e) {
 
 }  // namespace
 
-SessionManager::SessionManager(const config::DaemonConfig& config, SessionStore store)
-    : config_(config), store_(std::move(store)) {
+SessionManager::SessionManager(const config::DaemonConfig& config, SessionStore store, TargetPolicy policy)
+    : config_(config), store_(std::move(store)), policy_(std::move(policy)) {
     auto loaded = store_.load_all();
     for (const auto& problem : loaded.problems) spdlog::warn("state: {}", problem);
     for (auto& info : loaded.sessions) {
@@ -79,12 +81,17 @@ std::expected<void, SessionError> SessionManager::check(const SessionSpec& spec)
     if (spec.pid.has_value() == !spec.command.empty())
         return invalid("pid", "give either pid (a running process) or command (a program to launch), not both or neither");
     if (spec.pid && *spec.pid <= 0) return invalid("pid", fmt::format("pid must be a process id (1 or more), not {}", *spec.pid));
-    if (spec.pid && *spec.pid == ::getpid())
-        return std::unexpected(SessionError{SessionError::Kind::not_permitted, "pyprofd does not profile itself", "pid"});
-    if (!spec.command.empty() && !can_run(spec.command.front()))
-        return invalid("command", fmt::format("command: '{}' is not a program that can be run (not found on PATH, or "
-                                              "not executable)",
-                                              spec.command.front()));
+    if (spec.pid)
+        if (auto allowed = check_target(*spec.pid); !allowed) return std::unexpected(allowed.error());
+    if (!spec.command.empty()) {
+        auto program = program_path(spec.command.front());
+        if (!program)
+            return invalid("command", fmt::format("command: '{}' is not a program that can be run (not found on PATH, "
+                                                  "or not executable)",
+                                                  spec.command.front()));
+        if (auto allowed = policy_.allows_program(*program); !allowed)
+            return std::unexpected(SessionError{SessionError::Kind::not_permitted, allowed.error(), "command"});
+    }
     if (!(spec.rate_hz >= 1 && spec.rate_hz <= limits.max_rate_hz))
         return invalid("rate_hz", fmt::format("rate_hz must be from 1 to {} samples per second, not {}", limits.max_rate_hz,
                                               spec.rate_hz));
@@ -139,7 +146,8 @@ std::expected<SessionInfo, SessionError> SessionManager::start(SessionSpec spec)
         if (running_now() >= config_.limits.max_running_sessions) return std::unexpected(too_many());
         // Saved before it runs: a daemon that dies now leaves it `interrupted`, not lost.
         if (auto saved = store_.save_record(info); !saved) spdlog::warn("session={} {}", info.id, saved.error());
-        session = std::make_shared<Session>(info, std::move(process), [this](Session& s) { session_ended(s); });
+        session = std::make_shared<Session>(info, std::move(process), policy_.command_user(),
+                                            [this](Session& s) { session_ended(s); });
         sessions_.emplace(info.id, session);
     }
     spdlog::info("session={} started: {} at {} Hz for {}", info.id,
@@ -147,6 +155,12 @@ std::expected<SessionInfo, SessionError> SessionManager::start(SessionSpec spec)
                                : fmt::format("command {}", info.spec.command.front()),
                  info.spec.rate_hz, info.spec.duration_s ? fmt::format("{} s", *info.spec.duration_s) : "until stopped");
     return session->info();
+}
+
+std::expected<void, SessionError> SessionManager::check_target(pid_t pid) const {
+    if (auto allowed = policy_.allows_process(pid); !allowed)
+        return std::unexpected(SessionError{SessionError::Kind::not_permitted, allowed.error(), "pid"});
+    return {};
 }
 
 std::shared_ptr<Session> SessionManager::find(const std::string& id) const {

@@ -20,6 +20,7 @@
 #include "daemon/session.hpp"
 #include "daemon/session_info.hpp"
 #include "daemon/session_store.hpp"
+#include "daemon/target_policy.hpp"
 
 namespace pyprofd::daemon {
 
@@ -46,7 +47,7 @@ struct SessionCounts {
 class SessionManager {
 public:
     // Reloads the sessions of the store; problems with its files are logged and skipped.
-    SessionManager(const config::DaemonConfig& config, SessionStore store);
+    SessionManager(const config::DaemonConfig& config, SessionStore store, TargetPolicy policy);
     SessionManager(const SessionManager&) = delete;
     SessionManager& operator=(const SessionManager&) = delete;
     ~SessionManager();  // shutdown()
@@ -59,6 +60,8 @@ public:
     std::expected<std::pair<SessionInfo, std::shared_ptr<const render::Profile>>, SessionError> profile(
         const std::string& id) const;
     SessionCounts counts() const;
+    // Whether the policy lets this process be read (for the stacks endpoint too).
+    std::expected<void, SessionError> check_target(pid_t pid) const;
 
     // Ends every running session as `stopped`, saves them, and stops checkpointing.
     void shutdown();
@@ -77,6 +80,7 @@ private:
 
     const config::DaemonConfig config_;
     const SessionStore store_;
+    const TargetPolicy policy_;
     mutable std::mutex mutex_;
     std::map<std::string, std::shared_ptr<Session>> sessions_;
     // Sessions that retention removed, destroyed later on the checkpoint thread: a

@@ -38,6 +38,7 @@ checkpoint_interval_s: 2
 limits: {max_running_sessions: 4, max_rate_hz: 2000, max_duration_s: 60, allow_unlimited_duration: yes, max_request_body_bytes: 4096}
 retention: {max_sessions: 10, max_age_days: 0.5, max_disk_mb: 100}
 log: {level: debug, format: json}
+targets: {allowed_uids: [1000, 0], allowed_executables: ["/usr/bin/python3*"], command_user: www-data}
 )", "c.yaml");
     REQUIRE_MESSAGE(c, c.error());
     REQUIRE(c->listen.size() == 3);
@@ -61,6 +62,9 @@ log: {level: debug, format: json}
     CHECK(c->retention.max_disk_bytes == 100ULL << 20);
     CHECK(c->log.level == "debug");
     CHECK(c->log.format == "json");
+    CHECK(c->targets.allowed_uids == std::vector<unsigned>{1000, 0});
+    CHECK(c->targets.allowed_executables == std::vector<std::string>{"/usr/bin/python3*"});
+    CHECK(c->targets.command_user == "www-data");
 }
 
 TEST_CASE("errors name the file, the line, the key and what is allowed") {
@@ -71,7 +75,7 @@ TEST_CASE("errors name the file, the line, the key and what is allowed") {
     };
     CHECK(error_of("state_dir: /x\nlisten_on: 1.2.3.4:80\n") ==
           "p.yaml:2: listen_on: unknown key (known here: auth_token_file, checkpoint_interval_s, limits, listen, log, "
-          "retention, state_dir, unix_socket_group)");
+          "retention, state_dir, targets, unix_socket_group)");
     CHECK(error_of("limits:\n  max_rate_hz: 0\n") == "p.yaml:2: limits.max_rate_hz: must be between 1 and 100000, not 0");
     CHECK(error_of("limits:\n  max_rate_hz: fast\n") == "p.yaml:2: limits.max_rate_hz: must be a number, not 'fast'");
     CHECK(error_of("limits:\n  max_rate_hz: .nan\n").find("must be a number") != std::string::npos);
@@ -87,6 +91,9 @@ TEST_CASE("errors name the file, the line, the key and what is allowed") {
     CHECK(error_of("limits: {allow_unlimited_duration: maybe}\n").find("must be true or false") != std::string::npos);
     CHECK(error_of("limits: {max_rate_hz: [1]}\n").find("must be a single value") != std::string::npos);
     CHECK(error_of("state_dir: [unclosed\n").starts_with("p.yaml: not valid YAML"));
+    CHECK(error_of("targets: {allowed_uids: 1000}\n").find("must be a list of user ids") != std::string::npos);
+    CHECK(error_of("targets:\n  allowed_executables: [\"python*\"]\n") ==
+          "p.yaml:2: targets.allowed_executables: a glob of an absolute path, not 'python*'");
     auto missing = load_config_file("/nonexistent/pyprofd.yaml");
     REQUIRE_FALSE(missing);
     CHECK(missing.error() == "cannot read the configuration /nonexistent/pyprofd.yaml: No such file or directory");

@@ -33,8 +33,9 @@ except ImportError as e:
     print("FAIL %s: install python3-yaml and python3-jsonschema (scripts/deps-test.txt; `make test` does)" % e)
     sys.exit(1)
 
-PYPROFD, SOURCE = sys.argv[1], sys.argv[2]
-PYTHON = shutil.which("python3.11") or sys.executable
+PYPROFD, SOURCE = sys.argv[1], os.path.abspath(sys.argv[2])
+# Debian's interpreter: launched programs run as nobody, who cannot reach pyenv's under /root.
+PYTHON = "/usr/bin/python3.11" if os.path.exists("/usr/bin/python3.11") else sys.executable
 TARGET = os.path.join(SOURCE, "tests/targets/heavy_light.py")
 failures = []
 
@@ -244,6 +245,66 @@ def check_retention_by_age(work):
         target.kill()
 
 
+def uid_of(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                return int(line.split()[1])
+    return None
+
+
+def check_target_policy(work):
+    """targets: allowed users and executables, for pid sessions, the stacks endpoint and
+    commands; launched programs run as command_user (nobody by default)."""
+    state = os.path.join(work, "state-policy")
+    config = os.path.join(work, "policy.yaml")
+    with open(config, "w") as f:
+        f.write('targets: {allowed_uids: [65534], allowed_executables: ["/usr/bin/python3*"]}\n')
+    daemon = Daemon(state, config)
+    as_root = subprocess.Popen([PYTHON, TARGET], stdout=subprocess.PIPE)
+    as_nobody = subprocess.Popen([PYTHON, TARGET], stdout=subprocess.PIPE, user=65534, group=65534, cwd="/")
+    sleeper = subprocess.Popen(["sleep", "600"], user=65534, group=65534)
+    as_root.stdout.readline()
+    as_nobody.stdout.readline()
+    try:
+        status, _, p = daemon.request("POST", "/sessions", {"pid": as_root.pid, "duration_s": 1})
+        check(status == 403 and p.get("field") == "pid" and "runs as uid 0, which targets.allowed_uids does not list" in p["detail"],
+              "a root process when only uid 65534 is allowed: 403: %s" % p.get("detail"))
+        status, _, p = daemon.request("GET", "/processes/%d/stacks" % as_root.pid)
+        check(status == 403, "and its stacks: 403 too")
+        status, _, p = daemon.request("POST", "/sessions", {"pid": sleeper.pid, "duration_s": 1})
+        check(status == 403 and "runs /usr/bin/sleep, which no glob of targets.allowed_executables matches" in p["detail"],
+              "an executable no glob matches: 403: %s" % p.get("detail"))
+        status, _, s = daemon.request("POST", "/sessions", {"pid": as_nobody.pid, "rate_hz": 100, "duration_s": 0.5})
+        check(status == 201, "an allowed user's allowed executable: 201")
+        status, _, p = daemon.request("POST", "/sessions", {"command": ["sleep", "1"], "duration_s": 1})
+        check(status == 403 and p.get("field") == "command", "a command no glob matches: 403")
+        status, _, s = daemon.request("POST", "/sessions", {"command": [PYTHON, TARGET], "rate_hz": 100, "duration_s": 3})
+        check(status == 201, "an allowed command: 201")
+        running = wait_for_state(daemon, s["id"], {"running"})
+        launched = None
+        for _ in range(100):
+            _, _, s2 = daemon.request("GET", "/sessions/" + s["id"])
+            if s2["samples"] > 0:
+                launched = s2["target"]["pid"]
+                break
+            time.sleep(0.05)
+        check(launched is not None and uid_of(launched) == 65534, "the launched program runs as nobody (uid %s)" %
+              (launched and uid_of(launched)))
+        daemon.request("POST", "/sessions/%s/stop" % s["id"])
+    finally:
+        daemon.stop(signal.SIGTERM)
+        for p in (as_root, as_nobody, sleeper):
+            p.kill()
+    config = os.path.join(work, "bad-user.yaml")
+    with open(config, "w") as f:
+        f.write("targets: {command_user: no-such-user-xyz}\n")
+    result = subprocess.run([PYPROFD, "serve", "--config", config, "--listen", "127.0.0.1:0", "--state-dir", state],
+                            capture_output=True, text=True, timeout=20)
+    check(result.returncode == 2 and "targets.command_user: no user 'no-such-user-xyz' on this host" in result.stderr,
+          "an unknown command_user: exit 2 naming it")
+
+
 def check_bad_configuration(work):
     config = os.path.join(work, "bad.yaml")
     with open(config, "w") as f:
@@ -443,6 +504,7 @@ def main():
         daemon = None
         check_unix_socket_and_retention(work)
         check_retention_by_age(work)
+        check_target_policy(work)
         check_bad_configuration(work)
     finally:
         if daemon:
