@@ -16,7 +16,10 @@ std::expected<daemon::SessionSpec, RequestError> parse_session_request(std::stri
     auto fail = [](std::string field, std::string message) {
         return std::unexpected(RequestError{std::move(field), std::move(message)});
     };
-    for (const auto& [key, value] : json.items()) {
+    for (const auto& item : json.items()) {
+        // Named, not a structured binding: the lambda below captures them.
+        const std::string& key = item.key();
+        const nlohmann::json& value = item.value();
         auto flag = [&](bool& target) -> bool {
             if (!value.is_boolean()) return false;
             target = value.get<bool>();

@@ -52,7 +52,7 @@ void append_fixed(std::string& out, double value, int decimals) {
     auto scaled = std::lround(std::max(0.0, value) * static_cast<double>(scale));
     char digits[32];
     auto [end, ec] = std::to_chars(digits, digits + sizeof digits, scaled / scale);
-    out.append(digits, end);
+    out.append(digits, static_cast<std::size_t>(end - digits));
     out.push_back('.');
     long fraction = scaled % scale;
     if (decimals == 2) out.push_back(static_cast<char>('0' + fraction / 10));

@@ -35,6 +35,9 @@ std::optional<std::string> add_line(std::string_view line, Profile& profile, std
     auto [ptr, ec] = std::from_chars(begin, end, count);
     if (ec != std::errc{} || ptr != end || begin == end)
         return "the count '" + std::string(line.substr(space + 1)) + "' is not a whole number";
+    // A thousand years at 100 kHz is 3e15 samples: a larger count is not a sample count.
+    constexpr std::uint64_t most = 1'000'000'000'000'000'000ULL;
+    if (count > most) return "the count " + std::string(line.substr(space + 1)) + " is larger than 10^18";
     std::string_view stack = line.substr(0, space);
     frames.clear();
     while (true) {
@@ -53,7 +56,7 @@ std::optional<std::string> add_line(std::string_view line, Profile& profile, std
 std::optional<FoldedReadError> read_folded(std::istream& in, Profile& profile) {
     // Read in large blocks and split in place: a line at a time through the stream
     // costs more than the parsing.
-    constexpr std::size_t block = 1 << 20;
+    constexpr std::size_t block = 64 * 1024;
     std::string buffer;
     std::vector<std::string_view> frames;
     std::size_t number = 0;

@@ -1,6 +1,7 @@
 #include "render/pprof.hpp"
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <unordered_map>
 #include <vector>
@@ -100,8 +101,10 @@ std::string pprof_message(const Profile& profile, const PprofOptions& options) {
         // pprof lists a sample's locations leaf first.
         for (std::size_t i = path.size(); i-- > (thread ? 1 : 0);)
             location_ids.push_back(location_id(profile.node(path[i]).frame));
-        values[0] = static_cast<std::int64_t>(self);
-        values[1] = values[0] * period_ns;
+        // Saturated, not wrapped: pprof's values are signed 64-bit.
+        constexpr auto most = std::numeric_limits<std::int64_t>::max();
+        values[0] = self > static_cast<std::uint64_t>(most) ? most : static_cast<std::int64_t>(self);
+        values[1] = period_ns > 0 && values[0] > most / period_ns ? most : values[0] * period_ns;
         part.clear();
         part.packed_field<std::uint64_t>(field::sample_location_id, location_ids);
         part.packed_field<std::int64_t>(field::sample_value, std::span<const std::int64_t>(values, options.rate_hz ? 2 : 1));

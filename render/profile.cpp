@@ -1,7 +1,15 @@
 #include "render/profile.hpp"
 
+#include <limits>
+
 namespace pyprofd::render {
 namespace {
+
+// Totals saturate rather than wrap: folded input from elsewhere may hold any count.
+void add_saturating(std::uint64_t& total, std::uint64_t count) {
+    total = total > std::numeric_limits<std::uint64_t>::max() - count ? std::numeric_limits<std::uint64_t>::max()
+                                                                       : total + count;
+}
 
 std::uint64_t label_hash(std::string_view label) { return std::hash<std::string_view>()(label); }
 
@@ -62,20 +70,20 @@ NodeId Profile::child(NodeId parent, std::string_view label) {
 void Profile::add(std::span<const FrameId> root_first, std::uint64_t count) {
     if (count == 0) return;
     NodeId at = root;
-    nodes_[root].total += count;
+    add_saturating(nodes_[root].total, count);
     for (FrameId frame : root_first) {
         at = child(at, frame);
-        nodes_[at].total += count;
+        add_saturating(nodes_[at].total, count);
     }
 }
 
 void Profile::add_labels(std::span<const std::string_view> root_first, std::uint64_t count) {
     if (count == 0) return;
     NodeId at = root;
-    nodes_[root].total += count;
+    add_saturating(nodes_[root].total, count);
     for (auto label : root_first) {
         at = child(at, label);
-        nodes_[at].total += count;
+        add_saturating(nodes_[at].total, count);
     }
 }
 
@@ -86,8 +94,8 @@ void Profile::add_labels(std::span<const std::string> root_first, std::uint64_t 
 
 std::uint64_t Profile::self_samples(NodeId id) const {
     std::uint64_t below = 0;
-    for (NodeId c : children(id)) below += nodes_[c].total;
-    return nodes_[id].total - below;
+    for (NodeId c : children(id)) add_saturating(below, nodes_[c].total);
+    return nodes_[id].total > below ? nodes_[id].total - below : 0;
 }
 
 void Profile::for_each_stack(const std::function<void(std::span<const NodeId>, std::uint64_t)>& visit) const {

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <limits>
 #include <sstream>
 
 #include "render/folded.hpp"
@@ -96,4 +97,20 @@ TEST_CASE("bad folded input names the line and what is wrong") {
     REQUIRE(n);
     CHECK(n->line == 1);
     CHECK(n->message.find("'-3'") != std::string::npos);
+}
+
+TEST_CASE("huge counts: a count beyond 10^18 is refused; totals saturate instead of wrapping") {
+    Profile p;
+    std::istringstream too_big("a;b 1000000000000000001\n");
+    auto e = read_folded(too_big, p);
+    REQUIRE(e);
+    CHECK(e->message == "the count 1000000000000000001 is larger than 10^18");
+    Profile q;
+    std::istringstream in("a;b 1000000000000000000\n");
+    for (int i = 0; i < 20; ++i) {  // 2e19: past 2^64
+        in.clear();
+        in.seekg(0);
+        REQUIRE_FALSE(read_folded(in, q));
+    }
+    CHECK(q.total_samples() == std::numeric_limits<std::uint64_t>::max());
 }

@@ -1,0 +1,33 @@
+// Folded stacks from any tool, then every format drawn from what was read: the
+// renderers see whatever labels the input holds.
+#include <cstddef>
+#include <cstdint>
+#include <sstream>
+#include <string>
+
+#include "render/differential.hpp"
+#include "render/flame_graph.hpp"
+#include "render/folded.hpp"
+#include "render/pprof.hpp"
+#include "render/speedscope.hpp"
+#include "render/thread_roots.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    using namespace pyprofd::render;
+    std::istringstream in(std::string(reinterpret_cast<const char*>(data), size));
+    Profile profile;
+    auto error = read_folded(in, profile);
+    if (error && error->message.empty()) __builtin_trap();
+    std::ostringstream out;
+    FlameGraphOptions options;
+    options.min_width_px = 0;
+    write_flame_graph(profile, options, out);
+    auto merged = without_thread_roots(profile);
+    if (merged.total_samples() != profile.total_samples()) __builtin_trap();
+    options.baseline = &merged;
+    write_flame_graph(profile, options, out);
+    write_folded(profile, out);
+    write_speedscope(profile, {}, out);
+    write_pprof(profile, {.rate_hz = 100}, out);
+    return 0;
+}
