@@ -47,6 +47,11 @@ std::pair<SessionInfo, std::shared_ptr<const render::Profile>> Session::snapshot
     return {std::move(info), std::make_shared<const render::Profile>(profile_)};
 }
 
+void Session::set_save_error(std::string error) {
+    std::lock_guard lock(mutex_);
+    info_.save_error = std::move(error);
+}
+
 void Session::request_stop() { thread_.request_stop(); }
 
 void Session::join() {

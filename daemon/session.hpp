@@ -42,6 +42,9 @@ public:
     // The record and the profile at one moment, for a checkpoint.
     std::pair<SessionInfo, std::shared_ptr<const render::Profile>> snapshot() const;
 
+    // What the last attempt to save it said: empty once saved.
+    void set_save_error(std::string error);
+
     void request_stop();
     void join();
     bool running() const;

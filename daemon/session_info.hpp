@@ -54,6 +54,9 @@ struct SessionInfo {
     double mean_lag_ms = 0;
     double elapsed_s = 0;
     std::map<pid_t, SeenThread> threads;
+    // Why its results could not be saved last time (disk full, read-only): they are
+    // served from memory meanwhile and saved again later. Not itself saved.
+    std::string save_error;
 };
 
 }  // namespace pyprofd::daemon

@@ -83,6 +83,7 @@ nlohmann::json session_to_json(const SessionInfo& info) {
         {"threads_seen", std::move(threads)},
     };
     if (info.state == SessionState::failed) j["failure"] = info.failure;
+    if (!info.save_error.empty()) j["save_error"] = info.save_error;
     return j;
 }
 

@@ -67,6 +67,8 @@ SessionManager::SessionManager(const config::DaemonConfig& config, SessionStore 
         sessions_.emplace(id, std::make_shared<Session>(std::move(info), loader));
     }
     spdlog::info("state: {} sessions loaded from {}", sessions_.size(), store_.directory());
+    if (auto writable = store_.check_writable(); !writable)
+        spdlog::error("state: {}; results are kept in memory, and saved once it can be written", writable.error());
     apply_retention();
     checkpointer_ = std::jthread([this](std::stop_token stop) { checkpoint_loop(stop); });
 }
@@ -246,8 +248,11 @@ void SessionManager::session_ended(Session& session) {
     auto [info, profile] = session.snapshot();
     {
         std::lock_guard lock(checkpoint_mutex_);
-        if (auto saved = store_.save(info, *profile); !saved)
-            spdlog::error("session={} its results stay in memory only: {}", info.id, saved.error());
+        if (auto saved = store_.save(info, *profile); !saved) {
+            spdlog::error("session={} its results are kept in memory and saved again every few seconds: {}", info.id,
+                          saved.error());
+            session.set_save_error(saved.error());
+        }
     }
     spdlog::info("session={} ended: {}{}, {} samples, {} errors", info.id, to_string(info.state),
                  info.failure.empty() ? "" : " (" + info.failure + ")", info.samples,
@@ -256,18 +261,27 @@ void SessionManager::session_ended(Session& session) {
 }
 
 void SessionManager::checkpoint_running() {
-    std::vector<std::shared_ptr<Session>> running;
+    // Running sessions, and finished ones whose final save failed (the disk was full
+    // or read-only): tried again until it works.
+    std::vector<std::shared_ptr<Session>> due;
     {
         std::lock_guard lock(mutex_);
         for (const auto& [id, s] : sessions_)
-            if (s->running()) running.push_back(s);
+            if (s->running() || !s->info().save_error.empty()) due.push_back(s);
     }
-    for (const auto& s : running) {
+    for (const auto& s : due) {
         // Under the lock the final save also takes: a checkpoint never lands after it.
         std::lock_guard lock(checkpoint_mutex_);
         auto [info, profile] = s->snapshot();
-        if (info.state != SessionState::running) continue;
-        if (auto saved = store_.save(info, *profile); !saved) spdlog::warn("session={} checkpoint: {}", info.id, saved.error());
+        bool retry = is_finished(info.state) && !info.save_error.empty();
+        if (info.state != SessionState::running && !retry) continue;
+        if (auto saved = store_.save(info, *profile); !saved) {
+            if (saved.error() != info.save_error) spdlog::warn("session={} not saved: {}", info.id, saved.error());
+            s->set_save_error(saved.error());
+        } else if (!info.save_error.empty()) {
+            s->set_save_error({});
+            spdlog::info("session={} saved now", info.id);
+        }
     }
 }
 

@@ -48,7 +48,9 @@ std::expected<void, std::string> SessionStore::save(const SessionInfo& info, con
 }
 
 std::expected<void, std::string> SessionStore::save_record(const SessionInfo& info) const {
-    auto json = session_to_json(info);
+    auto saved = info;
+    saved.save_error.clear();  // true of this process's attempts only
+    auto json = session_to_json(saved);
     return write_file_atomically(record_path(info.id), [&](std::ostream& out) { out << json.dump(2) << '\n'; });
 }
 
@@ -99,6 +101,14 @@ std::expected<render::Profile, std::string> SessionStore::load_profile(const std
     if (auto error = render::read_folded(in, profile))
         return std::unexpected(fmt::format("{} line {}: {}", path, error->line, error->message));
     return profile;
+}
+
+std::expected<void, std::string> SessionStore::check_writable() const {
+    auto probe = dir_ + "/.writable-probe";
+    auto written = write_file_atomically(probe, [](std::ostream& out) { out << "pyprofd\n"; });
+    std::error_code ec;
+    fs::remove(probe, ec);
+    return written;
 }
 
 void SessionStore::remove(const std::string& id) const {

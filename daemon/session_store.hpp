@@ -28,6 +28,8 @@ public:
     Loaded load_all() const;
     std::expected<render::Profile, std::string> load_profile(const std::string& id) const;
     void remove(const std::string& id) const;
+    // Whether a file can be written there now (full and read-only file systems fail).
+    std::expected<void, std::string> check_writable() const;
     std::uint64_t bytes_on_disk(const std::string& id) const;
 
     const std::string& directory() const { return dir_; }
