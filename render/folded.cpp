@@ -47,6 +47,7 @@ std::optional<std::string> add_line(std::string_view line, Profile& profile, std
         if (semi == std::string_view::npos) break;
         stack.remove_prefix(semi + 1);
     }
+    if (frames.empty()) return "expected 'frame;frame;... count', found no frame before the count";
     profile.add_labels(std::span<const std::string_view>(frames), count);
     return std::nullopt;
 }

@@ -68,7 +68,8 @@ NodeId Profile::child(NodeId parent, std::string_view label) {
 }
 
 void Profile::add(std::span<const FrameId> root_first, std::uint64_t count) {
-    if (count == 0) return;
+    // A stack without frames is no stack: every view draws stacks of frames.
+    if (count == 0 || root_first.empty()) return;
     NodeId at = root;
     add_saturating(nodes_[root].total, count);
     for (FrameId frame : root_first) {
@@ -78,7 +79,7 @@ void Profile::add(std::span<const FrameId> root_first, std::uint64_t count) {
 }
 
 void Profile::add_labels(std::span<const std::string_view> root_first, std::uint64_t count) {
-    if (count == 0) return;
+    if (count == 0 || root_first.empty()) return;
     NodeId at = root;
     add_saturating(nodes_[root].total, count);
     for (auto label : root_first) {

@@ -114,3 +114,13 @@ TEST_CASE("huge counts: a count beyond 10^18 is refused; totals saturate instead
     }
     CHECK(q.total_samples() == std::numeric_limits<std::uint64_t>::max());
 }
+
+TEST_CASE("a line with a count but no frame is an error, not samples that no view shows") {
+    Profile p;
+    std::istringstream in("a 1\n;; 2\n");
+    auto e = read_folded(in, p);
+    REQUIRE(e);
+    CHECK(e->line == 2);
+    CHECK(e->message == "expected 'frame;frame;... count', found no frame before the count");
+    CHECK(p.total_samples() == 1);
+}
