@@ -39,6 +39,7 @@ bench: test-deps build
 	./build/bench/bench_sample_cost
 	./build/bench/bench_sampling_rate
 	./build/bench/bench_render_flame_graph ./build/pyprofd
+	/usr/bin/python3.11 bench/daemon_load.py ./build/pyprofd .
 
 clean:
 	rm -rf build build-asan
