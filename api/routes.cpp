@@ -254,6 +254,16 @@ Response Routes::route(const Request& request) {
 
     if (parts.size() == 1) {
         if (method == http::verb::post) {
+            // JSON, whatever the client labelled it as: curl -d sends form-urlencoded.
+            // A body that says it is something else entirely is refused.
+            auto type = std::string(request[http::field::content_type]);
+            auto media = type.substr(0, type.find(';'));
+            while (!media.empty() && media.back() == ' ') media.pop_back();
+            for (auto& c : media) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            if (!media.empty() && media != "application/json" && media != "application/x-www-form-urlencoded" &&
+                media != "text/plain")
+                return problem(http::status::unsupported_media_type, "Unsupported media type",
+                               fmt::format("the body must be JSON (Content-Type: application/json), not {}", media));
             auto spec = parse_session_request(request.body());
             if (!spec) return problem(http::status::bad_request, "Invalid request body", spec.error().message, spec.error().field);
             auto started = sessions_.start(std::move(*spec));

@@ -414,6 +414,26 @@ def main():
                                                problem.get("detail") if isinstance(problem, dict) else problem))
         status, _, problem = daemon.request("POST", "/sessions", b"\xff\xfe{}", {"Content-Type": "application/json"})
         check(status == 400, "a body that is not UTF-8 -> 400")
+        status, _, problem = daemon.request("POST", "/sessions", {"pid": target.pid}, {"Content-Type": "multipart/form-data"})
+        check(status == 415 and "must be JSON" in problem["detail"], "a body labelled multipart -> 415")
+        status, _, curl_like = daemon.request("POST", "/sessions", {"pid": target.pid, "duration_s": 0.2},
+                                              {"Content-Type": "application/x-www-form-urlencoded"})
+        check(status == 201, "a JSON body labelled form-urlencoded (curl -d) is taken as JSON")
+        wait_for_state(daemon, curl_like["id"], {"completed"})
+        status, _, problem = daemon.request("POST", "/sessions", b'{"pid": 1e30}', {"Content-Type": "application/json"})
+        check(status == 400 and problem.get("field") == "pid", "a huge pid -> 400")
+        status, _, problem = daemon.request("POST", "/sessions", b'{"pid": NaN}', {"Content-Type": "application/json"})
+        check(status == 400, "NaN (not JSON) -> 400")
+        status, _, problem = daemon.request("POST", "/sessions", {"pid": target.pid, "rate_hz": 1e308})
+        check(status == 400 and problem.get("field") == "rate_hz", "a huge rate -> 400")
+        for raw, expected in ((b"GARBAGE\r\n\r\n", b"HTTP/1.1 400"), (b"GET / HTTP/9.9\r\n\r\n", b"HTTP/1.1 400"),
+                              (b"GET /healthz HTTP/1.1\r\nContent-Length: -5\r\n\r\n", b"HTTP/1.1 400"),
+                              (b"BREW /sessions HTTP/1.1\r\nHost: x\r\n\r\n", b"HTTP/1.1 405")):
+            import socket
+            with socket.create_connection(("127.0.0.1", daemon.port), timeout=10) as raw_socket:
+                raw_socket.sendall(raw)
+                reply = raw_socket.recv(4096)
+            check(reply.startswith(expected), "raw %r -> %r" % (raw[:30], reply[:20]))
         status, _, problem = daemon.request("GET", "/healthz", None, {"X-Big": "x" * 20000})
         check(status == 431, "an oversized header -> 431 (%s)" % status)
         status, _, _ = daemon.request("GET", "/healthz")
@@ -431,7 +451,7 @@ def main():
         check(status == 200 and listed["total"] == 8 and {s["id"] for s in listed["sessions"]} == set(running),
               "GET /sessions?state=running lists the eight")
         status, _, page = daemon.request("GET", "/sessions?limit=2&offset=1")
-        check(status == 200 and len(page["sessions"]) == 2 and page["total"] == 9 and
+        check(status == 200 and len(page["sessions"]) == 2 and page["total"] == 10 and
               page["sessions"][0]["id"] == running[6], "paginated newest first")
         time.sleep(1.2)  # past two checkpoints
         status, _, stopped = daemon.request("POST", "/sessions/%s/stop" % running[0])
