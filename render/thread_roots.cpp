@@ -15,7 +15,8 @@ Profile without_thread_roots(const Profile& profile) {
         labels.clear();
         for (std::size_t i = 0; i < path.size(); ++i) {
             auto frame = profile.node(path[i]).frame;
-            if (i == 0 && is_thread_root[frame]) continue;
+            // A stack of its thread root alone keeps it: its samples have nothing else to show.
+            if (i == 0 && is_thread_root[frame] && path.size() > 1) continue;
             labels.push_back(profile.label(frame));
         }
         merged.add_labels(std::span<const std::string_view>(labels), self);

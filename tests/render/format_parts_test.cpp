@@ -55,9 +55,10 @@ TEST_CASE("without thread roots: the threads' stacks merge, other stacks stay") 
     p.add_labels(std::vector<std::string>{"thread (2)", "main", "work"}, 2);
     p.add_labels(std::vector<std::string>{"thread (2)", "main"}, 1);
     p.add_labels(std::vector<std::string>{"native", "thread (9)"}, 4);  // not a root: kept
+    p.add_labels(std::vector<std::string>{"thread (3)"}, 7);            // the root alone: kept, or its samples vanish
     auto merged = without_thread_roots(p);
-    CHECK(merged.total_samples() == 10);
+    CHECK(merged.total_samples() == 17);
     std::ostringstream out;
     write_folded(merged, out);
-    CHECK(out.str() == "main 1\nmain;work 5\nnative;thread (9) 4\n");
+    CHECK(out.str() == "main 1\nmain;work 5\nnative;thread (9) 4\nthread (3) 7\n");
 }
