@@ -40,6 +40,7 @@ bench: test-deps build
 	./build/bench/bench_sampling_rate
 	./build/bench/bench_render_flame_graph ./build/pyprofd
 	/usr/bin/python3.11 bench/daemon_load.py ./build/pyprofd .
+	/usr/bin/python3.11 bench/flask_overhead.py ./build/pyprofd .
 
 clean:
 	rm -rf build build-asan
