@@ -7,7 +7,6 @@ and after (the target: no growth). Asserts nothing.
 
 Usage: daemon_load.py PYPROFD_BINARY SOURCE_DIR [SECONDS]
 """
-import json
 import os
 import re
 import shutil
@@ -16,23 +15,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 PYPROFD, SOURCE = sys.argv[1], os.path.abspath(sys.argv[2])
+sys.path.insert(0, os.path.join(SOURCE, "tests", "daemon"))
+from daemon_support import PYTHON, Daemon  # noqa: E402
 SECONDS = int(sys.argv[3]) if len(sys.argv) > 3 else 30
-PYTHON = "/usr/bin/python3.11" if os.path.exists("/usr/bin/python3.11") else sys.executable
 
 
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
-
-
-def call(port, method, path, body=None):
-    request = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), method=method,
-                                     data=json.dumps(body).encode() if body is not None else None)
-    with urllib.request.urlopen(request, timeout=30) as r:
-        return json.loads(r.read())
 
 
 def wrk(url):
@@ -55,36 +47,29 @@ def main():
         print("wrk is needed (Debian package wrk; scripts/deps-test.txt)")
         return 1
     work = tempfile.mkdtemp(prefix="pyprofd-load-")
-    log = open(os.path.join(work, "daemon.log"), "w")
     config = os.path.join(work, "load.yaml")
     with open(config, "w") as f:
         f.write("limits: {max_duration_s: 600}\n")
-    daemon = subprocess.Popen([PYPROFD, "serve", "--config", config, "--listen", "127.0.0.1:0", "--state-dir",
-                               os.path.join(work, "state")], stdout=log, stderr=log)
+    daemon = Daemon(PYPROFD, ["--config", config, "--listen", "127.0.0.1:0", "--state-dir", os.path.join(work, "state")],
+                    os.path.join(work, "daemon.log"))
     targets = [subprocess.Popen([PYTHON, os.path.join(SOURCE, "tests/targets/heavy_light.py")], stdout=subprocess.PIPE)
                for _ in range(2)]
     try:
         for t in targets:
             t.stdout.readline()
-        port = None
-        for _ in range(200):
-            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", open(log.name).read())
-            if m:
-                port = int(m.group(1))
-                break
-            time.sleep(0.05)
+        port = daemon.port
         # A finished session to draw, then eight sampling at 1 kHz throughout.
-        done = call(port, "POST", "/sessions", {"pid": targets[0].pid, "rate_hz": 1000, "duration_s": 3})
+        _, _, done = daemon.request("POST", "/sessions", {"pid": targets[0].pid, "rate_hz": 1000, "duration_s": 3})
         time.sleep(3.5)
         for i in range(8):
-            call(port, "POST", "/sessions", {"pid": targets[i % 2].pid, "rate_hz": 1000, "duration_s": 3 * SECONDS + 30})
+            daemon.request("POST", "/sessions", {"pid": targets[i % 2].pid, "rate_hz": 1000, "duration_s": 3 * SECONDS + 30})
         time.sleep(2)
-        rss_start = rss_kib(daemon.pid)
+        rss_start = rss_kib(daemon.process.pid)
         graph = wrk("http://127.0.0.1:%d/sessions/%s/flame.svg" % (port, done["id"]))
-        rss_between = rss_kib(daemon.pid)
+        rss_between = rss_kib(daemon.process.pid)
         listing = wrk("http://127.0.0.1:%d/sessions" % port)
-        rss_end = rss_kib(daemon.pid)
-        running = call(port, "GET", "/sessions?state=running")
+        rss_end = rss_kib(daemon.process.pid)
+        _, _, running = daemon.request("GET", "/sessions?state=running")
         print("daemon under load, 200 connections, %d s each, 8 sessions at 1 kHz meanwhile (2-core machine):" % SECONDS)
         for name, r in (("GET /sessions/ID/flame.svg", graph), ("GET /sessions", listing)):
             print("  %-28s %8s req/s  %9s requests  errors %d  p50 %s  p99 %s" %
@@ -95,8 +80,7 @@ def main():
         print("  the 8 sessions: %d running, %d samples so far (%.0f per session per second)" %
               (running["total"], samples, samples / 8 / max(1, 2 * SECONDS + 2)))
     finally:
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(30)
+        daemon.stop(signal.SIGTERM, 30)
         for t in targets:
             t.kill()
         shutil.rmtree(work, ignore_errors=True)

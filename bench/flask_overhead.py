@@ -7,54 +7,31 @@ per second of each, with the drop against none. Target: at most 1% at 100 Hz.
 
 Usage: flask_overhead.py PYPROFD_BINARY SOURCE_DIR [SECONDS_PER_RUN] [ROUNDS]
 """
-import json
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 PYPROFD, SOURCE = sys.argv[1], os.path.abspath(sys.argv[2])
+sys.path.insert(0, os.path.join(SOURCE, "tests", "daemon"))
+from daemon_support import PYTHON, Daemon, free_port  # noqa: E402
 SECONDS = int(sys.argv[3]) if len(sys.argv) > 3 else 10
 ROUNDS = int(sys.argv[4]) if len(sys.argv) > 4 else 3
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def call(port, method, path, body=None):
-    request = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), method=method,
-                                     data=json.dumps(body).encode() if body is not None else None)
-    with urllib.request.urlopen(request, timeout=60) as r:
-        return json.loads(r.read())
-
-
 def main():
     work = tempfile.mkdtemp(prefix="pyprofd-flask-bench-")
-    log_path = os.path.join(work, "daemon.log")
-    with open(log_path, "w") as log:
-        daemon = subprocess.Popen([PYPROFD, "serve", "--listen", "127.0.0.1:0", "--state-dir", os.path.join(work, "state")],
-                                  stdout=log, stderr=log)
+    daemon = Daemon(PYPROFD, ["--listen", "127.0.0.1:0", "--state-dir", os.path.join(work, "state")],
+                    os.path.join(work, "daemon.log"))
     app_port = free_port()
-    app = subprocess.Popen(["/usr/bin/python3.11", os.path.join(SOURCE, "tests/targets/flask_app.py"), str(app_port)],
+    app = subprocess.Popen([PYTHON, os.path.join(SOURCE, "tests/targets/flask_app.py"), str(app_port)],
                            stdout=subprocess.PIPE)
     try:
         app.stdout.readline()
-        daemon_port = None
-        for _ in range(200):
-            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", open(log_path).read())
-            if m:
-                daemon_port = int(m.group(1))
-                break
-            time.sleep(0.05)
         url = "http://127.0.0.1:%d/name/world.json" % app_port
         subprocess.run(["wrk", "-t1", "-c8", "-d2s", url], capture_output=True)  # warm up
         results = {"none": [], "100 Hz": [], "1000 Hz": []}
@@ -63,15 +40,15 @@ def main():
                 session = None
                 if name != "none":
                     rate = 100 if name == "100 Hz" else 1000
-                    session = call(daemon_port, "POST", "/sessions",
-                                   {"pid": app.pid, "rate_hz": rate, "duration_s": SECONDS + 5})
+                    _, _, session = daemon.request("POST", "/sessions",
+                                                   {"pid": app.pid, "rate_hz": rate, "duration_s": SECONDS + 5})
                     time.sleep(0.5)
                 out = subprocess.run(["wrk", "-t1", "-c8", "-d%ds" % SECONDS, url], capture_output=True, text=True).stdout
                 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
                 results[name].append(rps)
                 print("  round %d, %-8s %8.1f req/s" % (round_ + 1, name, rps), flush=True)
                 if session:
-                    call(daemon_port, "POST", "/sessions/%s/stop" % session["id"])
+                    daemon.request("POST", "/sessions/%s/stop" % session["id"])
         base = statistics.median(results["none"])
         print("Flask under wrk, %d s runs, median of %d (2-core machine):" % (SECONDS, ROUNDS))
         for name, values in results.items():
@@ -79,8 +56,7 @@ def main():
             print("  %-8s %8.1f req/s  %+.1f%% against none" % (name, median, 100 * (median - base) / base))
     finally:
         app.kill()
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(30)
+        daemon.stop(signal.SIGTERM, 30)
         subprocess.run(["rm", "-rf", work])
     return 0
 

@@ -11,6 +11,7 @@ differential graph's colours and hover text; and last, that speedscope itself
 
 Usage: flame_graph_browser_test.py PYPROFD_BINARY
 """
+import contextlib
 import json
 import os
 import shutil
@@ -133,6 +134,29 @@ def check_speedscope_opens(driver, pyprofd, work):
         server.shutdown()
 
 
+@contextlib.contextmanager
+def chromium():
+    """A headless Chromium session through a ChromeDriver of our own, ended after."""
+    port = free_port()
+    chromedriver = subprocess.Popen([shutil.which("chromedriver"), "--port=%d" % port], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+    driver = None
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen("http://127.0.0.1:%d/status" % port, timeout=1)
+                break
+            except Exception:
+                time.sleep(0.1)
+        driver = WebDriver(port)
+        yield driver
+    finally:
+        if driver:
+            driver.quit()
+        chromedriver.terminate()
+        chromedriver.wait()
+
+
 def main():
     pyprofd = sys.argv[1]
     driver_binary = shutil.which("chromedriver")
@@ -152,98 +176,89 @@ def main():
         f.write(FOLDED_BEFORE)
     subprocess.run([pyprofd, "render", "--diff", before, folded, "-o", diff_svg], check=True)
 
-    port = free_port()
-    chromedriver = subprocess.Popen([driver_binary, "--port=%d" % port], stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL)
-    driver = None
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen("http://127.0.0.1:%d/status" % port, timeout=1)
-                break
-            except Exception:
-                time.sleep(0.1)
-        driver = WebDriver(port)
-
-        # Search from the URL.
-        driver.open("file://" + svg + "?s=heavy")
-        matched = driver.js("return document.getElementById('matched').textContent")
-        highlighted = driver.js(
-            "return Array.from(document.querySelectorAll('#frames > g.match')).map(function (g) {"
-            " return [g.querySelector('title').textContent.split('\\n')[0], g.querySelector('rect').getAttribute('fill')]; })")
-        names = sorted(n for n, _ in highlighted)
-        check(names == ["heavy (/srv/app.py:5)", "heavy_compute (/srv/app.py:20)", "heavy_helper (/srv/app.py:30)"],
-              "?s=heavy highlights exactly heavy, heavy_compute and heavy_helper: %s" % names)
-        check(all(fill == "rgb(230,0,230)" for _, fill in highlighted), "highlighted frames are magenta")
-        check(matched == "Matched: 80.00%", "matched share counts nested matches once: %r" % matched)
-        plain = driver.js("return document.querySelector('#frames > g:not(.match) rect').getAttribute('fill')")
-        check(plain != "rgb(230,0,230)", "other frames keep their colour")
-
-        # A click zooms into the frame.
-        driver.open("file://" + svg)
-        heavy_width_before = float(driver.js(
-            "return Array.from(document.querySelectorAll('#frames > g')).filter(function (g) {"
-            " return g.querySelector('title').textContent.startsWith('heavy (') })[0].querySelector('rect').getAttribute('width')"))
-        driver.js("window.__target = Array.from(document.querySelectorAll('#frames > g')).filter(function (g) {"
-                  " return g.querySelector('title').textContent.startsWith('heavy (') })[0];"
-                  " window.__target.setAttribute('id', 'heavy-frame');")
-        driver.click("#heavy-frame rect")
-        state = driver.js(
-            "var out = {};"
-            "Array.from(document.querySelectorAll('#frames > g')).forEach(function (g) {"
-            "  out[g.querySelector('title').textContent.split('\\n')[0]] = {"
-            "    hidden: g.classList.contains('hide'), width: +g.querySelector('rect').getAttribute('width') }; });"
-            "out.__url = window.location.search;"
-            "out.__unzoom = document.getElementById('unzoom').classList.contains('hide');"
-            "out.__chart = +document.documentElement.getAttribute('data-chart-width');"
-            "return out;")
-        chart = state["__chart"]
-        check(abs(state["heavy (/srv/app.py:5)"]["width"] - chart) < 0.2,
-              "the clicked frame fills the width (%.1f of %.1f, was %.1f)" % (
-                  state["heavy (/srv/app.py:5)"]["width"], chart, heavy_width_before))
-        check(abs(state["heavy_compute (/srv/app.py:20)"]["width"] - chart * 600 / 750) < 0.2,
-              "its children scale with it (heavy_compute is 600 of 750)")
-        check(state["light (/srv/app.py:9)"]["hidden"], "frames beside it are hidden")
-        check(not state["main (/srv/app.py:1)"]["hidden"], "its ancestors stay")
-        check(not state["__unzoom"], "Reset Zoom is shown")
-        check("z=2%2C0" in state["__url"] or "z=2,0" in state["__url"], "the zoom is in the URL: %r" % state["__url"])
-
-        driver.click("#unzoom")
-        after = driver.js(
-            "return [document.querySelectorAll('#frames > g.hide').length,"
-            " +Array.from(document.querySelectorAll('#frames > g')).filter(function (g) {"
-            " return g.querySelector('title').textContent.startsWith('heavy (') })[0].querySelector('rect').getAttribute('width')]")
-        check(after[0] == 0 and abs(after[1] - heavy_width_before) < 0.2, "Reset Zoom restores every frame")
-
-        # A zoomed link opens zoomed.
-        driver.open("file://" + svg + "?z=2,0&s=compute")
-        linked = driver.js("return [document.getElementById('matched').textContent,"
-                           " document.querySelectorAll('#frames > g.hide').length > 0]")
-        check(linked == ["Matched: 60.00%", True], "a link with ?z= and ?s= opens zoomed and searched: %s" % linked)
-
-        # A differential graph: hovering tells the change, a search and its reset keep the colours.
-        driver.open("file://" + diff_svg)
-        driver.js("Array.from(document.querySelectorAll('#frames > g')).filter(function (g) {"
-                  " return g.querySelector('title').textContent.startsWith('heavy (') })[0].setAttribute('id', 'heavy-frame');")
-        fill = driver.js("return document.querySelector('#heavy-frame rect').getAttribute('fill')")
-        # +50 points of the largest change, heavy_compute's +60: 5/6 of full red (255,55,55).
-        check(fill == "rgb(255,88,88)", "in the differential graph a frame that grew is red by its change: %s" % fill)
-        driver.js("document.querySelector('#heavy-frame rect').dispatchEvent(new MouseEvent('mouseover', {bubbles: true}))")
-        details = driver.js("return document.getElementById('details').textContent")
-        check(details.endswith("; before 250 (25.00%): +50.00 points"), "hovering tells the change: %r" % details)
-        driver.js("search('heavy'); resetSearch();")
-        fill_after = driver.js("return document.querySelector('#heavy-frame rect').getAttribute('fill')")
-        check(fill_after == fill, "a search and its reset give the change colour back: %s" % fill_after)
-
-        check_speedscope_opens(driver, pyprofd, work)
+        with chromium() as driver:
+            run_checks(driver, pyprofd, work, svg, diff_svg)
     finally:
-        if driver:
-            driver.quit()
-        chromedriver.terminate()
-        chromedriver.wait()
         shutil.rmtree(work, ignore_errors=True)
     print("%d failed" % len(failures))
     return 1 if failures else 0
+
+
+def run_checks(driver, pyprofd, work, svg, diff_svg):
+    """The checks, in one browser session."""
+
+    # Search from the URL.
+    driver.open("file://" + svg + "?s=heavy")
+    matched = driver.js("return document.getElementById('matched').textContent")
+    highlighted = driver.js(
+        "return Array.from(document.querySelectorAll('#frames > g.match')).map(function (g) {"
+        " return [g.querySelector('title').textContent.split('\\n')[0], g.querySelector('rect').getAttribute('fill')]; })")
+    names = sorted(n for n, _ in highlighted)
+    check(names == ["heavy (/srv/app.py:5)", "heavy_compute (/srv/app.py:20)", "heavy_helper (/srv/app.py:30)"],
+          "?s=heavy highlights exactly heavy, heavy_compute and heavy_helper: %s" % names)
+    check(all(fill == "rgb(230,0,230)" for _, fill in highlighted), "highlighted frames are magenta")
+    check(matched == "Matched: 80.00%", "matched share counts nested matches once: %r" % matched)
+    plain = driver.js("return document.querySelector('#frames > g:not(.match) rect').getAttribute('fill')")
+    check(plain != "rgb(230,0,230)", "other frames keep their colour")
+
+    # A click zooms into the frame.
+    driver.open("file://" + svg)
+    heavy_width_before = float(driver.js(
+        "return Array.from(document.querySelectorAll('#frames > g')).filter(function (g) {"
+        " return g.querySelector('title').textContent.startsWith('heavy (') })[0].querySelector('rect').getAttribute('width')"))
+    driver.js("window.__target = Array.from(document.querySelectorAll('#frames > g')).filter(function (g) {"
+              " return g.querySelector('title').textContent.startsWith('heavy (') })[0];"
+              " window.__target.setAttribute('id', 'heavy-frame');")
+    driver.click("#heavy-frame rect")
+    state = driver.js(
+        "var out = {};"
+        "Array.from(document.querySelectorAll('#frames > g')).forEach(function (g) {"
+        "  out[g.querySelector('title').textContent.split('\\n')[0]] = {"
+        "    hidden: g.classList.contains('hide'), width: +g.querySelector('rect').getAttribute('width') }; });"
+        "out.__url = window.location.search;"
+        "out.__unzoom = document.getElementById('unzoom').classList.contains('hide');"
+        "out.__chart = +document.documentElement.getAttribute('data-chart-width');"
+        "return out;")
+    chart = state["__chart"]
+    check(abs(state["heavy (/srv/app.py:5)"]["width"] - chart) < 0.2,
+          "the clicked frame fills the width (%.1f of %.1f, was %.1f)" % (
+              state["heavy (/srv/app.py:5)"]["width"], chart, heavy_width_before))
+    check(abs(state["heavy_compute (/srv/app.py:20)"]["width"] - chart * 600 / 750) < 0.2,
+          "its children scale with it (heavy_compute is 600 of 750)")
+    check(state["light (/srv/app.py:9)"]["hidden"], "frames beside it are hidden")
+    check(not state["main (/srv/app.py:1)"]["hidden"], "its ancestors stay")
+    check(not state["__unzoom"], "Reset Zoom is shown")
+    check("z=2%2C0" in state["__url"] or "z=2,0" in state["__url"], "the zoom is in the URL: %r" % state["__url"])
+
+    driver.click("#unzoom")
+    after = driver.js(
+        "return [document.querySelectorAll('#frames > g.hide').length,"
+        " +Array.from(document.querySelectorAll('#frames > g')).filter(function (g) {"
+        " return g.querySelector('title').textContent.startsWith('heavy (') })[0].querySelector('rect').getAttribute('width')]")
+    check(after[0] == 0 and abs(after[1] - heavy_width_before) < 0.2, "Reset Zoom restores every frame")
+
+    # A zoomed link opens zoomed.
+    driver.open("file://" + svg + "?z=2,0&s=compute")
+    linked = driver.js("return [document.getElementById('matched').textContent,"
+                       " document.querySelectorAll('#frames > g.hide').length > 0]")
+    check(linked == ["Matched: 60.00%", True], "a link with ?z= and ?s= opens zoomed and searched: %s" % linked)
+
+    # A differential graph: hovering tells the change, a search and its reset keep the colours.
+    driver.open("file://" + diff_svg)
+    driver.js("Array.from(document.querySelectorAll('#frames > g')).filter(function (g) {"
+              " return g.querySelector('title').textContent.startsWith('heavy (') })[0].setAttribute('id', 'heavy-frame');")
+    fill = driver.js("return document.querySelector('#heavy-frame rect').getAttribute('fill')")
+    # +50 points of the largest change, heavy_compute's +60: 5/6 of full red (255,55,55).
+    check(fill == "rgb(255,88,88)", "in the differential graph a frame that grew is red by its change: %s" % fill)
+    driver.js("document.querySelector('#heavy-frame rect').dispatchEvent(new MouseEvent('mouseover', {bubbles: true}))")
+    details = driver.js("return document.getElementById('details').textContent")
+    check(details.endswith("; before 250 (25.00%): +50.00 points"), "hovering tells the change: %r" % details)
+    driver.js("search('heavy'); resetSearch();")
+    fill_after = driver.js("return document.querySelector('#heavy-frame rect').getAttribute('fill')")
+    check(fill_after == fill, "a search and its reset give the change colour back: %s" % fill_after)
+
+    check_speedscope_opens(driver, pyprofd, work)
 
 
 if __name__ == "__main__":

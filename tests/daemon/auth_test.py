@@ -18,14 +18,8 @@ import tempfile
 import time
 
 PYPROFD = sys.argv[1]
-failures = []
-
-
-def check(condition, what):
-    print(("ok   " if condition else "FAIL ") + what, flush=True)
-    if not condition:
-        failures.append(what)
-    return condition
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from daemon_support import check, report  # noqa: E402
 
 
 def serve(work, config_text, *extra):
@@ -122,8 +116,7 @@ def main():
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(10)
         subprocess.run(["rm", "-rf", work])
-    print("%d failed" % len(failures))
-    return 1 if failures else 0
+    return report()
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ Usage: daemon_api_test.py PYPROFD_BINARY SOURCE_DIR
 Needs python3-yaml and python3-jsonschema (scripts/deps-test.txt).
 """
 import gzip
-import http.client
 import json
 import os
 import re
@@ -34,17 +33,11 @@ except ImportError as e:
     sys.exit(1)
 
 PYPROFD, SOURCE = sys.argv[1], os.path.abspath(sys.argv[2])
-# Debian's interpreter: launched programs run as nobody, who cannot reach pyenv's under /root.
-PYTHON = "/usr/bin/python3.11" if os.path.exists("/usr/bin/python3.11") else sys.executable
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from daemon_support import PYTHON, check, report, wait_for_state  # noqa: E402
+import daemon_support  # noqa: E402
+
 TARGET = os.path.join(SOURCE, "tests/targets/heavy_light.py")
-failures = []
-
-
-def check(condition, what):
-    print(("ok   " if condition else "FAIL ") + what, flush=True)
-    if not condition:
-        failures.append(what)
-    return condition
 
 
 class Contract:
@@ -100,59 +93,20 @@ class Contract:
 CONTRACT = Contract(os.path.join(SOURCE, "openapi.yaml"))
 
 
-class Daemon:
+class Daemon(daemon_support.Daemon):
+    """The daemon with a configuration and a state directory, every response it gives
+    checked against the contract."""
+
     def __init__(self, state_dir, config):
-        self.log_path = os.path.join(os.path.dirname(state_dir), "daemon-%d.log" % time.time_ns())
-        self.log = open(self.log_path, "w")
-        self.process = subprocess.Popen([PYPROFD, "serve", "--config", config, "--listen", "127.0.0.1:0",
-                                         "--state-dir", state_dir], stdout=self.log, stderr=self.log)
-        self.port = None
-        deadline = time.time() + 20
-        while time.time() < deadline and self.port is None:
-            with open(self.log_path) as f:
-                m = re.search(r"listening on 127\.0\.0\.1:(\d+)", f.read())
-            if m:
-                self.port = int(m.group(1))
-            elif self.process.poll() is not None:
-                break
-            else:
-                time.sleep(0.05)
-        if self.port is None:
-            with open(self.log_path) as f:
-                raise RuntimeError("the daemon did not start:\n" + f.read())
+        super().__init__(PYPROFD, ["--config", config, "--listen", "127.0.0.1:0", "--state-dir", state_dir],
+                         os.path.join(os.path.dirname(state_dir), "daemon-%d.log" % time.time_ns()))
 
     def request(self, method, path, body=None, headers=None, raw=False):
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
-        connection.request(method, path, body=data, headers=headers or {})
-        response = connection.getresponse()
-        content = response.read()
-        connection.close()
-        CONTRACT.check(method, path, response.status, response.getheader("Content-Type") or "", content)
-        if raw:
-            return response.status, dict(response.getheaders()), content
-        parsed = None
-        if (response.getheader("Content-Type") or "").split(";")[0].endswith("json") and content:
-            parsed = json.loads(content)
-        return response.status, dict(response.getheaders()), parsed if parsed is not None else content
-
-    def stop(self, sig=signal.SIGTERM, timeout=10):
-        self.process.send_signal(sig)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return None
-
-
-def wait_for_state(daemon, sid, states, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        status, _, s = daemon.request("GET", "/sessions/" + sid)
-        if status == 200 and s["state"] in states:
-            return s
-        time.sleep(0.1)
-    return None
+        status, response_headers, content = super().request(method, path, body, headers, raw=True)
+        CONTRACT.check(method, path, status, response_headers.get("Content-Type", ""), content)
+        if not raw and content and response_headers.get("Content-Type", "").split(";")[0].endswith("json"):
+            content = json.loads(content)
+        return status, response_headers, content
 
 
 def process_exists(pid):
@@ -171,19 +125,7 @@ def check_unix_socket_and_retention(work):
     sock = os.path.join(work, "api.sock")
     with open(config, "w") as f:
         f.write("listen: [\"unix:%s\", \"127.0.0.1:0\"]\nretention: {max_sessions: 2}\nlog: {format: json}\n" % sock)
-    daemon = Daemon.__new__(Daemon)
-    daemon.log_path = os.path.join(work, "retention.log")
-    daemon.log = open(daemon.log_path, "w")
-    daemon.process = subprocess.Popen([PYPROFD, "serve", "--config", config, "--state-dir", state],
-                                      stdout=daemon.log, stderr=daemon.log)
-    daemon.port = None
-    for _ in range(200):
-        with open(daemon.log_path) as f:
-            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", f.read())
-        if m:
-            daemon.port = int(m.group(1))
-            break
-        time.sleep(0.05)
+    daemon = daemon_support.Daemon(PYPROFD, ["--config", config, "--state-dir", state], os.path.join(work, "retention.log"))
     target = subprocess.Popen([PYTHON, TARGET], stdout=subprocess.PIPE)
     target.stdout.readline()
     try:
@@ -281,7 +223,6 @@ def check_target_policy(work):
         check(status == 403 and p.get("field") == "command", "a command no glob matches: 403")
         status, _, s = daemon.request("POST", "/sessions", {"command": [PYTHON, TARGET], "rate_hz": 100, "duration_s": 3})
         check(status == 201, "an allowed command: 201")
-        running = wait_for_state(daemon, s["id"], {"running"})
         launched = None
         for _ in range(100):
             _, _, s2 = daemon.request("GET", "/sessions/" + s["id"])
@@ -532,8 +473,7 @@ def main():
         target.kill()
         sleeper.kill()
         shutil.rmtree(work, ignore_errors=True)
-    print("%d failed" % len(failures))
-    return 1 if failures else 0
+    return report()
 
 
 if __name__ == "__main__":

@@ -7,12 +7,10 @@ server process is left.
 
 Usage: flask_e2e_test.py PYPROFD_BINARY SOURCE_DIR
 """
-import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,32 +19,11 @@ import urllib.request
 
 PYPROFD, SOURCE = sys.argv[1], os.path.abspath(sys.argv[2])
 sys.path.insert(0, os.path.join(SOURCE, "tests", "browser"))
-from flame_graph_browser_test import WebDriver  # noqa: E402  (the same WebDriver client)
+sys.path.insert(0, os.path.join(SOURCE, "tests", "daemon"))
+from daemon_support import PYTHON, Daemon, check, free_port, processes_running, report, wait_for_state  # noqa: E402
+from flame_graph_browser_test import chromium  # noqa: E402  (the same WebDriver client)
 
-PYTHON = "/usr/bin/python3.11"
 APP = os.path.join(SOURCE, "tests/targets/flask_app.py")
-failures = []
-
-
-def check(condition, what):
-    print(("ok   " if condition else "FAIL ") + what, flush=True)
-    if not condition:
-        failures.append(what)
-    return condition
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def call(port, method, path, body=None):
-    request = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), method=method,
-                                     data=json.dumps(body).encode() if body is not None else None)
-    with urllib.request.urlopen(request, timeout=60) as r:
-        data = r.read()
-        return json.loads(data) if r.headers.get_content_type().endswith("json") else data
 
 
 def wait_until_served(port, timeout=20):
@@ -60,53 +37,13 @@ def wait_until_served(port, timeout=20):
     return False
 
 
-def wait_done(daemon_port, sid, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        s = call(daemon_port, "GET", "/sessions/" + sid)
-        if s["state"] != "running":
-            return s
-        time.sleep(0.2)
-    return None
-
-
-def processes_running(script):
-    found = []
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                with open("/proc/%s/cmdline" % pid, "rb") as f:
-                    if script.encode() in f.read():
-                        found.append(int(pid))
-            except OSError:
-                pass
-    return found
-
-
 def search_in_browser(svg_path, term):
-    driver_binary = shutil.which("chromedriver")
-    port = free_port()
-    chromedriver = subprocess.Popen([driver_binary, "--port=%d" % port], stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL)
-    driver = None
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen("http://127.0.0.1:%d/status" % port, timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        driver = WebDriver(port)
+    with chromium() as driver:
         driver.open("file://%s?s=%s" % (svg_path, term))
         return driver.js(
             "return {matched: document.getElementById('matched').textContent,"
             " highlighted: Array.from(document.querySelectorAll('#frames > g.match')).map(function (g) {"
             "   return [g.querySelector('title').textContent.split('\\n')[0], g.querySelector('rect').getAttribute('fill')]; })}")
-    finally:
-        if driver:
-            driver.call("DELETE", "/session/" + driver.session)
-        chromedriver.terminate()
-        chromedriver.wait()
 
 
 def main():
@@ -114,28 +51,19 @@ def main():
         print("FAIL wrk, chromium and chromium-driver are needed (scripts/deps-test.txt; `make test` installs them)")
         return 1
     work = tempfile.mkdtemp(prefix="pyprofd-flask-test-")
-    log_path = os.path.join(work, "daemon.log")
-    with open(log_path, "w") as log:
-        daemon = subprocess.Popen([PYPROFD, "serve", "--listen", "127.0.0.1:0", "--state-dir", os.path.join(work, "state")],
-                                  stdout=log, stderr=log)
+    daemon = Daemon(PYPROFD, ["--listen", "127.0.0.1:0", "--state-dir", os.path.join(work, "state")],
+                    os.path.join(work, "daemon.log"))
     app_port = free_port()
     app = subprocess.Popen([PYTHON, APP, str(app_port)], stdout=subprocess.PIPE)
     load = None
     try:
-        daemon_port = None
-        for _ in range(200):
-            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", open(log_path).read())
-            if m:
-                daemon_port = int(m.group(1))
-                break
-            time.sleep(0.05)
         app.stdout.readline()
         check(wait_until_served(app_port), "the Flask service answers")
         load = subprocess.Popen(["wrk", "-t2", "-c8", "-d15s", "http://127.0.0.1:%d/name/world.json" % app_port],
                                 stdout=subprocess.PIPE, text=True)
         time.sleep(1)
-        session = call(daemon_port, "POST", "/sessions", {"pid": app.pid, "rate_hz": 1000, "duration_s": 10})
-        done = wait_done(daemon_port, session["id"])
+        _, _, session = daemon.request("POST", "/sessions", {"pid": app.pid, "rate_hz": 1000, "duration_s": 10})
+        done = wait_for_state(daemon, session["id"], {"completed", "stopped", "target_exited", "failed"}, 60)
         check(done and done["state"] == "completed", "a 10 s session at 1,000 Hz on the loaded service completes")
         # 10,000 on schedule; a 2-core machine also running the service, wrk and other tests
         # cannot always give the sampler its share.
@@ -144,7 +72,7 @@ def main():
         out = load.communicate(timeout=30)[0]
         rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
         check(rps is not None, "the service was under load meanwhile (%s req/s)" % (rps and rps.group(1)))
-        svg = call(daemon_port, "GET", "/sessions/%s/flame.svg" % session["id"])
+        _, _, svg = daemon.request("GET", "/sessions/%s/flame.svg" % session["id"])
         svg_path = os.path.join(work, "flask.svg")
         with open(svg_path, "wb") as f:
             f.write(svg)
@@ -161,15 +89,15 @@ def main():
         app.kill()
         app.wait()
         port2 = free_port()
-        session = call(daemon_port, "POST", "/sessions",
-                       {"command": [PYTHON, APP, str(port2)], "rate_hz": 1000, "duration_s": 6})
+        _, _, session = daemon.request("POST", "/sessions",
+                                       {"command": [PYTHON, APP, str(port2)], "rate_hz": 1000, "duration_s": 6})
         check(wait_until_served(port2), "the server the daemon launched answers")
         load = subprocess.Popen(["wrk", "-t2", "-c8", "-d4s", "http://127.0.0.1:%d/name/world.json" % port2],
                                 stdout=subprocess.DEVNULL)
-        done = wait_done(daemon_port, session["id"])
+        done = wait_for_state(daemon, session["id"], {"completed", "stopped", "target_exited", "failed"}, 60)
         load.wait(30)
         check(done and done["state"] == "completed", "the command session completes (%s)" % (done and done["state"]))
-        svg = call(daemon_port, "GET", "/sessions/%s/flame.svg" % session["id"])
+        _, _, svg = daemon.request("GET", "/sessions/%s/flame.svg" % session["id"])
         check(b"<title>hello_world (" in svg, "its graph has the handler's frames too")
         time.sleep(0.5)
         left = processes_running(APP)
@@ -178,13 +106,11 @@ def main():
         if load and load.poll() is None:
             load.kill()
         app.kill()
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(30)
+        daemon.stop(signal.SIGTERM, 30)
         for pid in processes_running(APP):
             os.kill(pid, signal.SIGKILL)
         shutil.rmtree(work, ignore_errors=True)
-    print("%d failed" % len(failures))
-    return 1 if failures else 0
+    return report()
 
 
 if __name__ == "__main__":

@@ -16,14 +16,8 @@ import tempfile
 import time
 import urllib.request
 
-failures = []
-
-
-def check(condition, what):
-    print(("ok   " if condition else "FAIL ") + what, flush=True)
-    if not condition:
-        failures.append(what)
-    return condition
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from daemon_support import check, report  # noqa: E402
 
 
 def messages_until(sock, wanted, timeout):
@@ -89,8 +83,7 @@ def main():
     daemon.send_signal(signal.SIGTERM)
     check(daemon.wait(10) == 0, "and stops as usual")
     subprocess.run(["rm", "-rf", work])
-    print("%d failed" % len(failures))
-    return 1 if failures else 0
+    return report()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,111 @@
+"""What the daemon's Python tests and benchmarks share: reporting checks, a real
+`pyprofd serve` started on a free port, a JSON-speaking HTTP client, waiting for a
+session's state, and finding processes by their command line."""
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+# Debian's interpreter: programs the daemon launches run as nobody, who cannot
+# reach pyenv's under /root.
+PYTHON = "/usr/bin/python3.11" if os.path.exists("/usr/bin/python3.11") else sys.executable
+
+failures = []
+
+
+def check(condition, what):
+    """Prints ok or FAIL with what was checked; remembers failures for report()."""
+    print(("ok   " if condition else "FAIL ") + what, flush=True)
+    if not condition:
+        failures.append(what)
+    return condition
+
+
+def report():
+    print("%d failed" % len(failures))
+    return 1 if failures else 0
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Daemon:
+    """`pyprofd serve ARGS` with its log in log_path; port is the first TCP port it
+    says it listens on (ask for port 0 to get a free one)."""
+
+    def __init__(self, binary, args, log_path, env=None):
+        self.log_path = log_path
+        with open(log_path, "w") as log:
+            self.process = subprocess.Popen([binary, "serve"] + list(args), stdout=log, stderr=log, env=env)
+        self.port = None
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            m = re.search(r"listening on (?:\[[^\]]*\]|[0-9.]+|localhost):(\d+)", self.log())
+            if m:
+                self.port = int(m.group(1))
+                return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError("the daemon did not start:\n" + self.log())
+
+    def log(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def request(self, method, path, body=None, headers=None, raw=False):
+        """(status, headers, body): the body parsed when it is JSON (unless raw), else
+        bytes. A dict or list body is sent as JSON; bytes as they are."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+        connection.request(method, path, body=data, headers=headers or {})
+        response = connection.getresponse()
+        content = response.read()
+        connection.close()
+        content_type = response.getheader("Content-Type") or ""
+        if content and not raw and content_type.split(";")[0].endswith("json"):
+            content = json.loads(content)
+        return response.status, dict(response.getheaders()), content
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        """Its exit status, or None if it had to be killed."""
+        self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            return None
+
+
+def wait_for_state(daemon, sid, states, timeout=30):
+    """The session once its state is one of states, or None."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status, _, s = daemon.request("GET", "/sessions/" + sid)
+        if status == 200 and s["state"] in states:
+            return s
+        time.sleep(0.1)
+    return None
+
+
+def processes_running(text):
+    """PIDs whose command line holds text."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    if text.encode() in f.read():
+                        found.append(int(pid))
+            except OSError:
+                pass
+    return found
