@@ -62,7 +62,9 @@ TEST_CASE("idle threads: left out by default, kept with --idle, and --threads gi
             auto by_default = record({});
             CHECK(by_default.samples_containing("spin (") > 50);
             // It wakes once a second, and a sample may just catch it awake: rare, not never.
-            CHECK(by_default.samples_containing("nap (") <= by_default.total / 50);
+            // Awake, it waits for the spinner to hand over the GIL (a switch interval,
+            // longer on a loaded machine or under a sanitizer): a few samples at most.
+            CHECK(by_default.samples_containing("nap (") <= by_default.total / 20);
 
             auto with_idle = record({"--idle"});
             CHECK(with_idle.samples_containing("spin (") > 50);
