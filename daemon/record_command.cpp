@@ -207,6 +207,10 @@ int run_record(const RecordOptions& options) {
         if (exited_itself)
             std::cerr << fmt::format("pyprofd: the program {} after {:.1f} s; the profile holds the samples up to then\n",
                                      program->exit_description(), seconds);
+    } else if (result.end == sampler::SamplingEnd::target_replaced) {
+        std::cerr << fmt::format("pyprofd: process {} replaced its program (exec) after {:.1f} s; the profile holds "
+                                 "the samples up to then\n",
+                                 process->pid(), seconds);
     } else if (result.end == sampler::SamplingEnd::target_exited) {
         std::cerr << fmt::format("pyprofd: process {} exited after {:.1f} s; the profile holds the samples up to then\n",
                                  process->pid(), seconds);

@@ -155,6 +155,9 @@ void Session::run(std::stop_token stop) {
         case sampler::SamplingEnd::stopped:
             return finish(program_exited ? SessionState::target_exited : SessionState::stopped);
         case sampler::SamplingEnd::target_exited: return finish(SessionState::target_exited);
+        case sampler::SamplingEnd::target_replaced:
+            spdlog::info("session={} process {} replaced its program (exec)", id_, info().target_pid);
+            return finish(SessionState::target_exited);
     }
 }
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -46,13 +47,13 @@ Result<ProcessIdentity> ProcessIdentity::pin(pid_t pid) {
         if (pidfd >= 0) ::close(pidfd);
         return fail(ErrorKind::no_such_process, fmt::format("no process with PID {}", pid));
     }
-    ProcessIdentity identity(pid, pidfd, *start);
+    ProcessIdentity identity(pid, pidfd, *start, executable_of(pid));
     if (identity.exited()) return fail(ErrorKind::no_such_process, fmt::format("process {} has exited", pid));
     return identity;
 }
 
 ProcessIdentity::ProcessIdentity(ProcessIdentity&& other) noexcept
-    : pid_(other.pid_), pidfd_(other.pidfd_), start_time_(other.start_time_) {
+    : pid_(other.pid_), pidfd_(other.pidfd_), start_time_(other.start_time_), executable_(other.executable_) {
     other.pidfd_ = -1;
 }
 
@@ -62,6 +63,7 @@ ProcessIdentity& ProcessIdentity::operator=(ProcessIdentity&& other) noexcept {
         pid_ = other.pid_;
         pidfd_ = other.pidfd_;
         start_time_ = other.start_time_;
+        executable_ = other.executable_;
         other.pidfd_ = -1;
     }
     return *this;
@@ -69,6 +71,18 @@ ProcessIdentity& ProcessIdentity::operator=(ProcessIdentity&& other) noexcept {
 
 ProcessIdentity::~ProcessIdentity() {
     if (pidfd_ >= 0) ::close(pidfd_);
+}
+
+std::optional<ProcessIdentity::FileId> ProcessIdentity::executable_of(pid_t pid) {
+    struct stat st {};
+    if (::stat(fmt::format("/proc/{}/exe", pid).c_str(), &st) != 0) return std::nullopt;
+    return FileId{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+}
+
+bool ProcessIdentity::program_replaced() const {
+    if (!executable_ || exited()) return false;
+    auto now = executable_of(pid_);
+    return now && *now != *executable_;
 }
 
 bool ProcessIdentity::exited() const {

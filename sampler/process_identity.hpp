@@ -28,15 +28,25 @@ public:
 
     // Whether the process we attached to has exited (or its PID names another now).
     bool exited() const;
+    // Whether it runs another program than when pinned (it called exec): the same
+    // process, but no longer the interpreter we learned to read.
+    bool program_replaced() const;
     std::uint64_t start_time() const { return start_time_; }  // clock ticks after boot
     bool has_pidfd() const { return pidfd_ >= 0; }
 
 private:
-    ProcessIdentity(pid_t pid, int pidfd, std::uint64_t start_time) : pid_(pid), pidfd_(pidfd), start_time_(start_time) {}
+    struct FileId {
+        std::uint64_t device = 0, inode = 0;
+        bool operator==(const FileId&) const = default;
+    };
+    static std::optional<FileId> executable_of(pid_t pid);
+    ProcessIdentity(pid_t pid, int pidfd, std::uint64_t start_time, std::optional<FileId> executable)
+        : pid_(pid), pidfd_(pidfd), start_time_(start_time), executable_(executable) {}
 
     pid_t pid_ = 0;
     int pidfd_ = -1;
     std::uint64_t start_time_ = 0;
+    std::optional<FileId> executable_;  // /proc/PID/exe when pinned
 };
 
 // Field 22 of /proc/PID/stat, or nothing when the process is gone.

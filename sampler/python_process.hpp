@@ -45,6 +45,9 @@ public:
     // error; the call fails only when the process as a whole cannot be read.
     Result<StackSample> sample(const SampleOptions& options = {});
 
+    // Whether the process has exec'd another program since attaching.
+    bool program_replaced() const;
+
     // System calls made reading memory so far (for the benchmarks).
     std::uint64_t memory_reads() const;
     // Memory pages the last sample read (for the benchmarks).

@@ -54,6 +54,7 @@ const char* to_string(SamplingEnd end) {
         case SamplingEnd::duration_reached: return "completed";
         case SamplingEnd::stopped: return "stopped";
         case SamplingEnd::target_exited: return "target_exited";
+        case SamplingEnd::target_replaced: return "target_replaced";
     }
     return "stopped";
 }
@@ -90,6 +91,9 @@ SamplingResult run_sampling_loop(PythonProcess& process, const SamplingSchedule&
             if (callbacks.on_sample) callbacks.on_sample(*sample);
         } else if (sample.error().kind == ErrorKind::no_such_process || process_gone(process.pid())) {
             result.end = SamplingEnd::target_exited;
+            break;
+        } else if (process.program_replaced()) {  // looked at only when a sample fails
+            result.end = SamplingEnd::target_replaced;
             break;
         } else {
             ++result.stats.failed_samples;

@@ -33,6 +33,7 @@ enum class SamplingEnd {
     duration_reached,
     stopped,        // stop was requested
     target_exited,  // the process ended: a normal end, with the samples so far
+    target_replaced,  // it exec'd another program: no Python to read any more
 };
 
 struct SamplingResult {
