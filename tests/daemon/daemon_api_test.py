@@ -34,10 +34,12 @@ except ImportError as e:
 
 PYPROFD, SOURCE = sys.argv[1], os.path.abspath(sys.argv[2])
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_support import PYTHON, check, report, wait_for_state  # noqa: E402
+from daemon_support import PYTHON, check, readable_copy, report, wait_for_state  # noqa: E402
 import daemon_support  # noqa: E402
 
 TARGET = os.path.join(SOURCE, "tests/targets/heavy_light.py")
+# The same script where nobody (as whom launched programs and some targets run) can read it.
+READABLE_TARGET = readable_copy(TARGET)
 
 
 class Contract:
@@ -204,7 +206,7 @@ def check_target_policy(work):
         f.write('targets: {allowed_uids: [65534], allowed_executables: ["/usr/bin/python3*"]}\n')
     daemon = Daemon(state, config)
     as_root = subprocess.Popen([PYTHON, TARGET], stdout=subprocess.PIPE)
-    as_nobody = subprocess.Popen([PYTHON, TARGET], stdout=subprocess.PIPE, user=65534, group=65534, cwd="/")
+    as_nobody = subprocess.Popen([PYTHON, READABLE_TARGET], stdout=subprocess.PIPE, user=65534, group=65534, cwd="/")
     sleeper = subprocess.Popen(["sleep", "600"], user=65534, group=65534)
     as_root.stdout.readline()
     as_nobody.stdout.readline()
@@ -221,7 +223,7 @@ def check_target_policy(work):
         check(status == 201, "an allowed user's allowed executable: 201")
         status, _, p = daemon.request("POST", "/sessions", {"command": ["sleep", "1"], "duration_s": 1})
         check(status == 403 and p.get("field") == "command", "a command no glob matches: 403")
-        status, _, s = daemon.request("POST", "/sessions", {"command": [PYTHON, TARGET], "rate_hz": 100, "duration_s": 3})
+        status, _, s = daemon.request("POST", "/sessions", {"command": [PYTHON, READABLE_TARGET], "rate_hz": 100, "duration_s": 3})
         check(status == 201, "an allowed command: 201")
         launched = None
         for _ in range(100):
@@ -430,7 +432,7 @@ def main():
               "the finished session's profile is whole")
 
         # A launched program never outlives its session.
-        status, _, s = daemon.request("POST", "/sessions", {"command": [PYTHON, TARGET], "rate_hz": 100, "duration_s": 1.5})
+        status, _, s = daemon.request("POST", "/sessions", {"command": [PYTHON, READABLE_TARGET], "rate_hz": 100, "duration_s": 1.5})
         check(status == 201, "POST with command starts")
         done = wait_for_state(daemon, s["id"], {"completed", "failed", "target_exited"})
         launched = done and done["target"]["pid"]

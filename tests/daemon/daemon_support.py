@@ -109,3 +109,24 @@ def processes_running(text):
             except OSError:
                 pass
     return found
+
+
+_readable_dir = None
+
+
+def readable_copy(path):
+    """A copy of a script in a directory anyone may read: programs the daemon launches
+    run as nobody, and a checkout may sit where nobody cannot look (a 0700 /tmp/x,
+    /root)."""
+    import shutil
+    import tempfile
+    global _readable_dir
+    if _readable_dir is None:
+        import atexit
+        _readable_dir = tempfile.mkdtemp(prefix="pyprofd-readable-")
+        os.chmod(_readable_dir, 0o755)
+        atexit.register(shutil.rmtree, _readable_dir, True)
+    copy = os.path.join(_readable_dir, os.path.basename(path))
+    shutil.copyfile(path, copy)
+    os.chmod(copy, 0o644)
+    return copy

@@ -20,7 +20,8 @@ import urllib.request
 PYPROFD, SOURCE = sys.argv[1], os.path.abspath(sys.argv[2])
 sys.path.insert(0, os.path.join(SOURCE, "tests", "browser"))
 sys.path.insert(0, os.path.join(SOURCE, "tests", "daemon"))
-from daemon_support import PYTHON, Daemon, check, free_port, processes_running, report, wait_for_state  # noqa: E402
+from daemon_support import (PYTHON, Daemon, check, free_port, processes_running, readable_copy, report,  # noqa: E402
+                            wait_for_state)
 from flame_graph_browser_test import chromium  # noqa: E402  (the same WebDriver client)
 
 APP = os.path.join(SOURCE, "tests/targets/flask_app.py")
@@ -90,7 +91,8 @@ def main():
         app.wait()
         port2 = free_port()
         _, _, session = daemon.request("POST", "/sessions",
-                                       {"command": [PYTHON, APP, str(port2)], "rate_hz": 1000, "duration_s": 6})
+                                       {"command": [PYTHON, readable_copy(APP), str(port2)], "rate_hz": 1000,
+                                        "duration_s": 6})
         check(wait_until_served(port2), "the server the daemon launched answers")
         load = subprocess.Popen(["wrk", "-t2", "-c8", "-d4s", "http://127.0.0.1:%d/name/world.json" % port2],
                                 stdout=subprocess.DEVNULL)
@@ -100,14 +102,14 @@ def main():
         _, _, svg = daemon.request("GET", "/sessions/%s/flame.svg" % session["id"])
         check(b"<title>hello_world (" in svg, "its graph has the handler's frames too")
         time.sleep(0.5)
-        left = processes_running(APP)
+        left = processes_running("flask_app.py")
         check(left == [], "no server process is left when the session ends: %s" % left)
     finally:
         if load and load.poll() is None:
             load.kill()
         app.kill()
         daemon.stop(signal.SIGTERM, 30)
-        for pid in processes_running(APP):
+        for pid in processes_running("flask_app.py"):
             os.kill(pid, signal.SIGKILL)
         shutil.rmtree(work, ignore_errors=True)
     return report()
