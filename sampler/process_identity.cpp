@@ -1,6 +1,5 @@
 #include "sampler/process_identity.hpp"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -12,20 +11,18 @@
 #include <optional>
 #include <string>
 
+#include "sampler/proc_files.hpp"
+#include "sampler/thread_activity.hpp"
+
 namespace pyprofd::sampler {
 
-std::optional<std::uint64_t> process_start_time(pid_t pid) {
-    auto path = fmt::format("/proc/{}/stat", pid);
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return std::nullopt;
-    char buffer[1024];
-    auto n = ::read(fd, buffer, sizeof buffer - 1);
-    ::close(fd);
-    if (n <= 0) return std::nullopt;
-    std::string_view stat(buffer, static_cast<std::size_t>(n));
+namespace {
+
+// Field 22 of a /proc/PID/stat line.
+std::optional<std::uint64_t> start_time_in(std::string_view stat) {
     // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
     auto close = stat.rfind(')');
-    if (close == std::string_view::npos) return std::nullopt;
+    if (close == std::string_view::npos || close + 2 > stat.size()) return std::nullopt;
     auto rest = stat.substr(close + 2);  // field 3 on
     for (int field = 3; field < 22; ++field) {
         auto space = rest.find(' ');
@@ -36,6 +33,14 @@ std::optional<std::uint64_t> process_start_time(pid_t pid) {
     auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), start);
     if (ec != std::errc{}) return std::nullopt;
     return start;
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> process_start_time(pid_t pid) {
+    auto stat = read_proc_file(pid, "stat");
+    if (!stat) return std::nullopt;
+    return start_time_in(*stat);
 }
 
 Result<ProcessIdentity> ProcessIdentity::pin(pid_t pid) {
@@ -90,7 +95,11 @@ bool ProcessIdentity::exited() const {
         pollfd p{pidfd_, POLLIN, 0};
         return ::poll(&p, 1, 0) > 0;  // readable: the process has exited (reaped or not)
     }
-    auto start = process_start_time(pid_);
+    auto stat = read_proc_file(pid_, "stat");
+    if (!stat) return true;
+    char state = parse_stat_state(*stat);
+    if (state == 'Z' || state == 'X') return true;  // exited, not reaped yet
+    auto start = start_time_in(*stat);
     return !start || *start != start_time_;
 }
 

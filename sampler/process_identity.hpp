@@ -26,7 +26,8 @@ public:
     ProcessIdentity& operator=(const ProcessIdentity&) = delete;
     ~ProcessIdentity();
 
-    // Whether the process we attached to has exited (or its PID names another now).
+    // Whether the process we attached to has exited (a zombie too), or its PID names
+    // another now.
     bool exited() const;
     // Whether it runs another program than when pinned (it called exec): the same
     // process, but no longer the interpreter we learned to read.

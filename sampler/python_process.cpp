@@ -269,6 +269,8 @@ LayoutSource PythonProcess::layout_source() const { return s_->layout_source; }
 std::uint64_t PythonProcess::memory_reads() const { return s_->memory.syscalls(); }
 std::size_t PythonProcess::pages_per_sample() const { return s_->memory.snapshot_pages(); }
 
+bool PythonProcess::exited() const { return s_->identity.exited(); }
+
 bool PythonProcess::program_replaced() const { return s_->identity.program_replaced(); }
 
 Result<StackSample> PythonProcess::sample(const SampleOptions& options) {

@@ -45,6 +45,8 @@ public:
     // error; the call fails only when the process as a whole cannot be read.
     Result<StackSample> sample(const SampleOptions& options = {});
 
+    // Whether the process attached to has exited (a zombie too), whatever its PID names now.
+    bool exited() const;
     // Whether the process has exec'd another program since attaching.
     bool program_replaced() const;
 

@@ -1,31 +1,16 @@
 #include "sampler/sampling_loop.hpp"
 
-#include "sampler/proc_files.hpp"
-#include "sampler/thread_activity.hpp"
-
-#include <signal.h>
 #include <sys/prctl.h>
 
-#include <cerrno>
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
-#include <algorithm>
 
 namespace pyprofd::sampler {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Gone, or a zombie: a launched program that exited stays one until its parent
-// reaps it, and has nothing left to read.
-bool process_gone(pid_t pid) {
-    if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
-    auto stat = read_proc_file(pid, "stat");
-    if (!stat) return true;
-    char state = parse_stat_state(*stat);
-    return state == 'Z' || state == 'X';
-}
 
 // Sleeps until deadline or until stop is requested; false when stopped.
 bool sleep_until(Clock::time_point deadline, std::stop_token stop) {
@@ -89,7 +74,7 @@ SamplingResult run_sampling_loop(PythonProcess& process, const SamplingSchedule&
             ++result.stats.samples_taken;
             for (const auto& t : sample->threads) result.stats.thread_errors += t.error.has_value();
             if (callbacks.on_sample) callbacks.on_sample(*sample);
-        } else if (sample.error().kind == ErrorKind::no_such_process || process_gone(process.pid())) {
+        } else if (sample.error().kind == ErrorKind::no_such_process || process.exited()) {
             result.end = SamplingEnd::target_exited;
             break;
         } else if (process.program_replaced()) {  // looked at only when a sample fails
