@@ -23,34 +23,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// argv[0] as execv needs it: a path. Resolved here rather than by execvp in the
-// child, where a multithreaded parent allows only async-signal-safe calls.
-std::expected<std::string, std::string> resolve_program(const std::string& name) {
-    if (name.empty()) return std::unexpected("the command is empty");
-    auto usable = [](const std::string& path) {
-        struct stat st {};
-        return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
-    };
-    if (name.find('/') != std::string::npos) {
-        if (::access(name.c_str(), F_OK) != 0)
-            return std::unexpected(fmt::format("cannot run '{}': {}", name, std::strerror(errno)));
-        if (!usable(name)) return std::unexpected(fmt::format("cannot run '{}': not an executable file", name));
-        return name;
-    }
-    const char* path_env = std::getenv("PATH");
-    std::string_view path = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
-    while (true) {
-        auto colon = path.find(':');
-        auto dir = path.substr(0, colon);
-        auto candidate = fmt::format("{}/{}", dir.empty() ? "." : dir, name);
-        if (usable(candidate)) return candidate;
-        if (colon == std::string_view::npos) break;
-        path.remove_prefix(colon + 1);
-    }
-    return std::unexpected(fmt::format("cannot run '{}': no such program on PATH ({})", name,
-                                       path_env ? path_env : ""));
-}
-
 bool group_exists(pid_t pgid) { return ::kill(-pgid, 0) == 0 || errno != ESRCH; }
 
 // The keeper: a process of its own that waits on a pipe from pyprofd. A byte means
@@ -100,6 +72,32 @@ bool group_exists(pid_t pgid) { return ::kill(-pgid, 0) == 0 || errno != ESRCH; 
 }
 
 }  // namespace
+
+std::expected<std::string, std::string> resolve_program(const std::string& name) {
+    if (name.empty()) return std::unexpected("the command is empty");
+    auto usable = [](const std::string& path) {
+        struct stat st {};
+        return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+    };
+    if (name.find('/') != std::string::npos) {
+        if (::access(name.c_str(), F_OK) != 0)
+            return std::unexpected(fmt::format("cannot run '{}': {}", name, std::strerror(errno)));
+        if (!usable(name)) return std::unexpected(fmt::format("cannot run '{}': not an executable file", name));
+        return name;
+    }
+    const char* path_env = std::getenv("PATH");
+    std::string_view path = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
+    while (true) {
+        auto colon = path.find(':');
+        auto dir = path.substr(0, colon);
+        auto candidate = fmt::format("{}/{}", dir.empty() ? "." : dir, name);
+        if (usable(candidate)) return candidate;
+        if (colon == std::string_view::npos) break;
+        path.remove_prefix(colon + 1);
+    }
+    return std::unexpected(fmt::format("cannot run '{}': no such program on PATH ({})", name,
+                                       path_env ? path_env : ""));
+}
 
 void become_child_subreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
 

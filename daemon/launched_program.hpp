@@ -24,6 +24,11 @@ namespace pyprofd::daemon {
 // is left behind as a zombie where PID 1 does not reap (containers).
 void become_child_subreaper();
 
+// argv[0] as execv needs it: the path of an executable file, looked up on PATH when
+// it has no '/'. Resolved in the parent rather than by execvp in the child, where a
+// multithreaded parent allows only async-signal-safe calls; the error says why not.
+std::expected<std::string, std::string> resolve_program(const std::string& name);
+
 // The user a launched program runs as, looked up once (not in the forked child,
 // where only async-signal-safe calls are allowed).
 struct RunAs {

@@ -1,34 +1,12 @@
 #include "daemon/session_manager.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 namespace pyprofd::daemon {
 namespace {
-
-// The path argv[0] names, as execvp would find it; nothing when it cannot be run.
-std::optional<std::string> program_path(const std::string& program) {
-    if (program.find('/') != std::string::npos)
-        return ::access(program.c_str(), X_OK) == 0 ? std::optional(std::filesystem::absolute(program).string())
-                                                    : std::nullopt;
-    const char* path = std::getenv("PATH");
-    std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
-    for (std::size_t start = 0; start <= dirs.size();) {
-        auto end = dirs.find(':', start);
-        auto dir = dirs.substr(start, end == std::string::npos ? std::string::npos : end - start);
-        auto candidate = (std::filesystem::path(dir.empty() ? "." : dir) / program).string();
-        if (::access(candidate.c_str(), X_OK) == 0) return std::filesystem::absolute(candidate).string();
-        if (end == std::string::npos) break;
-        start = end + 1;
-    }
-    return std::nullopt;
-}
 
 SessionError attach_error(pid_t pid, const sampler::Error& e) {
     using K = sampler::ErrorKind;
@@ -86,12 +64,12 @@ std::expected<void, SessionError> SessionManager::check(const SessionSpec& spec)
     if (spec.pid)
         if (auto allowed = check_target(*spec.pid); !allowed) return std::unexpected(allowed.error());
     if (!spec.command.empty()) {
-        auto program = program_path(spec.command.front());
+        auto program = resolve_program(spec.command.front());
         if (!program)
             return invalid("command", fmt::format("command: '{}' is not a program that can be run (not found on PATH, "
                                                   "or not executable)",
                                                   spec.command.front()));
-        if (auto allowed = policy_.allows_program(*program); !allowed)
+        if (auto allowed = policy_.allows_program(std::filesystem::absolute(*program).string()); !allowed)
             return std::unexpected(SessionError{SessionError::Kind::not_permitted, allowed.error(), "command"});
     }
     if (!(spec.rate_hz >= 1 && spec.rate_hz <= limits.max_rate_hz))
