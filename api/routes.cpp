@@ -138,20 +138,14 @@ std::expected<render::FlameGraphOptions, Response> graph_options(const Target& t
     return graph;
 }
 
-std::string joined(const std::vector<std::string>& words) {
-    std::string out;
-    for (const auto& w : words) out += (out.empty() ? "" : " ") + w;
-    return out;
-}
-
 daemon::OutputDetails details_for(const daemon::SessionInfo& info) {
     daemon::OutputDetails d{.rate_hz = info.spec.rate_hz, .wall_clock = info.spec.aggregation.include_idle};
     d.start_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(info.created.time_since_epoch()).count();
     d.duration_ns = static_cast<std::int64_t>(info.elapsed_s * 1e9);
-    auto target = info.spec.name.empty() ? joined(info.target_command_line.empty() ? info.spec.command : info.target_command_line)
-                                         : info.spec.name;
-    d.flame_graph.title = "pyprofd: " + target;
-    if (d.flame_graph.title.size() > 120) d.flame_graph.title = d.flame_graph.title.substr(0, 117) + "...";
+    d.flame_graph.title = daemon::graph_title(
+        !info.spec.name.empty() ? info.spec.name
+                                : daemon::command_text(info.target_command_line.empty() ? info.spec.command
+                                                                                         : info.target_command_line));
     d.flame_graph.subtitle = fmt::format("session {}, process {}, Python {}, {} Hz, {:.1f} s, {} samples, {} errors{}{}",
                                          info.id, info.target_pid, info.python_version, info.spec.rate_hz,
                                          info.elapsed_s, info.samples, info.failed_samples + info.thread_errors,

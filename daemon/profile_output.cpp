@@ -42,6 +42,21 @@ std::string render_profile(const render::Profile& profile, OutputFormat format, 
     return std::move(out).str();
 }
 
+std::string command_text(const std::vector<std::string>& words) {
+    std::string out;
+    for (const auto& w : words) {
+        if (!out.empty()) out += ' ';
+        out += w;
+    }
+    return out;
+}
+
+std::string graph_title(std::string_view target) {
+    auto title = fmt::format("pyprofd: {}", target);
+    if (title.size() > 120) title = title.substr(0, 117) + "...";
+    return title;
+}
+
 std::optional<OutputFormat> output_format_named(std::string_view name) {
     if (name == "svg" || name == "flamegraph") return OutputFormat::svg;
     if (name == "folded" || name == "collapsed") return OutputFormat::folded;

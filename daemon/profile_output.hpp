@@ -7,6 +7,7 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "render/flame_graph.hpp"
 #include "render/profile.hpp"
@@ -35,6 +36,11 @@ struct OutputDetails {
     std::optional<std::int64_t> start_unix_ns;
     std::optional<std::int64_t> duration_ns;
 };
+
+// A command line as one string, words separated by spaces.
+std::string command_text(const std::vector<std::string>& words);
+// The title graphs get: "pyprofd: " and what was profiled, cut to 120 characters.
+std::string graph_title(std::string_view target);
 
 // The profile in the format (pprof's is gzip'd binary), to a stream or as bytes.
 void render_profile(const render::Profile& profile, OutputFormat format, const OutputDetails& details,

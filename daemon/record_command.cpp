@@ -22,15 +22,6 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-std::string join(const std::vector<std::string>& words) {
-    std::string out;
-    for (const auto& w : words) {
-        if (!out.empty()) out += ' ';
-        out += w;
-    }
-    return out;
-}
-
 std::string default_output_name(pid_t pid, OutputFormat format) {
     char stamp[32];
     std::time_t now = std::time(nullptr);
@@ -41,7 +32,7 @@ std::string default_output_name(pid_t pid, OutputFormat format) {
 }
 
 std::string describe_target(const sampler::PythonProcess& process) {
-    auto command = join(process.command_line());
+    auto command = command_text(process.command_line());
     if (command.size() > 100) command = command.substr(0, 97) + "...";
     return fmt::format("process {} ({}), Python {}", process.pid(), command, process.version().to_string());
 }
@@ -226,8 +217,7 @@ int run_record(const RecordOptions& options) {
                           .start_unix_ns = started_unix_ns,
                           .duration_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(result.stats.elapsed).count()};
     auto& graph = details.flame_graph;
-    graph.title = fmt::format("pyprofd: {}", join(process->command_line()));
-    if (graph.title.size() > 120) graph.title = graph.title.substr(0, 117) + "...";
+    graph.title = graph_title(command_text(process->command_line()));
     graph.subtitle = fmt::format("process {}, Python {}, {} Hz{}, {:.1f} s, {} samples, {} errors{}", process->pid(),
                                  process->version().to_string(), options.rate_hz,
                                  options.blocking ? " blocking" : "", seconds, result.stats.samples_taken,
