@@ -52,6 +52,11 @@ void Session::set_save_error(std::string error) {
     info_.save_error = std::move(error);
 }
 
+bool Session::due_for_saving() const {
+    std::lock_guard lock(mutex_);
+    return info_.state == SessionState::running || !info_.save_error.empty();
+}
+
 void Session::request_stop() { thread_.request_stop(); }
 
 void Session::join() {

@@ -44,6 +44,8 @@ public:
 
     // What the last attempt to save it said: empty once saved.
     void set_save_error(std::string error);
+    // Running, or finished but not saved yet: what a checkpoint saves.
+    bool due_for_saving() const;
 
     void request_stop();
     void join();

@@ -245,7 +245,7 @@ void SessionManager::checkpoint_running() {
     {
         std::lock_guard lock(mutex_);
         for (const auto& [id, s] : sessions_)
-            if (s->running() || !s->info().save_error.empty()) due.push_back(s);
+            if (s->due_for_saving()) due.push_back(s);
     }
     for (const auto& s : due) {
         // Under the lock the final save also takes: a checkpoint never lands after it.
