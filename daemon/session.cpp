@@ -28,8 +28,6 @@ SessionInfo Session::info() const {
     return info;
 }
 
-std::shared_ptr<const render::Profile> Session::profile() const { return snapshot().second; }
-
 std::pair<SessionInfo, std::shared_ptr<const render::Profile>> Session::snapshot() const {
     std::unique_lock lock(mutex_);
     if (final_profile_) return {info_, final_profile_};

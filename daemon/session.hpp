@@ -37,9 +37,8 @@ public:
 
     const std::string& id() const { return id_; }
     SessionInfo info() const;
-    // Samples so far (a copy while running; the final profile after).
-    std::shared_ptr<const render::Profile> profile() const;
-    // The record and the profile at one moment, for a checkpoint.
+    // The record and its samples at one moment: a copy of the profile so far while it
+    // runs, the final profile after.
     std::pair<SessionInfo, std::shared_ptr<const render::Profile>> snapshot() const;
 
     // What the last attempt to save it said: empty once saved.

@@ -288,16 +288,18 @@ void SessionManager::apply_retention(const std::string& keep) {
         const auto& r = config_.retention;
         auto oldest_allowed = WallClock::now() - std::chrono::duration_cast<WallClock::duration>(
                                                      std::chrono::duration<double>(r.max_age_days * 86400));
+        std::vector<std::uint64_t> sizes;  // on disk, each looked up once
         std::uint64_t bytes = 0;
-        for (const auto& info : finished) bytes += store_.bytes_on_disk(info.id);
+        for (const auto& info : finished) bytes += sizes.emplace_back(store_.bytes_on_disk(info.id));
         std::size_t left = finished.size();
-        for (const auto& info : finished) {
+        for (std::size_t i = 0; i < finished.size(); ++i) {
+            const auto& info = finished[i];
             if (info.id == keep) continue;  // counted, never removed
             bool too_many = left > r.max_sessions;
             bool too_old = info.created < oldest_allowed;
             bool too_big = bytes > r.max_disk_bytes && left > 1;  // the newest stays, whatever its size
             if (!too_many && !too_old && !too_big) continue;
-            bytes -= std::min(bytes, store_.bytes_on_disk(info.id));
+            bytes -= std::min(bytes, sizes[i]);
             store_.remove(info.id);
             auto it = sessions_.find(info.id);
             if (it != sessions_.end()) {

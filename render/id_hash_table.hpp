@@ -30,8 +30,6 @@ public:
         }
     }
 
-    std::size_t memory_bytes() const { return slots_.capacity() * sizeof(Slot); }
-
 private:
     struct Slot {
         std::uint32_t id = empty;
