@@ -111,6 +111,7 @@ struct PythonProcess::State {
 
     Result<RemoteAddress> first_interpreter() const;
     Result<std::vector<ThreadStateInfo>> thread_states();
+    Result<std::optional<ThreadStateInfo>> thread_state_again(const ThreadStateInfo& thread);
     RemoteAddress gil_holder(RemoteAddress interpreter) const;
 };
 
@@ -163,6 +164,17 @@ Result<std::vector<ThreadStateInfo>> PythonProcess::State::thread_states() {
         *interp = *next;
     }
     return out;
+}
+
+// The thread's state read afresh, or nullopt when the thread has ended meanwhile
+// (its state is no longer listed, or its place is a new thread's).
+Result<std::optional<ThreadStateInfo>> PythonProcess::State::thread_state_again(const ThreadStateInfo& thread) {
+    memory.refresh_snapshot();
+    auto states = thread_states();
+    if (!states) return std::unexpected(states.error());
+    for (const auto& t : *states)
+        if (t.address == thread.address) return t.ident == thread.ident ? std::optional(t) : std::nullopt;
+    return std::nullopt;
 }
 
 RemoteAddress PythonProcess::State::gil_holder(RemoteAddress interpreter) const {
@@ -331,7 +343,23 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
             else if (auto it = activity_before_pause.find(stack.native_id); it != activity_before_pause.end())
                 stack.activity = it->second;
         }
+        // The stack is read while the thread runs: it can push and pop frames between
+        // our reads (and 3.11's frame chain starts on the C stack, which changes with
+        // every call from C), or end. A stack that does not hold together is read once
+        // or twice more, afresh, before it counts as an error; a thread that ended
+        // meanwhile is left out of the sample, as it would be of the next.
         auto frames = walker.walk(t.frame_field);
+        bool ended = false;
+        for (int again = 0; !frames && frames.error().kind != ErrorKind::no_such_process && again < 2; ++again) {
+            auto fresh = s_->thread_state_again(t);
+            if (!fresh) break;
+            if (!*fresh) {
+                ended = true;
+                break;
+            }
+            frames = walker.walk((*fresh)->frame_field);
+        }
+        if (ended) continue;
         if (frames) {
             stack.frames = std::move(*frames);
         } else {

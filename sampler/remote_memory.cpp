@@ -121,6 +121,7 @@ std::size_t RemoteMemory::read_many(std::span<const ReadRequest> requests) const
             continue;
         }
         // Partial: the kernel stops at the first request it cannot read.
+        last_failure_errno_ = n < 0 ? errno : EFAULT;
         std::size_t got = n < 0 ? 0 : static_cast<std::size_t>(n);
         for (const auto& r : batch) {
             if (got < r.out.size()) break;
@@ -139,17 +140,37 @@ std::size_t RemoteMemory::begin_snapshot(std::span<const ReadRequest> also) cons
     last_hit_ = 0;
     snapshot_active_ = true;
 
-    // Last sample's pages and the caller's reads, together.
-    batch_.clear();
-    for (std::size_t i = 0; i < hot_pages_.size(); ++i)
-        batch_.push_back({hot_pages_[i], std::span(page_data_.get() + i * page_size, page_size)});
-    batch_.insert(batch_.end(), also.begin(), also.end());
-    auto done = read_many(batch_);
-    for (std::size_t i = 0; i < std::min(done, hot_pages_.size()); ++i) {
-        pages_.push_back(hot_pages_[i]);
-        used_.push_back(false);  // used only if a read of this sample touches it
+    // Last sample's pages and the caller's reads, together. A page that cannot be
+    // read any more (a thread ended and its stack was unmapped) stops the kernel at
+    // that page: it is left out and the rest read on, rather than each of the rest
+    // being read on its own later.
+    std::size_t next_hot = 0;
+    for (;;) {
+        batch_.clear();
+        for (std::size_t i = next_hot; i < hot_pages_.size(); ++i)
+            batch_.push_back({hot_pages_[i], std::span(page_data_.get() + (pages_.size() + i - next_hot) * page_size,
+                                                       page_size)});
+        const std::size_t hot_in_batch = batch_.size();
+        batch_.insert(batch_.end(), also.begin(), also.end());
+        auto done = read_many(batch_);
+        for (std::size_t i = 0; i < std::min(done, hot_in_batch); ++i) {
+            pages_.push_back(hot_pages_[next_hot + i]);
+            used_.push_back(false);  // used only if a read of this sample touches it
+        }
+        if (done >= hot_in_batch) return done - hot_in_batch;
+        // Only an unmapped page is worth reading past; a process that is gone or no
+        // longer ours fails every read, and the sample's first read will say so.
+        if (last_failure_errno_ != EFAULT) return 0;
+        next_hot += done + 1;  // past the page that failed
     }
-    return done > hot_pages_.size() ? done - hot_pages_.size() : 0;
+}
+
+void RemoteMemory::refresh_snapshot() const {
+    for (std::size_t i = 0; i < pages_.size(); ++i)
+        if (used_[i]) used_before_refresh_.push_back(pages_[i]);
+    pages_.clear();
+    used_.clear();
+    last_hit_ = 0;
 }
 
 void RemoteMemory::end_snapshot() const {
@@ -157,6 +178,10 @@ void RemoteMemory::end_snapshot() const {
     hot_pages_.clear();
     for (std::size_t i = 0; i < pages_.size(); ++i)
         if (used_[i]) hot_pages_.push_back(pages_[i]);
+    for (auto page : used_before_refresh_)
+        if (hot_pages_.size() < max_snapshot_pages && std::ranges::find(hot_pages_, page) == hot_pages_.end())
+            hot_pages_.push_back(page);
+    used_before_refresh_.clear();
     pages_.clear();
     used_.clear();
 }

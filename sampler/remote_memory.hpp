@@ -56,6 +56,10 @@ public:
     // with `also` (small reads the caller wants now); returns how many of `also`,
     // from the first, were read completely.
     std::size_t begin_snapshot(std::span<const ReadRequest> also = {}) const;
+    // Forgets the pages read so far in this snapshot, so that what follows is read
+    // afresh: for a second look at a thread whose stack changed under the first.
+    // The pages used so far still count as used for the next snapshot.
+    void refresh_snapshot() const;
     void end_snapshot() const;
 
     // How many system calls this reader made; the benchmarks report syscalls per sample.
@@ -81,6 +85,8 @@ private:
     mutable std::vector<bool> used_;  // per page: touched by a read of this snapshot
     mutable std::size_t last_hit_ = 0;
     mutable std::vector<RemoteAddress> hot_pages_;  // what the previous snapshot used
+    mutable std::vector<RemoteAddress> used_before_refresh_;
+    mutable int last_failure_errno_ = 0;  // why read_many stopped short
     // Reused from read to read: a sample allocates nothing once warm.
     mutable std::vector<ReadRequest> batch_;
     mutable std::vector<iovec> local_iov_, remote_iov_;

@@ -28,11 +28,6 @@ char parse_stat_state(std::string_view stat_line) {
 
 namespace {
 
-int open_thread_stat(pid_t pid, pid_t tid) {
-    auto path = fmt::format("/proc/{}/task/{}/stat", pid, tid);
-    return ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-}
-
 // nullopt when the file could not be read (the thread exited).
 std::optional<ThreadActivity> activity_from(int fd) {
     char buf[512];
@@ -48,6 +43,19 @@ std::optional<ThreadActivity> activity_from(int fd) {
 
 ThreadActivityReader::~ThreadActivityReader() {
     for (auto [tid, fd] : stat_fds_) ::close(fd);
+    if (task_dir_ >= 0) ::close(task_dir_);
+}
+
+int ThreadActivityReader::open_stat(pid_t tid) {
+    if (task_dir_ < 0) {
+        auto dir = fmt::format("/proc/{}/task", pid_);
+        task_dir_ = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (task_dir_ < 0) return -1;
+    }
+    char name[32];
+    auto end = fmt::format_to_n(name, sizeof name - 1, "{}/stat", tid).out;
+    *end = '\0';
+    return ::openat(task_dir_, name, O_RDONLY | O_CLOEXEC);
 }
 
 ThreadActivity ThreadActivityReader::read(pid_t tid) {
@@ -59,7 +67,7 @@ ThreadActivity ThreadActivityReader::read(pid_t tid) {
         ::close(it->second);
         stat_fds_.erase(it);
     }
-    int fd = open_thread_stat(pid_, tid);
+    int fd = open_stat(tid);
     if (fd < 0) return ThreadActivity::unknown;
     stat_fds_.emplace(tid, fd);
     return activity_from(fd).value_or(ThreadActivity::unknown);

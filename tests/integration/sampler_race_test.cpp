@@ -1,6 +1,7 @@
 // Reads race with the running target: against a program whose stacks, threads and
 // code objects change all the time, sampling must never crash or hang, every name
-// must be valid UTF-8, and a failed read costs only that thread's sample.
+// must be valid UTF-8, a failed read costs only that thread's sample, and failed
+// reads are rare.
 #include <doctest/doctest.h>
 
 #include <thread>
@@ -68,7 +69,11 @@ TEST_CASE("sampling a target whose stacks change all the time never crashes and 
             std::cout << "race: " << py.label << ": " << samples << " samples, " << good << " thread stacks read, "
                       << thread_errors << " thread reads failed, " << failed << " whole samples failed\n";
             CHECK(good > samples);  // most reads succeed: the main thread and two churners
-            CHECK(failed < samples / 4);
+            // A stack that changed under the reads is read again, and a thread that ended
+            // meanwhile is left out: errors stay rare (reading each stack once, 1-3% of
+            // thread reads failed here).
+            CHECK(thread_errors * 100 <= good);
+            CHECK(failed < samples / 20);
         }
     }
 }
