@@ -3,7 +3,11 @@
 PRESET ?= $(if $(CI),ci,default)
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps test-deps build run test test-asan bench clean
+# One thing at a time even under make -j: the builds use every core already, and
+# two test runs at once would make the timing-sensitive tests race each other.
+.NOTPARALLEL:
+
+.PHONY: all deps test-deps build run test test-optimised test-asan bench clean
 
 all: build
 
@@ -25,7 +29,11 @@ run: build
 	@echo "         then curl -o flame.svg localhost:8700/sessions/ID/flame.svg  (or open http://localhost:8700/)"
 	./build/pyprofd serve --state-dir build/state
 
-test: test-deps build
+# Every test twice: on the optimised build (what ships), then on the ASan+UBSan
+# build, where a memory or undefined-behaviour error anywhere fails the run.
+test: test-optimised test-asan
+
+test-optimised: test-deps build
 	./build/tests/list_interpreters
 	ctest --preset $(PRESET) -j $(JOBS)
 
