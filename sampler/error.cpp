@@ -11,6 +11,7 @@ const char* to_string(ErrorKind kind) {
         case ErrorKind::read_failed: return "read failed";
         case ErrorKind::bad_data: return "bad data";
         case ErrorKind::io: return "I/O error";
+        case ErrorKind::program_replaced: return "program replaced";
     }
     return "unknown error";
 }

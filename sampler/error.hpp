@@ -14,6 +14,7 @@ enum class ErrorKind {
     read_failed,          // a remote read failed (address unmapped, raced with the target)
     bad_data,             // we read something that does not look like what it should be
     io,                   // a local file (/proc, ELF) could not be read
+    program_replaced,     // the process exec'd: another program image, nothing of ours to read
 };
 
 struct Error {

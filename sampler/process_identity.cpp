@@ -1,12 +1,15 @@
 #include "sampler/process_identity.hpp"
 
+#include <elf.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <fmt/format.h>
 #include <optional>
 #include <string>
@@ -52,13 +55,17 @@ Result<ProcessIdentity> ProcessIdentity::pin(pid_t pid) {
         if (pidfd >= 0) ::close(pidfd);
         return fail(ErrorKind::no_such_process, fmt::format("no process with PID {}", pid));
     }
-    ProcessIdentity identity(pid, pidfd, *start, executable_of(pid));
+    ProcessIdentity identity(pid, pidfd, *start, executable_of(pid), image_of(pid));
     if (identity.exited()) return fail(ErrorKind::no_such_process, fmt::format("process {} has exited", pid));
     return identity;
 }
 
 ProcessIdentity::ProcessIdentity(ProcessIdentity&& other) noexcept
-    : pid_(other.pid_), pidfd_(other.pidfd_), start_time_(other.start_time_), executable_(other.executable_) {
+    : pid_(other.pid_),
+      pidfd_(other.pidfd_),
+      start_time_(other.start_time_),
+      executable_(other.executable_),
+      image_(other.image_) {
     other.pidfd_ = -1;
 }
 
@@ -69,6 +76,7 @@ ProcessIdentity& ProcessIdentity::operator=(ProcessIdentity&& other) noexcept {
         pidfd_ = other.pidfd_;
         start_time_ = other.start_time_;
         executable_ = other.executable_;
+        image_ = other.image_;
         other.pidfd_ = -1;
     }
     return *this;
@@ -84,10 +92,34 @@ std::optional<ProcessIdentity::FileId> ProcessIdentity::executable_of(pid_t pid)
     return FileId{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
 }
 
+std::optional<ProcessIdentity::ImageId> ProcessIdentity::image_of(pid_t pid) {
+    auto auxv = read_proc_file(pid, "auxv");
+    if (!auxv) return std::nullopt;
+    ImageId id;
+    for (std::size_t at = 0; at + sizeof(Elf64_auxv_t) <= auxv->size(); at += sizeof(Elf64_auxv_t)) {
+        Elf64_auxv_t entry;
+        std::memcpy(&entry, auxv->data() + at, sizeof entry);
+        if (entry.a_type == AT_RANDOM) id.at_random = entry.a_un.a_val;
+    }
+    if (id.at_random == 0) return std::nullopt;
+    iovec local{id.random_bytes.data(), id.random_bytes.size()};
+    iovec remote{reinterpret_cast<void*>(id.at_random), id.random_bytes.size()};
+    if (::process_vm_readv(pid, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(id.random_bytes.size()))
+        return std::nullopt;
+    return id;
+}
+
 bool ProcessIdentity::program_replaced() const {
-    if (!executable_ || exited()) return false;
-    auto now = executable_of(pid_);
-    return now && *now != *executable_;
+    if (exited()) return false;
+    if (executable_) {
+        auto now = executable_of(pid_);
+        if (now && *now != *executable_) return true;
+    }
+    if (image_) {
+        auto now = image_of(pid_);
+        if (now && *now != *image_) return true;
+    }
+    return false;
 }
 
 bool ProcessIdentity::exited() const {

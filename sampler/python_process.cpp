@@ -108,7 +108,11 @@ struct PythonProcess::State {
     PthreadTidResolver pthread_tids;
     ThreadNames names;
     ThreadActivityReader activity;
+    // A sample's first read: the image check, then the code cache's checks.
+    std::vector<RemoteMemory::ReadRequest> first_reads;
+    ProcessIdentity::ImageId image_now;
 
+    Result<void> begin_snapshot();
     Result<RemoteAddress> first_interpreter() const;
     Result<std::vector<ThreadStateInfo>> thread_states();
     Result<std::optional<ThreadStateInfo>> thread_state_again(const ThreadStateInfo& thread);
@@ -175,6 +179,30 @@ Result<std::optional<ThreadStateInfo>> PythonProcess::State::thread_state_again(
     for (const auto& t : *states)
         if (t.address == thread.address) return t.ident == thread.ident ? std::optional(t) : std::nullopt;
     return std::nullopt;
+}
+
+// Starts the sample's snapshot with one read that brings back last sample's pages,
+// checks its code objects and checks that the process still runs the program image
+// we attached to: after an exec the old addresses may still be mapped (a non-PIE
+// interpreter re-executing itself) and would be read as if nothing had happened.
+Result<void> PythonProcess::State::begin_snapshot() {
+    auto code_checks = codes->begin_sample();
+    const auto& image = identity.image();
+    first_reads.clear();
+    if (image)
+        first_reads.push_back({image->at_random, std::as_writable_bytes(std::span(image_now.random_bytes))});
+    first_reads.insert(first_reads.end(), code_checks.begin(), code_checks.end());
+    auto done = memory.begin_snapshot(first_reads);
+    if (!image) {
+        codes->prefetched(done);
+        return {};
+    }
+    codes->prefetched(done > 0 ? done - 1 : 0);
+    // A failed or different read is an exec, or the process ending: the slow, sure
+    // check says which (and that it is not a passing glitch of the read).
+    if ((done == 0 || image_now.random_bytes != image->random_bytes) && identity.program_replaced())
+        return fail(ErrorKind::program_replaced, fmt::format("process {} replaced its program (exec)", pid));
+    return {};
 }
 
 RemoteAddress PythonProcess::State::gil_holder(RemoteAddress interpreter) const {
@@ -298,14 +326,13 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
         if (!paused) return std::unexpected(paused.error());
         pause.emplace(std::move(*paused));
     }
-    // One read brings back last sample's pages and checks last sample's code objects.
+    // One read brings back last sample's pages, checks last sample's code objects
+    // and that the program is still the one we attached to.
     struct SnapshotScope {
         const RemoteMemory& memory;
-        SnapshotScope(const RemoteMemory& m, CodeCache& codes) : memory(m) {
-            codes.prefetched(memory.begin_snapshot(codes.begin_sample()));
-        }
         ~SnapshotScope() { memory.end_snapshot(); }
-    } snapshot(s_->memory, *s_->codes);
+    } snapshot{s_->memory};
+    if (auto ok = s_->begin_snapshot(); !ok) return std::unexpected(ok.error());
 
     auto states = s_->thread_states();
     if (!states) return std::unexpected(states.error());

@@ -77,7 +77,8 @@ SamplingResult run_sampling_loop(PythonProcess& process, const SamplingSchedule&
         } else if (sample.error().kind == ErrorKind::no_such_process || process.exited()) {
             result.end = SamplingEnd::target_exited;
             break;
-        } else if (process.program_replaced()) {  // looked at only when a sample fails
+        } else if (sample.error().kind == ErrorKind::program_replaced ||
+                   process.program_replaced()) {  // looked at only when a sample fails
             result.end = SamplingEnd::target_replaced;
             break;
         } else {

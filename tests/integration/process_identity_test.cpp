@@ -59,16 +59,22 @@ TEST_CASE("the identity of a live process: a pidfd, its start time, not exited")
 
 TEST_CASE("a target that replaces its program (exec) ends the sampling, with the samples before it") {
     auto py = one_of_each_frame_model().back();
-    Target target(py, {target_path("execs_sleep.py")});
-    REQUIRE(target.ready);
-    auto process = sampler::PythonProcess::attach(target.pid());
-    REQUIRE_MESSAGE(process, process.error().message);
-    CHECK_FALSE(process->program_replaced());
-    auto started = std::chrono::steady_clock::now();
-    auto result = sampler::run_sampling_loop(*process, {.rate_hz = 100, .duration = std::chrono::seconds(10)}, {}, {});
-    CHECK(result.end == sampler::SamplingEnd::target_replaced);
-    CHECK(process->program_replaced());
-    CHECK(result.stats.samples_taken > 10);   // the half second of Python before the exec
-    CHECK(result.stats.failed_samples <= 3);  // not ten seconds of failures
-    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+    // Another executable, and the same one again (its /proc/PID/exe unchanged).
+    for (std::string script : {"execs_sleep.py", "execs_itself.py"}) {
+        SUBCASE(script.c_str()) {
+            Target target(py, {target_path(script)});
+            REQUIRE(target.ready);
+            auto process = sampler::PythonProcess::attach(target.pid());
+            REQUIRE_MESSAGE(process, process.error().message);
+            CHECK_FALSE(process->program_replaced());
+            auto started = std::chrono::steady_clock::now();
+            auto result =
+                sampler::run_sampling_loop(*process, {.rate_hz = 100, .duration = std::chrono::seconds(10)}, {}, {});
+            CHECK(result.end == sampler::SamplingEnd::target_replaced);
+            CHECK(process->program_replaced());
+            CHECK(result.stats.samples_taken > 10);   // the half second of Python before the exec
+            CHECK(result.stats.failed_samples <= 3);  // not ten seconds of failures
+            CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+        }
+    }
 }
