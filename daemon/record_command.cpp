@@ -15,6 +15,7 @@
 #include "daemon/termination_signals.hpp"
 #include "sampler/python_process.hpp"
 #include "sampler/sampling_loop.hpp"
+#include "sampler/thread_pause.hpp"
 
 namespace pyprofd::daemon {
 namespace {
@@ -146,6 +147,11 @@ int run_record(const RecordOptions& options) {
             return 1;
         }
         process.emplace(std::move(*attached));
+        if (options.blocking)
+            if (auto free = sampler::ThreadPause::check_not_traced(*options.pid); !free) {
+                std::cerr << "pyprofd: " << free.error().message << "\n";
+                return 1;
+            }
     }
 
     auto output = options.output.empty() ? default_output_name(process->pid(), *options.format) : options.output;

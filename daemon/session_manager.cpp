@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "sampler/thread_pause.hpp"
+
 namespace pyprofd::daemon {
 namespace {
 
@@ -115,6 +117,9 @@ std::expected<SessionInfo, SessionError> SessionManager::start(SessionSpec spec)
         auto attached = sampler::PythonProcess::attach(*spec.pid);
         if (!attached) return std::unexpected(attach_error(*spec.pid, attached.error()));
         process.emplace(std::move(*attached));
+        if (spec.blocking)
+            if (auto free = sampler::ThreadPause::check_not_traced(*spec.pid); !free)
+                return std::unexpected(SessionError{SessionError::Kind::conflict, free.error().message, "blocking"});
         info.target_pid = process->pid();
         info.target_command_line = process->command_line();
         info.python_version = process->version().to_string();
@@ -124,6 +129,15 @@ std::expected<SessionInfo, SessionError> SessionManager::start(SessionSpec spec)
     {
         std::lock_guard lock(mutex_);
         if (running_now() >= config_.limits.max_running_sessions) return std::unexpected(too_many());
+        if (info.spec.blocking && info.spec.pid)
+            if (auto other = blocking_session_of(*info.spec.pid))
+                return std::unexpected(SessionError{
+                    SessionError::Kind::conflict,
+                    fmt::format("process {} is already sampled in blocking mode by session {}; a process has one "
+                                "tracer at a time, so two blocking sessions would fail each other's samples. "
+                                "Sample it without blocking, or stop that session first",
+                                *info.spec.pid, *other),
+                    "blocking"});
         // Saved before it runs: a daemon that dies now leaves it `interrupted`, not lost.
         if (auto saved = store_.save_record(info); !saved) spdlog::warn("session={} {}", info.id, saved.error());
         session = std::make_shared<Session>(info, std::move(process), policy_.command_user(),
@@ -135,6 +149,14 @@ std::expected<SessionInfo, SessionError> SessionManager::start(SessionSpec spec)
                                : fmt::format("command {}", info.spec.command.front()),
                  info.spec.rate_hz, info.spec.duration_s ? fmt::format("{} s", *info.spec.duration_s) : "until stopped");
     return session->info();
+}
+
+std::optional<std::string> SessionManager::blocking_session_of(pid_t pid) const {
+    for (const auto& [id, session] : sessions_) {
+        auto info = session->info();
+        if (info.state == SessionState::running && info.spec.blocking && info.target_pid == pid) return id;
+    }
+    return std::nullopt;
 }
 
 std::expected<void, SessionError> SessionManager::check_target(pid_t pid) const {

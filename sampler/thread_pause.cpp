@@ -2,9 +2,12 @@
 
 #include <sys/ptrace.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
+#include <string_view>
 #include <fmt/format.h>
 
 #include "sampler/proc_files.hpp"
@@ -67,6 +70,28 @@ Result<ThreadPause> ThreadPause::pause_all(pid_t pid) {
         return fail(ErrorKind::no_such_process, fmt::format("process {} has exited", pid));
     }
     return pause;
+}
+
+Result<void> ThreadPause::check_not_traced(pid_t pid) {
+    auto status = read_proc_file(pid, "status");
+    if (!status) return std::unexpected(status.error());
+    auto at = status->find("\nTracerPid:");
+    if (at == std::string::npos) return {};
+    pid_t tracer = 0;
+    std::string_view rest(*status);
+    rest.remove_prefix(at + 11);
+    while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
+    std::from_chars(rest.data(), rest.data() + rest.size(), tracer);
+    // One of our own threads pausing it for another sample is not in the way.
+    if (tracer == 0 || ::access(fmt::format("/proc/self/task/{}", tracer).c_str(), F_OK) == 0) return {};
+    std::string name = "?";
+    if (auto comm = read_proc_file(tracer, "comm"); comm && !comm->empty())
+        name = comm->substr(0, comm->find('\n'));
+    return fail(ErrorKind::permission_denied,
+                fmt::format("process {} is traced by process {} ({}), a debugger or another profiler: blocking "
+                            "mode pauses it with ptrace, and a process has one tracer at a time; detach that one, "
+                            "or sample without blocking",
+                            pid, tracer, name));
 }
 
 void ThreadPause::hold(pid_t tid, int pending_signal) {

@@ -24,6 +24,10 @@ public:
     // fails if no thread could be stopped (the process is gone, or another tracer
     // such as gdb holds it, or ptrace is not permitted).
     static Result<ThreadPause> pause_all(pid_t pid);
+    // Fails, saying by whom, if another process (a debugger, strace, another
+    // profiler) traces pid: a process has one tracer at a time, so every pause
+    // would fail. Checked before blocking sampling starts.
+    static Result<void> check_not_traced(pid_t pid);
 
     ThreadPause(ThreadPause&& other) noexcept;
     ThreadPause& operator=(ThreadPause&&) = delete;

@@ -248,6 +248,55 @@ def check_target_policy(work):
           "an unknown command_user: exit 2 naming it")
 
 
+def check_blocking_sessions(work):
+    """Blocking sessions pause the target with ptrace, which allows one tracer: a second
+    blocking session of a process, or one of a process a debugger holds, is refused
+    with 409 and why; non-blocking sessions of it are fine."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
+    PTRACE_SEIZE, PTRACE_INTERRUPT, PTRACE_DETACH, WALL = 0x4206, 0x4207, 17, 0x40000000
+    state = os.path.join(work, "state-blocking")
+    config = os.path.join(work, "blocking.yaml")
+    with open(config, "w") as f:
+        f.write("limits: {max_duration_s: 60}\n")
+    daemon = Daemon(state, config)
+    target = subprocess.Popen([PYTHON, TARGET], stdout=subprocess.PIPE)
+    target.stdout.readline()
+    try:
+        status, _, first = daemon.request("POST", "/sessions", {"pid": target.pid, "rate_hz": 100, "duration_s": 30,
+                                                                "blocking": True})
+        check(status == 201, "a blocking session starts (%s)" % status)
+        status, _, p = daemon.request("POST", "/sessions", {"pid": target.pid, "duration_s": 1, "blocking": True})
+        check(status == 409 and p.get("field") == "blocking" and
+              ("already sampled in blocking mode by session %s" % first["id"]) in p.get("detail", ""),
+              "a second blocking session of the process: 409 naming the first: %s" % p.get("detail"))
+        status, _, other = daemon.request("POST", "/sessions", {"pid": target.pid, "rate_hz": 100, "duration_s": 0.5})
+        check(status == 201, "a non-blocking session of it meanwhile: 201")
+        done = wait_for_state(daemon, other["id"], {"completed"})
+        check(done and done["samples"] > 25 and done["errors"]["failed_samples"] == 0,
+              "and it samples without failing: %s" % ((done and (done["samples"], done["errors"])),))
+        status, _, stopped = daemon.request("POST", "/sessions/%s/stop" % first["id"])
+        check(status == 200 and stopped["samples"] > 25 and stopped["errors"]["failed_samples"] == 0,
+              "the blocking session kept sampling: %s" % ((stopped.get("samples"), stopped.get("errors")),))
+
+        check(libc.ptrace(PTRACE_SEIZE, target.pid, None, None) == 0, "this test traces the target, as gdb would")
+        try:
+            status, _, p = daemon.request("POST", "/sessions", {"pid": target.pid, "duration_s": 1, "blocking": True})
+            check(status == 409 and ("is traced by process %d" % os.getpid()) in p.get("detail", ""),
+                  "a blocking session of a process another tracer holds: 409 naming it: %s" % p.get("detail"))
+        finally:
+            libc.ptrace(PTRACE_INTERRUPT, target.pid, None, None)
+            os.waitpid(target.pid, WALL)
+            libc.ptrace(PTRACE_DETACH, target.pid, None, None)
+        status, _, s = daemon.request("POST", "/sessions", {"pid": target.pid, "duration_s": 0.3, "blocking": True})
+        check(status == 201, "once it is let go, a blocking session starts again (%s)" % status)
+        wait_for_state(daemon, s["id"], {"completed"})
+    finally:
+        daemon.stop(signal.SIGTERM)
+        target.kill()
+
+
 def check_bad_configuration(work):
     config = os.path.join(work, "bad.yaml")
     with open(config, "w") as f:
@@ -468,6 +517,7 @@ def main():
         check_unix_socket_and_retention(work)
         check_retention_by_age(work)
         check_target_policy(work)
+        check_blocking_sessions(work)
         check_bad_configuration(work)
     finally:
         if daemon:

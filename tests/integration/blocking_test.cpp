@@ -2,7 +2,11 @@
 // is never left behind: not when pyprofd is killed mid-sample, and not at the
 // cost of a signal the target should have received.
 #include <doctest/doctest.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <fmt/format.h>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -94,4 +98,26 @@ TEST_CASE("signals sent to the target while it is sampled in blocking mode all a
             CHECK(*status == 0);
         }
     }
+}
+
+TEST_CASE("blocking mode refuses, saying by whom, a target another tracer holds; it runs once that one detaches") {
+    auto py = one_of_each_frame_model().back();
+    Target target(py, {target_path("heavy_light.py")});
+    REQUIRE(target.ready);
+    // This test process is the other tracer, as gdb or strace -p would be.
+    REQUIRE(::ptrace(PTRACE_SEIZE, target.pid(), nullptr, nullptr) == 0);
+    auto refused = run_record({"--pid", std::to_string(target.pid()), "--blocking", "--duration", "0.3", "--format", "folded", "-o", "/dev/null"});
+    // Detaching needs the tracee stopped: interrupt it, wait for the stop, let go.
+    ::ptrace(PTRACE_INTERRUPT, target.pid(), nullptr, nullptr);
+    int status = 0;
+    ::waitpid(target.pid(), &status, __WALL);
+    REQUIRE(::ptrace(PTRACE_DETACH, target.pid(), nullptr, nullptr) == 0);
+    CHECK(refused.exit_code == 1);
+    INFO(refused.err);
+    CHECK(refused.err.find(fmt::format("process {} is traced by process {} (blocking_test)", target.pid(), ::getpid())) !=
+          std::string::npos);
+    CHECK(refused.err.find("sample without blocking") != std::string::npos);
+
+    auto after = run_record({"--pid", std::to_string(target.pid()), "--blocking", "--duration", "0.3", "--format", "folded", "-o", "/dev/null"});
+    CHECK_MESSAGE(after.exit_code == 0, after.err);
 }
