@@ -62,8 +62,6 @@ public:
     SessionCounts counts() const;
     // Whether the policy lets this process be read (for the stacks endpoint too).
     std::expected<void, SessionError> check_target(pid_t pid) const;
-    // The running blocking session of this process, if one is; with mutex_ held.
-    std::optional<std::string> blocking_session_of(pid_t pid) const;
 
     // Ends every running session as `stopped`, saves them, and stops checkpointing.
     void shutdown();
@@ -72,6 +70,8 @@ public:
 
 private:
     std::expected<void, SessionError> check(const SessionSpec& spec) const;
+    // The running blocking session of this process, if one is; with mutex_ held.
+    std::optional<std::string> blocking_session_of(pid_t pid) const;
     std::shared_ptr<Session> find(const std::string& id) const;
     void session_ended(Session& session);
     void checkpoint_running();

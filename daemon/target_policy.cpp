@@ -5,18 +5,17 @@
 
 #include <algorithm>
 #include <fmt/format.h>
-#include <fstream>
 #include <limits.h>
+
+#include "sampler/proc_files.hpp"
 
 namespace pyprofd::daemon {
 namespace {
 
 std::optional<unsigned> real_uid_of(pid_t pid) {
-    std::ifstream in(fmt::format("/proc/{}/status", pid));
-    std::string line;
-    while (std::getline(in, line))
-        if (line.starts_with("Uid:")) return static_cast<unsigned>(std::stoul(line.substr(4)));
-    return std::nullopt;
+    auto uid = sampler::read_status_number(pid, "Uid");  // real, effective, saved, fs: the first
+    if (!uid) return std::nullopt;
+    return static_cast<unsigned>(*uid);
 }
 
 std::optional<std::string> executable_of(pid_t pid) {

@@ -91,6 +91,24 @@ Result<std::vector<pid_t>> list_threads(pid_t pid) {
     return tids;
 }
 
+std::optional<std::uint64_t> read_status_number(pid_t pid, std::string_view field) {
+    auto status = read_proc_file(pid, "status");
+    if (!status) return std::nullopt;
+    std::string_view rest(*status);
+    for (;;) {
+        if (rest.starts_with(field) && rest.substr(field.size()).starts_with(':')) break;
+        auto newline = rest.find('\n');
+        if (newline == std::string_view::npos) return std::nullopt;
+        rest.remove_prefix(newline + 1);
+    }
+    rest.remove_prefix(field.size() + 1);
+    while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
+    std::uint64_t value = 0;
+    auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), value);
+    if (ec != std::errc{}) return std::nullopt;
+    return value;
+}
+
 Result<std::string> read_exe_link(pid_t pid) {
     std::string path = fmt::format("/proc/{}/exe", pid);
     char buf[4096];

@@ -2,6 +2,8 @@
 // Reading /proc/PID/* files, with errors that say what to do.
 #include <sys/types.h>
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +23,10 @@ Result<std::vector<std::string>> read_cmdline(pid_t pid);
 
 // The thread ids in /proc/PID/task.
 Result<std::vector<pid_t>> list_threads(pid_t pid);
+
+// The first number of a field of /proc/PID/status ("Uid", "TracerPid"), or
+// nothing when the process is gone or the field is missing.
+std::optional<std::uint64_t> read_status_number(pid_t pid, std::string_view field);
 
 // The path /proc/PID/exe points to (may end in " (deleted)").
 Result<std::string> read_exe_link(pid_t pid);

@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +14,7 @@
 #include <string>
 
 #include "sampler/proc_files.hpp"
+#include "sampler/remote_memory.hpp"
 #include "sampler/thread_activity.hpp"
 
 namespace pyprofd::sampler {
@@ -102,10 +102,7 @@ std::optional<ProcessIdentity::ImageId> ProcessIdentity::image_of(pid_t pid) {
         if (entry.a_type == AT_RANDOM) id.at_random = entry.a_un.a_val;
     }
     if (id.at_random == 0) return std::nullopt;
-    iovec local{id.random_bytes.data(), id.random_bytes.size()};
-    iovec remote{reinterpret_cast<void*>(id.at_random), id.random_bytes.size()};
-    if (::process_vm_readv(pid, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(id.random_bytes.size()))
-        return std::nullopt;
+    if (!RemoteMemory(pid).read(id.at_random, std::as_writable_bytes(std::span(id.random_bytes)))) return std::nullopt;
     return id;
 }
 

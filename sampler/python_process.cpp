@@ -193,11 +193,9 @@ Result<void> PythonProcess::State::begin_snapshot() {
         first_reads.push_back({image->at_random, std::as_writable_bytes(std::span(image_now.random_bytes))});
     first_reads.insert(first_reads.end(), code_checks.begin(), code_checks.end());
     auto done = memory.begin_snapshot(first_reads);
-    if (!image) {
-        codes->prefetched(done);
-        return {};
-    }
-    codes->prefetched(done > 0 ? done - 1 : 0);
+    const std::size_t image_reads = image ? 1 : 0;
+    codes->prefetched(done > image_reads ? done - image_reads : 0);
+    if (!image) return {};
     // A failed or different read is an exec, or the process ending: the slow, sure
     // check says which (and that it is not a passing glitch of the read).
     if ((done == 0 || image_now.random_bytes != image->random_bytes) && identity.program_replaced())

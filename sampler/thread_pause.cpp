@@ -5,9 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
-#include <string_view>
 #include <fmt/format.h>
 
 #include "sampler/proc_files.hpp"
@@ -73,15 +71,7 @@ Result<ThreadPause> ThreadPause::pause_all(pid_t pid) {
 }
 
 Result<void> ThreadPause::check_not_traced(pid_t pid) {
-    auto status = read_proc_file(pid, "status");
-    if (!status) return std::unexpected(status.error());
-    auto at = status->find("\nTracerPid:");
-    if (at == std::string::npos) return {};
-    pid_t tracer = 0;
-    std::string_view rest(*status);
-    rest.remove_prefix(at + 11);
-    while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
-    std::from_chars(rest.data(), rest.data() + rest.size(), tracer);
+    auto tracer = static_cast<pid_t>(read_status_number(pid, "TracerPid").value_or(0));
     // One of our own threads pausing it for another sample is not in the way.
     if (tracer == 0 || ::access(fmt::format("/proc/self/task/{}", tracer).c_str(), F_OK) == 0) return {};
     std::string name = "?";
