@@ -19,6 +19,7 @@ Usage: trust_test.py PYPROFD_BINARY SOURCE_DIR
 """
 import base64
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -29,7 +30,19 @@ import time
 PYPROFD = sys.argv[1]
 SOURCE = sys.argv[2]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_support import PYTHON, Daemon, call, check, readable_copy, report  # noqa: E402
+from daemon_support import PYTHON, Daemon, check, readable_copy, report  # noqa: E402
+import daemon_support  # noqa: E402
+from api_contract import Contract  # noqa: E402
+
+CONTRACT = Contract(os.path.join(SOURCE, "openapi.yaml"))
+
+
+def call(where, method, path, body=None, headers=None, user=None):
+    """A request as `user`, its answer checked against openapi.yaml."""
+    status, response_headers, content = daemon_support.call(where, method, path, body, headers, user)
+    raw = json.dumps(content) if isinstance(content, (dict, list)) else content
+    CONTRACT.check(method, path, status, response_headers.get("Content-Type", ""), raw)
+    return status, response_headers, content
 
 NOBODY, BIN, DAEMON_USER = 65534, 2, 1  # DAEMON_USER's group, "daemon", is the admin group here
 TARGET = readable_copy(os.path.join(SOURCE, "tests", "targets", "busy_and_idle.py"))
