@@ -89,7 +89,7 @@ Caller AccessPolicy::local_caller(uid_t uid, std::optional<gid_t> gid, std::opti
 Caller AccessPolicy::token_caller(const config::AccessToken& token) const {
     if (token.admin) return Caller{.uid = 0, .gid = {}, .pid = {}, .user = "root", .token = token.name, .admin = true};
     const auto& as = token_users_.at(token.name);
-    return Caller{.uid = as.uid, .gid = {}, .pid = {}, .user = as.name, .token = token.name, .admin = is_admin(as.uid, {})};
+    return Caller{.uid = as.uid, .gid = as.gid, .pid = {}, .user = as.name, .token = token.name, .admin = is_admin(as.uid, {})};
 }
 
 std::expected<void, std::string> AccessPolicy::caller_may_trace(const Caller& caller, pid_t pid) const {

@@ -145,6 +145,19 @@ def check_commands(tcp, daemon_off_port):
             time.sleep(0.05)
         check(launched is not None and uid_of(launched) == expected_uid,
               "it runs as its caller (uid %s, wanted %s)" % (launched and uid_of(launched), expected_uid))
+        if launched is not None:
+            import pwd
+            entry = pwd.getpwuid(expected_uid)
+            with open("/proc/%d/environ" % launched, "rb") as f:
+                env = dict(e.split(b"=", 1) for e in f.read().split(b"\0") if b"=" in e)
+            with open("/proc/%d/status" % launched) as f:
+                ids = {l.split(":")[0]: l.split()[1:] for l in f if l.startswith(("Gid:", "Groups:"))}
+            wanted_groups = sorted(set([entry.pw_gid] + [g.gr_gid for g in __import__("grp").getgrall()
+                                                         if entry.pw_name in g.gr_mem]))
+            check(env.get(b"HOME") == entry.pw_dir.encode() and env.get(b"USER") == entry.pw_name.encode() and
+                  ids["Gid"][0] == str(entry.pw_gid) and sorted(map(int, ids["Groups"])) == wanted_groups,
+                  "with its HOME, USER, group and groups (%s, %s, %s, %s)" %
+                  (env.get(b"HOME"), env.get(b"USER"), ids["Gid"][0], ids["Groups"]))
         call(tcp, "POST", "/sessions/%s/stop" % s["id"], user=user)
     status, _, p = call("127.0.0.1:%d" % daemon_off_port, "POST", "/sessions", body)
     check(status == 403 and p.get("field") == "command" and "targets.allow_commands" in p["detail"] and
