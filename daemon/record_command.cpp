@@ -211,6 +211,9 @@ int run_record(const RecordOptions& options) {
     } else if (result.end == sampler::SamplingEnd::target_exited) {
         std::cerr << fmt::format("pyprofd: process {} exited after {:.1f} s; the profile holds the samples up to then\n",
                                  process->pid(), seconds);
+    } else if (result.end == sampler::SamplingEnd::unresponsive) {
+        std::cerr << fmt::format("pyprofd: gave up blocking sampling after {:.1f} s: {}; sample it without --blocking\n",
+                                 seconds, result.failure);
     }
     if (result.end == sampler::SamplingEnd::stopped && signals.received() != 0)
         std::cerr << fmt::format("pyprofd: stopped by SIG{} after {:.1f} s\n", ::sigabbrev_np(signals.received()),

@@ -1,5 +1,6 @@
 #include "daemon/session.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "daemon/launched_program.hpp"
@@ -80,6 +81,9 @@ void Session::run(std::stop_token stop) {
             final_profile_ = std::make_shared<const render::Profile>(std::move(profile_));
             profile_ = render::Profile();
         }
+        // What it attached (a pidfd, a descriptor per thread's /proc file) goes now,
+        // not when the session is deleted. Only this thread touches process_.
+        process_.reset();
         if (on_end_) on_end_(*this);
     };
 
@@ -158,6 +162,9 @@ void Session::run(std::stop_token stop) {
         case sampler::SamplingEnd::stopped:
             return finish(program_exited ? SessionState::target_exited : SessionState::stopped);
         case sampler::SamplingEnd::target_exited: return finish(SessionState::target_exited);
+        case sampler::SamplingEnd::unresponsive:
+            return finish(SessionState::failed,
+                          fmt::format("blocking sampling gave up: {}; sample it without blocking", result.failure));
         case sampler::SamplingEnd::target_replaced:
             spdlog::info("session={} process {} replaced its program (exec)", id_, info().target_pid);
             return finish(SessionState::target_exited);
