@@ -31,37 +31,63 @@ bool equal_in_constant_time(std::string_view a, std::string_view b) {
     return diff == 0;
 }
 
-std::expected<BearerAuth, std::string> BearerAuth::from_file(const std::string& path) {
+namespace {
+
+std::expected<std::string, std::string> read_token_file(const config::AccessToken& token) {
+    const auto& path = token.file;
+    auto fail = [&](std::string why) {
+        return std::unexpected(fmt::format("access.tokens: token '{}': {}", token.name, why));
+    };
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0)
-        return std::unexpected(fmt::format("cannot read the token file {}: {}; {}", path, std::strerror(errno),
-                                           how_to_make_a_token));
-    if (!S_ISREG(st.st_mode)) return std::unexpected(fmt::format("the token file {} is not a regular file", path));
+        return fail(fmt::format("cannot read the token file {}: {}; {}", path, std::strerror(errno), how_to_make_a_token));
+    if (!S_ISREG(st.st_mode)) return fail(fmt::format("the token file {} is not a regular file", path));
     if ((st.st_mode & 077) != 0)
-        return std::unexpected(fmt::format("the token file {} may be read by others (mode {:o}): chmod 600 {}", path,
-                                           st.st_mode & 0777, path));
+        return fail(fmt::format("the token file {} may be read by others (mode {:o}): chmod 600 {}", path,
+                                st.st_mode & 0777, path));
     if (st.st_uid != 0 && st.st_uid != ::geteuid())
-        return std::unexpected(fmt::format("the token file {} belongs to uid {}, neither root nor this daemon's user",
-                                           path, st.st_uid));
+        return fail(fmt::format("the token file {} belongs to uid {}, neither root nor this daemon's user", path, st.st_uid));
     std::ifstream in(path);
-    std::string token;
-    std::getline(in, token);
-    while (!token.empty() && (token.back() == '\r' || token.back() == ' ' || token.back() == '\t')) token.pop_back();
-    if (token.size() < 16)
-        return std::unexpected(fmt::format("the token in {} is shorter than 16 characters; {}", path, how_to_make_a_token));
-    return BearerAuth(std::move(token));
+    std::string secret;
+    std::getline(in, secret);
+    while (!secret.empty() && (secret.back() == '\r' || secret.back() == ' ' || secret.back() == '\t')) secret.pop_back();
+    if (secret.size() < 16)
+        return fail(fmt::format("the token in {} is shorter than 16 characters; {}", path, how_to_make_a_token));
+    return secret;
 }
 
-bool BearerAuth::allows(const Request& request) const {
+}  // namespace
+
+std::expected<BearerTokens, std::string> BearerTokens::load(const std::vector<config::AccessToken>& tokens) {
+    std::vector<std::pair<config::AccessToken, std::string>> loaded;
+    for (const auto& token : tokens) {
+        auto secret = read_token_file(token);
+        if (!secret) return std::unexpected(secret.error());
+        for (const auto& [other, other_secret] : loaded)
+            if (other_secret == *secret)
+                return std::unexpected(fmt::format("access.tokens: tokens '{}' and '{}' are the same token; each "
+                                                   "caller needs its own",
+                                                   other.name, token.name));
+        loaded.emplace_back(token, std::move(*secret));
+    }
+    return BearerTokens(std::move(loaded));
+}
+
+BearerTokens::Presented BearerTokens::check(const Request& request) const {
     auto header = request[http::field::authorization];
+    if (header.empty()) return {};
     constexpr std::string_view scheme = "Bearer ";
-    if (header.size() < scheme.size()) return false;
+    bool bearer = header.size() >= scheme.size();
     // The scheme is case-insensitive (RFC 9110).
-    for (std::size_t i = 0; i < scheme.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(header[i])) != std::tolower(static_cast<unsigned char>(scheme[i])))
-            return false;
+    for (std::size_t i = 0; bearer && i < scheme.size(); ++i)
+        bearer = std::tolower(static_cast<unsigned char>(header[i])) == std::tolower(static_cast<unsigned char>(scheme[i]));
+    if (!bearer) return {Verdict::wrong, nullptr};
     auto presented = std::string_view(header.data(), header.size()).substr(scheme.size());
-    return equal_in_constant_time(presented, token_);
+    // Every token is compared, the match or not: how long it takes says nothing of which.
+    const config::AccessToken* match = nullptr;
+    for (const auto& [token, secret] : tokens_)
+        if (equal_in_constant_time(presented, secret)) match = &token;
+    return match ? Presented{Verdict::matched, match} : Presented{Verdict::wrong, nullptr};
 }
 
 bool is_local_only(const config::ListenAddress& address) {
@@ -73,13 +99,13 @@ bool is_local_only(const config::ListenAddress& address) {
 }
 
 std::expected<void, std::string> check_exposure(const config::DaemonConfig& config) {
-    if (config.auth_token_file) return {};
+    if (!config.access.tokens.empty()) return {};
     for (const auto& address : config.listen)
         if (!is_local_only(address))
             return std::unexpected(fmt::format(
                 "refusing to listen on {} without a token: whoever reaches it could read the memory of every "
-                "process on this host. Set auth_token_file in the configuration ({}), or listen on loopback "
-                "(127.0.0.1) or a unix socket",
+                "process on this host. Configure a token (access.tokens: [{{name: NAME, file: PATH, role: admin}}]; {}), "
+                "or listen on loopback (127.0.0.1) or a unix socket",
                 address.to_string(), how_to_make_a_token));
     return {};
 }

@@ -1,28 +1,38 @@
 #pragma once
-// Access control: pyprofd can read the memory of every process on the host, so
-// whoever reaches its API can read every secret in them. With a token configured,
-// every request but GET /healthz must carry "Authorization: Bearer TOKEN".
+// Bearer tokens: the identity of callers the kernel cannot vouch for (another
+// host, a proxy), and of automation. Each configured token has a name and a role
+// (admin, or a user it acts as); a request that carries "Authorization: Bearer
+// TOKEN" is that token's caller, whatever connection it came on.
 #include <expected>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/http_types.hpp"
 #include "config/daemon_config.hpp"
 
 namespace pyprofd::api {
 
-class BearerAuth {
+class BearerTokens {
 public:
-    // The token file must be a regular file readable by its owner only (root, or the
-    // user the daemon runs as) holding at least 16 characters; the error says how
-    // to make one.
-    static std::expected<BearerAuth, std::string> from_file(const std::string& path);
-    explicit BearerAuth(std::string token) : token_(std::move(token)) {}
+    // Reads every token's file. Each must be a regular file readable by its owner
+    // only (root, or the user the daemon runs as) holding at least 16 characters;
+    // the error names the token and says how to make one.
+    static std::expected<BearerTokens, std::string> load(const std::vector<config::AccessToken>& tokens);
+    // For tests: tokens and their secrets as they are.
+    explicit BearerTokens(std::vector<std::pair<config::AccessToken, std::string>> tokens) : tokens_(std::move(tokens)) {}
 
-    bool allows(const Request& request) const;
+    enum class Verdict { absent, matched, wrong };
+    struct Presented {
+        Verdict verdict = Verdict::absent;
+        const config::AccessToken* token = nullptr;  // when matched
+    };
+    // Which token the request carries, compared with every configured one in time
+    // that does not depend on where they differ.
+    Presented check(const Request& request) const;
 
 private:
-    std::string token_;
+    std::vector<std::pair<config::AccessToken, std::string>> tokens_;
 };
 
 // Compares in time that depends on the lengths only, not on where they differ.

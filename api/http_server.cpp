@@ -31,7 +31,7 @@ class Connection : public std::enable_shared_from_this<Connection<Protocol>> {
 public:
     using Socket = typename Protocol::socket;
     Connection(Socket socket, const HttpServer::Handler& handler, const ServerLimits& limits,
-               const HttpServer::ResponseObserver& observe, std::string peer)
+               const HttpServer::ResponseObserver& observe, PeerIdentity peer)
         : stream_(std::move(socket)), handler_(handler), limits_(limits), observe_(observe), peer_(std::move(peer)) {}
 
     void start() {
@@ -71,7 +71,8 @@ private:
         auto method = std::string(request.method_string());
         auto target = std::string(request.target());
         started_ = std::chrono::steady_clock::now();
-        Response response = handler_(request);
+        caller_.clear();
+        Response response = handler_(request, peer_, caller_);
         bool close_after = !response.keep_alive();
         send(std::move(response), method, target, close_after);
     }
@@ -80,8 +81,8 @@ private:
         auto status = response.result_int();
         if (observe_) observe_(status);
         auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
-        spdlog::info("access {} \"{} {}\" {} {} {:.1f}ms", peer_, method, target.substr(0, 300), status,
-                     response.body().size(), elapsed);
+        spdlog::info("access {} {} \"{} {}\" {} {} {:.1f}ms", peer_.address, caller_.empty() ? "-" : caller_, method,
+                     target.substr(0, 300), status, response.body().size(), elapsed);
         response_ = std::make_shared<Response>(std::move(response));
         stream_.expires_after(limits_.request_timeout);
         http::async_write(stream_, *response_,
@@ -104,20 +105,17 @@ private:
     const HttpServer::Handler& handler_;
     const ServerLimits& limits_;
     const HttpServer::ResponseObserver& observe_;
-    std::string peer_;
+    PeerIdentity peer_;
+    std::string caller_;  // whom the last request was answered for
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 template <typename Protocol>
-std::string describe_peer(const typename Protocol::socket& socket) {
-    beast::error_code ec;
-    if constexpr (std::is_same_v<Protocol, tcp>) {
-        auto endpoint = socket.remote_endpoint(ec);
-        if (ec) return "?";
-        return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
-    } else {
-        return "unix";
-    }
+PeerIdentity identify_peer(typename Protocol::socket& socket) {
+    if constexpr (std::is_same_v<Protocol, tcp>)
+        return identify_tcp_peer(socket.native_handle());
+    else
+        return identify_unix_peer(socket.native_handle());
 }
 
 }  // namespace
@@ -140,7 +138,7 @@ struct ListenerOf : HttpServer::Listener {
                                                            beast::error_code ec, typename Protocol::socket socket) {
             if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
             if (!ec) {
-                auto peer = describe_peer<Protocol>(socket);
+                auto peer = identify_peer<Protocol>(socket);
                 std::make_shared<Connection<Protocol>>(std::move(socket), self->handler_, self->limits_, self->observe_,
                                                        std::move(peer))
                     ->start();
@@ -224,7 +222,7 @@ std::expected<void, std::string> HttpServer::listen(const config::ListenAddress&
         if (ec) return fail("socket");
         a.bind(local::endpoint(address.path), ec);
         if (ec) return fail("bind");
-        ::chmod(address.path.c_str(), 0660);  // the owner and its group: who may talk to the daemon
+        ::chmod(address.path.c_str(), limits_.unix_socket_group ? 0660 : 0666);
         if (limits_.unix_socket_group) {
             struct group* g = ::getgrnam(limits_.unix_socket_group->c_str());
             if (!g)

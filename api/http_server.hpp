@@ -2,8 +2,10 @@
 // The HTTP/1.1 server: Boost.Beast over TCP and unix sockets. Each connection
 // has one place where its limits are set, as in Beast's advanced server example:
 // a time limit for each request to arrive, a header size limit and a body size
-// limit; a request beyond them gets its 4xx and the connection is closed. Every
-// request is handed to one handler function and logged in one access line.
+// limit; a request beyond them gets its 4xx and the connection is closed. Each
+// connection's peer is identified once, when it is accepted (peer_identity.hpp).
+// Every request is handed to one handler function and logged in one access line
+// that names its caller.
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstddef>
@@ -15,12 +17,16 @@
 #include <vector>
 
 #include "api/http_types.hpp"
+#include "api/peer_identity.hpp"
 #include "config/daemon_config.hpp"
 
 namespace pyprofd::api {
 
 struct ServerLimits {
-    std::optional<std::string> unix_socket_group;  // given the socket files, mode 0660
+    // Unix socket files are mode 0666: every caller is identified (SO_PEERCRED) and
+    // authorized per request, as on the loopback port anyone can reach. With a
+    // group, 0660 and that group: only its members may connect at all.
+    std::optional<std::string> unix_socket_group;
     std::size_t max_body_bytes = 64 * 1024;
     std::size_t max_header_bytes = 16 * 1024;
     std::chrono::seconds request_timeout{30};
@@ -28,7 +34,9 @@ struct ServerLimits {
 
 class HttpServer {
 public:
-    using Handler = std::function<Response(const Request&)>;
+    // A request, and who sent it as the kernel says; the handler names the caller it
+    // acted for in `caller` (for the access log).
+    using Handler = std::function<Response(const Request&, const PeerIdentity& peer, std::string& caller)>;
     using ResponseObserver = std::function<void(unsigned status)>;
 
     HttpServer(boost::asio::io_context& io, Handler handler, ServerLimits limits, ResponseObserver observe = {});

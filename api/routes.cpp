@@ -171,19 +171,38 @@ void Routes::count_response(unsigned status) {
     ++responses_by_status_[status];
 }
 
-Response Routes::handle(const Request& request) {
+std::expected<daemon::Caller, Response> Routes::identify(const Request& request, const PeerIdentity& peer) const {
+    auto unauthorized = [](std::string detail) {
+        auto response = problem(http::status::unauthorized, "Unauthorized", std::move(detail));
+        response.set(http::field::www_authenticate, "Bearer realm=\"pyprofd\"");
+        return std::unexpected(std::move(response));
+    };
+    auto presented = tokens_.check(request);
+    if (presented.verdict == BearerTokens::Verdict::matched) return sessions_.access().token_caller(*presented.token);
+    if (presented.verdict == BearerTokens::Verdict::wrong)
+        return unauthorized("the token is not one this daemon knows (access.tokens)");
+    if (!peer.loopback)
+        return unauthorized(fmt::format("a caller on another host ({}) needs a token: send 'Authorization: Bearer TOKEN' "
+                                        "with a token of access.tokens",
+                                        peer.address));
+    if (!peer.uid)
+        return unauthorized(fmt::format("pyprofd cannot tell which user is calling ({}): use the unix socket, or a token",
+                                        peer.why_unknown));
+    return sessions_.access().local_caller(*peer.uid, peer.gid, peer.pid);
+}
+
+Response Routes::handle(const Request& request, const PeerIdentity& peer, std::string& caller_label) {
     Response response;
     try {
-        bool health = request.target() == "/healthz";
-        if (auth_ && !health && !auth_->allows(request)) {
-            response = problem(http::status::unauthorized, "Unauthorized",
-                               request[http::field::authorization].empty()
-                                   ? "this daemon needs a token: send 'Authorization: Bearer TOKEN' (the token is in "
-                                     "the file auth_token_file names)"
-                                   : "the token is not this daemon's");
-            response.set(http::field::www_authenticate, "Bearer realm=\"pyprofd\"");
+        if (auto refused = guard_.refuse(request, peer)) {
+            response = std::move(*refused);
+        } else if (request.target() == "/healthz") {
+            response = route(request, daemon::Caller{});  // asks nothing of anyone
+        } else if (auto caller = identify(request, peer); !caller) {
+            response = std::move(caller.error());
         } else {
-            response = route(request);
+            caller_label = caller->describe();
+            response = route(request, *caller);
         }
     } catch (const std::exception& e) {
         response = problem(http::status::internal_server_error, "Internal error", e.what());
@@ -192,6 +211,7 @@ Response Routes::handle(const Request& request) {
     response.keep_alive(request.keep_alive());
     response.set(http::field::server, "pyprofd");
     response.set(http::field::cache_control, "no-store");
+    add_document_headers(response);
     if (request.method() == http::verb::head) {
         auto size = response.body().size();
         response.body().clear();
@@ -202,7 +222,7 @@ Response Routes::handle(const Request& request) {
     return response;
 }
 
-Response Routes::route(const Request& request) {
+Response Routes::route(const Request& request, const daemon::Caller& caller) {
     auto target = parse_target(request.target());
     if (!target) return problem(http::status::bad_request, "Bad request target", target.error());
     auto parts = split_path(target->path);
@@ -211,7 +231,7 @@ Response Routes::route(const Request& request) {
 
     if (parts.empty()) {
         if (!get) return method_not_allowed("GET");
-        return with_body(http::status::ok, "text/html; charset=utf-8", index_page(sessions_.list()));
+        return with_body(http::status::ok, "text/html; charset=utf-8", index_page(sessions_.list(caller)));
     }
     if (parts.size() == 1 && parts[0] == "healthz") {
         if (!get) return method_not_allowed("GET");
@@ -230,18 +250,14 @@ Response Routes::route(const Request& request) {
         auto pid = whole_number(parts[1]);
         if (!pid || *pid < 1 || *pid > INT_MAX)
             return problem(http::status::bad_request, "Invalid path", fmt::format("'{}' is not a process id", parts[1]), "pid");
-        if (auto allowed = sessions_.check_target(static_cast<pid_t>(*pid)); !allowed)
-            return session_problem(allowed.error());
-        auto process = sampler::PythonProcess::attach(static_cast<pid_t>(*pid));
-        auto fail = [&](const sampler::Error& e) {
-            using K = sampler::ErrorKind;
-            if (e.kind == K::no_such_process) return problem(http::status::not_found, "Not found", e.message);
-            if (e.kind == K::permission_denied) return problem(http::status::forbidden, "Not permitted", e.message);
-            return problem(http::status::unprocessable_entity, "Not a readable Python process", e.message);
-        };
-        if (!process) return fail(process.error());
+        auto process = sessions_.attach(static_cast<pid_t>(*pid), caller);
+        if (!process) return session_problem(process.error());
         auto sample = process->sample();
-        if (!sample) return fail(sample.error());
+        if (!sample) {
+            using K = sampler::ErrorKind;
+            if (sample.error().kind == K::no_such_process) return problem(http::status::not_found, "Not found", sample.error().message);
+            return problem(http::status::unprocessable_entity, "Not a readable Python process", sample.error().message);
+        }
         return json_response(http::status::ok, daemon::format_dump_json(*process, *sample));
     }
     if (parts[0] != "sessions") return problem(http::status::not_found, "Not found", fmt::format("no resource {}", target->path));
@@ -260,7 +276,7 @@ Response Routes::route(const Request& request) {
                                fmt::format("the body must be JSON (Content-Type: application/json), not {}", media));
             auto spec = parse_session_request(request.body());
             if (!spec) return problem(http::status::bad_request, "Invalid request body", spec.error().message, spec.error().field);
-            auto started = sessions_.start(std::move(*spec));
+            auto started = sessions_.start(std::move(*spec), caller);
             if (!started) return session_problem(started.error());
             auto response = json_response(http::status::created, daemon::session_to_json(*started));
             response.set(http::field::location, "/sessions/" + started->id);
@@ -295,7 +311,7 @@ Response Routes::route(const Request& request) {
                                fmt::format("unknown query parameter '{}'; the list takes state, limit and offset", name), name);
             }
         }
-        auto all = sessions_.list();
+        auto all = sessions_.list(caller);
         nlohmann::json list = nlohmann::json::array();
         long long index = 0, total = 0;
         for (const auto& info : all) {
@@ -313,18 +329,18 @@ Response Routes::route(const Request& request) {
 
     if (parts.size() == 2) {
         if (method == http::verb::delete_) {
-            auto removed = sessions_.remove(id);
+            auto removed = sessions_.remove(id, caller);
             if (!removed) return session_problem(removed.error());
             return Response{http::status::no_content, 11};
         }
         if (!get) return method_not_allowed("GET, DELETE");
-        auto info = sessions_.get(id);
+        auto info = sessions_.get(id, caller);
         if (!info) return session_problem(info.error());
         return json_response(http::status::ok, daemon::session_to_json(*info));
     }
     if (parts.size() == 3 && parts[2] == "stop") {
         if (method != http::verb::post) return method_not_allowed("POST");
-        auto stopped = sessions_.stop(id);
+        auto stopped = sessions_.stop(id, caller);
         if (!stopped) return session_problem(stopped.error());
         return json_response(http::status::ok, daemon::session_to_json(*stopped));
     }
@@ -333,9 +349,9 @@ Response Routes::route(const Request& request) {
         std::string other(parts[3].substr(0, parts[3].size() - 4));
         if (!daemon::is_session_id(other))
             return problem(http::status::not_found, "Not found", fmt::format("no session '{}' (ids are 16 hex digits)", other));
-        auto before = sessions_.profile(id);
+        auto before = sessions_.profile(id, caller);
         if (!before) return session_problem(before.error());
-        auto after = sessions_.profile(other);
+        auto after = sessions_.profile(other, caller);
         if (!after) return session_problem(after.error());
         auto details = details_for(after->first);
         details.flame_graph.title = fmt::format("pyprofd: {} against {}", other, id);
@@ -357,7 +373,7 @@ Response Routes::route(const Request& request) {
         if (parts[2] == "profile.pb.gz") format = daemon::OutputFormat::pprof;
         if (format) {
             if (!get) return method_not_allowed("GET");
-            auto profile = sessions_.profile(id);
+            auto profile = sessions_.profile(id, caller);
             if (!profile) return session_problem(profile.error());
             const auto& [info, samples] = *profile;
             auto details = details_for(info);

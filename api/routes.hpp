@@ -9,27 +9,33 @@
 #include <string>
 
 #include "api/bearer_auth.hpp"
+#include "api/browser_guard.hpp"
 #include "api/http_types.hpp"
+#include "api/peer_identity.hpp"
 #include "daemon/session_manager.hpp"
 
 namespace pyprofd::api {
 
 class Routes {
 public:
-    // With auth, every request but GET /healthz must carry the bearer token.
-    Routes(daemon::SessionManager& sessions, std::optional<BearerAuth> auth)
-        : sessions_(sessions), auth_(std::move(auth)) {}
+    // Every request but GET /healthz acts for a caller: the token it carries, or
+    // the local user the kernel names; one it cannot tell gets 401.
+    Routes(daemon::SessionManager& sessions, BearerTokens tokens, BrowserGuard guard)
+        : sessions_(sessions), tokens_(std::move(tokens)), guard_(std::move(guard)) {}
 
-    Response handle(const Request& request);
+    // caller: whom it was answered for, in words for the access log.
+    Response handle(const Request& request, const PeerIdentity& peer, std::string& caller);
     // Counted by the server for /metrics, also for requests that never reached handle().
     void count_response(unsigned status);
 
 private:
-    Response route(const Request& request);
+    std::expected<daemon::Caller, Response> identify(const Request& request, const PeerIdentity& peer) const;
+    Response route(const Request& request, const daemon::Caller& caller);
     Response metrics() const;
 
     daemon::SessionManager& sessions_;
-    std::optional<BearerAuth> auth_;
+    BearerTokens tokens_;
+    BrowserGuard guard_;
     mutable std::mutex counts_mutex_;
     std::map<unsigned, std::uint64_t> responses_by_status_;
 };

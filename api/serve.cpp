@@ -126,14 +126,10 @@ int run_serve(std::span<const std::string_view> args) {
         spdlog::error("{}", exposed.error());
         return exit_usage;
     }
-    std::optional<BearerAuth> auth;
-    if (config.auth_token_file) {
-        auto loaded = BearerAuth::from_file(*config.auth_token_file);
-        if (!loaded) {
-            spdlog::error("{}", loaded.error());
-            return exit_usage;
-        }
-        auth.emplace(std::move(*loaded));
+    auto tokens = BearerTokens::load(config.access.tokens);
+    if (!tokens) {
+        spdlog::error("{}", tokens.error());
+        return exit_usage;
     }
 
     // A client that goes away mid-response must not end the daemon.
@@ -146,17 +142,18 @@ int run_serve(std::span<const std::string_view> args) {
         spdlog::error("{}", store.error());
         return 1;
     }
-    auto policy = daemon::TargetPolicy::from(config.targets);
+    auto policy = daemon::AccessPolicy::from(
+        config, options->config_file ? std::filesystem::absolute(*options->config_file).string() : std::string());
     if (!policy) {
         spdlog::error("{}", policy.error());
         return exit_usage;
     }
     daemon::SessionManager sessions(config, std::move(*store), std::move(*policy));
-    Routes routes(sessions, std::move(auth));
+    Routes routes(sessions, std::move(*tokens), BrowserGuard(config.access.server_names));
 
     boost::asio::io_context io;
     HttpServer server(
-        io, [&](const Request& r) { return routes.handle(r); },
+        io, [&](const Request& r, const PeerIdentity& peer, std::string& caller) { return routes.handle(r, peer, caller); },
         ServerLimits{.unix_socket_group = config.unix_socket_group, .max_body_bytes = config.limits.max_request_body_bytes},
         [&](unsigned status) { routes.count_response(status); });
     for (const auto& address : config.listen) {

@@ -165,9 +165,57 @@ std::expected<DaemonConfig, std::string> parse_config(std::string_view yaml, std
                      r.fail(n, key, "must be an absolute path, not '" + config.state_dir + "'");
              }},
             {"auth_token_file", [&](const YAML::Node& n, const std::string& key) {
-                 auto path = r.scalar(n, key);
-                 if (path.empty() || path.front() != '/') r.fail(n, key, "must be an absolute path, not '" + path + "'");
-                 config.auth_token_file = path;
+                 r.fail(n, key, "was replaced by access.tokens, which names each token and its role: "
+                                "access: {tokens: [{name: admin, file: " + r.scalar(n, key) + ", role: admin}]}");
+             }},
+            {"access", [&](const YAML::Node& n, const std::string& prefix) {
+                 auto& a = config.access;
+                 r.map(n, prefix, {
+                     {"admin_group", [&](const YAML::Node& v, const std::string& key) {
+                          a.admin_group = r.scalar(v, key);
+                          if (a.admin_group->empty()) r.fail(v, key, "must name a group");
+                      }},
+                     {"server_names", [&](const YAML::Node& v, const std::string& key) {
+                          if (!v.IsSequence()) r.fail(v, key, "must be a list of host names, such as [profiler.example.com]");
+                          for (const auto& item : v) {
+                              auto name = r.scalar(item, key);
+                              if (name.empty() || name.find_first_of(":/ ") != std::string::npos)
+                                  r.fail(item, key, "a host name without port or scheme, not '" + name + "'");
+                              a.server_names.push_back(name);
+                          }
+                      }},
+                     {"tokens", [&](const YAML::Node& v, const std::string& key) {
+                          if (!v.IsSequence())
+                              r.fail(v, key, "must be a list of tokens, such as [{name: ci, file: /etc/pyprofd/ci.token, role: admin}]");
+                          for (const auto& item : v) {
+                              AccessToken token;
+                              bool role_given = false;
+                              r.map(item, key, {
+                                  {"name", [&](const YAML::Node& x, const std::string& k) { token.name = r.scalar(x, k); }},
+                                  {"file", [&](const YAML::Node& x, const std::string& k) {
+                                       token.file = r.scalar(x, k);
+                                       if (token.file.empty() || token.file.front() != '/')
+                                           r.fail(x, k, "must be an absolute path, not '" + token.file + "'");
+                                   }},
+                                  {"role", [&](const YAML::Node& x, const std::string& k) {
+                                       token.admin = r.one_of(x, k, {"admin"}) == "admin";
+                                       role_given = true;
+                                   }},
+                                  {"user", [&](const YAML::Node& x, const std::string& k) {
+                                       token.user = r.scalar(x, k);
+                                       if (token.user->empty()) r.fail(x, k, "must name a user");
+                                   }},
+                              });
+                              if (token.name.empty() || token.file.empty())
+                                  r.fail(item, key, "each token needs a name and a file");
+                              if (role_given == token.user.has_value())
+                                  r.fail(item, key, "token '" + token.name + "' needs either role: admin or user: NAME (whom it acts as), not both or neither");
+                              for (const auto& other : a.tokens)
+                                  if (other.name == token.name) r.fail(item, key, "two tokens are named '" + token.name + "'");
+                              a.tokens.push_back(std::move(token));
+                          }
+                      }},
+                 });
              }},
             {"unix_socket_group", [&](const YAML::Node& n, const std::string& key) {
                  config.unix_socket_group = r.scalar(n, key);
@@ -224,6 +272,9 @@ std::expected<DaemonConfig, std::string> parse_config(std::string_view yaml, std
                               if (glob.empty() || glob.front() != '/') r.fail(item, key, "a glob of an absolute path, not '" + glob + "'");
                               t.allowed_executables.push_back(glob);
                           }
+                      }},
+                     {"allow_commands", [&](const YAML::Node& v, const std::string& key) {
+                          t.allow_commands = r.boolean(v, key);
                       }},
                      {"command_user", [&](const YAML::Node& v, const std::string& key) {
                           t.command_user = r.scalar(v, key);

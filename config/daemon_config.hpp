@@ -39,11 +39,33 @@ struct Retention {
     std::uint64_t max_disk_bytes = 2ULL << 30;
 };
 
-// Which processes may be profiled, and as whom launched programs run.
+// Which processes may be profiled, and whether and as whom programs are launched.
+// These narrow what the caller's own rights (Access) allow; they never widen them.
 struct TargetPolicy {
     std::vector<unsigned> allowed_uids;           // empty: any user's processes
     std::vector<std::string> allowed_executables; // globs on the target's executable; empty: any
-    std::string command_user = "nobody";          // launched programs run as this user; "root" only if set so
+    // Sessions that launch a program ({"command": [...]}): off unless turned on. A
+    // local caller's program runs as that caller; an admin token's as command_user.
+    bool allow_commands = false;
+    std::string command_user = "nobody";
+};
+
+// A bearer token: who presents it is `name`, with the rights of an admin or of `user`.
+struct AccessToken {
+    std::string name;
+    std::string file;                 // holds the token; readable by its owner only
+    bool admin = false;               // role: admin
+    std::optional<std::string> user;  // or: acts as this user (a name or a uid)
+};
+
+// Who may do what (see the README's "Trust model"): root and members of
+// admin_group may profile any process; anyone else only its own. Callers are
+// identified by the kernel on unix sockets and loopback TCP, or by a token.
+struct Access {
+    std::optional<std::string> admin_group;
+    std::vector<AccessToken> tokens;
+    // Host names (beyond loopback names and addresses) a browser may call the daemon by.
+    std::vector<std::string> server_names;
 };
 
 struct Logging {
@@ -54,8 +76,10 @@ struct Logging {
 struct DaemonConfig {
     std::vector<ListenAddress> listen = {ListenAddress{ListenAddress::Kind::tcp, "127.0.0.1", 8700, {}}};
     std::string state_dir = "/var/lib/pyprofd";
-    std::optional<std::string> auth_token_file;
-    std::optional<std::string> unix_socket_group;  // unix sockets are mode 0660: this group may connect
+    // Unix sockets are mode 0666 (every caller is identified and authorized), or 0660
+    // for this group only.
+    std::optional<std::string> unix_socket_group;
+    Access access;
     Limits limits;
     Retention retention;
     TargetPolicy targets;

@@ -110,21 +110,43 @@ std::string describe_wait_status(int status) {
     return "ended";
 }
 
+namespace {
+
+RunAs run_as_entry(const passwd& found) {
+    RunAs run_as{found.pw_name, found.pw_uid, found.pw_gid, {}, found.pw_dir ? found.pw_dir : "/"};
+    int count = 64;
+    run_as.groups.resize(static_cast<std::size_t>(count));
+    if (::getgrouplist(found.pw_name, found.pw_gid, run_as.groups.data(), &count) < 0) {
+        run_as.groups.resize(static_cast<std::size_t>(count));
+        ::getgrouplist(found.pw_name, found.pw_gid, run_as.groups.data(), &count);
+    }
+    run_as.groups.resize(static_cast<std::size_t>(count));
+    return run_as;
+}
+
+}  // namespace
+
 std::expected<RunAs, std::string> look_up_user(const std::string& name) {
     std::vector<char> buffer(16384);
     passwd entry{};
     passwd* found = nullptr;
     if (::getpwnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 || !found)
         return std::unexpected(fmt::format("no user '{}' on this host", name));
-    RunAs run_as{name, found->pw_uid, found->pw_gid, {}, found->pw_dir ? found->pw_dir : "/"};
-    int count = 64;
-    run_as.groups.resize(static_cast<std::size_t>(count));
-    if (::getgrouplist(name.c_str(), found->pw_gid, run_as.groups.data(), &count) < 0) {
-        run_as.groups.resize(static_cast<std::size_t>(count));
-        ::getgrouplist(name.c_str(), found->pw_gid, run_as.groups.data(), &count);
-    }
-    run_as.groups.resize(static_cast<std::size_t>(count));
-    return run_as;
+    return run_as_entry(*found);
+}
+
+std::optional<RunAs> known_user(uid_t uid) {
+    std::vector<char> buffer(16384);
+    passwd entry{};
+    passwd* found = nullptr;
+    if (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) != 0 || !found) return std::nullopt;
+    return run_as_entry(*found);
+}
+
+RunAs run_as_uid(uid_t uid, std::optional<gid_t> gid) {
+    if (auto user = known_user(uid)) return std::move(*user);
+    gid_t group = gid.value_or(static_cast<gid_t>(uid));
+    return RunAs{std::to_string(uid), uid, group, {group}, "/"};
 }
 
 std::expected<LaunchedProgram, std::string> LaunchedProgram::launch(const std::vector<std::string>& argv,

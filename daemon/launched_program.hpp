@@ -39,6 +39,12 @@ struct RunAs {
     std::string home;
 };
 std::expected<RunAs, std::string> look_up_user(const std::string& name);
+// The same by uid, where the user database knows it.
+std::optional<RunAs> known_user(uid_t uid);
+// As whom to run a program for uid. A uid the user database does not know (a
+// container's, say) is still a user: that uid, the group given (or none beyond the
+// uid's number), and HOME=/.
+RunAs run_as_uid(uid_t uid, std::optional<gid_t> gid = std::nullopt);
 
 class LaunchedProgram {
 public:

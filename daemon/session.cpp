@@ -8,11 +8,11 @@
 namespace pyprofd::daemon {
 
 Session::Session(SessionInfo info, std::optional<sampler::PythonProcess> process, RunAs run_as, EndHandler on_end)
-    : id_(info.id), info_(std::move(info)), process_(std::move(process)), run_as_(std::move(run_as)), on_end_(std::move(on_end)) {
+    : id_(info.id), owner_(info.owner), info_(std::move(info)), process_(std::move(process)), run_as_(std::move(run_as)), on_end_(std::move(on_end)) {
     thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
 }
 
-Session::Session(SessionInfo info, ProfileLoader loader) : id_(info.id), info_(std::move(info)), loader_(std::move(loader)) {}
+Session::Session(SessionInfo info, ProfileLoader loader) : id_(info.id), owner_(info.owner), info_(std::move(info)), loader_(std::move(loader)) {}
 
 Session::~Session() {
     if (thread_.joinable()) {

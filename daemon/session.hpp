@@ -36,6 +36,7 @@ public:
     ~Session();  // stops and joins a running session
 
     const std::string& id() const { return id_; }
+    const std::string& owner() const { return owner_; }
     SessionInfo info() const;
     // The record and its samples at one moment: a copy of the profile so far while it
     // runs, the final profile after.
@@ -54,6 +55,7 @@ private:
     void run(std::stop_token stop);
 
     const std::string id_;
+    const std::string owner_;
     mutable std::mutex mutex_;
     SessionInfo info_;
     render::Profile profile_;  // a root per thread, always: every format can be made from it

@@ -36,6 +36,10 @@ using WallClock = std::chrono::system_clock;
 
 struct SessionInfo {
     std::string id;
+    // Who started it (Caller::owner(), and in words): only they and admins see it.
+    // Sessions saved before owners were kept belong to root.
+    std::string owner = "uid:0";
+    std::string owner_name = "root";
     SessionSpec spec;
     SessionState state = SessionState::running;
     std::string failure;  // why, for failed

@@ -70,6 +70,7 @@ nlohmann::json session_to_json(const SessionInfo& info) {
     nlohmann::json j{
         {"id", info.id},
         {"name", spec.name},
+        {"owner", {{"id", info.owner}, {"name", info.owner_name}}},
         {"state", to_string(info.state)},
         {"target", std::move(target)},
         {"options", std::move(options)},
@@ -124,6 +125,10 @@ std::expected<SessionInfo, std::string> session_from_json(const nlohmann::json& 
         for (const auto& t : j.at("threads_seen"))
             info.threads[t.at("tid").get<pid_t>()] = {t.at("name").get<std::string>(), t.at("samples").get<std::uint64_t>()};
         if (j.contains("failure")) info.failure = j.at("failure").get<std::string>();
+        if (j.contains("owner")) {
+            info.owner = j.at("owner").at("id").get<std::string>();
+            info.owner_name = j.at("owner").at("name").get<std::string>();
+        }
         return info;
     } catch (const nlohmann::json::exception& e) {
         return std::unexpected(std::string("not a session record: ") + e.what());

@@ -21,7 +21,7 @@ SessionError attach_error(pid_t pid, const sampler::Error& e) {
 
 }  // namespace
 
-SessionManager::SessionManager(const config::DaemonConfig& config, SessionStore store, TargetPolicy policy)
+SessionManager::SessionManager(const config::DaemonConfig& config, SessionStore store, AccessPolicy policy)
     : config_(config), store_(std::move(store)), policy_(std::move(policy)) {
     auto loaded = store_.load_all();
     for (const auto& problem : loaded.problems) spdlog::warn("state: {}", problem);
@@ -55,7 +55,7 @@ SessionManager::SessionManager(const config::DaemonConfig& config, SessionStore 
 
 SessionManager::~SessionManager() { shutdown(); }
 
-std::expected<void, SessionError> SessionManager::check(const SessionSpec& spec) const {
+std::expected<std::optional<RunAs>, SessionError> SessionManager::check(const SessionSpec& spec, const Caller& caller) const {
     const auto& limits = config_.limits;
     auto invalid = [](std::string field, std::string message) {
         return std::unexpected(SessionError{SessionError::Kind::invalid, std::move(message), std::move(field)});
@@ -64,15 +64,17 @@ std::expected<void, SessionError> SessionManager::check(const SessionSpec& spec)
         return invalid("pid", "give either pid (a running process) or command (a program to launch), not both or neither");
     if (spec.pid && *spec.pid <= 0) return invalid("pid", fmt::format("pid must be a process id (1 or more), not {}", *spec.pid));
     if (spec.pid)
-        if (auto allowed = check_target(*spec.pid); !allowed) return std::unexpected(allowed.error());
+        if (auto allowed = check_target(*spec.pid, caller); !allowed) return std::unexpected(allowed.error());
+    std::optional<RunAs> run_as;
     if (!spec.command.empty()) {
         auto program = resolve_program(spec.command.front());
         if (!program)
             return invalid("command", fmt::format("command: '{}' is not a program that can be run (not found on PATH, "
                                                   "or not executable)",
                                                   spec.command.front()));
-        if (auto allowed = policy_.allows_program(std::filesystem::absolute(*program).string()); !allowed)
-            return std::unexpected(SessionError{SessionError::Kind::not_permitted, allowed.error(), "command"});
+        auto as = policy_.launch_as(caller, std::filesystem::absolute(*program).string());
+        if (!as) return std::unexpected(SessionError{SessionError::Kind::not_permitted, as.error(), "command"});
+        run_as = std::move(*as);
     }
     if (!(spec.rate_hz >= 1 && spec.rate_hz <= limits.max_rate_hz))
         return invalid("rate_hz", fmt::format("rate_hz must be from 1 to {} samples per second, not {}", limits.max_rate_hz,
@@ -87,11 +89,12 @@ std::expected<void, SessionError> SessionManager::check(const SessionSpec& spec)
                                                  limits.max_duration_s));
     }
     if (spec.name.size() > 200) return invalid("name", "name must be at most 200 bytes");
-    return {};
+    return run_as;
 }
 
-std::expected<SessionInfo, SessionError> SessionManager::start(SessionSpec spec) {
-    if (auto ok = check(spec); !ok) return std::unexpected(ok.error());
+std::expected<SessionInfo, SessionError> SessionManager::start(SessionSpec spec, const Caller& caller) {
+    auto run_as = check(spec, caller);
+    if (!run_as) return std::unexpected(run_as.error());
     auto running_now = [&] {
         std::size_t n = 0;
         for (const auto& [id, s] : sessions_) n += s->running();
@@ -111,11 +114,13 @@ std::expected<SessionInfo, SessionError> SessionManager::start(SessionSpec spec)
     }
     SessionInfo info;
     info.id = new_session_id();
+    info.owner = caller.owner();
+    info.owner_name = caller.token.empty() || !caller.admin ? caller.user : "token " + caller.token;
     info.created = WallClock::now();
     std::optional<sampler::PythonProcess> process;
     if (spec.pid) {
-        auto attached = sampler::PythonProcess::attach(*spec.pid);
-        if (!attached) return std::unexpected(attach_error(*spec.pid, attached.error()));
+        auto attached = attach(*spec.pid, caller);
+        if (!attached) return std::unexpected(attached.error());
         process.emplace(std::move(*attached));
         if (spec.blocking)
             if (auto free = sampler::ThreadPause::check_not_traced(*spec.pid); !free)
@@ -140,13 +145,13 @@ std::expected<SessionInfo, SessionError> SessionManager::start(SessionSpec spec)
                     "blocking"});
         // Saved before it runs: a daemon that dies now leaves it `interrupted`, not lost.
         if (auto saved = store_.save_record(info); !saved) spdlog::warn("session={} {}", info.id, saved.error());
-        session = std::make_shared<Session>(info, std::move(process), policy_.command_user(),
+        session = std::make_shared<Session>(info, std::move(process), run_as->value_or(RunAs{}),
                                             [this](Session& s) { session_ended(s); });
         sessions_.emplace(info.id, session);
     }
-    spdlog::info("session={} started: {} at {} Hz for {}", info.id,
+    spdlog::info("session={} started by {}: {} at {} Hz for {}", info.id, caller.describe(),
                  info.spec.pid ? fmt::format("process {} (Python {})", info.target_pid, info.python_version)
-                               : fmt::format("command {}", info.spec.command.front()),
+                               : fmt::format("command {} as {}", info.spec.command.front(), (*run_as)->name),
                  info.spec.rate_hz, info.spec.duration_s ? fmt::format("{} s", *info.spec.duration_s) : "until stopped");
     return session->info();
 }
@@ -159,19 +164,32 @@ std::optional<std::string> SessionManager::blocking_session_of(pid_t pid) const 
     return std::nullopt;
 }
 
-std::expected<void, SessionError> SessionManager::check_target(pid_t pid) const {
-    if (auto allowed = policy_.allows_process(pid); !allowed)
+std::expected<void, SessionError> SessionManager::check_target(pid_t pid, const Caller& caller) const {
+    if (auto allowed = policy_.allows_process(caller, pid); !allowed)
         return std::unexpected(SessionError{SessionError::Kind::not_permitted, allowed.error(), "pid"});
     return {};
 }
 
-std::shared_ptr<Session> SessionManager::find(const std::string& id) const {
-    std::lock_guard lock(mutex_);
-    auto it = sessions_.find(id);
-    return it == sessions_.end() ? nullptr : it->second;
+std::expected<sampler::PythonProcess, SessionError> SessionManager::attach(pid_t pid, const Caller& caller) const {
+    if (auto allowed = check_target(pid, caller); !allowed) return std::unexpected(allowed.error());
+    auto process = sampler::PythonProcess::attach(pid);
+    if (!process) return std::unexpected(attach_error(pid, process.error()));
+    // Checked again now that the process is pinned: the PID may have named another
+    // process a moment ago, before that one exited and this one took its number.
+    if (auto allowed = check_target(pid, caller); !allowed) return std::unexpected(allowed.error());
+    if (process->exited())
+        return std::unexpected(SessionError{SessionError::Kind::not_found, fmt::format("no process {}: it exited", pid), "pid"});
+    return std::move(*process);
 }
 
-std::vector<SessionInfo> SessionManager::list() const {
+std::shared_ptr<Session> SessionManager::find(const std::string& id, const Caller& caller) const {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(id);
+    if (it == sessions_.end() || !policy_.may_see(caller, it->second->owner())) return nullptr;
+    return it->second;
+}
+
+std::vector<SessionInfo> SessionManager::all_sessions() const {
     std::vector<std::shared_ptr<Session>> all;
     {
         std::lock_guard lock(mutex_);
@@ -186,14 +204,20 @@ std::vector<SessionInfo> SessionManager::list() const {
     return infos;
 }
 
-std::expected<SessionInfo, SessionError> SessionManager::get(const std::string& id) const {
-    auto session = find(id);
+std::vector<SessionInfo> SessionManager::list(const Caller& caller) const {
+    auto infos = all_sessions();
+    std::erase_if(infos, [&](const SessionInfo& info) { return !policy_.may_see(caller, info.owner); });
+    return infos;
+}
+
+std::expected<SessionInfo, SessionError> SessionManager::get(const std::string& id, const Caller& caller) const {
+    auto session = find(id, caller);
     if (!session) return std::unexpected(SessionError{SessionError::Kind::not_found, fmt::format("no session {}", id), {}});
     return session->info();
 }
 
-std::expected<SessionInfo, SessionError> SessionManager::stop(const std::string& id) {
-    auto session = find(id);
+std::expected<SessionInfo, SessionError> SessionManager::stop(const std::string& id, const Caller& caller) {
+    auto session = find(id, caller);
     if (!session) return std::unexpected(SessionError{SessionError::Kind::not_found, fmt::format("no session {}", id), {}});
     if (!session->running())
         return std::unexpected(SessionError{SessionError::Kind::conflict,
@@ -202,16 +226,16 @@ std::expected<SessionInfo, SessionError> SessionManager::stop(const std::string&
                                             {}});
     session->request_stop();
     session->join();  // its end (and its final save) has happened when stop answers
-    spdlog::info("session={} stopped on request", id);
+    spdlog::info("session={} stopped on request of {}", id, caller.describe());
     return session->info();
 }
 
-std::expected<void, SessionError> SessionManager::remove(const std::string& id) {
+std::expected<void, SessionError> SessionManager::remove(const std::string& id, const Caller& caller) {
     std::shared_ptr<Session> session;
     {
         std::lock_guard lock(mutex_);
         auto it = sessions_.find(id);
-        if (it == sessions_.end())
+        if (it == sessions_.end() || !policy_.may_see(caller, it->second->owner()))
             return std::unexpected(SessionError{SessionError::Kind::not_found, fmt::format("no session {}", id), {}});
         session = std::move(it->second);
         sessions_.erase(it);
@@ -222,20 +246,20 @@ std::expected<void, SessionError> SessionManager::remove(const std::string& id) 
         std::lock_guard lock(checkpoint_mutex_);
         store_.remove(id);
     }
-    spdlog::info("session={} removed", id);
+    spdlog::info("session={} removed on request of {}", id, caller.describe());
     return {};
 }
 
 std::expected<std::pair<SessionInfo, std::shared_ptr<const render::Profile>>, SessionError> SessionManager::profile(
-    const std::string& id) const {
-    auto session = find(id);
+    const std::string& id, const Caller& caller) const {
+    auto session = find(id, caller);
     if (!session) return std::unexpected(SessionError{SessionError::Kind::not_found, fmt::format("no session {}", id), {}});
     return session->snapshot();
 }
 
 SessionCounts SessionManager::counts() const {
     SessionCounts counts;
-    for (const auto& info : list()) {
+    for (const auto& info : all_sessions()) {
         ++counts.by_state[info.state];
         counts.samples += info.samples;
         counts.errors += info.failed_samples + info.thread_errors;

@@ -20,16 +20,17 @@
 #include "daemon/session.hpp"
 #include "daemon/session_info.hpp"
 #include "daemon/session_store.hpp"
-#include "daemon/target_policy.hpp"
+#include "daemon/access_policy.hpp"
+#include "daemon/caller.hpp"
 
 namespace pyprofd::daemon {
 
 struct SessionError {
     enum class Kind {
         invalid,          // a field out of range or not allowed (field says which)
-        not_found,        // no such session, or no such process
+        not_found,        // no such session (or not the caller's), or no such process
         not_python,       // the process runs no Python pyprofd can read
-        not_permitted,    // the process may not be read (or is pyprofd itself)
+        not_permitted,    // the caller may not read the process (or it is pyprofd itself), or launch
         conflict,         // e.g. stopping a session that has ended
         too_many,         // the limit of running sessions is reached
     } kind;
@@ -47,21 +48,27 @@ struct SessionCounts {
 class SessionManager {
 public:
     // Reloads the sessions of the store; problems with its files are logged and skipped.
-    SessionManager(const config::DaemonConfig& config, SessionStore store, TargetPolicy policy);
+    SessionManager(const config::DaemonConfig& config, SessionStore store, AccessPolicy policy);
     SessionManager(const SessionManager&) = delete;
     SessionManager& operator=(const SessionManager&) = delete;
     ~SessionManager();  // shutdown()
 
-    std::expected<SessionInfo, SessionError> start(SessionSpec spec);
-    std::vector<SessionInfo> list() const;  // newest first
-    std::expected<SessionInfo, SessionError> get(const std::string& id) const;
-    std::expected<SessionInfo, SessionError> stop(const std::string& id);
-    std::expected<void, SessionError> remove(const std::string& id);
+    // Every call acts for a caller: it sees and touches only its own sessions (an
+    // admin, all of them); another's answers not_found, so its existence does not leak.
+    std::expected<SessionInfo, SessionError> start(SessionSpec spec, const Caller& caller);
+    std::vector<SessionInfo> list(const Caller& caller) const;  // newest first
+    std::expected<SessionInfo, SessionError> get(const std::string& id, const Caller& caller) const;
+    std::expected<SessionInfo, SessionError> stop(const std::string& id, const Caller& caller);
+    std::expected<void, SessionError> remove(const std::string& id, const Caller& caller);
     std::expected<std::pair<SessionInfo, std::shared_ptr<const render::Profile>>, SessionError> profile(
-        const std::string& id) const;
+        const std::string& id, const Caller& caller) const;
+    // Every session's counts, whoever's: figures for /metrics.
     SessionCounts counts() const;
-    // Whether the policy lets this process be read (for the stacks endpoint too).
-    std::expected<void, SessionError> check_target(pid_t pid) const;
+    // A running process, attached for this caller if the rules let it read that
+    // process (for sessions and for the stacks endpoint alike).
+    std::expected<sampler::PythonProcess, SessionError> attach(pid_t pid, const Caller& caller) const;
+
+    const AccessPolicy& access() const { return policy_; }
 
     // Ends every running session as `stopped`, saves them, and stops checkpointing.
     void shutdown();
@@ -69,10 +76,14 @@ public:
     const config::DaemonConfig& config() const { return config_; }
 
 private:
-    std::expected<void, SessionError> check(const SessionSpec& spec) const;
+    // The spec's fields and the caller's right to its target; for a command, as whom it runs.
+    std::expected<std::optional<RunAs>, SessionError> check(const SessionSpec& spec, const Caller& caller) const;
+    std::expected<void, SessionError> check_target(pid_t pid, const Caller& caller) const;
+    std::vector<SessionInfo> all_sessions() const;
     // The running blocking session of this process, if one is; with mutex_ held.
     std::optional<std::string> blocking_session_of(pid_t pid) const;
-    std::shared_ptr<Session> find(const std::string& id) const;
+    // The session if the caller may see it.
+    std::shared_ptr<Session> find(const std::string& id, const Caller& caller) const;
     void session_ended(Session& session);
     void checkpoint_running();
     // Removes the oldest finished sessions beyond the retention limits, but never `keep`.
@@ -82,7 +93,7 @@ private:
 
     const config::DaemonConfig config_;
     const SessionStore store_;
-    const TargetPolicy policy_;
+    const AccessPolicy policy_;
     mutable std::mutex mutex_;
     std::map<std::string, std::shared_ptr<Session>> sessions_;
     // Sessions that retention removed, destroyed later on the checkpoint thread: a

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cmath>
 #include <fmt/compile.h>
 #include <fmt/format.h>
@@ -60,6 +61,29 @@ void append_fixed(std::string& out, double value, int decimals) {
 }
 
 }  // namespace
+
+std::string_view flame_graph_script_source() {
+    static const std::string source = [] {
+        constexpr std::string_view hex =
+#include "flame_graph_script_sha256.inc"
+            ;
+        constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        std::string bytes;
+        for (std::size_t i = 0; i + 1 < hex.size(); i += 2) bytes += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
+        std::string base64;
+        for (std::size_t i = 0; i < bytes.size(); i += 3) {
+            std::uint32_t group = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
+            if (i + 1 < bytes.size()) group |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
+            if (i + 2 < bytes.size()) group |= static_cast<unsigned char>(bytes[i + 2]);
+            base64 += alphabet[(group >> 18) & 63];
+            base64 += alphabet[(group >> 12) & 63];
+            base64 += i + 1 < bytes.size() ? alphabet[(group >> 6) & 63] : '=';
+            base64 += i + 2 < bytes.size() ? alphabet[group & 63] : '=';
+        }
+        return "'sha256-" + base64 + "'";
+    }();
+    return source;
+}
 
 FlameGraphSummary write_flame_graph(const Profile& profile, const FlameGraphOptions& options, std::ostream& out) {
     FlameGraphSummary summary;
@@ -136,7 +160,7 @@ FlameGraphSummary write_flame_graph(const Profile& profile, const FlameGraphOpti
     svg.reserve(piece + 16384);
     fmt::format_to(std::back_inserter(svg),
                    R"svg(<?xml version="1.0" encoding="UTF-8" standalone="no"?>
-<svg version="1.1" xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h:.0f}" viewBox="0 0 {w} {h:.0f}" onload="init(evt)" data-search="{search}" data-total="{total}" data-pad="{pad}" data-chart-width="{cw:.3f}" data-char-width="{chw:.3f}" data-unit="{unit}"{baseline}>
+<svg version="1.1" xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h:.0f}" viewBox="0 0 {w} {h:.0f}" data-search="{search}" data-total="{total}" data-pad="{pad}" data-chart-width="{cw:.3f}" data-char-width="{chw:.3f}" data-unit="{unit}"{baseline}>
 <style type="text/css">
 text {{ font-family: {font}; font-size: {fs}px; fill: rgb(0,0,0); }}
 #title {{ text-anchor: middle; font-size: {tfs}px; }}
@@ -149,8 +173,7 @@ text {{ font-family: {font}; font-size: {fs}px; fill: rgb(0,0,0); }}
 .hide {{ display: none; }}
 .ancestor {{ opacity: 0.5; }}
 </style>
-<script type="text/ecmascript"><![CDATA[
-{script}]]></script>
+<script type="text/ecmascript"><![CDATA[{script}]]></script>
 <rect x="0" y="0" width="100%" height="100%" fill="rgb(250,250,250)"/>
 )svg",
                    fmt::arg("w", options.width), fmt::arg("h", height), fmt::arg("total", total),

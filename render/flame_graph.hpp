@@ -6,6 +6,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 
 #include "render/profile.hpp"
 
@@ -34,5 +35,9 @@ struct FlameGraphSummary {
 };
 
 FlameGraphSummary write_flame_graph(const Profile& profile, const FlameGraphOptions& options, std::ostream& out);
+
+// The graph's script as a Content-Security-Policy source ('sha256-BASE64'): a
+// server that sends the graph can let exactly that script run, and nothing else.
+std::string_view flame_graph_script_source();
 
 }  // namespace pyprofd::render

@@ -4,7 +4,7 @@
 "use strict";
 var fg = {};
 
-function init(evt) {
+function init() {
   var svg = document.documentElement;
   fg.total = +svg.getAttribute("data-total");
   fg.pad = +svg.getAttribute("data-pad");
@@ -187,3 +187,8 @@ function remember() {
     // Some viewers forbid it (a file opened in an <img>, say); the view works anyway.
   }
 }
+
+// Started by the script itself, not an onload attribute: the daemon serves graphs
+// under a Content-Security-Policy that allows this script (by its hash) and no
+// inline event handler.
+window.addEventListener("load", init);

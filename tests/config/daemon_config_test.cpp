@@ -11,7 +11,9 @@ TEST_CASE("an empty file gives every default") {
     CHECK(c->listen[0].to_string() == "127.0.0.1:8700");
     CHECK(c->state_dir == "/var/lib/pyprofd");
     CHECK(c->limits.max_running_sessions == 16);
-    CHECK_FALSE(c->auth_token_file);
+    CHECK(c->access.tokens.empty());
+    CHECK_FALSE(c->access.admin_group);
+    CHECK_FALSE(c->targets.allow_commands);
 }
 
 TEST_CASE("the documented example parses and holds the defaults it says") {
@@ -32,13 +34,18 @@ TEST_CASE("every key read") {
     auto c = parse_config(R"(
 listen: [ "0.0.0.0:9000", "[::1]:9001", "unix:/run/pyprofd/api.sock" ]
 state_dir: /srv/pyprofd
-auth_token_file: /etc/pyprofd/token
 unix_socket_group: adm
+access:
+  admin_group: pyprofd
+  server_names: [profiler.staging.example]
+  tokens:
+    - {name: ci, file: /etc/pyprofd/ci.token, role: admin}
+    - {name: alice-laptop, file: /etc/pyprofd/alice.token, user: alice}
 checkpoint_interval_s: 2
 limits: {max_running_sessions: 4, max_rate_hz: 2000, max_duration_s: 60, allow_unlimited_duration: yes, max_request_body_bytes: 4096}
 retention: {max_sessions: 10, max_age_days: 0.5, max_disk_mb: 100}
 log: {level: debug, format: json}
-targets: {allowed_uids: [1000, 0], allowed_executables: ["/usr/bin/python3*"], command_user: www-data}
+targets: {allowed_uids: [1000, 0], allowed_executables: ["/usr/bin/python3*"], allow_commands: true, command_user: www-data}
 )", "c.yaml");
     REQUIRE_MESSAGE(c, c.error());
     REQUIRE(c->listen.size() == 3);
@@ -49,7 +56,17 @@ targets: {allowed_uids: [1000, 0], allowed_executables: ["/usr/bin/python3*"], c
     CHECK(c->listen[2].kind == ListenAddress::Kind::unix_socket);
     CHECK(c->listen[2].path == "/run/pyprofd/api.sock");
     CHECK(c->state_dir == "/srv/pyprofd");
-    CHECK(*c->auth_token_file == "/etc/pyprofd/token");
+    CHECK(*c->access.admin_group == "pyprofd");
+    CHECK(c->access.server_names == std::vector<std::string>{"profiler.staging.example"});
+    REQUIRE(c->access.tokens.size() == 2);
+    CHECK(c->access.tokens[0].name == "ci");
+    CHECK(c->access.tokens[0].file == "/etc/pyprofd/ci.token");
+    CHECK(c->access.tokens[0].admin);
+    CHECK_FALSE(c->access.tokens[0].user);
+    CHECK(c->access.tokens[1].name == "alice-laptop");
+    CHECK_FALSE(c->access.tokens[1].admin);
+    CHECK(*c->access.tokens[1].user == "alice");
+    CHECK(c->targets.allow_commands);
     CHECK(*c->unix_socket_group == "adm");
     CHECK(c->checkpoint_interval_s == 2);
     CHECK(c->limits.max_running_sessions == 4);
@@ -74,8 +91,23 @@ TEST_CASE("errors name the file, the line, the key and what is allowed") {
         return c.error();
     };
     CHECK(error_of("state_dir: /x\nlisten_on: 1.2.3.4:80\n") ==
-          "p.yaml:2: listen_on: unknown key (known here: auth_token_file, checkpoint_interval_s, limits, listen, log, "
-          "retention, state_dir, targets, unix_socket_group)");
+          "p.yaml:2: listen_on: unknown key (known here: access, auth_token_file, checkpoint_interval_s, limits, listen, "
+          "log, retention, state_dir, targets, unix_socket_group)");
+    CHECK(error_of("auth_token_file: /etc/pyprofd/token\n") ==
+          "p.yaml:1: auth_token_file: was replaced by access.tokens, which names each token and its role: "
+          "access: {tokens: [{name: admin, file: /etc/pyprofd/token, role: admin}]}");
+    CHECK(error_of("access:\n  tokens:\n    - {name: x, file: /t}\n") ==
+          "p.yaml:3: access.tokens: token 'x' needs either role: admin or user: NAME (whom it acts as), not both or neither");
+    CHECK(error_of("access:\n  tokens:\n    - {name: x, file: /t, role: root}\n") ==
+          "p.yaml:3: access.tokens.role: must be one of admin, not 'root'");
+    CHECK(error_of("access:\n  tokens:\n    - {name: x, file: t, role: admin}\n") ==
+          "p.yaml:3: access.tokens.file: must be an absolute path, not 't'");
+    CHECK(error_of("access:\n  tokens:\n    - {name: x, file: /t, role: admin}\n    - {name: x, file: /u, role: admin}\n") ==
+          "p.yaml:4: access.tokens: two tokens are named 'x'");
+    CHECK(error_of("access: {server_names: [\"http://x\"]}\n") ==
+          "p.yaml:1: access.server_names: a host name without port or scheme, not 'http://x'");
+    CHECK(error_of("targets: {allow_commands: sometimes}\n").find("targets.allow_commands: must be true or false") !=
+          std::string::npos);
     CHECK(error_of("limits:\n  max_rate_hz: 0\n") == "p.yaml:2: limits.max_rate_hz: must be between 1 and 100000, not 0");
     CHECK(error_of("limits:\n  max_rate_hz: fast\n") == "p.yaml:2: limits.max_rate_hz: must be a number, not 'fast'");
     CHECK(error_of("limits:\n  max_rate_hz: .nan\n").find("must be a number") != std::string::npos);

@@ -1,17 +1,16 @@
 #!/usr/bin/env python3
-"""Access control, with a real daemon: listening beyond loopback without a token is
-refused at start; a token file others may read, or too short, is refused; with a
-token, every request but GET /healthz needs it (TCP and unix socket), and gets 401
-with WWW-Authenticate without it or with another.
+"""Tokens, with a real daemon: listening beyond loopback without a token is refused at
+start, and so is a token file others may read, one too short, missing, or the same
+token twice. In a network namespace of its own (where 198.51.100.1 is an address of
+this host that is not loopback), a caller on "another host" needs a token for every
+request but GET /healthz and gets 401 with WWW-Authenticate without one or with a
+wrong one; an admin token may do anything, a token that acts as a user has that
+user's rights only; a local caller (loopback or unix socket) needs none: the kernel
+says who it is. The access log names each caller.
 
 Usage: auth_test.py PYPROFD_BINARY
 """
-import http.client
-import json
 import os
-import re
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,7 +18,9 @@ import time
 
 PYPROFD = sys.argv[1]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_support import check, report  # noqa: E402
+from daemon_support import PYTHON, Daemon, call, check, report  # noqa: E402
+
+REMOTE = "198.51.100.1"  # TEST-NET-2: an address given to the namespace's own lo
 
 
 def serve(work, config_text, *extra):
@@ -30,91 +31,109 @@ def serve(work, config_text, *extra):
                           capture_output=True, text=True, timeout=20)
 
 
-class UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path):
-        super().__init__("localhost", timeout=10)
-        self.path = path
+def token_file(work, name, text, mode=0o600):
+    path = os.path.join(work, name)
+    with open(path, "w") as f:
+        f.write(text + "\n")
+    os.chmod(path, mode)
+    return path
 
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.connect(self.path)
+
+def check_refusals_at_start(work):
+    r = serve(work, "listen: [\"0.0.0.0:0\"]\n")
+    check(r.returncode == 2 and "refusing to listen on 0.0.0.0:0 without a token" in r.stderr and "access.tokens" in r.stderr,
+          "no token and a non-loopback address: refused, saying how: %r" % r.stderr[-300:])
+    loose = token_file(work, "loose", "s3cret-token-0123456789abcdef", 0o644)
+    r = serve(work, "access: {tokens: [{name: ci, file: %s, role: admin}]}\n" % loose)
+    check(r.returncode == 2 and "token 'ci': the token file %s may be read by others (mode 644): chmod 600" % loose in r.stderr,
+          "a token file others may read: refused: %r" % r.stderr[-200:])
+    short = token_file(work, "short", "abc")
+    r = serve(work, "access: {tokens: [{name: ci, file: %s, role: admin}]}\n" % short)
+    check(r.returncode == 2 and "shorter than 16 characters" in r.stderr, "a short token: refused")
+    r = serve(work, "access: {tokens: [{name: ci, file: %s, role: admin}]}\n" % os.path.join(work, "missing"))
+    check(r.returncode == 2 and "cannot read the token file" in r.stderr and "head -c 32 /dev/urandom" in r.stderr,
+          "a missing token file: refused, saying how to make one")
+    one = token_file(work, "one", "the-same-token-0123456789")
+    two = token_file(work, "two", "the-same-token-0123456789")
+    r = serve(work, "access: {tokens: [{name: a, file: %s, role: admin}, {name: b, file: %s, user: nobody}]}\n" % (one, two))
+    check(r.returncode == 2 and "tokens 'a' and 'b' are the same token" in r.stderr, "one token for two names: refused")
+    r = serve(work, "access: {tokens: [{name: a, file: %s, user: no-such-user-xyz}]}\n" % one)
+    check(r.returncode == 2 and "token 'a': no user 'no-such-user-xyz'" in r.stderr, "a token for an unknown user: refused")
+    r = serve(work, "auth_token_file: %s\n" % one)
+    check(r.returncode == 2 and "was replaced by access.tokens" in r.stderr, "the old auth_token_file says what replaced it")
 
 
 def main():
     work = tempfile.mkdtemp(prefix="pyprofd-auth-test-")
-    token_file = os.path.join(work, "token")
-    token = "s3cret-token-0123456789abcdef"
+    os.chmod(work, 0o755)
+    check_refusals_at_start(work)
 
-    r = serve(work, "listen: [\"0.0.0.0:0\"]\n")
-    check(r.returncode == 2 and "refusing to listen on 0.0.0.0:0 without a token" in r.stderr and
-          "auth_token_file" in r.stderr, "no token and a non-loopback address: refused, saying how: %r" % r.stderr[-300:])
-    with open(token_file, "w") as f:
-        f.write(token + "\n")
-    os.chmod(token_file, 0o644)
-    r = serve(work, "listen: [\"127.0.0.1:0\"]\nauth_token_file: %s\n" % token_file)
-    check(r.returncode == 2 and "may be read by others (mode 644): chmod 600" in r.stderr,
-          "a token file others may read: refused: %r" % r.stderr[-200:])
-    os.chmod(token_file, 0o600)
-    short = os.path.join(work, "short")
-    with open(short, "w") as f:
-        f.write("abc\n")
-    os.chmod(short, 0o600)
-    r = serve(work, "auth_token_file: %s\n" % short)
-    check(r.returncode == 2 and "shorter than 16 characters" in r.stderr, "a short token: refused")
-    r = serve(work, "auth_token_file: %s\n" % os.path.join(work, "missing"))
-    check(r.returncode == 2 and "cannot read the token file" in r.stderr and "head -c 32 /dev/urandom" in r.stderr,
-          "a missing token file: refused, saying how to make one")
-
+    admin_token = "admin-token-0123456789abcdef"
+    nobody_token = "nobody-token-0123456789abcdef"
     sock = os.path.join(work, "api.sock")
     config = os.path.join(work, "ok.yaml")
     with open(config, "w") as f:
-        f.write("listen: [\"0.0.0.0:0\", \"unix:%s\"]\nauth_token_file: %s\n" % (sock, token_file))
-    log_path = os.path.join(work, "daemon.log")
-    with open(log_path, "w") as log:
-        daemon = subprocess.Popen([PYPROFD, "serve", "--config", config, "--state-dir", os.path.join(work, "state")],
-                                  stdout=log, stderr=log)
+        f.write("listen: [\"0.0.0.0:0\", \"unix:%s\"]\naccess:\n  tokens:\n"
+                "    - {name: ci, file: %s, role: admin}\n    - {name: as-nobody, file: %s, user: nobody}\n"
+                % (sock, token_file(work, "ci.token", admin_token), token_file(work, "nobody.token", nobody_token)))
+    # A network of its own: its lo also has an address that is not loopback, so a
+    # client there is "another host" to the daemon, and nothing leaves this machine.
+    namespace = ["unshare", "--net", "sh", "-c",
+                 'ip link set lo up && ip addr add %s/32 dev lo && exec "$0" "$@"' % REMOTE]
+    root_target = subprocess.Popen([PYTHON, "-c", "import sys, time; print('READY', flush=True); time.sleep(600)"],
+                                   stdout=subprocess.PIPE)
+    root_target.stdout.readline()
+    daemon = Daemon(PYPROFD, ["--config", config, "--state-dir", os.path.join(work, "state")],
+                    os.path.join(work, "daemon.log"), prefix=namespace)
+    enter = ["nsenter", "--net=/proc/%d/ns/net" % daemon.process.pid]
+    remote = "%s:%d" % (REMOTE, daemon.port)
     try:
-        port = None
-        for _ in range(200):
-            with open(log_path) as f:
-                m = re.search(r"listening on 0\.0\.0\.0:(\d+)", f.read())
-            if m:
-                port = int(m.group(1))
-                break
-            time.sleep(0.05)
-        check(port is not None, "with a token it listens beyond loopback")
-
-        def ask(connection, path, authorization=None, method="GET"):
+        def ask(path, authorization=None, method="GET", where=remote, user=None):
             headers = {"Authorization": authorization} if authorization else {}
-            connection.request(method, path, headers=headers)
-            response = connection.getresponse()
-            body = response.read()
-            connection.close()
-            return response.status, response.getheader("WWW-Authenticate"), body
+            return call(where, method, path, None, headers, user=user, prefix=enter)
 
-        for name, connect in (("tcp", lambda: http.client.HTTPConnection("127.0.0.1", port, timeout=10)),
-                              ("unix", lambda: UnixConnection(sock))):
-            status, _, _ = ask(connect(), "/healthz")
-            check(status == 200, "%s: /healthz needs no token" % name)
-            for path in ("/sessions", "/metrics", "/", "/openapi.yaml", "/processes/1/stacks", "/sessions/0123456789abcdef/flame.svg"):
-                status, challenge, body = ask(connect(), path)
-                check(status == 401 and challenge == 'Bearer realm="pyprofd"' and b"Authorization: Bearer" in body,
-                      "%s: %s without a token: 401 with WWW-Authenticate" % (name, path))
-            status, _, body = ask(connect(), "/sessions", "Bearer wrong-token-0123456789abcdef")
-            check(status == 401 and b"not this daemon's" in body, "%s: another token: 401" % name)
-            status, _, _ = ask(connect(), "/sessions", "Bearer " + token[:-1])
-            check(status == 401, "%s: the token less its last character: 401" % name)
-            status, _, _ = ask(connect(), "/sessions", "Basic " + token)
-            check(status == 401, "%s: another scheme: 401" % name)
-            status, _, body = ask(connect(), "/sessions", "Bearer " + token)
-            check(status == 200 and json.loads(body)["total"] == 0, "%s: the token: 200" % name)
-            status, _, _ = ask(connect(), "/sessions", "bearer " + token)
-            check(status == 200, "%s: the scheme's case does not matter" % name)
-            status, _, _ = ask(connect(), "/sessions", None, "POST")
-            check(status == 401, "%s: a POST without a token is refused before its body is read" % name)
+        status, _, _ = ask("/healthz")
+        check(status == 200, "another host: /healthz needs no token")
+        for path in ("/sessions", "/metrics", "/", "/openapi.yaml", "/processes/1/stacks", "/sessions/0123456789abcdef/flame.svg"):
+            status, headers, body = ask(path)
+            check(status == 401 and headers.get("WWW-Authenticate") == 'Bearer realm="pyprofd"' and
+                  "needs a token" in body["detail"] and "Authorization: Bearer" in body["detail"],
+                  "another host: %s without a token: 401 with WWW-Authenticate" % path)
+        status, _, body = ask("/sessions", "Bearer wrong-token-0123456789abcdef")
+        check(status == 401 and "not one this daemon knows" in body["detail"], "another host: a wrong token: 401")
+        status, _, _ = ask("/sessions", "Bearer " + admin_token[:-1])
+        check(status == 401, "the token less its last character: 401")
+        status, _, _ = ask("/sessions", "Basic " + admin_token)
+        check(status == 401, "another scheme: 401")
+        status, _, body = ask("/sessions", "Bearer " + admin_token)
+        check(status == 200 and body["total"] == 0, "another host with the admin token: 200")
+        status, _, _ = ask("/sessions", "bearer " + admin_token)
+        check(status == 200, "the scheme's case does not matter")
+        status, _, _ = ask("/sessions", None, "POST")
+        check(status == 401, "a POST without a token is refused before its body is read")
+
+        stacks = "/processes/%d/stacks" % root_target.pid
+        status, _, body = ask(stacks, "Bearer " + admin_token)
+        check(status == 200 and body.get("pid") == root_target.pid, "the admin token reads root's process: 200")
+        status, _, body = ask(stacks, "Bearer " + nobody_token)
+        check(status == 403 and "runs as uid 0 (root)" in body["detail"] and "token as-nobody" in body["detail"],
+              "a token that acts as nobody cannot read root's process: 403: %s" % body.get("detail"))
+        status, _, body = ask(stacks, "Bearer " + nobody_token, where="127.0.0.1:%d" % daemon.port)
+        check(status == 403, "a token wins over the kernel's word: root's connection with nobody's token is nobody")
+        status, _, body = ask(stacks, where="127.0.0.1:%d" % daemon.port)
+        check(status == 200, "a local caller needs no token: root on loopback reads root's process")
+        status, _, body = ask(stacks, where="unix:" + sock)
+        check(status == 200, "nor on the unix socket")
+        status, _, body = ask(stacks, where="unix:" + sock, user=65534)
+        check(status == 403 and "uid 65534 (nobody)" in body["detail"], "nobody on the unix socket: 403")
+        log = daemon.log()
+        check("token ci (admin) \"GET %s\" 200" % stacks in log, "the access log names the admin token")
+        check("token as-nobody (as uid 65534 (nobody)) \"GET %s\" 403" % stacks in log, "and the user token, with its user")
+        check("unix uid 65534 (nobody) \"GET %s\" 403" % stacks in log, "and a local caller, by uid and name")
     finally:
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(10)
+        daemon.stop()
+        root_target.kill()
+        root_target.wait()
         subprocess.run(["rm", "-rf", work])
     return report()
 

@@ -40,6 +40,15 @@ import daemon_support  # noqa: E402
 TARGET = os.path.join(SOURCE, "tests/targets/heavy_light.py")
 # The same script where nobody (as whom launched programs and some targets run) can read it.
 READABLE_TARGET = readable_copy(TARGET)
+TOKEN = "daemon-api-test-token-0123456789"
+
+
+def token_file(work):
+    path = os.path.join(work, "admin.token")
+    with open(path, "w") as f:
+        f.write(TOKEN + "\n")
+    os.chmod(path, 0o600)
+    return path
 
 
 class Contract:
@@ -120,7 +129,8 @@ def process_exists(pid):
 
 
 def check_unix_socket_and_retention(work):
-    """A daemon on a unix socket (mode 0660) that keeps only the two newest finished sessions."""
+    """A daemon on a unix socket (mode 0666: every caller is identified) that keeps only the
+    two newest finished sessions."""
     import socket
     state = os.path.join(work, "state-retention")
     config = os.path.join(work, "retention.yaml")
@@ -131,11 +141,11 @@ def check_unix_socket_and_retention(work):
     target = subprocess.Popen([PYTHON, TARGET], stdout=subprocess.PIPE)
     target.stdout.readline()
     try:
-        check(daemon.port is not None and oct(os.stat(sock).st_mode & 0o777) == "0o660",
-              "listening on a unix socket too, mode 0660")
+        check(daemon.port is not None and oct(os.stat(sock).st_mode & 0o777) == "0o666",
+              "listening on a unix socket too, mode 0666")
         client = socket.socket(socket.AF_UNIX)
         client.connect(sock)
-        client.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        client.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         reply = b""
         while True:
             chunk = client.recv(4096)
@@ -199,11 +209,13 @@ def uid_of(pid):
 
 def check_target_policy(work):
     """targets: allowed users and executables, for pid sessions, the stacks endpoint and
-    commands; launched programs run as command_user (nobody by default)."""
+    commands; an admin token's launched programs run as command_user."""
     state = os.path.join(work, "state-policy")
     config = os.path.join(work, "policy.yaml")
     with open(config, "w") as f:
-        f.write('targets: {allowed_uids: [65534], allowed_executables: ["/usr/bin/python3*"]}\n')
+        f.write('targets: {allowed_uids: [65534], allowed_executables: ["/usr/bin/python3*"], allow_commands: true, '
+                'command_user: nobody}\n'
+                'access: {tokens: [{name: ci, file: %s, role: admin}]}\n' % token_file(work))
     daemon = Daemon(state, config)
     as_root = subprocess.Popen([PYTHON, TARGET], stdout=subprocess.PIPE)
     as_nobody = subprocess.Popen([PYTHON, READABLE_TARGET], stdout=subprocess.PIPE, user=65534, group=65534, cwd="/")
@@ -221,20 +233,25 @@ def check_target_policy(work):
               "an executable no glob matches: 403: %s" % p.get("detail"))
         status, _, s = daemon.request("POST", "/sessions", {"pid": as_nobody.pid, "rate_hz": 100, "duration_s": 0.5})
         check(status == 201, "an allowed user's allowed executable: 201")
-        status, _, p = daemon.request("POST", "/sessions", {"command": ["sleep", "1"], "duration_s": 1})
+        admin_token = {"Authorization": "Bearer " + TOKEN}
+        status, _, p = daemon.request("POST", "/sessions", {"command": ["sleep", "1"], "duration_s": 1}, admin_token)
         check(status == 403 and p.get("field") == "command", "a command no glob matches: 403")
-        status, _, s = daemon.request("POST", "/sessions", {"command": [PYTHON, READABLE_TARGET], "rate_hz": 100, "duration_s": 3})
-        check(status == 201, "an allowed command: 201")
+        status, _, p = daemon.request("POST", "/sessions", {"command": [PYTHON, READABLE_TARGET], "duration_s": 1})
+        check(status == 403 and "the command (as root) runs as uid 0, which targets.allowed_uids does not list" in p["detail"],
+              "root's command would run as root, which allowed_uids does not list: 403: %s" % p.get("detail"))
+        status, _, s = daemon.request("POST", "/sessions", {"command": [PYTHON, READABLE_TARGET], "rate_hz": 100, "duration_s": 3},
+                                      admin_token)
+        check(status == 201, "an allowed command of an admin token: 201")
         launched = None
         for _ in range(100):
-            _, _, s2 = daemon.request("GET", "/sessions/" + s["id"])
+            _, _, s2 = daemon.request("GET", "/sessions/" + s["id"], None, admin_token)
             if s2["samples"] > 0:
                 launched = s2["target"]["pid"]
                 break
             time.sleep(0.05)
-        check(launched is not None and uid_of(launched) == 65534, "the launched program runs as nobody (uid %s)" %
-              (launched and uid_of(launched)))
-        daemon.request("POST", "/sessions/%s/stop" % s["id"])
+        check(launched is not None and uid_of(launched) == 65534,
+              "an admin token's launched program runs as command_user, nobody (uid %s)" % (launched and uid_of(launched)))
+        daemon.request("POST", "/sessions/%s/stop" % s["id"], None, admin_token)
     finally:
         daemon.stop(signal.SIGTERM)
         for p in (as_root, as_nobody, sleeper):
@@ -314,7 +331,7 @@ def main():
     config = os.path.join(work, "pyprofd.yaml")
     with open(config, "w") as f:
         f.write("checkpoint_interval_s: 0.5\nlimits: {max_running_sessions: 8, max_request_body_bytes: 2048, "
-                "max_duration_s: 120}\n")
+                "max_duration_s: 120}\ntargets: {allow_commands: true}\n")
     target = subprocess.Popen([PYTHON, TARGET], stdout=subprocess.PIPE)
     target.stdout.readline()  # READY
     sleeper = subprocess.Popen(["sleep", "600"])
@@ -420,7 +437,7 @@ def main():
         check(status == 400 and problem.get("field") == "rate_hz", "a huge rate -> 400")
         for raw, expected in ((b"GARBAGE\r\n\r\n", b"HTTP/1.1 400"), (b"GET / HTTP/9.9\r\n\r\n", b"HTTP/1.1 400"),
                               (b"GET /healthz HTTP/1.1\r\nContent-Length: -5\r\n\r\n", b"HTTP/1.1 400"),
-                              (b"BREW /sessions HTTP/1.1\r\nHost: x\r\n\r\n", b"HTTP/1.1 405")):
+                              (b"BREW /sessions HTTP/1.1\r\nHost: localhost\r\n\r\n", b"HTTP/1.1 405")):
             import socket
             with socket.create_connection(("127.0.0.1", daemon.port), timeout=10) as raw_socket:
                 raw_socket.sendall(raw)

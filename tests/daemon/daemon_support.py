@@ -41,10 +41,11 @@ class Daemon:
     """`pyprofd serve ARGS` with its log in log_path; port is the first TCP port it
     says it listens on (ask for port 0 to get a free one)."""
 
-    def __init__(self, binary, args, log_path, env=None):
+    def __init__(self, binary, args, log_path, env=None, prefix=()):
+        """prefix: a command the daemon runs under (unshare, say)."""
         self.log_path = log_path
         with open(log_path, "w") as log:
-            self.process = subprocess.Popen([binary, "serve"] + list(args), stdout=log, stderr=log, env=env)
+            self.process = subprocess.Popen(list(prefix) + [binary, "serve"] + list(args), stdout=log, stderr=log, env=env)
         self.port = None
         deadline = time.time() + 20
         while time.time() < deadline:
@@ -84,6 +85,34 @@ class Daemon:
             self.process.kill()
             self.process.wait()
             return None
+
+
+HTTP_CALL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "http_call.py")
+
+
+def call(where, method, path, body=None, headers=None, user=None, prefix=()):
+    """(status, headers, body) of one request made by another process: as `user` (a uid;
+    its group is the user's own, from the user database), under `prefix` (nsenter, say).
+    where is "HOST:PORT" or "unix:PATH". A JSON body is parsed; a dict body is sent as JSON."""
+    import pwd
+    command = list(prefix)
+    if user is not None:  # after the prefix, which may need root (nsenter)
+        command += ["setpriv", "--reuid=%d" % user, "--regid=%d" % pwd.getpwuid(user).pw_gid, "--clear-groups"]
+    command += [PYTHON, readable_copy(HTTP_CALL)]
+    command += ["--unix", where[5:]] if where.startswith("unix:") else ["--tcp", where]
+    command += [method, path]
+    for name, value in (headers or {}).items():
+        command += ["--header", "%s:%s" % (name, value)]
+    if body is not None:
+        command += ["--body", body if isinstance(body, str) else json.dumps(body)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd="/")
+    if done.returncode != 0:
+        raise RuntimeError("http_call failed: " + done.stderr)
+    answer = json.loads(done.stdout)
+    content = answer["body"]
+    if content and (answer["headers"].get("Content-Type") or "").split(";")[0].endswith("json"):
+        content = json.loads(content)
+    return answer["status"], answer["headers"], content
 
 
 def wait_for_state(daemon, sid, states, timeout=30):

@@ -52,7 +52,10 @@ def main():
         print("FAIL wrk, chromium and chromium-driver are needed (scripts/deps-test.txt; `make test` installs them)")
         return 1
     work = tempfile.mkdtemp(prefix="pyprofd-flask-test-")
-    daemon = Daemon(PYPROFD, ["--listen", "127.0.0.1:0", "--state-dir", os.path.join(work, "state")],
+    config = os.path.join(work, "commands.yaml")
+    with open(config, "w") as f:
+        f.write("targets: {allow_commands: true}\n")  # the second half launches the service
+    daemon = Daemon(PYPROFD, ["--config", config, "--listen", "127.0.0.1:0", "--state-dir", os.path.join(work, "state")],
                     os.path.join(work, "daemon.log"))
     app_port = free_port()
     app = subprocess.Popen([PYTHON, APP, str(app_port)], stdout=subprocess.PIPE)
