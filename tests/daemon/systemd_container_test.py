@@ -7,16 +7,17 @@ container:
 - `systemctl start` reaches active (running) through sd_notify READY=1, and every
   setting of the unit is in force (its IP firewall, its /proc view);
 - root profiles a Python process of the container and gets its flame.svg;
-- with the shipped configuration and unit, a command session is refused (until
-  the trust boundary is merged: it fails, for want of the drop-in);
-- a user's request for root's process is refused (until then: the socket is
-  0660, the user cannot connect);
+- with the shipped configuration and unit, a command session is refused, saying
+  how to allow it;
+- a user's request for root's process is refused (403, saying why), while its own
+  process is profiled, and root's session is not the user's to see (404);
 - unix_socket_group gives the socket to that group;
 - SIGSTOP: the watchdog restarts the service, which still serves the sessions that
   had finished (a running one comes back interrupted);
 - `systemctl stop`: a running session ends `stopped`, saved;
-- with the drop-in allow-commands.conf, a launched program runs as its user,
-  reaches its flame.svg, and ends when its session is stopped;
+- with targets.allow_commands on, launching a program needs the drop-in
+  allow-commands.conf; with it, the program runs as the user who asked (uid,
+  groups, HOME), reaches its flame.svg, and ends when its session is stopped;
 - `systemd-analyze security` on the unit as loaded: 2.5 or better.
 
 The root is made by debootstrap once and cached in BUILD/systemd-root (about 250
@@ -38,15 +39,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from daemon_support import check, failures, report  # noqa: E402
 import nspawn_container  # noqa: E402
 
-# The trust boundary (every request has a caller; targets.allow_commands) is being
-# built on main. Until this branch merges it, the checks that depend on it check
-# what the daemon does without it. Goes with the merge.
-TRUST_BOUNDARY = False
-
 SOCKET = "/run/pyprofd/pyprofd.sock"
 TEST_DIR = "/opt/pyprofd-test"
 USER, USER_UID = "alice", 1000
 SOCKET_GROUP = "pyprofd-users"
+EXTRA_GROUP = "pyprofd-test-extra"  # one more of the user's groups, which its programs keep
+COMMAND = {"command": ["python3", TEST_DIR + "/deep.py", "5"], "rate_hz": 200, "duration_s": 60}
 MAX_EXPOSURE = 2.5  # systemd-analyze security, the base unit
 
 
@@ -205,8 +203,7 @@ def check_unit_in_force(service, c, main_pid):
     check(bool(proc) and ("hidepid=ptraceable" in proc[-1] or "hidepid=4" in proc[-1]),
           "the daemon's /proc is ProtectProc=ptraceable: %s" % (proc[-1][-80:] if proc else "no /proc"))
     mode = os.stat(c.host_path(SOCKET)).st_mode & 0o777
-    wanted = 0o666 if TRUST_BOUNDARY else 0o660
-    check(mode == wanted, "the unix socket's mode is %o (%o wanted)" % (mode, wanted))
+    check(mode == 0o666, "the unix socket's mode is %o (666: every caller is identified per request)" % mode)
 
 
 def profile_as_root(service, targets):
@@ -222,27 +219,18 @@ def profile_as_root(service, targets):
 
 
 def command_refused_by_default(service, c):
-    command = {"command": ["python3", TEST_DIR + "/deep.py", "5"], "rate_hz": 200, "duration_s": 5}
-    status, headers, s = service.request("POST", "/sessions", command)
-    if TRUST_BOUNDARY:
+    for who in (None, USER):
+        status, headers, s = service.request("POST", "/sessions", COMMAND, user=who)
         detail = s.get("detail", "") if isinstance(s, dict) else ""
         check(status == 403 and headers.get("Content-Type", "").startswith("application/problem+json") and
               "targets.allow_commands" in detail and "allow-commands.conf" in detail,
-              "the shipped config and unit: a command session is refused, saying how to allow it (%s %r)" %
-              (status, detail))
-    else:
-        ended = status == 201 and service.wait_for_state(s["id"], ["failed", "completed", "stopped", "target_exited"])
-        check(ended and ended["state"] == "failed" and "Operation not permitted" in ended.get("failure", ""),
-              "the shipped unit cannot launch a program (no drop-in): %s" % str(ended and ended.get("failure") or (status, s)))
+              "the shipped config and unit: %s's command session is refused, saying how to allow it (%s %r)" %
+              (who or "root", status, detail))
 
 
 def other_user_refused(service, c, targets, root_session):
     status, _, s = service.request("POST", "/sessions", {"pid": targets["root"], "rate_hz": 200, "duration_s": 2},
                                    user=USER)
-    if not TRUST_BOUNDARY:
-        check(status is None and "Permission denied" in s,
-              "%s (uid %d) cannot reach the socket to ask for root's process: %s" % (USER, USER_UID, s))
-        return
     detail = s.get("detail", "") if isinstance(s, dict) else ""
     check(status == 403 and "uid 0" in detail and USER in detail,
           "%s's request for root's process: 403, saying why (%r)" % (USER, detail))
@@ -334,18 +322,30 @@ def stop(service, c, targets):
           (status, s.get("state") if isinstance(s, dict) else s))
 
 
-def commands_with_drop_in(service, c, setup):
-    """The drop-in, as installed with the docs, plus allow_commands: a launched
-    program runs as the user who asked, is profiled, and ends with its session."""
+def commands_allowed(service, c, setup):
+    """targets.allow_commands on: without the drop-in the unit cannot launch a
+    program as its user; with it, as installed with the docs, the user's program
+    runs as that user, is profiled, and ends with its session."""
+    with open(c.host_path(setup["config"])) as f:
+        text = f.read()
+    turned_on = re.sub(r"^(\s*)allow_commands: false\b", r"\1allow_commands: true", text, count=1, flags=re.M)
+    check(turned_on != text, "the shipped config says targets.allow_commands: false (turned on here)")
+    with open(c.host_path(setup["config"]), "w") as f:
+        f.write(turned_on)
+    c.run(["groupadd", EXTRA_GROUP])
+    c.run(["usermod", "--append", "--groups", EXTRA_GROUP, USER])
+    extra_gid = c.run(["getent", "group", EXTRA_GROUP]).stdout.split(":")[2]
+    service.systemctl("restart", "pyprofd.service")
+    status, _, s = service.request("POST", "/sessions", COMMAND, user=USER)
+    ended = status == 201 and service.wait_for_state(s["id"], ["failed", "completed", "stopped", "target_exited"],
+                                                     user=USER)
+    check(ended and ended["state"] == "failed" and "Operation not permitted" in ended.get("failure", ""),
+          "allow_commands without the drop-in: the unit cannot start a program as %s (%s)" %
+          (USER, str(ended and ended.get("failure") or brief(status, s))))
+
     installed = setup["docdir"] + "/allow-commands.conf"
     r = c.run(["cp", installed, "/etc/systemd/system/pyprofd.service.d/allow-commands.conf"])
     check(r.returncode == 0, "the drop-in is installed with the docs: %s%s" % (installed, r.stderr))
-    caller, uid = (USER, USER_UID) if TRUST_BOUNDARY else (None, 65534)  # before: every program runs as nobody
-    if TRUST_BOUNDARY:
-        with open(c.host_path(setup["config"])) as f:
-            text = f.read()
-        with open(c.host_path(setup["config"]), "w") as f:
-            f.write(re.sub(r"^(\s*)allow_commands: false", r"\1allow_commands: true", text, flags=re.M))
     service.systemctl("daemon-reload")
     r = service.systemctl("restart", "pyprofd.service")
     check(r.returncode == 0 and service.is_running(), "restarted with allow-commands.conf (%s)" % r.stderr.strip())
@@ -355,10 +355,9 @@ def commands_with_drop_in(service, c, setup):
     level, rating = service.exposure()
     print("     systemd-analyze security, the unit with allow-commands.conf: %s %s" % (level, rating))
 
-    who = caller or "root"
-    command = {"command": ["python3", TEST_DIR + "/deep.py", "5"], "rate_hz": 200, "duration_s": 60}
-    status, _, s = service.request("POST", "/sessions", command, user=caller)
-    check(status == 201, "%s starts a command session (%s)" % (who, brief(status, s)))
+    caller = USER
+    status, _, s = service.request("POST", "/sessions", COMMAND, user=caller)
+    check(status == 201, "%s starts a command session (%s)" % (caller, brief(status, s)))
     if status != 201:
         return
     sid = s["id"]
@@ -370,16 +369,18 @@ def commands_with_drop_in(service, c, setup):
     if not pid:
         return
     status = process_status(c, pid) or {}
-    check(status.get("Uid") == [str(uid)] * 4 and status.get("Gid", [None])[0] == str(uid if caller else 65534),
-          "it runs as uid %d (%s): Uid %s Gid %s" % (uid, caller or "nobody, the command_user",
-                                                     status.get("Uid"), status.get("Gid")))
+    environment = c.run(["cat", "/proc/%d/environ" % pid]).stdout.split("\0")
+    check(status.get("Uid") == [str(USER_UID)] * 4 and status.get("Gid") == [str(USER_UID)] * 4 and
+          extra_gid in status.get("Groups", []) and "HOME=/home/" + USER in environment and "USER=" + USER in environment,
+          "it runs as %s: Uid %s, Gid %s, Groups %s (with %s, %s), its HOME and USER" %
+          (USER, status.get("Uid"), status.get("Gid"), status.get("Groups"), EXTRA_GROUP, extra_gid))
     flame_graph_ok(service, sid, "the launched program's session", user=caller)
     status, _, s = service.request("POST", "/sessions/%s/stop" % sid, user=caller)
     ended = service.wait_for_state(sid, ["stopped", "completed", "failed", "target_exited"], user=caller)
     check(status == 200 and ended and ended["state"] == "stopped", "stopping the session (%s, %s)" %
           (status, ended and ended["state"]))
     gone = service.wait_until(lambda: process_status(c, pid) is None, 10)
-    check(gone, "the program (uid %d) ends with its session: pyprofd may signal it (CAP_KILL)" % uid)
+    check(gone, "the program (uid %d) ends with its session: pyprofd may signal it (CAP_KILL)" % USER_UID)
 
 
 def main():
@@ -423,7 +424,7 @@ def main():
                 ("socket group", lambda: socket_group(service, c, setup["config"])),
                 ("watchdog", lambda: watchdog(service, c, setup["targets"], (finished + [None])[0])),
                 ("stop", lambda: stop(service, c, setup["targets"])),
-                ("commands with the drop-in", lambda: commands_with_drop_in(service, c, setup)),
+                ("commands allowed", lambda: commands_allowed(service, c, setup)),
             ]
             for what, step in steps:
                 try:
