@@ -40,6 +40,7 @@ from daemon_support import check, failures, report  # noqa: E402
 import nspawn_container  # noqa: E402
 
 SOCKET = "/run/pyprofd/pyprofd.sock"
+TCP = "127.0.0.1:8700"  # the shipped configuration's
 TEST_DIR = "/opt/pyprofd-test"
 USER, USER_UID = "alice", 1000
 SOCKET_GROUP = "pyprofd-users"
@@ -64,10 +65,11 @@ class Service:
     def journal(self):
         return self.c.run(["journalctl", "-u", "pyprofd.service", "--no-pager", "-o", "cat"]).stdout
 
-    def request(self, method, path, body=None, user=None):
+    def request(self, method, path, body=None, user=None, via=SOCKET):
         """(status, headers, body): the body parsed when it is JSON; status None and
-        the error as body when the socket cannot be reached."""
-        argv = ["python3", TEST_DIR + "/unix_socket_client.py", SOCKET, method, path]
+        the error as body when the socket cannot be reached. via: the unix socket's
+        path or tcp:HOST:PORT."""
+        argv = ["python3", TEST_DIR + "/unix_socket_client.py", via, method, path]
         if body is not None:
             argv.append(json.dumps(body))
         r = self.c.run(argv, user=user)
@@ -235,6 +237,13 @@ def other_user_refused(service, c, targets, root_session):
     detail = s.get("detail", "") if isinstance(s, dict) else ""
     check(status == 403 and "uid 0" in detail and USER in detail,
           "%s's request for root's process: 403, saying why (%r)" % (USER, detail))
+    # On loopback TCP the caller is the owner of the client's socket. The unit allows
+    # no netlink socket (sock_diag): pyprofd finds it in /proc/net/tcp instead.
+    status, _, s = service.request("POST", "/sessions", {"pid": targets["root"], "rate_hz": 200, "duration_s": 2},
+                                   user=USER, via="tcp:" + TCP)
+    detail = s.get("detail", "") if isinstance(s, dict) else ""
+    check(status == 403 and "uid 0" in detail and "uid %d" % USER_UID in detail,
+          "the same over loopback TCP: 403, the caller known as uid %d (%r)" % (USER_UID, detail))
     status, _, s = service.request("POST", "/sessions", {"pid": targets["user"], "rate_hz": 200, "duration_s": 2},
                                    user=USER)
     check(status == 201, "%s profiles its own process (%s)" % (USER, brief(status, s)))

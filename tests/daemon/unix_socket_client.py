@@ -1,9 +1,9 @@
-"""One HTTP request to pyprofd over its unix socket, as whoever runs this (the
-container test runs it inside the container, as root or as another user). Prints
-one JSON object: status, headers and body (text), or error when it could not
-connect.
+"""One HTTP request to pyprofd over its unix socket (or loopback TCP), as whoever
+runs this (the container test runs it inside the container, as root or as another
+user). Prints one JSON object: status, headers and body (text), or error when it
+could not connect.
 
-Usage: unix_socket_client.py SOCKET METHOD PATH [JSON_BODY]
+Usage: unix_socket_client.py SOCKET_PATH|tcp:HOST:PORT METHOD PATH [JSON_BODY]
 """
 import http.client
 import json
@@ -25,7 +25,11 @@ class UnixConnection(http.client.HTTPConnection):
 def main():
     socket_path, method, path = sys.argv[1:4]
     body = sys.argv[4].encode() if len(sys.argv) > 4 else None
-    connection = UnixConnection(socket_path)
+    if socket_path.startswith("tcp:"):
+        host, port = socket_path[4:].rsplit(":", 1)
+        connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    else:
+        connection = UnixConnection(socket_path)
     try:
         connection.request(method, path, body=body, headers={"Content-Type": "application/json"} if body else {})
         response = connection.getresponse()
