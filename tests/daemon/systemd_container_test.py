@@ -31,6 +31,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -407,6 +408,12 @@ def main():
         print("SKIPPED: no mount namespaces here (unshare --mount: %s)" % probe.stderr.strip())
         return 1
 
+    if not stat.S_ISCHR(os.stat("/dev/null").st_mode):
+        # nspawn copies it into the container, and refuses to boot without it.
+        check(False, "the host's /dev/null is the null device, not a %s: something replaced it (a test writing "
+              "its output there?); restore it with: rm /dev/null && mknod -m 666 /dev/null c 1 3" %
+              ("regular file" if stat.S_ISREG(os.stat("/dev/null").st_mode) else "non-device"))
+        return report()
     started = time.monotonic()
     work = os.path.join(build_dir, "systemd-root")
     try:
