@@ -195,6 +195,7 @@ Response Routes::handle(const Request& request, const PeerIdentity& peer, std::s
     Response response;
     try {
         if (auto refused = guard_.refuse(request, peer)) {
+            if (peer.uid) caller_label = fmt::format("uid {} (browser?)", *peer.uid);
             response = std::move(*refused);
         } else if (request.target() == "/healthz") {
             response = route(request, daemon::Caller{});  // asks nothing of anyone

@@ -79,13 +79,17 @@ bool AccessPolicy::is_admin(uid_t uid, std::optional<gid_t> gid) const {
 }
 
 Caller AccessPolicy::local_caller(uid_t uid, std::optional<gid_t> gid, std::optional<pid_t> pid) const {
+    // Where the kernel did not say (loopback TCP), the user's own group stands in: a
+    // process running with another group is not the caller's to trace either.
+    if (!gid)
+        if (auto user = known_user(uid)) gid = user->gid;
     return Caller{.uid = uid, .gid = gid, .pid = pid, .user = user_name(uid), .token = {}, .admin = is_admin(uid, gid)};
 }
 
 Caller AccessPolicy::token_caller(const config::AccessToken& token) const {
     if (token.admin) return Caller{.uid = 0, .gid = {}, .pid = {}, .user = "root", .token = token.name, .admin = true};
     const auto& as = token_users_.at(token.name);
-    return Caller{.uid = as.uid, .gid = {}, .pid = {}, .user = as.name, .token = token.name, .admin = is_admin(as.uid, {})};
+    return Caller{.uid = as.uid, .gid = as.gid, .pid = {}, .user = as.name, .token = token.name, .admin = is_admin(as.uid, {})};
 }
 
 std::expected<void, std::string> AccessPolicy::caller_may_trace(const Caller& caller, pid_t pid) const {
@@ -104,12 +108,13 @@ std::expected<void, std::string> AccessPolicy::caller_may_trace(const Caller& ca
     auto [rgid, egid, sgid, fsgid] = *gids;
     if (rgid != egid || egid != sgid || (caller.gid && rgid != *caller.gid))
         return std::unexpected(fmt::format("process {} runs with group ids {}/{}/{} (real/effective/saved), not only your "
-                                           "group: a setgid program, which only root and admins may profile",
-                                           pid, rgid, egid, sgid));
-    // The kernel gives /proc/PID to root while the process is not dumpable (a setuid
-    // program, or one that called prctl(PR_SET_DUMPABLE, 0)): ptrace refuses it too.
+                                           "group {}: only root and admins may profile it",
+                                           pid, rgid, egid, sgid, caller.gid ? std::to_string(*caller.gid) : "?"));
+    // The kernel gives the files of /proc/PID to root while the process is not
+    // dumpable (a setuid program, or one that called prctl(PR_SET_DUMPABLE, 0)):
+    // ptrace refuses it too. (The directory itself keeps the owner's uid.)
     struct stat st {};
-    if (::stat(fmt::format("/proc/{}", pid).c_str(), &st) != 0) return {};
+    if (::stat(fmt::format("/proc/{}/stat", pid).c_str(), &st) != 0) return {};
     if (st.st_uid != caller.uid)
         return std::unexpected(fmt::format("process {} is not dumpable (a setuid program, or one that turned dumping "
                                            "off): only root and admins may profile it",

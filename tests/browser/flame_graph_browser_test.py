@@ -52,12 +52,12 @@ def free_port():
 
 
 class WebDriver:
-    def __init__(self, port):
+    def __init__(self, port, extra_args=()):
         self.base = "http://127.0.0.1:%d" % port
         caps = {"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
             "binary": shutil.which("chromium") or "/usr/bin/chromium",
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1300,800",
-                     "--allow-file-access-from-files"]}}}}
+                     "--allow-file-access-from-files"] + list(extra_args)}}}}
         self.session = self.call("POST", "/session", caps)["sessionId"]
 
     def call(self, method, path, body=None):
@@ -135,7 +135,7 @@ def check_speedscope_opens(driver, pyprofd, work):
 
 
 @contextlib.contextmanager
-def chromium():
+def chromium(extra_args=()):
     """A headless Chromium session through a ChromeDriver of our own, ended after."""
     port = free_port()
     chromedriver = subprocess.Popen([shutil.which("chromedriver"), "--port=%d" % port], stdout=subprocess.DEVNULL,
@@ -148,7 +148,7 @@ def chromium():
                 break
             except Exception:
                 time.sleep(0.1)
-        driver = WebDriver(port)
+        driver = WebDriver(port, extra_args)
         yield driver
     finally:
         if driver:

@@ -28,6 +28,9 @@ TEST_CASE("the documented example parses and holds the defaults it says") {
     CHECK(c->retention.max_sessions == defaults.retention.max_sessions);
     CHECK(c->retention.max_disk_bytes == defaults.retention.max_disk_bytes);
     CHECK(c->checkpoint_interval_s == defaults.checkpoint_interval_s);
+    CHECK(c->targets.allow_commands == defaults.targets.allow_commands);
+    CHECK(c->access.tokens.empty());
+    CHECK_FALSE(c->access.admin_group);
 }
 
 TEST_CASE("every key read") {

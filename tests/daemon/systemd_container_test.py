@@ -204,8 +204,9 @@ def check_unit_in_force(service, c, main_pid):
           "systemd applies the unit's IP firewall (IPAddressDeny=any, IPAddressAllow=localhost)")
     mounts = c.run(["cat", "/proc/%d/mountinfo" % main_pid]).stdout
     proc = [line for line in mounts.splitlines() if line.split()[4] == "/proc"]
-    check(bool(proc) and ("hidepid=ptraceable" in proc[-1] or "hidepid=4" in proc[-1]),
-          "the daemon's /proc is ProtectProc=ptraceable: %s" % (proc[-1][-80:] if proc else "no /proc"))
+    options = proc[-1].split(" - ")[-1] if proc else "no /proc"
+    check(("hidepid=ptraceable" in options or "hidepid=4" in options) and "subset=pid" in options,
+          "the daemon's /proc is ProtectProc=ptraceable, ProcSubset=pid: %s" % options)
     mode = os.stat(c.host_path(SOCKET)).st_mode & 0o777
     check(mode == 0o666, "the unix socket's mode is %o (666: every caller is identified per request)" % mode)
 
@@ -238,8 +239,9 @@ def other_user_refused(service, c, targets, root_session):
     detail = s.get("detail", "") if isinstance(s, dict) else ""
     check(status == 403 and "uid 0" in detail and USER in detail,
           "%s's request for root's process: 403, saying why (%r)" % (USER, detail))
-    # On loopback TCP the caller is the owner of the client's socket. The unit allows
-    # no netlink socket (sock_diag): pyprofd finds it in /proc/net/tcp instead.
+    # On loopback TCP the caller is the owner of the client's socket, which pyprofd
+    # asks the kernel for (sock_diag: the unit's AF_NETLINK; ProcSubset=pid hides
+    # /proc/net/tcp, the other way).
     status, _, s = service.request("POST", "/sessions", {"pid": targets["root"], "rate_hz": 200, "duration_s": 2},
                                    user=USER, via="tcp:" + TCP)
     detail = s.get("detail", "") if isinstance(s, dict) else ""
