@@ -30,6 +30,9 @@ struct Limits {
     double max_duration_s = 3'600;
     bool allow_unlimited_duration = false;  // sessions that run until stopped
     std::size_t max_request_body_bytes = 64 * 1024;
+    // HTTP connections open at once; more wait in the kernel's backlog. Lowered at
+    // start to what the descriptor limit leaves room for.
+    std::size_t max_connections = 512;
 };
 
 // What is kept of finished sessions; the oldest go first.
