@@ -62,6 +62,12 @@ void Session::join() {
     if (thread_.joinable()) thread_.join();
 }
 
+bool Session::wait_ended(std::chrono::milliseconds limit) const {
+    std::unique_lock lock(mutex_);
+    if (!thread_.joinable()) return true;  // read from disk: never ran here
+    return ended_.wait_for(lock, limit, [&] { return thread_done_; });
+}
+
 bool Session::running() const {
     std::lock_guard lock(mutex_);
     return info_.state == SessionState::running;
@@ -85,6 +91,11 @@ void Session::run(std::stop_token stop) {
         // not when the session is deleted. Only this thread touches process_.
         process_.reset();
         if (on_end_) on_end_(*this);
+        {
+            std::lock_guard lock(mutex_);
+            thread_done_ = true;
+        }
+        ended_.notify_all();
     };
 
     SessionSpec spec;

@@ -78,7 +78,8 @@ def main():
         time.sleep(1)
         check(cpu_ticks(target.pid) > before, "the target runs on")
 
-        status, s2, _ = timed(daemon, "POST", "/sessions", {"pid": target.pid, "rate_hz": 50, "duration_s": 60, "blocking": True})
+        # Slowly this time (20 failed samples take 4 s): stopped while it still tries.
+        status, s2, _ = timed(daemon, "POST", "/sessions", {"pid": target.pid, "rate_hz": 5, "duration_s": 60, "blocking": True})
         time.sleep(0.5)
         status, stopped, took = timed(daemon, "POST", "/sessions/%s/stop" % s2["id"])
         check(status == 200 and took < 2, "stop returns promptly (%.2f s): %s" % (took, stopped.get("state")))
