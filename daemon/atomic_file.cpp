@@ -20,8 +20,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// A descriptor closed when its owner goes; moved, not copied.
 struct ClosedAtEnd {
     int fd;
+    explicit ClosedAtEnd(int descriptor) : fd(descriptor) {}
+    ClosedAtEnd(ClosedAtEnd&& other) noexcept : fd(std::exchange(other.fd, -1)) {}
+    ClosedAtEnd& operator=(ClosedAtEnd&&) = delete;
     ~ClosedAtEnd() {
         if (fd >= 0) ::close(fd);
     }
@@ -63,27 +67,61 @@ bool is_device_directory(const std::string& directory) {
     return under("/dev") && !under("/dev/shm");
 }
 
+namespace {
+
+// The directory a file is to be written in, opened, and what is at the name now.
+struct FileSlot {
+    ClosedAtEnd dir_fd{-1};
+    std::string name;
+    bool replacing = false;  // a regular file is there
+    struct stat old {};
+};
+
+// Everything that can be known before writing: the directory opens and takes a
+// new file, and the name is free or a regular file outside /dev.
+std::expected<FileSlot, std::string> slot_for(const std::string& path) {
+    FileSlot slot;
+    fs::path target(path);
+    slot.name = target.filename().string();
+    if (slot.name.empty() || slot.name == "." || slot.name == "..") return std::unexpected("that names a directory, not a file");
+    auto dir = target.parent_path();
+    slot.dir_fd.fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (slot.dir_fd.fd < 0) return std::unexpected(fmt::format("cannot open its directory: {}", std::strerror(errno)));
+    slot.replacing = ::fstatat(slot.dir_fd.fd, slot.name.c_str(), &slot.old, AT_SYMLINK_NOFOLLOW) == 0;
+    if (!slot.replacing && errno != ENOENT) return std::unexpected(std::strerror(errno));
+    if (slot.replacing && !S_ISREG(slot.old.st_mode))
+        return std::unexpected(
+            fmt::format("it is {}, which pyprofd does not replace with a file", file_type_name(slot.old.st_mode)));
+    if (auto where = directory_path(slot.dir_fd.fd, dir); is_device_directory(where))
+        return std::unexpected(slot.replacing ? fmt::format("it is a regular file in {}, where device nodes belong (a "
+                                                            "damaged device node?); pyprofd replaces no files there",
+                                                            where)
+                                              : fmt::format("there is no such device, and pyprofd creates no files in {}",
+                                                            where));
+    if (::faccessat(slot.dir_fd.fd, ".", W_OK, AT_EACCESS) != 0)
+        return std::unexpected(fmt::format("its directory does not take new files: {}", std::strerror(errno)));
+    return slot;
+}
+
+}  // namespace
+
+std::expected<void, std::string> check_file_atomically_writable(const std::string& path) {
+    auto slot = slot_for(path);
+    if (!slot) return std::unexpected(fmt::format("cannot write {}: {}", path, slot.error()));
+    return {};
+}
+
 std::expected<void, std::string> write_file_atomically(const std::string& path,
                                                        const std::function<void(std::ostream&)>& write) {
     auto fail = [&](const std::string& why) {
         return std::unexpected(fmt::format("cannot write {}: {}", path, why));
     };
-    fs::path target(path);
-    auto name = target.filename().string();
-    if (name.empty() || name == "." || name == "..") return fail("that names a directory, not a file");
-    auto dir = target.parent_path();
-    ClosedAtEnd dir_fd{::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-    if (dir_fd.fd < 0) return fail(fmt::format("cannot open its directory: {}", std::strerror(errno)));
-    struct stat old {};
-    bool replacing = ::fstatat(dir_fd.fd, name.c_str(), &old, AT_SYMLINK_NOFOLLOW) == 0;
-    if (!replacing && errno != ENOENT) return fail(std::strerror(errno));
-    if (replacing && !S_ISREG(old.st_mode))
-        return fail(fmt::format("it is {}, which pyprofd does not replace with a file", file_type_name(old.st_mode)));
-    if (auto where = directory_path(dir_fd.fd, dir); is_device_directory(where))
-        return fail(replacing ? fmt::format("it is a regular file in {}, where device nodes belong (a damaged device "
-                                            "node?); pyprofd replaces no files there",
-                                            where)
-                              : fmt::format("there is no such device, and pyprofd creates no files in {}", where));
+    auto slot = slot_for(path);
+    if (!slot) return fail(slot.error());
+    const auto& dir_fd = slot->dir_fd;
+    const auto& name = slot->name;
+    bool replacing = slot->replacing;
+    const auto& old = slot->old;
 
     // The temporary file goes again on every way out but the rename, also when write() throws.
     struct TemporaryFile {

@@ -21,6 +21,10 @@ namespace pyprofd::daemon {
 std::expected<void, std::string> write_file_atomically(const std::string& path,
                                                        const std::function<void(std::ostream&)>& write);
 
+// What write_file_atomically() can tell before writing (its directory, what is at
+// the name), without writing: the same error, or nothing.
+std::expected<void, std::string> check_file_atomically_writable(const std::string& path);
+
 // True for /dev and the directories below it, except /dev/shm: `directory` is a
 // canonical path (no symbolic links, no "..").
 bool is_device_directory(const std::string& directory);

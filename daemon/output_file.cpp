@@ -112,18 +112,32 @@ std::expected<void, std::string> write_to_descriptor(int fd, std::string_view na
     return {};
 }
 
-std::expected<void, std::string> write_output_file(const std::string& path,
-                                                   const std::function<void(std::ostream&)>& write) {
+namespace {
+
+// How a name is written, decided by what it leads to.
+enum class WriteKind { replace_file, in_place, own_descriptor };
+struct WritePlan {
+    Destination destination;
+    WriteKind kind;
+    std::string shown;  // for messages: the name, and where it leads if elsewhere
+};
+
+std::expected<WritePlan, std::string> plan_for(const std::string& path) {
     if (path.empty()) return std::unexpected("cannot write a file without a name");
     auto destination = follow_links(path);
     if (!destination) return std::unexpected(fmt::format("cannot write {}: {}", path, destination.error()));
-    auto shown = destination->path == path ? path : fmt::format("{} (which leads to {})", path, destination->path);
+    WritePlan plan{.destination = *destination,
+                   .kind = WriteKind::replace_file,
+                   .shown = destination->path == path ? path
+                                                      : fmt::format("{} (which leads to {})", path, destination->path)};
     auto fail = [&](const std::string& why) {
-        return std::unexpected(fmt::format("cannot write {}: {}", shown, why));
+        return std::unexpected(fmt::format("cannot write {}: {}", plan.shown, why));
     };
-    if (destination->own_descriptor)
-        return write_to_descriptor(*destination->own_descriptor, fmt::format("{} (descriptor {})", path, *destination->own_descriptor), write);
-
+    if (destination->own_descriptor) {
+        plan.kind = WriteKind::own_descriptor;
+        plan.shown = fmt::format("{} (descriptor {})", path, *destination->own_descriptor);
+        return plan;
+    }
     struct stat st {};
     if (::stat(destination->path.c_str(), &st) != 0) {
         if (errno != ENOENT) return fail(std::strerror(errno));
@@ -132,17 +146,51 @@ std::expected<void, std::string> write_output_file(const std::string& path,
     if (st.st_mode == 0 || S_ISREG(st.st_mode)) {
         if (destination->other_process_descriptor)
             return fail("it is another process's descriptor of a file; name the file itself");
-        auto written = write_file_atomically(destination->path, write);
-        if (!written && destination->path != path)
-            return std::unexpected(fmt::format("{} (where {} leads)", written.error(), path));
-        return written;
+        return plan;
     }
-    if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) return write_in_place(*destination, shown, write);
+    if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) {
+        plan.kind = WriteKind::in_place;
+        return plan;
+    }
     if (S_ISDIR(st.st_mode)) return fail("it is a directory; name a file in it");
     if (S_ISBLK(st.st_mode))
         return fail("it is a block device (a disk); pyprofd writes to files, character devices and pipes only");
     if (S_ISSOCK(st.st_mode)) return fail("it is a socket, which cannot be opened as a file");
     return fail("it is neither a file, a device nor a pipe");
+}
+
+// An error of the atomic writer, which names the file the link led to, also names the link.
+std::expected<void, std::string> naming_link(std::expected<void, std::string> result, const std::string& path,
+                                             const Destination& destination) {
+    if (!result && destination.path != path)
+        return std::unexpected(fmt::format("{} (where {} leads)", result.error(), path));
+    return result;
+}
+
+}  // namespace
+
+std::expected<void, std::string> check_output_file(const std::string& path) {
+    auto plan = plan_for(path);
+    if (!plan) return std::unexpected(plan.error());
+    if (plan->kind == WriteKind::own_descriptor && ::fcntl(*plan->destination.own_descriptor, F_GETFD) < 0)
+        return std::unexpected(fmt::format("cannot write to {}: it is not open", plan->shown));
+    if (plan->kind == WriteKind::replace_file)
+        return naming_link(check_file_atomically_writable(plan->destination.path), path, plan->destination);
+    return {};
+}
+
+std::expected<void, std::string> write_output_file(const std::string& path,
+                                                   const std::function<void(std::ostream&)>& write) {
+    auto plan = plan_for(path);
+    if (!plan) return std::unexpected(plan.error());
+    switch (plan->kind) {
+        case WriteKind::own_descriptor:
+            return write_to_descriptor(*plan->destination.own_descriptor, plan->shown, write);
+        case WriteKind::in_place: return write_in_place(plan->destination, plan->shown, write);
+        case WriteKind::replace_file:
+            return naming_link(write_file_atomically(plan->destination.path, write), path, plan->destination);
+    }
+    return std::unexpected(fmt::format("cannot write {}", path));
 }
 
 }  // namespace pyprofd::daemon

@@ -19,6 +19,11 @@ namespace pyprofd::daemon {
 std::expected<void, std::string> write_output_file(const std::string& path,
                                                    const std::function<void(std::ostream&)>& write);
 
+// What write_output_file() can tell before writing, without writing or opening
+// anything for writing: the same error (a directory, a missing directory, ...),
+// or nothing. For a long recording, before it starts.
+std::expected<void, std::string> check_output_file(const std::string& path);
+
 // To a descriptor pyprofd holds, e.g. standard output, which stays open; `name`
 // says which for errors ("standard output").
 std::expected<void, std::string> write_to_descriptor(int fd, std::string_view name,

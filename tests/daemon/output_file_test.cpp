@@ -252,6 +252,36 @@ TEST_CASE("a block device and a socket are refused; a missing directory is named
                                  ": cannot open its directory: No such file or directory");
 }
 
+TEST_CASE("the check before writing says what the write would, and writes nothing") {
+    ScratchDir dir;
+    fs::create_directory(dir.path / "out");
+    auto fifo = dir.file("fifo");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    std::ofstream(dir.file("old.svg")) << "old\n";
+    fs::create_symlink("old.svg", dir.path / "link");
+
+    CHECK(daemon::check_output_file(dir.file("new.svg")));
+    CHECK(daemon::check_output_file(dir.file("old.svg")));
+    CHECK(daemon::check_output_file(dir.file("link")));
+    CHECK(daemon::check_output_file(fifo));  // not opened: that would wait for a reader
+    CHECK(daemon::check_output_file("/dev/stdout"));
+
+    auto directory = daemon::check_output_file(dir.file("out"));
+    REQUIRE_FALSE(directory);
+    CHECK(directory.error() == "cannot write " + dir.file("out") + ": it is a directory; name a file in it");
+    auto missing = daemon::check_output_file(dir.file("no/p.svg"));
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error() == "cannot write " + dir.file("no/p.svg") + ": cannot open its directory: No such file or directory");
+    auto in_dev = daemon::check_output_file("/dev/pyprofd-no-such-device");  // only looked at
+    REQUIRE_FALSE(in_dev);
+    CHECK(in_dev.error() == "cannot write /dev/pyprofd-no-such-device: there is no such device, and pyprofd creates "
+                            "no files in /dev");
+
+    CHECK(read_file(dir.file("old.svg")) == "old\n");
+    CHECK(names_in(dir) == std::set<std::string>{"out", "fifo", "old.svg", "link"});
+    CHECK(fs::is_empty(dir.path / "out"));
+}
+
 TEST_CASE("the atomic writer alone replaces only regular files, never a link or a device in their place") {
     ScratchDir dir;
     std::ofstream(dir.file("real")) << "real\n";

@@ -105,16 +105,25 @@ TEST_CASE("record -o /dev/stdout writes to standard output, as does a link of on
     }
 }
 
-TEST_CASE("record -o a directory is refused, saying so, and the directory is left as it was") {
+TEST_CASE("record -o a directory, or in a missing one, is refused before sampling, saying so") {
     REQUIRE(!interpreters().empty());
     RecordedTarget recorded;
     ScratchDir dir;
     fs::create_directory(dir.path / "out");
-    auto r = run_record(recorded.args(dir.file("out")));
+    auto args = recorded.args(dir.file("out"));
+    args[3] = "30";  // --duration: the refusal must not wait for the end of the recording
+    auto r = run_record(args);
     CHECK(r.exit_code == 1);
-    CHECK(last_line(r.err) == "pyprofd: cannot write " + dir.file("out") + ": it is a directory; name a file in it");
+    CHECK(r.err == "pyprofd: cannot write " + dir.file("out") + ": it is a directory; name a file in it\n");
     CHECK(fs::is_empty(dir.path / "out"));
     CHECK(names_in(dir) == std::set<std::string>{"out"});
+
+    auto missing = recorded.args(dir.file("no/such/p.folded"));
+    missing[3] = "30";
+    auto m = run_record(missing);
+    CHECK(m.exit_code == 1);
+    CHECK(m.err == "pyprofd: cannot write " + dir.file("no/such/p.folded") +
+                       ": cannot open its directory: No such file or directory\n");
 }
 
 TEST_CASE("render -o through a link replaces the file it leads to; -o /dev/stdout writes to standard output") {
