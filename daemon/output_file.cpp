@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <iostream>
 #include <optional>
+#include <thread>
 
 #include "daemon/atomic_file.hpp"
 #include "daemon/fd_output_buffer.hpp"
@@ -77,17 +78,30 @@ std::expected<Destination, std::string> follow_links(const std::string& path) {
 }
 
 // A character device or FIFO: opened as it is and written, never truncated or
-// replaced. A FIFO's open waits for a reader, as the shell's `>` does.
+// replaced. A FIFO is opened without blocking, again and again until a reader
+// has it open (ENXIO until then), and then made blocking for the writes.
 std::expected<void, std::string> write_in_place(const Destination& to, const std::string& shown,
-                                                const std::function<void(std::ostream&)>& write) {
+                                                const std::function<void(std::ostream&)>& write,
+                                                const ReaderWait& wait) {
     auto fail = [&](const std::string& why) {
         return std::unexpected(fmt::format("cannot write {}: {}", shown, why));
     };
     // O_NOFOLLOW: a link put in its place since it was looked at is not followed
     // (another process's descriptor is such a link, and followed on purpose).
     int flags = O_WRONLY | O_NOCTTY | O_CLOEXEC | (to.other_process_descriptor ? 0 : O_NOFOLLOW);
-    int fd = ::open(to.path.c_str(), flags);
+    struct stat before {};
+    bool fifo = ::stat(to.path.c_str(), &before) == 0 && S_ISFIFO(before.st_mode);
+    int fd = ::open(to.path.c_str(), flags | (fifo ? O_NONBLOCK : 0));
+    if (fd < 0 && fifo && errno == ENXIO) {
+        if (wait.waiting) wait.waiting();
+        while (fd < 0 && errno == ENXIO) {
+            if (wait.give_up && wait.give_up()) return fail("no reader opened it; given up");
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            fd = ::open(to.path.c_str(), flags | O_NONBLOCK);
+        }
+    }
     if (fd < 0) return fail(std::strerror(errno));
+    if (fifo) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !(S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
         ::close(fd);
@@ -180,13 +194,14 @@ std::expected<void, std::string> check_output_file(const std::string& path) {
 }
 
 std::expected<void, std::string> write_output_file(const std::string& path,
-                                                   const std::function<void(std::ostream&)>& write) {
+                                                   const std::function<void(std::ostream&)>& write,
+                                                   const ReaderWait& wait) {
     auto plan = plan_for(path);
     if (!plan) return std::unexpected(plan.error());
     switch (plan->kind) {
         case WriteKind::own_descriptor:
             return write_to_descriptor(*plan->destination.own_descriptor, plan->shown, write);
-        case WriteKind::in_place: return write_in_place(plan->destination, plan->shown, write);
+        case WriteKind::in_place: return write_in_place(plan->destination, plan->shown, write, wait);
         case WriteKind::replace_file:
             return naming_link(write_file_atomically(plan->destination.path, write), path, plan->destination);
     }

@@ -15,9 +15,18 @@
 
 namespace pyprofd::daemon {
 
+// A FIFO is written once a reader opens it, as with the shell's `>`: while none
+// has, `waiting` is called once and `give_up` asked every 0.1 s (pyprofd record
+// blocks Ctrl-C, so waiting must end when it asks).
+struct ReaderWait {
+    std::function<void()> waiting;
+    std::function<bool()> give_up;
+};
+
 // write() streams the contents; the error says which file and why.
 std::expected<void, std::string> write_output_file(const std::string& path,
-                                                   const std::function<void(std::ostream&)>& write);
+                                                   const std::function<void(std::ostream&)>& write,
+                                                   const ReaderWait& wait = {});
 
 // What write_output_file() can tell before writing, without writing or opening
 // anything for writing: the same error (a directory, a missing directory, ...),

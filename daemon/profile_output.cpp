@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 #include <sstream>
 
-#include "daemon/output_file.hpp"
 #include "render/folded.hpp"
 #include "render/pprof.hpp"
 #include "render/speedscope.hpp"
@@ -115,11 +114,12 @@ std::expected<OutputFormat, std::string> output_format_for(std::optional<OutputF
 }
 
 std::expected<void, std::string> write_profile(const render::Profile& profile, OutputFormat format,
-                                               const std::string& path, const OutputDetails& details) {
+                                               const std::string& path, const OutputDetails& details,
+                                               const ReaderWait& wait) {
     // Streamed as it is rendered: a large graph is never held whole in memory.
     auto rendered = [&](std::ostream& out) { render_profile(profile, format, details, out); };
     if (path == "-") return write_to_descriptor(STDOUT_FILENO, "standard output", rendered);
-    return write_output_file(path, rendered);
+    return write_output_file(path, rendered, wait);
 }
 
 }  // namespace pyprofd::daemon

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/output_file.hpp"
 #include "render/flame_graph.hpp"
 #include "render/profile.hpp"
 
@@ -57,6 +58,7 @@ std::expected<OutputFormat, std::string> output_format_for(std::optional<OutputF
 
 // "-" writes to stdout; other names as write_output_file() does.
 std::expected<void, std::string> write_profile(const render::Profile& profile, OutputFormat format,
-                                               const std::string& path, const OutputDetails& details = {});
+                                               const std::string& path, const OutputDetails& details = {},
+                                               const ReaderWait& wait = {});
 
 }  // namespace pyprofd::daemon

@@ -241,7 +241,14 @@ int run_record(const RecordOptions& options) {
                                  options.blocking ? " blocking" : "", seconds, result.stats.samples_taken,
                                  result.stats.failed_samples + result.stats.thread_errors,
                                  options.aggregation.include_idle ? ", idle threads included" : "");
-    auto written = write_profile(profile, *options.format, output, details);
+    // Ctrl-C stays blocked: one more (or SIGTERM) ends a wait for a FIFO's reader.
+    ReaderWait wait{.waiting =
+                        [&] {
+                            std::cerr << fmt::format("pyprofd: waiting for a reader of the FIFO {} (Ctrl-C gives up)\n",
+                                                     output);
+                        },
+                    .give_up = [&, signals_before = signals.count()] { return signals.count() > signals_before; }};
+    auto written = write_profile(profile, *options.format, output, details, wait);
     if (!written) {
         std::cerr << "pyprofd: " << written.error() << "\n";
         return 1;

@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -152,6 +153,43 @@ TEST_CASE("a FIFO is written in place: its reader gets the whole profile, and it
     CHECK(received == text);
     CHECK(S_ISFIFO(stat_of(fifo).st_mode));
     CHECK(names_in(dir) == std::set<std::string>{"fifo", "copy"});
+}
+
+TEST_CASE("a FIFO without a reader yet: the wait is said once, and a reader that comes later gets the profile") {
+    ScratchDir dir;
+    auto fifo = dir.file("fifo");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    auto copy = dir.file("copy");
+    std::optional<tests::ChildProcess> reader;
+    int waits = 0;
+    daemon::ReaderWait wait{.waiting =
+                                [&] {
+                                    ++waits;
+                                    reader.emplace(tests::SpawnOptions{
+                                        .argv = {"/bin/sh", "-c", "exec cat \"$1\" > \"$2\"", "sh", fifo, copy}});
+                                },
+                            .give_up = [] { return false; }};
+    auto written = daemon::write_output_file(fifo, writing("a;b 1\n"), wait);
+    REQUIRE_MESSAGE(written, error_of(written));
+    CHECK(waits == 1);
+    REQUIRE(reader);
+    REQUIRE(reader->wait_for_exit(std::chrono::seconds(10)) == 0);
+    CHECK(read_file(copy) == "a;b 1\n");
+    CHECK(S_ISFIFO(stat_of(fifo).st_mode));
+}
+
+TEST_CASE("a wait for a FIFO's reader ends when asked, with nothing written") {
+    ScratchDir dir;
+    auto fifo = dir.file("fifo");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    int asked = 0;
+    daemon::ReaderWait wait{.waiting = [] {}, .give_up = [&] { return ++asked == 3; }};
+    auto written = daemon::write_output_file(fifo, writing("a;b 1\n"), wait);
+    REQUIRE_FALSE(written);
+    CHECK(written.error() == "cannot write " + fifo + ": no reader opened it; given up");
+    CHECK(asked == 3);
+    CHECK(S_ISFIFO(stat_of(fifo).st_mode));
+    CHECK(names_in(dir) == std::set<std::string>{"fifo"});
 }
 
 TEST_CASE("a character device is written in place and stays the same device") {

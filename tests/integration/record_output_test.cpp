@@ -68,6 +68,26 @@ TEST_CASE("record -o FIFO: the reader gets the profile, and the FIFO stays a FIF
     CHECK(names_in(dir) == std::set<std::string>{"fifo", "copy"});
 }
 
+TEST_CASE("record -o FIFO without a reader waits for one, saying so; Ctrl-C gives up the wait") {
+    REQUIRE(!interpreters().empty());
+    RecordedTarget recorded;
+    ScratchDir dir;
+    auto fifo = dir.file("fifo");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    std::vector<std::string> argv = {pyprofd_binary(), "record"};
+    for (auto& a : recorded.args(fifo)) argv.push_back(a);
+    ChildProcess pyprofd({.argv = argv});
+    REQUIRE_MESSAGE(pyprofd.wait_for_line("pyprofd: waiting for a reader of the FIFO " + fifo + " (Ctrl-C gives up)", 30s),
+                    pyprofd.output());
+    pyprofd.send(SIGINT);
+    auto status = pyprofd.wait_for_exit(10s);
+    REQUIRE_MESSAGE(status.has_value(), "still waiting after Ctrl-C:\n" << pyprofd.output());
+    CHECK(*status == 1);
+    CHECK(last_line(pyprofd.output()) == "pyprofd: cannot write " + fifo + ": no reader opened it; given up");
+    CHECK(type_of(fifo) == S_IFIFO);
+    CHECK(names_in(dir) == std::set<std::string>{"fifo"});
+}
+
 TEST_CASE("record -o a null device node: written to in place, and it stays the device it was") {
     REQUIRE(!interpreters().empty());
     RecordedTarget recorded;
