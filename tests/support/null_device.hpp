@@ -18,6 +18,7 @@ inline std::string make_null_device(const ScratchDir& dir, const std::string& na
     auto path = dir.file(name);
     REQUIRE_MESSAGE(::mknod(path.c_str(), S_IFCHR | 0666, ::makedev(1, 3)) == 0,
                     "cannot make a null device at " << path << ": " << std::strerror(errno) << " (needs root)");
+    ::chmod(path.c_str(), 0666);  // as /dev/null is, whatever the umask
     return path;
 }
 
