@@ -40,6 +40,9 @@ std::string new_session_id() {
 
 namespace {
 
+// What profiled programs were doing: the owner's alone.
+constexpr mode_t state_file_mode = 0600;
+
 // The state directory holds what profiled programs were doing, and what is in it is
 // believed at the next start: only pyprofd's user may write there, or anywhere on
 // the way to it (a parent that others may write to, but with the sticky bit and
@@ -131,7 +134,8 @@ std::expected<SessionStore, std::string> SessionStore::open(const std::string& s
 }
 
 std::expected<void, std::string> SessionStore::save(const SessionInfo& info, const render::Profile& profile) const {
-    auto written = write_file_atomically(profile_path(info.id), [&](std::ostream& out) { render::write_folded(profile, out); });
+    auto written = write_file_atomically(
+        profile_path(info.id), [&](std::ostream& out) { render::write_folded(profile, out); }, state_file_mode);
     if (!written) return written;
     return save_record(info);
 }
@@ -140,7 +144,8 @@ std::expected<void, std::string> SessionStore::save_record(const SessionInfo& in
     auto saved = info;
     saved.save_error.clear();  // true of this process's attempts only
     auto json = session_to_json(saved);
-    return write_file_atomically(record_path(info.id), [&](std::ostream& out) { out << json.dump(2) << '\n'; });
+    return write_file_atomically(
+        record_path(info.id), [&](std::ostream& out) { out << json.dump(2) << '\n'; }, state_file_mode);
 }
 
 SessionStore::Loaded SessionStore::load_all() const {
