@@ -129,6 +129,14 @@ Result<ElfFile> ElfFile::load(const std::string& path) {
     return elf;
 }
 
+ElfFile ElfFile::from_symbols(const std::vector<std::pair<std::string, ElfSymbol>>& symbols) {
+    ElfFile elf;
+    elf.position_independent_ = true;
+    elf.has_symtab_ = true;
+    for (const auto& [name, symbol] : symbols) elf.symbols_.try_emplace(name, symbol);
+    return elf;
+}
+
 std::optional<ElfSymbol> ElfFile::symbol(std::string_view name) const {
     if (auto it = symbols_.find(std::string(name)); it != symbols_.end()) return it->second;
     return std::nullopt;
