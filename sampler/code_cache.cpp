@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <vector>
 
+#include "sampler/local_buffers.hpp"
+
 namespace pyprofd::sampler {
 namespace {
 
@@ -18,11 +20,10 @@ std::uint64_t load_u64(std::span<const std::byte> block, Offset offset, std::siz
 
 CodeCache::CodeCache(const ObjectReader& reader, std::size_t max_entries)
     : reader_(reader), max_entries_(max_entries) {
-    const auto& layout = reader_.layout();
-    const auto& c = layout.code;
-    Offset last = std::max({c.filename, c.name, c.qualname, c.firstlineno, c.linetable, layout.object.ob_type});
-    header_start_ = layout.object.ob_type;
-    header_size_ = static_cast<std::size_t>(last - header_start_ + 8);
+    // The fields fit code_header_buffer_size from the first on: checked at attach.
+    auto view = code_header_view(reader_.layout());
+    header_start_ = view.first_byte();
+    header_size_ = view.span() - static_cast<std::size_t>(header_start_);
 }
 
 CodeCache::Fingerprint CodeCache::fingerprint_of(std::span<const std::byte> header) const {
@@ -104,7 +105,8 @@ void CodeCache::prefetched(std::size_t done) {
 Result<CodeCache::Entry> CodeCache::load(RemoteAddress code) {
     const auto& layout = reader_.layout();
     const auto& c = layout.code;
-    std::vector<std::byte> header(header_size_);
+    std::array<std::byte, code_header_buffer_size> buffer{};
+    auto header = std::span(buffer).first(header_size_);
     if (auto ok = reader_.memory().read(code + static_cast<RemoteAddress>(header_start_), header); !ok)
         return std::unexpected(ok.error());
     auto fingerprint = fingerprint_of(header);

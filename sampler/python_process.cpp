@@ -15,6 +15,8 @@
 #include "sampler/code_cache.hpp"
 #include "sampler/debug_offsets.hpp"
 #include "sampler/frame_walker.hpp"
+#include "sampler/local_buffers.hpp"
+#include "sampler/remote_limits.hpp"
 #include "sampler/object_reader.hpp"
 #include "sampler/proc_files.hpp"
 #include "sampler/pthread_tid.hpp"
@@ -26,9 +28,6 @@
 
 namespace pyprofd::sampler {
 namespace {
-
-constexpr std::size_t max_interpreters = 256;
-constexpr std::size_t max_threads = 1 << 16;
 
 struct ThreadStateInfo {
     RemoteAddress address = 0;
@@ -142,9 +141,8 @@ Result<std::vector<ThreadStateInfo>> PythonProcess::State::thread_states() {
     auto interp = first_interpreter();
     if (!interp) return std::unexpected(interp.error());
     const auto& t = layout.thread;
-    const auto span = static_cast<std::size_t>(
-        std::max({t.next, t.interp, t.frame, t.thread_id, t.native_thread_id}) + 8);
-    std::array<std::byte, 512> block{};
+    const auto span = thread_state_view(layout).span();  // within the buffer: checked at attach
+    std::array<std::byte, thread_state_buffer_size> block{};
     std::vector<ThreadStateInfo> out;
     for (std::size_t i = 0; *interp != 0 && i < max_interpreters; ++i) {
         auto tstate = memory.read<RemoteAddress>(at(*interp, layout.interpreter.threads_head));
@@ -289,10 +287,14 @@ Result<void> PythonProcess::State::attach_to_interpreter() {
                                 version.to_string(), supported_versions()));
     layout = *base;
     if (debug_header) {
+        // Checks every offset it takes from the target against the buffer it is read into.
         auto from_table = layout_from_debug_offsets(memory, *runtime, *debug_header, *base);
         if (!from_table) return std::unexpected(from_table.error());
         layout = *from_table;
         layout_source = LayoutSource::debug_offsets;
+    } else if (auto fault = find_layout_fault(layout)) {
+        return std::unexpected(
+            describe_layout_fault(*fault, fmt::format("pyprofd's built-in layout of Python {}", version.family())));
     }
     if (layout.runtime.interpreters_head != absent ? !runtime : !interp_head)
         return fail(ErrorKind::not_python,

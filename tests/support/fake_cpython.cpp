@@ -107,6 +107,20 @@ sampler::PythonBinary FakeCPython::binary() {
     return binary;
 }
 
+sampler::PythonTypes FakeCPython::types() const {
+    const bool py2 = layout_.major == 2;
+    sampler::PythonTypes t;
+    t.code = type_address("PyCode_Type");
+    t.frame = type_address("PyFrame_Type");
+    t.str = type_address(py2 ? "PyString_Type" : "PyUnicode_Type");
+    t.bytes = type_address(py2 ? "PyString_Type" : "PyBytes_Type");
+    t.dict = type_address("PyDict_Type");
+    t.integer = type_address(py2 ? "PyInt_Type" : "PyLong_Type");
+    t.long_integer = type_address("PyLong_Type");
+    t.module = type_address("PyModule_Type");
+    return t;
+}
+
 std::byte* FakeCPython::at(std::uint64_t address, std::size_t size) {
     if (address < fake_image_base || address - fake_image_base + size > image_.size())
         throw std::out_of_range("outside the fake image");

@@ -19,6 +19,7 @@
 #include "sampler/debug_offsets.hpp"
 #include "sampler/layout.hpp"
 #include "sampler/python_binary.hpp"
+#include "sampler/python_types.hpp"
 
 namespace pyprofd::tests {
 
@@ -46,6 +47,8 @@ public:
 
     // The interpreter's symbols, as a binary that holds them.
     static sampler::PythonBinary binary();
+    // The built-in types' addresses among them, for an ObjectReader of the image.
+    sampler::PythonTypes types() const;
 
     const sampler::Layout& layout() const { return layout_; }
     const std::vector<std::byte>& bytes() const { return image_; }
