@@ -370,6 +370,8 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
 
     FrameWalker walker(*s_->reader, *s_->codes);
     StackSample sample;
+    std::size_t frames_in_sample = 0;
+    std::size_t rereads = 0;
     RemoteAddress holder = 0;
     bool gil_known = s_->layout.gil != GilModel::current_thread_symbol || s_->current_thread.has_value();
     if (!states->empty()) holder = s_->gil_holder(states->front().interpreter);
@@ -388,6 +390,13 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
             else if (auto it = activity_before_pause.find(stack.native_id); it != activity_before_pause.end())
                 stack.activity = it->second;
         }
+        if (frames_in_sample >= max_frames_per_sample) {
+            stack.error = Error{ErrorKind::bad_data, fmt::format("not read: this sample's threads had {} frames "
+                                                                 "already, the most pyprofd reads in one sample",
+                                                                 frames_in_sample)};
+            sample.threads.push_back(std::move(stack));
+            continue;
+        }
         // The stack is read while the thread runs: it can push and pop frames between
         // our reads (and 3.11's frame chain starts on the C stack, which changes with
         // every call from C), or end. A stack that does not hold together is read once
@@ -395,7 +404,9 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
         // meanwhile is left out of the sample, as it would be of the next.
         auto frames = walker.walk(t.frame_field);
         bool ended = false;
-        for (int again = 0; !frames && frames.error().kind != ErrorKind::no_such_process && again < 2; ++again) {
+        for (int again = 0; !frames && frames.error().kind != ErrorKind::no_such_process && again < 2 &&
+                            rereads < max_stack_rereads_per_sample;
+             ++again, ++rereads) {
             auto fresh = s_->thread_state_again(t);
             if (!fresh) break;
             if (!*fresh) {
@@ -406,6 +417,7 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
         }
         if (ended) continue;
         if (frames) {
+            frames_in_sample += frames->size();
             stack.frames = std::move(*frames);
         } else {
             if (frames.error().kind == ErrorKind::no_such_process) return std::unexpected(frames.error());

@@ -13,6 +13,8 @@ namespace pyprofd::sampler {
 // Strings and tables a frame is shown with.
 inline constexpr std::size_t max_name_chars = 4096;           // a file, function or qualified name
 inline constexpr std::size_t max_thread_name_chars = 1024;    // a threading.Thread's name
+// All the names kept at once (in UTF-8): past it, further threads have no name.
+inline constexpr std::size_t max_thread_name_bytes = 4 << 20;
 inline constexpr std::size_t max_line_table_bytes = 1 << 20;  // co_linetable / co_lnotab
 
 // Containers read for thread names.
