@@ -5,7 +5,12 @@
 
 #include <unistd.h>
 
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
 #include "sampler/python_process.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/fake_cpython.hpp"
 
 using namespace pyprofd;
@@ -68,4 +73,34 @@ TEST_CASE("a CPython built by hand is read as a live one is, in every family") {
             }
         }
     }
+}
+
+TEST_CASE("the attach fuzzer's seeds reach a full sample of every thread") {
+    // tests/fuzz/make_attach_seeds wrote them; if the images' shape changes, run it again.
+    int seeds = 0;
+    for (auto [major, minor] : sampler::builtin_layout_versions()) {
+        auto path = tests::source_path("tests/fuzz/corpus/attach/seed-python" + std::to_string(major) + "." +
+                                       std::to_string(minor));
+        INFO(path);
+        std::ifstream in(path, std::ios::binary);
+        REQUIRE(in);
+        std::vector<char> raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::vector<std::byte> memory(raw.size());
+        std::memcpy(memory.data(), raw.data(), raw.size());
+        auto space = std::make_shared<sampler::BufferAddressSpace>(tests::fake_image_base, std::move(memory));
+        auto process = sampler::PythonProcess::attach_to_address_space(::getpid(), FakeCPython::binary(), space);
+        REQUIRE_MESSAGE(process, process.error().message);
+        CHECK(process->version().minor == minor);
+        auto sample = process->sample({.thread_names = true, .thread_activity = false});
+        REQUIRE(sample);
+        REQUIRE(sample->threads.size() == 2);
+        for (const auto& thread : sample->threads) {
+            CHECK_MESSAGE(!thread.error, thread.error->message);
+            CHECK(!thread.name.empty());
+            CHECK(thread.frames.size() >= 2);
+            for (const auto& frame : thread.frames) CHECK(frame.line > 0);
+        }
+        ++seeds;
+    }
+    CHECK(seeds == 9);
 }
