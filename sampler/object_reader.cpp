@@ -88,6 +88,7 @@ Result<std::string> ObjectReader::read_str(RemoteAddress object, std::size_t max
                 return fail(ErrorKind::bad_data, fmt::format("str at {:#x} is not ASCII", object));
         return out;
     }
+    if (size == 0) return std::string();  // an empty vector's data() may be null, which memcpy must not get
     std::vector<std::byte> data(size);
     if (data_offset + size <= have) {
         std::memcpy(data.data(), block.data() + data_offset, size);

@@ -204,3 +204,17 @@ TEST_CASE("a line past what an int holds is no line") {
     CHECK(t.line_at(0) == 1 << 30);
     CHECK(t.line_at(16) == -1);
 }
+
+TEST_CASE("an empty str of two-byte characters reads as empty") {
+    FakeCPython fake(3, 12, one_thread());
+    const auto& l = fake.layout();
+    auto filename = fake.read<std::uint64_t>(field(fake.code_object(0, 0), l.code.filename));
+    fake.write(field(filename, l.unicode.length), std::int64_t{0});
+    fake.write(field(filename, l.unicode.state), std::uint32_t{2 << 2 | 1 << 5});  // kind 2, compact, not ASCII
+    sampler::RemoteMemory memory(::getpid(), fake.address_space());
+    auto types = fake.types();
+    sampler::ObjectReader reader(memory, l, types);
+    auto text = reader.read_str(filename);
+    REQUIRE_MESSAGE(text, text.error().message);
+    CHECK(text->empty());
+}
