@@ -10,6 +10,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
+#include <random>
 #include <string_view>
 
 #include "sampler/python_process.hpp"
@@ -34,6 +36,28 @@ void check(bool invariant) {
 }
 
 }  // namespace
+
+// A quarter of the mutations change one field of the input's _Py_DebugOffsets (where
+// it has one) to a number near the edge of a struct or of one of pyprofd's buffers:
+// what a crafted table plays with. Uniform mutations of a 24 KiB image rarely hit
+// the table's 584 bytes, let alone move a field and its struct's size together.
+extern "C" std::size_t LLVMFuzzerMutate(std::uint8_t* data, std::size_t size, std::size_t max_size);
+
+extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t size, std::size_t max_size,
+                                               unsigned int seed) {
+    using pyprofd::tests::FakeCPython;
+    constexpr std::size_t table_size = sizeof(pyprofd::sampler::DebugOffsets313);
+    const std::size_t table_at = FakeCPython::runtime_address() - pyprofd::tests::fake_image_base;
+    std::minstd_rand random(seed);
+    if (size < table_at + table_size || random() % 4 != 0) return LLVMFuzzerMutate(data, size, max_size);
+    static constexpr std::uint64_t edges[] = {0,   1,    7,    8,    40,   48,     56,      63,         64,
+                                              72,  248,  255,  256,  257,  304,    504,     511,        512,
+                                              513, 4096, 8192, 1 << 16, 1 << 20, (1 << 20) + 1, ~0ull - 7, ~0ull};
+    std::uint64_t value = random() % 2 ? edges[random() % std::size(edges)] : random() % 1024;
+    const std::size_t field = 1 + random() % (table_size / 8 - 1);  // any but the cookie
+    std::memcpy(data + table_at + 8 * field, &value, sizeof value);
+    return size;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace pyprofd;

@@ -4,6 +4,7 @@
 // of a real _Py_DebugOffsets. Run by hand when the image's shape changes:
 //     build/tests/make_attach_seeds tests/fuzz/corpus/attach
 // (sampler_unit_tests checks that the committed seeds still reach a full sample).
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -36,6 +37,23 @@ int main(int argc, char** argv) {
             return 1;
         }
         std::printf("%s: %zu bytes\n", path.c_str(), fake.bytes().size());
+
+        if (major == 3 && minor == 13) {
+            // The same, but its _Py_DebugOffsets says every struct is 64 KiB: a table
+            // a real CPython could have, where a change of any one offset can place
+            // a field past pyprofd's local buffer (with real sizes, the size must change too).
+            auto table = fake.debug_offsets();
+            for (auto* size : {&table.runtime_state.size, &table.interpreter_state.size, &table.thread_state.size,
+                               &table.interpreter_frame.size, &table.code_object.size, &table.pyobject.size,
+                               &table.type_object.size, &table.dict_object.size, &table.long_object.size,
+                               &table.bytes_object.size, &table.unicode_object.size})
+                *size = std::max<std::uint64_t>(*size, 1 << 16);
+            fake.set_debug_offsets(table);
+            auto large = std::string(argv[1]) + "/seed-python3.13-large-structs";
+            std::ofstream(large, std::ios::binary)
+                .write(reinterpret_cast<const char*>(fake.bytes().data()), static_cast<std::streamsize>(fake.bytes().size()));
+            std::printf("%s: %zu bytes\n", large.c_str(), fake.bytes().size());
+        }
     }
     return 0;
 }
