@@ -90,7 +90,7 @@ void Session::run(std::stop_token stop) {
     }
     std::optional<LaunchedProgram> program;
     if (!process_) {
-        auto launched = LaunchedProgram::launch(spec.command, run_as_);
+        auto launched = LaunchedProgram::launch(spec.command, LaunchOptions{.run_as = run_as_});
         if (!launched) return finish(SessionState::failed, launched.error());
         program.emplace(std::move(*launched));
         {

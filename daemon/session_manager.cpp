@@ -318,6 +318,7 @@ void SessionManager::checkpoint_loop(std::stop_token stop) {
         if (stop.stop_requested()) break;
         checkpoint_running();
         bury_removed();
+        reap_stray_children();
     }
 }
 

@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""Programs the daemon launches for sessions, against hostile ones: each is started by
+nobody through the API, runs as nobody, and tries what the findings did
+(tests/targets/hostile_launch.py).
+
+- Nothing a session launched outlives it: 200 children that each call setsid and
+  exit, and 50 setsid grandchildren whose parents exit first (orphans), leave no
+  zombie, neither while the session runs nor after it is stopped; a double-forked
+  setsid grandchild is gone when the session completes, and when the daemon is
+  killed outright.
+
+Usage: launch_isolation_test.py PYPROFD_BINARY SOURCE_DIR
+"""
+import ctypes
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+
+PYPROFD, SOURCE = sys.argv[1], os.path.abspath(sys.argv[2])
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from daemon_support import PYTHON, Daemon, check, processes_running, readable_copy, report  # noqa: E402
+import daemon_support  # noqa: E402
+
+NOBODY = 65534
+HOSTILE = readable_copy(os.path.join(SOURCE, "tests", "targets", "hostile_launch.py"))
+
+
+def call(where, method, path, body=None):
+    """A request as nobody."""
+    return daemon_support.call(where, method, path, body, user=NOBODY)
+
+
+def process_table():
+    """{pid: (ppid, state)} of every process now."""
+    table = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        table[int(name)] = (int(fields[1]), fields[0])
+    return table
+
+
+def descendants(pid):
+    """[(pid, state)] of every process below pid."""
+    table = process_table()
+    children = {}
+    for child, (parent, state) in table.items():
+        children.setdefault(parent, []).append((child, state))
+    found, todo = [], [pid]
+    while todo:
+        for child, state in children.get(todo.pop(), []):
+            found.append((child, state))
+            todo.append(child)
+    return found
+
+
+def reap_our_orphans(keep=()):
+    """This test is a subreaper (a daemon it kills leaves its keepers to it): reaps the
+    children it did not start itself."""
+    task = "/proc/self/task/%d/children" % os.getpid()
+    with open(task) as f:
+        for pid in map(int, f.read().split()):
+            if pid not in keep:
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
+
+
+class Run:
+    """A daemon launching programs for nobody, and a directory nobody may write reports to."""
+
+    def __init__(self, work, name, config=""):
+        self.work = os.path.join(work, name)
+        os.makedirs(self.work)
+        os.chmod(self.work, 0o755)
+        self.reports = os.path.join(self.work, "reports")
+        os.makedirs(self.reports)
+        os.chmod(self.reports, 0o777)
+        self.marker = "pyprofd-hostile-%s-%d" % (name, os.getpid())
+        path = os.path.join(self.work, "pyprofd.yaml")
+        with open(path, "w") as f:
+            f.write("targets: {allow_commands: true}\nlimits: {max_duration_s: 120}\n" + config)
+        self.daemon = Daemon(PYPROFD, ["--config", path, "--listen", "127.0.0.1:0", "--state-dir",
+                                       os.path.join(self.work, "state")], os.path.join(self.work, "daemon.log"))
+        self.where = "127.0.0.1:%d" % self.daemon.port
+
+    def start(self, mode, duration_s=60):
+        """Starts a session of hostile_launch.py MODE; (session, its report) once it has reported."""
+        status, _, s = call(self.where, "POST", "/sessions", {"command": [PYTHON, HOSTILE, mode, self.reports, self.marker],
+                                                              "rate_hz": 20, "duration_s": duration_s})
+        if not check(status == 201, "%s: nobody starts a session of the hostile program: %s" % (mode, status)):
+            return None, None
+        path = os.path.join(self.reports, mode + ".json")
+        for _ in range(300):
+            if os.path.exists(path):
+                with open(path) as f:
+                    return s, json.load(f)
+            time.sleep(0.05)
+        check(False, "%s: the program reported what it found (the daemon's log: %s)" % (mode, self.daemon.log()[-2000:]))
+        return s, None
+
+    def clean_up(self):
+        if self.daemon.process.poll() is None:
+            self.daemon.stop()
+        # Whatever the daemon failed to end: this test started it.
+        for pid in processes_running(self.marker):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def check_no_orphan_left(run):
+    s, found = run.start("forks")
+    if not found:
+        return
+    time.sleep(1.5)  # the orphans' 0.3 s, and more
+    zombies = [pid for pid, state in descendants(run.daemon.process.pid) if state == "Z" and pid in found["orphans"]]
+    check(not zombies, "orphans (setsid grandchildren whose parents exited) are reaped at once, while the session "
+                       "runs: %d of %d are zombies" % (len(zombies), len(found["orphans"])))
+    status, _, stopped = call(run.where, "POST", "/sessions/%s/stop" % s["id"])
+    check(status == 200, "the session stops")
+    left = descendants(run.daemon.process.pid)
+    check(not left, "once stopped, nothing it launched is left, 200 setsid children included: %d processes below "
+                    "the daemon (%d zombies)" % (len(left), sum(state == "Z" for _, state in left)))
+    gone = [pid for pid in found["setsid_children"] + found["orphans"] + [found["pid"]] if os.path.exists("/proc/%d" % pid)]
+    check(not gone, "none of its 251 processes exists: %s" % gone[:10])
+
+
+def check_no_survivor(run):
+    s, found = run.start("escape", duration_s=2)
+    if not found:
+        return
+    check(found.get("grandchild") and found["grandchild_sid"] != os.getsid(found["pid"]),
+          "the program double-forked a grandchild into a session of its own (%s)" % found.get("grandchild"))
+    done = daemon_support.wait_for_state(run.daemon, s["id"], {"completed", "failed", "target_exited"})
+    check(done and done["state"] == "completed", "the session completes (%s)" % (done and done["state"]))
+    time.sleep(0.2)
+    survivors = processes_running(run.marker)
+    check(not survivors, "the setsid grandchild does not outlive its session: %s" % survivors)
+    check(not descendants(run.daemon.process.pid), "nothing is left below the daemon")
+
+    s, found = run.start("escape")
+    if not found:
+        return
+    run.daemon.process.kill()
+    run.daemon.process.wait()
+    deadline = time.time() + 10
+    while processes_running(run.marker) and time.time() < deadline:
+        reap_our_orphans(keep=[run.daemon.process.pid])
+        time.sleep(0.05)
+    survivors = processes_running(run.marker)
+    check(not survivors, "nor does it outlive the daemon, killed outright: %s" % survivors)
+    time.sleep(0.2)
+    reap_our_orphans()
+
+
+def main():
+    try:
+        import pwd
+        pwd.getpwuid(NOBODY)
+    except KeyError:
+        print("FAIL this test needs the user nobody (uid %d)" % NOBODY)
+        return 1
+    # A daemon killed outright leaves its keepers to us; we reap them.
+    ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    work = tempfile.mkdtemp(prefix="pyprofd-launch-test-")
+    os.chmod(work, 0o755)
+    runs = []
+    try:
+        run = Run(work, "default")
+        runs.append(run)
+        check_no_orphan_left(run)
+        check_no_survivor(run)
+    finally:
+        for run in runs:
+            run.clean_up()
+        reap_our_orphans()
+        shutil.rmtree(work, ignore_errors=True)
+    return report()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
