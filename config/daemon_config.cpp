@@ -280,6 +280,9 @@ std::expected<DaemonConfig, std::string> parse_config(std::string_view yaml, std
                           t.command_user = r.scalar(v, key);
                           if (t.command_user.empty()) r.fail(v, key, "must name a user");
                       }},
+                     {"command_cgroups", [&](const YAML::Node& v, const std::string& key) {
+                          t.command_cgroups = r.boolean(v, key);
+                      }},
                  });
              }},
             {"log", [&](const YAML::Node& n, const std::string& prefix) {

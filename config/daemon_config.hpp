@@ -48,6 +48,9 @@ struct TargetPolicy {
     // local caller's program runs as that caller; an admin token's as command_user.
     bool allow_commands = false;
     std::string command_user = "nobody";
+    // A cgroup v2 for each launched program, where the host delegates one to pyprofd
+    // (else, or when off, each program's keeper tracks what it starts as their subreaper).
+    bool command_cgroups = true;
 };
 
 // A bearer token: who presents it is `name`, with the rights of an admin or of `user`.

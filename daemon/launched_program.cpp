@@ -232,11 +232,23 @@ std::expected<LaunchedProgram, std::string> LaunchedProgram::launch(const std::v
     if (!reports) return std::unexpected(reports.error());
     auto exec_errors = make_pipe();
     if (!exec_errors) return std::unexpected(exec_errors.error());
+    std::optional<ProgramCgroup> cgroup;
+    if (!options.cgroup_parent.empty()) {
+        auto made = ProgramCgroup::make(options.cgroup_parent);
+        if (made)
+            cgroup.emplace(std::move(*made));
+        else  // the keeper still ends all of it, process by process
+            spdlog::warn("{}; {} runs without a cgroup of its own", made.error(), argv[0]);
+    }
     KeeperPlan plan{.path = path->c_str(),
                     .argv = c_argv.data(),
                     .envp = c_env.data(),
                     .run_as = run_as ? &*run_as : nullptr,
                     .null_fd = null.get(),
+                    .cgroup_procs_fd = cgroup ? cgroup->procs_fd() : -1,
+                    .cgroup_kill_fd = cgroup ? cgroup->kill_fd() : -1,
+                    .cgroup_parent_fd = cgroup ? cgroup->parent_fd() : -1,
+                    .cgroup_name = cgroup ? cgroup->name().c_str() : nullptr,
                     .command_fd = command->read.get(),
                     .report_fd = reports->write.get(),
                     .exec_error_fd = exec_errors->write.get()};
@@ -257,6 +269,7 @@ std::expected<LaunchedProgram, std::string> LaunchedProgram::launch(const std::v
     program.keeper_ = keeper;
     program.command_fd_ = command->write.release();
     program.report_fd_ = reports->read.release();
+    if (cgroup) program.cgroup_.emplace(std::move(*cgroup));
     ::fcntl(program.report_fd_, F_SETFL, O_NONBLOCK);
     // Until the program has exec'd (end of file) or said why it could not.
     LaunchFailure failure{};
@@ -281,7 +294,8 @@ LaunchedProgram::LaunchedProgram(LaunchedProgram&& other) noexcept
       report_bytes_(std::move(other.report_bytes_)),
       program_exited_(other.program_exited_),
       terminated_(std::exchange(other.terminated_, true)),
-      exit_description_(std::move(other.exit_description_)) {}
+      exit_description_(std::move(other.exit_description_)),
+      cgroup_(std::move(other.cgroup_)) {}
 
 LaunchedProgram::~LaunchedProgram() {
     if (keeper_ > 0) terminate();
@@ -349,6 +363,7 @@ void LaunchedProgram::terminate(std::chrono::milliseconds grace) {
     forget_keeper(keeper_);
     keeper_ = -1;
     close_pipes();
+    cgroup_.reset();
 }
 
 std::expected<sampler::PythonProcess, std::string> attach_when_python_runs(LaunchedProgram& program,

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/launch_cgroup.hpp"
 #include "sampler/python_process.hpp"
 
 namespace pyprofd::daemon {
@@ -60,6 +61,9 @@ RunAs run_as_uid(uid_t uid, std::optional<gid_t> gid = std::nullopt);
 struct LaunchOptions {
     // As whom it runs (with that user's HOME, USER and LOGNAME); else as pyprofd's user.
     std::optional<RunAs> run_as;
+    // A cgroup of its own, made in this cgroup v2 directory (LaunchCgroups::parent),
+    // for it and all it starts; empty: none.
+    std::string cgroup_parent;
 };
 
 class LaunchedProgram {
@@ -75,6 +79,8 @@ public:
 
     pid_t pid() const { return pid_; }
     pid_t process_group() const { return pid_; }
+    // The program's own cgroup, where it has one; empty otherwise.
+    std::string cgroup() const { return cgroup_ ? cgroup_->path() : std::string(); }
 
     // Whether the program itself has exited (its keeper reaped it).
     bool exited();
@@ -100,6 +106,7 @@ private:
     bool program_exited_ = false;
     bool terminated_ = false;
     std::string exit_description_;
+    std::optional<ProgramCgroup> cgroup_;
 };
 
 // A program just launched may still be loading its interpreter: tries until it can

@@ -7,8 +7,8 @@
 
 namespace pyprofd::daemon {
 
-Session::Session(SessionInfo info, std::optional<sampler::PythonProcess> process, RunAs run_as, EndHandler on_end)
-    : id_(info.id), owner_(info.owner), info_(std::move(info)), process_(std::move(process)), run_as_(std::move(run_as)), on_end_(std::move(on_end)) {
+Session::Session(SessionInfo info, std::optional<sampler::PythonProcess> process, LaunchOptions launch, EndHandler on_end)
+    : id_(info.id), owner_(info.owner), info_(std::move(info)), process_(std::move(process)), launch_(std::move(launch)), on_end_(std::move(on_end)) {
     thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
 }
 
@@ -90,15 +90,15 @@ void Session::run(std::stop_token stop) {
     }
     std::optional<LaunchedProgram> program;
     if (!process_) {
-        auto launched = LaunchedProgram::launch(spec.command, LaunchOptions{.run_as = run_as_});
+        auto launched = LaunchedProgram::launch(spec.command, launch_);
         if (!launched) return finish(SessionState::failed, launched.error());
         program.emplace(std::move(*launched));
         {
             std::lock_guard lock(mutex_);
             info_.target_pid = program->pid();
         }
-        spdlog::info("session={} launched {} as process {} (user {})", id_, spec.command.front(), program->pid(),
-                     run_as_.name);
+        spdlog::info("session={} launched {} as process {} (user {}){}", id_, spec.command.front(), program->pid(),
+                     launch_.run_as ? launch_.run_as->name : "pyprofd's", program->cgroup().empty() ? "" : ", in cgroup " + program->cgroup());
         auto attached = attach_when_python_runs(*program, stop);
         if (!attached) {
             program->terminate();

@@ -27,8 +27,8 @@ public:
     using EndHandler = std::function<void(Session&)>;
 
     // Starts sampling. on_end runs on the session's thread once the record is final.
-    // Without a process, it launches the spec's command as run_as.
-    Session(SessionInfo info, std::optional<sampler::PythonProcess> process, RunAs run_as, EndHandler on_end);
+    // Without a process, it launches the spec's command as launch says.
+    Session(SessionInfo info, std::optional<sampler::PythonProcess> process, LaunchOptions launch, EndHandler on_end);
     // A finished session from disk.
     Session(SessionInfo info, ProfileLoader loader);
     Session(const Session&) = delete;
@@ -63,7 +63,7 @@ private:
     mutable std::shared_ptr<const render::Profile> final_profile_;  // set at the end, or when first loaded
     ProfileLoader loader_;
     std::optional<sampler::PythonProcess> process_;
-    RunAs run_as_;
+    LaunchOptions launch_;
     EndHandler on_end_;
     std::jthread thread_;  // last: it stops and joins before the rest is destroyed
 };

@@ -50,12 +50,17 @@ SessionManager::SessionManager(const config::DaemonConfig& config, SessionStore 
     if (auto writable = store_.check_writable(); !writable)
         spdlog::error("state: {}; results are kept in memory, and saved once it can be written", writable.error());
     apply_retention();
+    if (config_.targets.allow_commands) {
+        launch_cgroups_ = config_.targets.command_cgroups ? LaunchCgroups::find()
+                                                          : LaunchCgroups{{}, "targets.command_cgroups is off"};
+        spdlog::info("launched programs: {}", launch_cgroups_.describe());
+    }
     checkpointer_ = std::jthread([this](std::stop_token stop) { checkpoint_loop(stop); });
 }
 
 SessionManager::~SessionManager() { shutdown(); }
 
-std::expected<std::optional<RunAs>, SessionError> SessionManager::check(const SessionSpec& spec, const Caller& caller) const {
+std::expected<std::optional<LaunchOptions>, SessionError> SessionManager::check(const SessionSpec& spec, const Caller& caller) const {
     const auto& limits = config_.limits;
     auto invalid = [](std::string field, std::string message) {
         return std::unexpected(SessionError{SessionError::Kind::invalid, std::move(message), std::move(field)});
@@ -65,7 +70,7 @@ std::expected<std::optional<RunAs>, SessionError> SessionManager::check(const Se
     if (spec.pid && *spec.pid <= 0) return invalid("pid", fmt::format("pid must be a process id (1 or more), not {}", *spec.pid));
     if (spec.pid)
         if (auto allowed = check_target(*spec.pid, caller); !allowed) return std::unexpected(allowed.error());
-    std::optional<RunAs> run_as;
+    std::optional<LaunchOptions> launch;
     if (!spec.command.empty()) {
         auto program = resolve_program(spec.command.front());
         if (!program)
@@ -74,7 +79,7 @@ std::expected<std::optional<RunAs>, SessionError> SessionManager::check(const Se
                                                   spec.command.front()));
         auto as = policy_.launch_as(caller, std::filesystem::absolute(*program).string());
         if (!as) return std::unexpected(SessionError{SessionError::Kind::not_permitted, as.error(), "command"});
-        run_as = std::move(*as);
+        launch.emplace(LaunchOptions{.run_as = std::move(*as), .cgroup_parent = launch_cgroups_.parent});
     }
     if (!(spec.rate_hz >= 1 && spec.rate_hz <= limits.max_rate_hz))
         return invalid("rate_hz", fmt::format("rate_hz must be from 1 to {} samples per second, not {}", limits.max_rate_hz,
@@ -89,12 +94,12 @@ std::expected<std::optional<RunAs>, SessionError> SessionManager::check(const Se
                                                  limits.max_duration_s));
     }
     if (spec.name.size() > 200) return invalid("name", "name must be at most 200 bytes");
-    return run_as;
+    return launch;
 }
 
 std::expected<SessionInfo, SessionError> SessionManager::start(SessionSpec spec, const Caller& caller) {
-    auto run_as = check(spec, caller);
-    if (!run_as) return std::unexpected(run_as.error());
+    auto launch = check(spec, caller);
+    if (!launch) return std::unexpected(launch.error());
     auto running_now = [&] {
         std::size_t n = 0;
         for (const auto& [id, s] : sessions_) n += s->running();
@@ -145,13 +150,13 @@ std::expected<SessionInfo, SessionError> SessionManager::start(SessionSpec spec,
                     "blocking"});
         // Saved before it runs: a daemon that dies now leaves it `interrupted`, not lost.
         if (auto saved = store_.save_record(info); !saved) spdlog::warn("session={} {}", info.id, saved.error());
-        session = std::make_shared<Session>(info, std::move(process), run_as->value_or(RunAs{}),
+        session = std::make_shared<Session>(info, std::move(process), launch->value_or(LaunchOptions{}),
                                             [this](Session& s) { session_ended(s); });
         sessions_.emplace(info.id, session);
     }
     spdlog::info("session={} started by {}: {} at {} Hz for {}", info.id, caller.describe(),
                  info.spec.pid ? fmt::format("process {} (Python {})", info.target_pid, info.python_version)
-                               : fmt::format("command {} as {}", info.spec.command.front(), (*run_as)->name),
+                               : fmt::format("command {} as {}", info.spec.command.front(), (*launch)->run_as->name),
                  info.spec.rate_hz, info.spec.duration_s ? fmt::format("{} s", *info.spec.duration_s) : "until stopped");
     return session->info();
 }

@@ -76,8 +76,8 @@ public:
     const config::DaemonConfig& config() const { return config_; }
 
 private:
-    // The spec's fields and the caller's right to its target; for a command, as whom it runs.
-    std::expected<std::optional<RunAs>, SessionError> check(const SessionSpec& spec, const Caller& caller) const;
+    // The spec's fields and the caller's right to its target; for a command, how it is launched.
+    std::expected<std::optional<LaunchOptions>, SessionError> check(const SessionSpec& spec, const Caller& caller) const;
     std::expected<void, SessionError> check_target(pid_t pid, const Caller& caller) const;
     std::vector<SessionInfo> all_sessions() const;
     // The running blocking session of this process, if one is; with mutex_ held.
@@ -94,6 +94,7 @@ private:
     const config::DaemonConfig config_;
     const SessionStore store_;
     const AccessPolicy policy_;
+    LaunchCgroups launch_cgroups_;  // where launched programs get a cgroup each, if anywhere
     mutable std::mutex mutex_;
     std::map<std::string, std::shared_ptr<Session>> sessions_;
     // Sessions that retention removed, destroyed later on the checkpoint thread: a

@@ -7,13 +7,18 @@ nobody through the API, runs as nobody, and tries what the findings did
   exit, and 50 setsid grandchildren whose parents exit first (orphans), leave no
   zombie, neither while the session runs nor after it is stopped; a double-forked
   setsid grandchild is gone when the session completes, and when the daemon is
-  killed outright.
+  killed outright. All of it twice: with a cgroup per program where this host lets
+  the daemon make them (the log says which; the program and its grandchild are in
+  it, and it is removed afterwards), and with targets.command_cgroups off, where
+  each program's keeper tracks its descendants as their subreaper.
 
 Usage: launch_isolation_test.py PYPROFD_BINARY SOURCE_DIR
 """
 import ctypes
+import glob
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -80,7 +85,7 @@ def reap_our_orphans(keep=()):
 class Run:
     """A daemon launching programs for nobody, and a directory nobody may write reports to."""
 
-    def __init__(self, work, name, config=""):
+    def __init__(self, work, name, targets=""):
         self.work = os.path.join(work, name)
         os.makedirs(self.work)
         os.chmod(self.work, 0o755)
@@ -90,10 +95,12 @@ class Run:
         self.marker = "pyprofd-hostile-%s-%d" % (name, os.getpid())
         path = os.path.join(self.work, "pyprofd.yaml")
         with open(path, "w") as f:
-            f.write("targets: {allow_commands: true}\nlimits: {max_duration_s: 120}\n" + config)
+            f.write("targets: {allow_commands: true%s}\nlimits: {max_duration_s: 120}\n" % targets)
         self.daemon = Daemon(PYPROFD, ["--config", path, "--listen", "127.0.0.1:0", "--state-dir",
                                        os.path.join(self.work, "state")], os.path.join(self.work, "daemon.log"))
         self.where = "127.0.0.1:%d" % self.daemon.port
+        found = re.search(r"launched programs: a cgroup each, made in (\S+)", self.daemon.log())
+        self.cgroup_parent = found and found.group(1)
 
     def start(self, mode, duration_s=60):
         """Starts a session of hostile_launch.py MODE; (session, its report) once it has reported."""
@@ -110,9 +117,24 @@ class Run:
         check(False, "%s: the program reported what it found (the daemon's log: %s)" % (mode, self.daemon.log()[-2000:]))
         return s, None
 
+    def cgroups_left(self):
+        """The cgroups this run's daemon made and did not remove."""
+        if not self.cgroup_parent:
+            return []
+        return glob.glob(os.path.join(self.cgroup_parent, "pyprofd-launch-%d-*" % self.daemon.process.pid))
+
     def clean_up(self):
         if self.daemon.process.poll() is None:
             self.daemon.stop()
+        for cgroup in self.cgroups_left():
+            with open(os.path.join(cgroup, "cgroup.kill"), "w") as f:
+                f.write("1")
+            for _ in range(100):
+                try:
+                    os.rmdir(cgroup)
+                    break
+                except OSError:
+                    time.sleep(0.05)
         # Whatever the daemon failed to end: this test started it.
         for pid in processes_running(self.marker):
             try:
@@ -138,18 +160,35 @@ def check_no_orphan_left(run):
     check(not gone, "none of its 251 processes exists: %s" % gone[:10])
 
 
+def cgroup_of(pid):
+    try:
+        with open("/proc/%d/cgroup" % pid) as f:
+            return [line[3:].strip() for line in f if line.startswith("0::")][0]
+    except (OSError, IndexError):
+        return None
+
+
 def check_no_survivor(run):
     s, found = run.start("escape", duration_s=2)
     if not found:
         return
     check(found.get("grandchild") and found["grandchild_sid"] != os.getsid(found["pid"]),
           "the program double-forked a grandchild into a session of its own (%s)" % found.get("grandchild"))
+    daemon_cgroup = cgroup_of(run.daemon.process.pid)
+    program_cgroup, grandchild_cgroup = cgroup_of(found["pid"]), cgroup_of(found.get("grandchild") or 0)
+    if run.cgroup_parent:
+        check(program_cgroup and re.search(r"/pyprofd-launch-%d-\d+$" % run.daemon.process.pid, program_cgroup) and
+              grandchild_cgroup == program_cgroup,
+              "the program and its grandchild are in a cgroup of their own: %s, %s" % (program_cgroup, grandchild_cgroup))
+    else:
+        check(program_cgroup == daemon_cgroup, "without cgroups the program stays in the daemon's (%s)" % program_cgroup)
     done = daemon_support.wait_for_state(run.daemon, s["id"], {"completed", "failed", "target_exited"})
     check(done and done["state"] == "completed", "the session completes (%s)" % (done and done["state"]))
     time.sleep(0.2)
     survivors = processes_running(run.marker)
     check(not survivors, "the setsid grandchild does not outlive its session: %s" % survivors)
     check(not descendants(run.daemon.process.pid), "nothing is left below the daemon")
+    check(not run.cgroups_left(), "nor any cgroup it made: %s" % run.cgroups_left())
 
     s, found = run.start("escape")
     if not found:
@@ -162,6 +201,10 @@ def check_no_survivor(run):
         time.sleep(0.05)
     survivors = processes_running(run.marker)
     check(not survivors, "nor does it outlive the daemon, killed outright: %s" % survivors)
+    deadline = time.time() + 5
+    while run.cgroups_left() and time.time() < deadline:
+        time.sleep(0.05)
+    check(not run.cgroups_left(), "and its keeper removes the cgroup: %s" % run.cgroups_left())
     time.sleep(0.2)
     reap_our_orphans()
 
@@ -179,10 +222,16 @@ def main():
     os.chmod(work, 0o755)
     runs = []
     try:
-        run = Run(work, "default")
-        runs.append(run)
-        check_no_orphan_left(run)
-        check_no_survivor(run)
+        for name, targets in (("default", ""), ("no-cgroups", ", command_cgroups: false")):
+            run = Run(work, name, targets)
+            runs.append(run)
+            said = re.search(r"launched programs: (.*)", run.daemon.log())
+            check(said, "%s: the daemon says how it keeps launched programs in check: %s" % (name, said and said.group(1)))
+            if name == "no-cgroups":
+                check(not run.cgroup_parent and "targets.command_cgroups is off" in said.group(1),
+                      "with targets.command_cgroups off, no cgroup")
+            check_no_orphan_left(run)
+            check_no_survivor(run)
     finally:
         for run in runs:
             run.clean_up()
