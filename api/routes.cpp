@@ -345,6 +345,17 @@ Response Routes::route(const Request& request, const daemon::Caller& caller) {
         if (!stopped) return session_problem(stopped.error());
         return json_response(http::status::ok, daemon::session_to_json(*stopped));
     }
+    if (parts.size() == 3 && parts[2] == "output") {
+        if (!get) return method_not_allowed("GET");
+        auto output = sessions_.output(id, caller);
+        if (!output) return session_problem(output.error());
+        auto body = std::move(output->text);
+        if (output->total > body.size())
+            body = fmt::format("[pyprofd: the first {} bytes of the output are not kept, only the last {}]\n",
+                               output->total - body.size(), body.size()) +
+                   body;
+        return with_body(http::status::ok, "text/plain; charset=utf-8", std::move(body));
+    }
     if (parts.size() == 4 && parts[2] == "diff" && parts[3].ends_with(".svg")) {
         if (!get) return method_not_allowed("GET");
         std::string other(parts[3].substr(0, parts[3].size() - 4));

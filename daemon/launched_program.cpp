@@ -23,6 +23,7 @@
 #include <thread>
 #include <utility>
 
+#include "daemon/launch_environment.hpp"
 #include "daemon/program_keeper.hpp"
 
 namespace pyprofd::daemon {
@@ -197,27 +198,49 @@ RunAs run_as_uid(uid_t uid, std::optional<gid_t> gid) {
     return RunAs{std::to_string(uid), uid, group, {group}, "/"};
 }
 
+std::expected<std::string, std::string> resolve_program(const std::string& argv0, const LaunchOptions& options) {
+    if (!options.clean) return resolve_program(argv0);
+    const auto& clean = *options.clean;
+    if (argv0.find('/') != std::string::npos && !argv0.starts_with('/'))
+        return resolve_program((std::filesystem::path(clean.working_directory) / argv0).lexically_normal().string());
+    // Its PATH's absolute directories: a relative one would mean another place to the
+    // program (in its working directory) than to pyprofd.
+    std::string absolute;
+    std::string_view path = environment_value(clean.environment, "PATH");
+    while (!path.empty()) {
+        auto colon = path.find(':');
+        auto dir = path.substr(0, colon);
+        if (dir.starts_with('/')) absolute += (absolute.empty() ? "" : ":") + std::string(dir);
+        path = colon == std::string_view::npos ? std::string_view() : path.substr(colon + 1);
+    }
+    return resolve_program(argv0, absolute);
+}
+
 std::expected<LaunchedProgram, std::string> LaunchedProgram::launch(const std::vector<std::string>& argv,
                                                                     const LaunchOptions& options) {
     if (argv.empty()) return std::unexpected("no command to run");
-    auto path = resolve_program(argv[0]);
+    auto path = resolve_program(argv[0], options);
     if (!path) return std::unexpected(path.error());
     std::vector<char*> c_argv;
     for (const auto& a : argv) c_argv.push_back(const_cast<char*>(a.c_str()));
     c_argv.push_back(nullptr);
     const auto& run_as = options.run_as;
-    // pyprofd's environment, but the user's own HOME, USER and LOGNAME.
     std::vector<std::string> env;
-    for (char** e = environ; *e; ++e) {
-        std::string_view entry(*e);
-        if (run_as && (entry.starts_with("HOME=") || entry.starts_with("USER=") || entry.starts_with("LOGNAME=")))
-            continue;
-        env.emplace_back(entry);
-    }
-    if (run_as) {
-        env.push_back("HOME=" + run_as->home);
-        env.push_back("USER=" + run_as->name);
-        env.push_back("LOGNAME=" + run_as->name);
+    if (options.clean) {
+        env = options.clean->environment;
+    } else {
+        // pyprofd's environment, but the user's own HOME, USER and LOGNAME.
+        for (char** e = environ; *e; ++e) {
+            std::string_view entry(*e);
+            if (run_as && (entry.starts_with("HOME=") || entry.starts_with("USER=") || entry.starts_with("LOGNAME=")))
+                continue;
+            env.emplace_back(entry);
+        }
+        if (run_as) {
+            env.push_back("HOME=" + run_as->home);
+            env.push_back("USER=" + run_as->name);
+            env.push_back("LOGNAME=" + run_as->name);
+        }
     }
     std::vector<char*> c_env;
     for (auto& e : env) c_env.push_back(e.data());
@@ -232,6 +255,12 @@ std::expected<LaunchedProgram, std::string> LaunchedProgram::launch(const std::v
     if (!reports) return std::unexpected(reports.error());
     auto exec_errors = make_pipe();
     if (!exec_errors) return std::unexpected(exec_errors.error());
+    std::optional<Pipe> output;
+    if (options.clean) {
+        auto made = make_pipe();
+        if (!made) return std::unexpected(made.error());
+        output.emplace(std::move(*made));
+    }
     std::optional<ProgramCgroup> cgroup;
     if (!options.cgroup_parent.empty()) {
         auto made = ProgramCgroup::make(options.cgroup_parent);
@@ -244,7 +273,10 @@ std::expected<LaunchedProgram, std::string> LaunchedProgram::launch(const std::v
                     .argv = c_argv.data(),
                     .envp = c_env.data(),
                     .run_as = run_as ? &*run_as : nullptr,
+                    .clean = options.clean.has_value(),
+                    .working_directory = options.clean ? options.clean->working_directory.c_str() : nullptr,
                     .null_fd = null.get(),
+                    .output_fd = output ? output->write.get() : -1,
                     .cgroup_procs_fd = cgroup ? cgroup->procs_fd() : -1,
                     .cgroup_kill_fd = cgroup ? cgroup->kill_fd() : -1,
                     .cgroup_parent_fd = cgroup ? cgroup->parent_fd() : -1,
@@ -264,11 +296,16 @@ std::expected<LaunchedProgram, std::string> LaunchedProgram::launch(const std::v
     command->read.reset();
     reports->write.reset();
     exec_errors->write.reset();
+    if (output) output->write.reset();  // the program's and the keeper's now: end of file once all are gone
 
     LaunchedProgram program;
     program.keeper_ = keeper;
     program.command_fd_ = command->write.release();
     program.report_fd_ = reports->read.release();
+    if (output) {
+        program.output_fd_ = output->read.release();
+        ::fcntl(program.output_fd_, F_SETFL, O_NONBLOCK);
+    }
     if (cgroup) program.cgroup_.emplace(std::move(*cgroup));
     ::fcntl(program.report_fd_, F_SETFL, O_NONBLOCK);
     // Until the program has exec'd (end of file) or said why it could not.
@@ -291,6 +328,7 @@ LaunchedProgram::LaunchedProgram(LaunchedProgram&& other) noexcept
       keeper_(std::exchange(other.keeper_, -1)),
       command_fd_(std::exchange(other.command_fd_, -1)),
       report_fd_(std::exchange(other.report_fd_, -1)),
+      output_fd_(std::exchange(other.output_fd_, -1)),
       report_bytes_(std::move(other.report_bytes_)),
       program_exited_(other.program_exited_),
       terminated_(std::exchange(other.terminated_, true)),
@@ -300,6 +338,7 @@ LaunchedProgram::LaunchedProgram(LaunchedProgram&& other) noexcept
 LaunchedProgram::~LaunchedProgram() {
     if (keeper_ > 0) terminate();
     close_pipes();
+    if (output_fd_ >= 0) ::close(output_fd_);
 }
 
 void LaunchedProgram::close_pipes() {

@@ -39,6 +39,10 @@ void reap_stray_children();
 // search_path: the PATH to look on (pyprofd's own if not given).
 std::expected<std::string, std::string> resolve_program(const std::string& name,
                                                         std::optional<std::string_view> search_path = std::nullopt);
+struct LaunchOptions;
+// The program argv0 names, as a launch with these options runs it: on the PATH of
+// its environment, relative to its working directory.
+std::expected<std::string, std::string> resolve_program(const std::string& argv0, const LaunchOptions& options);
 
 // The user a launched program runs as, looked up once (not in the forked child,
 // where only async-signal-safe calls are allowed).
@@ -59,8 +63,19 @@ RunAs run_as_uid(uid_t uid, std::optional<gid_t> gid = std::nullopt);
 
 // How a program is started.
 struct LaunchOptions {
-    // As whom it runs (with that user's HOME, USER and LOGNAME); else as pyprofd's user.
+    // As whom it runs; else as pyprofd's user.
     std::optional<RunAs> run_as;
+    // The daemon's programs start clean: in a session of their own with no
+    // controlling terminal, stdin from /dev/null, stdout and stderr into a pipe of
+    // their own (output()), with exactly this environment, in this directory
+    // (entered as run_as, so the kernel decides whether that user may). Without it
+    // (pyprofd record), the program has pyprofd's terminal, environment (with
+    // run_as's HOME, USER and LOGNAME) and directory, in a process group of its own.
+    struct CleanStart {
+        std::vector<std::string> environment;  // NAME=value
+        std::string working_directory = "/";
+    };
+    std::optional<CleanStart> clean;
     // A cgroup of its own, made in this cgroup v2 directory (LaunchCgroups::parent),
     // for it and all it starts; empty: none.
     std::string cgroup_parent;
@@ -79,6 +94,9 @@ public:
 
     pid_t pid() const { return pid_; }
     pid_t process_group() const { return pid_; }
+    // The read end of the pipe a clean program's stdout and stderr go to (and those
+    // of all it starts; non-blocking); -1 otherwise. Closed with the program.
+    int output() const { return output_fd_; }
     // The program's own cgroup, where it has one; empty otherwise.
     std::string cgroup() const { return cgroup_ ? cgroup_->path() : std::string(); }
 
@@ -102,6 +120,7 @@ private:
     pid_t keeper_ = -1;
     int command_fd_ = -1;  // to the keeper; closing it without a word ends everything
     int report_fd_ = -1;   // from the keeper
+    int output_fd_ = -1;
     std::string report_bytes_;  // a report read in part
     bool program_exited_ = false;
     bool terminated_ = false;

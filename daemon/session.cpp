@@ -9,6 +9,7 @@ namespace pyprofd::daemon {
 
 Session::Session(SessionInfo info, std::optional<sampler::PythonProcess> process, LaunchOptions launch, EndHandler on_end)
     : id_(info.id), owner_(info.owner), info_(std::move(info)), process_(std::move(process)), launch_(std::move(launch)), on_end_(std::move(on_end)) {
+    if (!process_ && launch_.clean) output_ = std::make_shared<OutputTail>();
     thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
 }
 
@@ -88,11 +89,15 @@ void Session::run(std::stop_token stop) {
         std::lock_guard lock(mutex_);
         spec = info_.spec;
     }
+    // How long the output may take to end once the program and all it started are gone.
+    constexpr auto output_end_limit = std::chrono::milliseconds(500);
     std::optional<LaunchedProgram> program;
+    std::optional<OutputReader> output;  // after program: it stops reading before the pipe closes
     if (!process_) {
         auto launched = LaunchedProgram::launch(spec.command, launch_);
         if (!launched) return finish(SessionState::failed, launched.error());
         program.emplace(std::move(*launched));
+        if (output_ && program->output() >= 0) output.emplace(program->output(), output_);
         {
             std::lock_guard lock(mutex_);
             info_.target_pid = program->pid();
@@ -102,7 +107,13 @@ void Session::run(std::stop_token stop) {
         auto attached = attach_when_python_runs(*program, stop);
         if (!attached) {
             program->terminate();
-            return finish(stop.stop_requested() ? SessionState::stopped : SessionState::failed, attached.error());
+            auto failure = attached.error();
+            if (output) {
+                // What it said before it died is most often why.
+                output->finish(output_end_limit);
+                if (auto said = output_->last_lines(2048); !said.empty()) failure += "; its output ended with:\n" + said;
+            }
+            return finish(stop.stop_requested() ? SessionState::stopped : SessionState::failed, std::move(failure));
         }
         process_.emplace(std::move(*attached));
         std::lock_guard lock(mutex_);
@@ -142,6 +153,7 @@ void Session::run(std::stop_token stop) {
                                              {.pause_threads = spec.blocking}, callbacks, stop);
     bool program_exited = program && program->exited();
     if (program) program->terminate();
+    if (output) output->finish(output_end_limit);
     {
         std::lock_guard lock(mutex_);
         const auto& s = result.stats;

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "daemon/launched_program.hpp"
+#include "daemon/program_output.hpp"
 #include "daemon/sample_aggregator.hpp"
 #include "daemon/session_info.hpp"
 #include "render/profile.hpp"
@@ -47,6 +48,10 @@ public:
     // Running, or finished but not saved yet: what a checkpoint saves.
     bool due_for_saving() const;
 
+    // The last of a launched program's stdout and stderr; null for a session of a
+    // running process (or one read back from disk).
+    std::shared_ptr<const OutputTail> output() const { return output_; }
+
     void request_stop();
     void join();
     bool running() const;
@@ -64,6 +69,7 @@ private:
     ProfileLoader loader_;
     std::optional<sampler::PythonProcess> process_;
     LaunchOptions launch_;
+    std::shared_ptr<OutputTail> output_;
     EndHandler on_end_;
     std::jthread thread_;  // last: it stops and joins before the rest is destroyed
 };

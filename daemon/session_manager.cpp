@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "daemon/launch_environment.hpp"
 #include "sampler/thread_pause.hpp"
 
 namespace pyprofd::daemon {
@@ -72,14 +73,23 @@ std::expected<std::optional<LaunchOptions>, SessionError> SessionManager::check(
         if (auto allowed = check_target(*spec.pid, caller); !allowed) return std::unexpected(allowed.error());
     std::optional<LaunchOptions> launch;
     if (!spec.command.empty()) {
-        auto program = resolve_program(spec.command.front());
+        auto not_permitted = [](std::string why) {
+            return std::unexpected(SessionError{SessionError::Kind::not_permitted, std::move(why), "command"});
+        };
+        auto user = policy_.launch_user(caller);
+        if (!user) return not_permitted(user.error());
+        // Clean: nothing of the daemon's own (terminal, environment, directory, log) reaches it.
+        LaunchOptions options{.run_as = *user,
+                              .clean = LaunchOptions::CleanStart{.environment = launch_environment(*user),
+                                                                 .working_directory = "/"},
+                              .cgroup_parent = launch_cgroups_.parent};
+        auto program = resolve_program(spec.command.front(), options);
         if (!program)
             return invalid("command", fmt::format("command: '{}' is not a program that can be run (not found on PATH, "
                                                   "or not executable)",
                                                   spec.command.front()));
-        auto as = policy_.launch_as(caller, std::filesystem::absolute(*program).string());
-        if (!as) return std::unexpected(SessionError{SessionError::Kind::not_permitted, as.error(), "command"});
-        launch.emplace(LaunchOptions{.run_as = std::move(*as), .cgroup_parent = launch_cgroups_.parent});
+        if (auto as = policy_.launch_as(caller, *program); !as) return not_permitted(as.error());
+        launch = std::move(options);
     }
     if (!(spec.rate_hz >= 1 && spec.rate_hz <= limits.max_rate_hz))
         return invalid("rate_hz", fmt::format("rate_hz must be from 1 to {} samples per second, not {}", limits.max_rate_hz,
@@ -260,6 +270,23 @@ std::expected<std::pair<SessionInfo, std::shared_ptr<const render::Profile>>, Se
     auto session = find(id, caller);
     if (!session) return std::unexpected(SessionError{SessionError::Kind::not_found, fmt::format("no session {}", id), {}});
     return session->snapshot();
+}
+
+std::expected<OutputTail::Kept, SessionError> SessionManager::output(const std::string& id, const Caller& caller) const {
+    auto session = find(id, caller);
+    if (!session) return std::unexpected(SessionError{SessionError::Kind::not_found, fmt::format("no session {}", id), {}});
+    auto output = session->output();
+    if (!output) {
+        auto info = session->info();
+        return std::unexpected(SessionError{
+            SessionError::Kind::not_found,
+            info.spec.pid ? fmt::format("session {} samples process {}, which pyprofd did not launch: its output is not "
+                                        "pyprofd's to keep",
+                                        id, *info.spec.pid)
+                          : fmt::format("the output of session {} is not kept across a restart of the daemon", id),
+            {}});
+    }
+    return output->kept();
 }
 
 SessionCounts SessionManager::counts() const {

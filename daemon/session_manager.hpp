@@ -62,6 +62,8 @@ public:
     std::expected<void, SessionError> remove(const std::string& id, const Caller& caller);
     std::expected<std::pair<SessionInfo, std::shared_ptr<const render::Profile>>, SessionError> profile(
         const std::string& id, const Caller& caller) const;
+    // What a launched program wrote to stdout and stderr, the last of it kept.
+    std::expected<OutputTail::Kept, SessionError> output(const std::string& id, const Caller& caller) const;
     // Every session's counts, whoever's: figures for /metrics.
     SessionCounts counts() const;
     // A running process, attached for this caller if the rules let it read that

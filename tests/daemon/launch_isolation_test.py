@@ -12,31 +12,58 @@ nobody through the API, runs as nobody, and tries what the findings did
   it, and it is removed afterwards), and with targets.command_cgroups off, where
   each program's keeper tracks its descendants as their subreaper.
 
+- Launched programs start clean. With the daemon on a pseudo-terminal (as under
+  `make run`), the program cannot open /dev/tty, so cannot push a command into the
+  terminal with TIOCSTI, and nothing reaches the terminal; it leads a session of its
+  own; its stdin is /dev/null and none of stdin, stdout, stderr is a terminal; a
+  secret in the daemon's environment is not in its own, which holds PATH, LANG, HOME,
+  USER and LOGNAME only; it starts in /, not the daemon's directory. What it writes
+  is kept for GET /sessions/ID/output (bounded, the last 64 KiB), not written to the
+  daemon's terminal; a program that dies early has the end of its output quoted in
+  the session's failure.
+
+Every answer is checked against openapi.yaml.
+
 Usage: launch_isolation_test.py PYPROFD_BINARY SOURCE_DIR
 """
 import ctypes
 import glob
 import json
 import os
+import pty
+import pwd
+import random
 import re
 import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 
-PYPROFD, SOURCE = sys.argv[1], os.path.abspath(sys.argv[2])
+PYPROFD, SOURCE = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from daemon_support import PYTHON, Daemon, check, processes_running, readable_copy, report  # noqa: E402
 import daemon_support  # noqa: E402
+from api_contract import Contract  # noqa: E402
 
-NOBODY = 65534
+CONTRACT = Contract(os.path.join(SOURCE, "openapi.yaml"))
+NOBODY, BIN = 65534, 2
 HOSTILE = readable_copy(os.path.join(SOURCE, "tests", "targets", "hostile_launch.py"))
 
 
-def call(where, method, path, body=None):
-    """A request as nobody."""
-    return daemon_support.call(where, method, path, body, user=NOBODY)
+def call(where, method, path, body=None, user=NOBODY):
+    """A request as nobody (or user), its answer checked against openapi.yaml."""
+    status, headers, content = daemon_support.call(where, method, path, body, user=user)
+    raw = json.dumps(content) if isinstance(content, (dict, list)) else content
+    CONTRACT.check(method, path, status, headers.get("Content-Type", ""), raw)
+    return status, headers, content
+
+
+def output_of(where, sid):
+    """GET /sessions/ID/output: (status, the text, or a problem's detail)."""
+    status, _, content = call(where, "GET", "/sessions/%s/output" % sid)
+    return status, content if isinstance(content, str) else str(content)
 
 
 def process_table():
@@ -209,6 +236,190 @@ def check_no_survivor(run):
     reap_our_orphans()
 
 
+def report_dir(work, name):
+    """A directory nobody may write its report to."""
+    path = os.path.join(work, name)
+    os.makedirs(path)
+    os.chmod(path, 0o777)
+    return path
+
+
+def wait_for_report(reports, mode, what):
+    path = os.path.join(reports, mode + ".json")
+    for _ in range(300):
+        if os.path.exists(path):
+            with open(path) as f:
+                return json.load(f)
+        time.sleep(0.05)
+    check(False, "%s: the program reported what it found" % what)
+    return None
+
+
+class TerminalDaemon:
+    """The daemon on a pseudo-terminal, as under `make run` or `sudo pyprofd serve` in a
+    terminal: the terminal is its controlling one, and its stdin, stdout and stderr."""
+
+    def __init__(self, work, environment):
+        config = os.path.join(work, "pyprofd.yaml")
+        with open(config, "w") as f:
+            f.write("targets: {allow_commands: true}\n")
+        argv = [PYPROFD, "serve", "--config", config, "--listen", "127.0.0.1:0", "--state-dir", os.path.join(work, "state")]
+        self.pid, self.master = pty.fork()
+        if self.pid == 0:
+            try:
+                os.chdir(work)  # where the daemon runs, not where its programs should
+                os.execve(PYPROFD, argv, environment)
+            finally:
+                os._exit(127)
+        self.bytes = b""
+        self.lock = threading.Lock()
+        self.reader = threading.Thread(target=self.read, daemon=True)
+        self.reader.start()
+        self.port = None
+        deadline = time.time() + 20
+        while time.time() < deadline and not self.port:
+            found = re.search(r"listening on 127\.0\.0\.1:(\d+)", self.text())
+            self.port = found and int(found.group(1))
+            time.sleep(0.05)
+        try:
+            self.terminal = os.readlink("/proc/%d/fd/0" % self.pid)
+        except OSError:
+            self.terminal = None
+
+    def read(self):
+        while True:
+            try:
+                chunk = os.read(self.master, 4096)
+            except OSError:
+                return
+            if not chunk:
+                return
+            with self.lock:
+                self.bytes += chunk
+
+    def text(self):
+        with self.lock:
+            return self.bytes.decode("utf-8", "replace")
+
+    def typed_in(self):
+        """What waits in the terminal's input queue (a line pushed with TIOCSTI would)."""
+        fd = os.open(self.terminal, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        try:
+            return os.read(fd, 4096)
+        except BlockingIOError:
+            return b""
+        finally:
+            os.close(fd)
+
+    def stop(self):
+        try:
+            os.kill(self.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        deadline = time.time() + 10
+        while time.time() < deadline and os.waitpid(self.pid, os.WNOHANG) == (0, 0):
+            time.sleep(0.05)
+        else:
+            if time.time() >= deadline:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+        self.reader.join(5)
+        os.close(self.master)
+
+
+def check_clean_start(work):
+    work = os.path.join(work, "terminal")
+    os.makedirs(work)
+    os.chmod(work, 0o755)
+    reports = report_dir(work, "reports")
+    marker = "pyprofd-tty-%d" % os.getpid()
+    secret = "pyprofd-test-secret-%016x" % random.getrandbits(64)
+    daemon = TerminalDaemon(work, dict(os.environ, PYPROFD_TEST_SECRET=secret))
+    if not check(daemon.port and daemon.terminal, "the daemon runs on a pseudo-terminal (%s)" % daemon.terminal):
+        print(daemon.text()[-2000:])
+        return daemon.stop()
+    where = "127.0.0.1:%d" % daemon.port
+    try:
+        status, _, s = call(where, "POST", "/sessions", {"command": [PYTHON, HOSTILE, "tty", reports, marker],
+                                                         "rate_hz": 20, "duration_s": 60})
+        check(status == 201, "tty: nobody starts a session of the hostile program: %s" % status)
+        found = wait_for_report(reports, "tty", "tty")
+        if not found:
+            return
+        tiocsti = found["tiocsti"]
+        check(not tiocsti["opened"], "the program cannot open /dev/tty (it has no controlling terminal), so cannot "
+                                     "push a command into the daemon's with TIOCSTI: %s" % tiocsti)
+        time.sleep(0.3)
+        queued = daemon.typed_in()
+        check(("INJECTED-BY-" + marker) not in daemon.text() and not queued,
+              "nothing reaches the daemon's terminal (echoed: %s, waiting to be read: %r)" %
+              (("INJECTED-BY-" + marker) in daemon.text(), queued))
+        check(found["own_session"], "the program leads a session of its own")
+        check(found["stdin_is_null"] and found["ttys"] == [False, False, False],
+              "its stdin is /dev/null, and none of stdin, stdout, stderr is a terminal: %s" % found["ttys"])
+        environ = found["environ"]
+        check(secret not in json.dumps(environ), "a secret in the daemon's environment is not in the program's")
+        nobody = pwd.getpwuid(NOBODY)
+        check(set(environ) == {"PATH", "LANG", "HOME", "USER", "LOGNAME"} and environ["USER"] == "nobody" and
+              environ["LOGNAME"] == "nobody" and environ["HOME"] == nobody.pw_dir and environ["LANG"] == "C.UTF-8" and
+              environ["PATH"] == "/usr/local/bin:/usr/bin:/bin",
+              "its environment is PATH, LANG, HOME, USER and LOGNAME, for nobody: %s" %
+              ({k: environ[k] for k in ("PATH", "LANG", "HOME", "USER", "LOGNAME") if k in environ}
+               if len(environ) <= 5 else "%d variables: %s" % (len(environ), sorted(environ))))
+        check(found["cwd"] == "/", "it starts in /, not in the daemon's directory: %s" % found["cwd"])
+        descriptors = {}
+        for fd in os.listdir("/proc/%d/fd" % found["pid"]):
+            try:
+                descriptors[int(fd)] = os.readlink("/proc/%d/fd/%s" % (found["pid"], fd))
+            except OSError:
+                pass
+        check(descriptors.get(0) == "/dev/null" and descriptors.get(1, "").startswith("pipe:") and
+              descriptors.get(2) == descriptors.get(1) and
+              not any(t.startswith(("/dev/pts", "/dev/tty", "socket:")) for t in descriptors.values()),
+              "its descriptors: /dev/null, the output pipe, nothing of the daemon's: %s" % descriptors)
+        status, output = output_of(where, s["id"])
+        check(status == 200 and ("HELLO-STDOUT-" + marker) in output and ("HELLO-STDERR-" + marker) in output,
+              "GET /sessions/ID/output has what it wrote to stdout and stderr: %s %r" % (status, output[:200]))
+        check(("HELLO-STDOUT-" + marker) not in daemon.text() and ("HELLO-STDERR-" + marker) not in daemon.text(),
+              "and none of it went to the daemon's terminal or log")
+        status, _, _ = call(where, "GET", "/sessions/%s/output" % s["id"], user=BIN)
+        check(status == 404, "another user gets 404 for it")
+        status, _, _ = call(where, "POST", "/sessions/%s/stop" % s["id"])
+        check(status == 200, "the session stops")
+    finally:
+        daemon.stop()
+        for pid in processes_running(marker):
+            os.kill(pid, signal.SIGKILL)
+
+
+def check_output(run):
+    marker = run.marker + "-output"
+    status, _, s = call(run.where, "POST", "/sessions", {"command": ["/bin/sh", "-c", "echo boom-%s >&2; exit 3" % marker],
+                                                         "duration_s": 10})
+    failed = daemon_support.wait_for_state(run.daemon, s["id"], {"failed", "completed", "target_exited"}, timeout=20)
+    failure = (failed or {}).get("failure", "")
+    check(failed and failed["state"] == "failed" and "exited with status 3" in failure and ("boom-" + marker) in failure,
+          "a program that dies early: failed, its output quoted in the failure: %r" % failure)
+    status, output = output_of(run.where, s["id"])
+    check(status == 200 and output == "boom-%s\n" % marker, "and its output is there too: %r" % output)
+    flood = "import time\nfor i in range(20000): print('line %06d' % i)\nprint('LAST-LINE', flush=True)\n" \
+            "while True: time.sleep(0.01)"
+    status, _, s = call(run.where, "POST", "/sessions", {"command": [PYTHON, "-c", flood], "duration_s": 60})
+    output = ""
+    for _ in range(200):
+        status, output = output_of(run.where, s["id"])
+        if "LAST-LINE" in output or status != 200:
+            break
+        time.sleep(0.1)
+    lines = output.splitlines() or [""]
+    check(len(output.encode()) <= 64 * 1024 + 200 and lines[0].startswith("[pyprofd: the first ") and
+          lines[-1] == "LAST-LINE" and lines[-2] == "line 019999",
+          "240 KB of output: the last 64 KiB are kept, saying so: %d bytes, %r ... %r" %
+          (len(output), lines[:2], lines[-2:]))
+    call(run.where, "POST", "/sessions/%s/stop" % s["id"])
+    check(("line 019999") not in run.daemon.log(), "none of it in the daemon's log")
+
+
 def main():
     try:
         import pwd
@@ -230,8 +441,11 @@ def main():
             if name == "no-cgroups":
                 check(not run.cgroup_parent and "targets.command_cgroups is off" in said.group(1),
                       "with targets.command_cgroups off, no cgroup")
+            if name == "default":
+                check_output(run)
             check_no_orphan_left(run)
             check_no_survivor(run)
+        check_clean_start(work)
     finally:
         for run in runs:
             run.clean_up()
