@@ -30,6 +30,9 @@ struct Limits {
     double max_duration_s = 3'600;
     bool allow_unlimited_duration = false;  // sessions that run until stopped
     std::size_t max_request_body_bytes = 64 * 1024;
+    // What a session's request may add to a launched program's environment.
+    std::size_t max_command_env_vars = 64;
+    std::size_t max_command_env_bytes = 32 * 1024;  // NAME=value, all of them
 };
 
 // What is kept of finished sessions; the oldest go first.

@@ -96,7 +96,9 @@ std::string launch_failure_message(const LaunchFailure& failure, const std::stri
         case LaunchStep::fork: return fmt::format("cannot start '{}': fork: {}", argv0, why);
         case LaunchStep::cgroup: return fmt::format("cannot run '{}': cannot move it into its cgroup: {}", path, why);
         case LaunchStep::session: return fmt::format("cannot run '{}': cannot give it a process group or session of its own: {}", path, why);
-        case LaunchStep::directory: return fmt::format("cannot run '{}'{}: cannot enter its working directory: {}", path, as, why);
+        case LaunchStep::directory:
+            return fmt::format("cannot run '{}'{}: cannot enter its working directory {}: {}", path, as,
+                               options.clean ? options.clean->working_directory : std::string(), why);
         case LaunchStep::output: return fmt::format("cannot run '{}': cannot connect its stdin, stdout and stderr: {}", path, why);
         case LaunchStep::credentials:
         case LaunchStep::exec: break;

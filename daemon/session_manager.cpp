@@ -68,6 +68,8 @@ std::expected<std::optional<LaunchOptions>, SessionError> SessionManager::check(
     };
     if (spec.pid.has_value() == !spec.command.empty())
         return invalid("pid", "give either pid (a running process) or command (a program to launch), not both or neither");
+    if (spec.pid && (!spec.env.empty() || !spec.cwd.empty()))
+        return invalid(spec.env.empty() ? "cwd" : "env", "env and cwd are for a command pyprofd launches, not a running process");
     if (spec.pid && *spec.pid <= 0) return invalid("pid", fmt::format("pid must be a process id (1 or more), not {}", *spec.pid));
     if (spec.pid)
         if (auto allowed = check_target(*spec.pid, caller); !allowed) return std::unexpected(allowed.error());
@@ -79,9 +81,16 @@ std::expected<std::optional<LaunchOptions>, SessionError> SessionManager::check(
         auto user = policy_.launch_user(caller);
         if (!user) return not_permitted(user.error());
         // Clean: nothing of the daemon's own (terminal, environment, directory, log) reaches it.
+        if (auto env = check_requested_environment(spec.env, config_.limits.max_command_env_vars,
+                                                   config_.limits.max_command_env_bytes);
+            !env)
+            return invalid("env", env.error());
+        if (!spec.cwd.empty() && !spec.cwd.starts_with('/'))
+            return invalid("cwd", "cwd must be an absolute path: the command's working directory");
+        // Entered as the user, after it has dropped root: the kernel says whether it may.
         LaunchOptions options{.run_as = *user,
-                              .clean = LaunchOptions::CleanStart{.environment = launch_environment(*user),
-                                                                 .working_directory = "/"},
+                              .clean = LaunchOptions::CleanStart{.environment = launch_environment(*user, spec.env),
+                                                                 .working_directory = spec.cwd.empty() ? "/" : spec.cwd},
                               .cgroup_parent = launch_cgroups_.parent};
         auto program = resolve_program(spec.command.front(), options);
         if (!program)

@@ -21,6 +21,9 @@ nobody through the API, runs as nobody, and tries what the findings did
   is kept for GET /sessions/ID/output (bounded, the last 64 KiB), not written to the
   daemon's terminal; a program that dies early has the end of its output quoted in
   the session's failure.
+- What a request may set: variables (env) within limits, never HOME, USER, LOGNAME or
+  LD_*; a working directory (cwd), entered as nobody: one nobody may not enter fails
+  the session, saying why.
 
 Every answer is checked against openapi.yaml.
 
@@ -420,6 +423,58 @@ def check_output(run):
     check(("line 019999") not in run.daemon.log(), "none of it in the daemon's log")
 
 
+def check_request_fields(run):
+    show = "import json, os, time\nprint(json.dumps({'env': dict(os.environ), 'cwd': os.getcwd()}), flush=True)\n" \
+           "while True: time.sleep(0.01)"
+
+    def launched(fields):
+        """What the program says its environment and directory are."""
+        status, _, s = call(run.where, "POST", "/sessions", dict({"command": [PYTHON, "-c", show], "duration_s": 30}, **fields))
+        if not check(status == 201, "a command with %s starts: %s" % (sorted(fields), s.get("detail") if status != 201 else "")):
+            return s, None
+        for _ in range(200):
+            status, output = output_of(run.where, s["id"])
+            if output.startswith("{"):
+                call(run.where, "POST", "/sessions/%s/stop" % s["id"])
+                return s, json.loads(output.splitlines()[0])
+            time.sleep(0.05)
+        return s, None
+
+    s, said = launched({"env": {"APP_MODE": "profiling", "PATH": "/usr/bin:/bin"}, "cwd": run.reports})
+    check(said and said["env"].get("APP_MODE") == "profiling" and said["env"]["PATH"] == "/usr/bin:/bin" and
+          said["env"]["USER"] == "nobody" and set(said["env"]) == {"PATH", "LANG", "HOME", "USER", "LOGNAME", "APP_MODE"},
+          "env adds a variable and replaces PATH: %s" % (said and said["env"]))
+    check(said and said["cwd"] == run.reports, "cwd is its working directory: %s" % (said and said["cwd"]))
+    status, _, again = call(run.where, "GET", "/sessions/" + s["id"])
+    check(again["target"].get("env") == ["APP_MODE", "PATH"] and again["target"].get("cwd") == run.reports and
+          "profiling" not in json.dumps(again), "the session names the variables, not their values: %s" % again["target"])
+
+    refused = [({"env": {"LD_PRELOAD": "/tmp/x.so"}}, "env", "dynamic loader"),
+               ({"env": {"HOME": "/root"}}, "env", "set by pyprofd"),
+               ({"env": {"1X": "y"}}, "env", "not a variable name"),
+               ({"env": {"X": 1}}, "env", "must be a string"),
+               ({"env": {"V%d" % i: "x" for i in range(65)}}, "env", "limits.max_command_env_vars"),
+               ({"env": {"BIG": "x" * 40000}}, "env", "limits.max_command_env_bytes"),
+               ({"cwd": "relative/dir"}, "cwd", "absolute"),
+               ({"env": {"A": "b"}, "pid": 1, "command": None}, "env", "not a running process")]
+    for fields, field, says in refused:
+        body = dict({"command": [PYTHON, "-c", show], "duration_s": 5}, **fields)
+        if body.get("command") is None:
+            del body["command"]
+        status, _, p = call(run.where, "POST", "/sessions", body)
+        check(status == 400 and p.get("field") == field and says in p.get("detail", ""),
+              "%s -> 400 (field %s): %s" % (json.dumps(fields)[:60], field, p.get("detail") if isinstance(p, dict) else p))
+
+    private = os.path.join(run.work, "private")
+    os.makedirs(private)
+    os.chmod(private, 0o700)
+    status, _, s = call(run.where, "POST", "/sessions", {"command": [PYTHON, "-c", show], "duration_s": 5, "cwd": private})
+    failed = daemon_support.wait_for_state(run.daemon, s["id"], {"failed", "completed", "target_exited"}, timeout=20)
+    failure = (failed or {}).get("failure", "")
+    check(failed and failed["state"] == "failed" and "as nobody: cannot enter its working directory %s: Permission denied" %
+          private in failure, "a cwd nobody may not enter (root's, 0700): failed, saying why: %r" % failure)
+
+
 def main():
     try:
         import pwd
@@ -443,6 +498,7 @@ def main():
                       "with targets.command_cgroups off, no cgroup")
             if name == "default":
                 check_output(run)
+                check_request_fields(run)
             check_no_orphan_left(run)
             check_no_survivor(run)
         check_clean_start(work)
