@@ -349,12 +349,7 @@ Response Routes::route(const Request& request, const daemon::Caller& caller) {
         if (!get) return method_not_allowed("GET");
         auto output = sessions_.output(id, caller);
         if (!output) return session_problem(output.error());
-        auto body = std::move(output->text);
-        if (output->total > body.size())
-            body = fmt::format("[pyprofd: the first {} bytes of the output are not kept, only the last {}]\n",
-                               output->total - body.size(), body.size()) +
-                   body;
-        return with_body(http::status::ok, "text/plain; charset=utf-8", std::move(body));
+        return with_body(http::status::ok, "text/plain; charset=utf-8", std::move(*output));
     }
     if (parts.size() == 4 && parts[2] == "diff" && parts[3].ends_with(".svg")) {
         if (!get) return method_not_allowed("GET");

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <fmt/format.h>
 
 namespace pyprofd::daemon {
 
@@ -23,6 +24,14 @@ OutputTail::Kept OutputTail::kept() const {
     std::lock_guard lock(mutex_);
     auto from = bytes_.size() > capacity_ ? bytes_.size() - capacity_ : 0;
     return Kept{bytes_.substr(from), total_};
+}
+
+std::string OutputTail::text() const {
+    auto kept_now = kept();
+    if (kept_now.total == kept_now.text.size()) return std::move(kept_now.text);
+    return fmt::format("[pyprofd: the first {} bytes of the output are not kept, only the last {}]\n",
+                       kept_now.total - kept_now.text.size(), kept_now.text.size()) +
+           kept_now.text;
 }
 
 std::string OutputTail::last_lines(std::size_t max_bytes) const {

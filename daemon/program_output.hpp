@@ -27,6 +27,8 @@ public:
         std::uint64_t total = 0;
     };
     Kept kept() const;
+    // What is kept, as served: after a line that says how much is not, when some is not.
+    std::string text() const;
     // The last whole lines that fit in max_bytes (or the end of a longer last line),
     // for quoting in a message.
     std::string last_lines(std::size_t max_bytes) const;

@@ -281,21 +281,29 @@ std::expected<std::pair<SessionInfo, std::shared_ptr<const render::Profile>>, Se
     return session->snapshot();
 }
 
-std::expected<OutputTail::Kept, SessionError> SessionManager::output(const std::string& id, const Caller& caller) const {
+std::expected<std::string, SessionError> SessionManager::output(const std::string& id, const Caller& caller) const {
     auto session = find(id, caller);
     if (!session) return std::unexpected(SessionError{SessionError::Kind::not_found, fmt::format("no session {}", id), {}});
-    auto output = session->output();
-    if (!output) {
-        auto info = session->info();
-        return std::unexpected(SessionError{
-            SessionError::Kind::not_found,
-            info.spec.pid ? fmt::format("session {} samples process {}, which pyprofd did not launch: its output is not "
-                                        "pyprofd's to keep",
-                                        id, *info.spec.pid)
-                          : fmt::format("the output of session {} is not kept across a restart of the daemon", id),
-            {}});
-    }
-    return output->kept();
+    if (auto output = session->output()) return output->text();
+    auto info = session->info();
+    if (info.spec.pid)
+        return std::unexpected(SessionError{SessionError::Kind::not_found,
+                                            fmt::format("session {} samples process {}, which pyprofd did not launch: its "
+                                                        "output is not pyprofd's to keep",
+                                                        id, *info.spec.pid),
+                                            {}});
+    if (auto saved = store_.load_output(id)) return std::move(*saved);
+    return std::unexpected(SessionError{
+        SessionError::Kind::not_found,
+        fmt::format("the output of session {} was not saved (its program never started, or the daemon stopped first)", id),
+        {}});
+}
+
+void SessionManager::save_output(const Session& session) const {
+    auto output = session.output();
+    if (!output) return;
+    if (auto saved = store_.save_output(session.id(), output->text()); !saved)
+        spdlog::warn("session={} its program's output is not saved: {}", session.id(), saved.error());
 }
 
 SessionCounts SessionManager::counts() const {
@@ -318,6 +326,7 @@ void SessionManager::session_ended(Session& session) {
                           saved.error());
             session.set_save_error(saved.error());
         }
+        save_output(session);
     }
     spdlog::info("session={} ended: {}{}, {} samples, {} errors", info.id, to_string(info.state),
                  info.failure.empty() ? "" : " (" + info.failure + ")", info.samples,
@@ -343,7 +352,10 @@ void SessionManager::checkpoint_running() {
         if (auto saved = store_.save(info, *profile); !saved) {
             if (saved.error() != info.save_error) spdlog::warn("session={} not saved: {}", info.id, saved.error());
             s->set_save_error(saved.error());
-        } else if (!info.save_error.empty()) {
+            continue;
+        }
+        save_output(*s);
+        if (!info.save_error.empty()) {
             s->set_save_error({});
             spdlog::info("session={} saved now", info.id);
         }

@@ -62,8 +62,9 @@ public:
     std::expected<void, SessionError> remove(const std::string& id, const Caller& caller);
     std::expected<std::pair<SessionInfo, std::shared_ptr<const render::Profile>>, SessionError> profile(
         const std::string& id, const Caller& caller) const;
-    // What a launched program wrote to stdout and stderr, the last of it kept.
-    std::expected<OutputTail::Kept, SessionError> output(const std::string& id, const Caller& caller) const;
+    // What a launched program wrote to stdout and stderr, the last of it kept (also
+    // after a restart, as last saved).
+    std::expected<std::string, SessionError> output(const std::string& id, const Caller& caller) const;
     // Every session's counts, whoever's: figures for /metrics.
     SessionCounts counts() const;
     // A running process, attached for this caller if the rules let it read that
@@ -88,6 +89,8 @@ private:
     std::shared_ptr<Session> find(const std::string& id, const Caller& caller) const;
     void session_ended(Session& session);
     void checkpoint_running();
+    // Saves a launched program's output so far; with checkpoint_mutex_ held.
+    void save_output(const Session& session) const;
     // Removes the oldest finished sessions beyond the retention limits, but never `keep`.
     void apply_retention(const std::string& keep = {});
     void bury_removed();

@@ -126,11 +126,19 @@ class Run:
         path = os.path.join(self.work, "pyprofd.yaml")
         with open(path, "w") as f:
             f.write("targets: {allow_commands: true%s}\nlimits: {max_duration_s: 120}\n" % targets)
-        self.daemon = Daemon(PYPROFD, ["--config", path, "--listen", "127.0.0.1:0", "--state-dir",
-                                       os.path.join(self.work, "state")], os.path.join(self.work, "daemon.log"))
+        self.config = path
+        self.restart()
         self.where = "127.0.0.1:%d" % self.daemon.port
         found = re.search(r"launched programs: a cgroup each, made in (\S+)", self.daemon.log())
         self.cgroup_parent = found and found.group(1)
+
+    def restart(self):
+        """(Re)starts the daemon on the same state directory."""
+        if getattr(self, "daemon", None):
+            self.daemon.stop()
+        self.daemon = Daemon(PYPROFD, ["--config", self.config, "--listen", "127.0.0.1:0", "--state-dir",
+                                       os.path.join(self.work, "state")], os.path.join(self.work, "daemon.log"))
+        self.where = "127.0.0.1:%d" % self.daemon.port
 
     def start(self, mode, duration_s=60):
         """Starts a session of hostile_launch.py MODE; (session, its report) once it has reported."""
@@ -421,6 +429,10 @@ def check_output(run):
           (len(output), lines[:2], lines[-2:]))
     call(run.where, "POST", "/sessions/%s/stop" % s["id"])
     check(("line 019999") not in run.daemon.log(), "none of it in the daemon's log")
+    run.restart()
+    status, again = output_of(run.where, s["id"])
+    check(status == 200 and again == output, "after a restart of the daemon, the output is still there (%s, %d bytes)" %
+          (status, len(again)))
 
 
 def check_request_fields(run):
