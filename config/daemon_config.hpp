@@ -33,6 +33,9 @@ struct Limits {
     // What a session's request may add to a launched program's environment.
     std::size_t max_command_env_vars = 64;
     std::size_t max_command_env_bytes = 32 * 1024;  // NAME=value, all of them
+    // HTTP connections open at once; more wait in the kernel's backlog. Lowered at
+    // start to what the descriptor limit leaves room for.
+    std::size_t max_connections = 512;
 };
 
 // What is kept of finished sessions; the oldest go first.

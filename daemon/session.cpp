@@ -1,5 +1,6 @@
 #include "daemon/session.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "daemon/launched_program.hpp"
@@ -62,6 +63,12 @@ void Session::join() {
     if (thread_.joinable()) thread_.join();
 }
 
+bool Session::wait_ended(std::chrono::milliseconds limit) const {
+    std::unique_lock lock(mutex_);
+    if (!thread_.joinable()) return true;  // read from disk: never ran here
+    return ended_.wait_for(lock, limit, [&] { return thread_done_; });
+}
+
 bool Session::running() const {
     std::lock_guard lock(mutex_);
     return info_.state == SessionState::running;
@@ -81,7 +88,15 @@ void Session::run(std::stop_token stop) {
             final_profile_ = std::make_shared<const render::Profile>(std::move(profile_));
             profile_ = render::Profile();
         }
+        // What it attached (a pidfd, a descriptor per thread's /proc file) goes now,
+        // not when the session is deleted. Only this thread touches process_.
+        process_.reset();
         if (on_end_) on_end_(*this);
+        {
+            std::lock_guard lock(mutex_);
+            thread_done_ = true;
+        }
+        ended_.notify_all();
     };
 
     SessionSpec spec;
@@ -170,6 +185,9 @@ void Session::run(std::stop_token stop) {
         case sampler::SamplingEnd::stopped:
             return finish(program_exited ? SessionState::target_exited : SessionState::stopped);
         case sampler::SamplingEnd::target_exited: return finish(SessionState::target_exited);
+        case sampler::SamplingEnd::unresponsive:
+            return finish(SessionState::failed,
+                          fmt::format("blocking sampling gave up: {}; sample it without blocking", result.failure));
         case sampler::SamplingEnd::target_replaced:
             spdlog::info("session={} process {} replaced its program (exec)", id_, info().target_pid);
             return finish(SessionState::target_exited);

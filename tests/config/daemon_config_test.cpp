@@ -28,6 +28,7 @@ TEST_CASE("the documented example parses and holds the defaults it says") {
     CHECK(c->limits.max_rate_hz == defaults.limits.max_rate_hz);
     CHECK(c->limits.max_duration_s == defaults.limits.max_duration_s);
     CHECK(c->limits.max_request_body_bytes == defaults.limits.max_request_body_bytes);
+    CHECK(c->limits.max_connections == defaults.limits.max_connections);
     CHECK(c->retention.max_sessions == defaults.retention.max_sessions);
     CHECK(c->retention.max_disk_bytes == defaults.retention.max_disk_bytes);
     CHECK(c->checkpoint_interval_s == defaults.checkpoint_interval_s);
@@ -48,7 +49,7 @@ access:
     - {name: ci, file: /etc/pyprofd/ci.token, role: admin}
     - {name: alice-laptop, file: /etc/pyprofd/alice.token, user: alice}
 checkpoint_interval_s: 2
-limits: {max_running_sessions: 4, max_rate_hz: 2000, max_duration_s: 60, allow_unlimited_duration: yes, max_request_body_bytes: 4096, max_command_env_vars: 3, max_command_env_bytes: 100}
+limits: {max_running_sessions: 4, max_rate_hz: 2000, max_duration_s: 60, allow_unlimited_duration: yes, max_request_body_bytes: 4096, max_connections: 64, max_command_env_vars: 3, max_command_env_bytes: 100}
 retention: {max_sessions: 10, max_age_days: 0.5, max_disk_mb: 100}
 log: {level: debug, format: json}
 targets: {allowed_uids: [1000, 0], allowed_executables: ["/usr/bin/python3*"], allow_commands: true, command_user: www-data, command_cgroups: no}
@@ -82,6 +83,7 @@ targets: {allowed_uids: [1000, 0], allowed_executables: ["/usr/bin/python3*"], a
     CHECK(c->limits.max_request_body_bytes == 4096);
     CHECK(c->limits.max_command_env_vars == 3);
     CHECK(c->limits.max_command_env_bytes == 100);
+    CHECK(c->limits.max_connections == 64);
     CHECK(c->retention.max_sessions == 10);
     CHECK(c->retention.max_age_days == 0.5);
     CHECK(c->retention.max_disk_bytes == 100ULL << 20);
