@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "daemon/launched_program.hpp"
+#include "daemon/program_output.hpp"
 #include "daemon/sample_aggregator.hpp"
 #include "daemon/session_info.hpp"
 #include "render/profile.hpp"
@@ -30,8 +31,8 @@ public:
     using EndHandler = std::function<void(Session&)>;
 
     // Starts sampling. on_end runs on the session's thread once the record is final.
-    // Without a process, it launches the spec's command as run_as.
-    Session(SessionInfo info, std::optional<sampler::PythonProcess> process, RunAs run_as, EndHandler on_end);
+    // Without a process, it launches the spec's command as launch says.
+    Session(SessionInfo info, std::optional<sampler::PythonProcess> process, LaunchOptions launch, EndHandler on_end);
     // A finished session from disk.
     Session(SessionInfo info, ProfileLoader loader);
     Session(const Session&) = delete;
@@ -49,6 +50,10 @@ public:
     void set_save_error(std::string error);
     // Running, or finished but not saved yet: what a checkpoint saves.
     bool due_for_saving() const;
+
+    // The last of a launched program's stdout and stderr; null for a session of a
+    // running process (or one read back from disk).
+    std::shared_ptr<const OutputTail> output() const { return output_; }
 
     void request_stop();
     void join();
@@ -72,7 +77,8 @@ private:
     mutable std::shared_ptr<const render::Profile> final_profile_;  // set at the end, or when first loaded
     ProfileLoader loader_;
     std::optional<sampler::PythonProcess> process_;
-    RunAs run_as_;
+    LaunchOptions launch_;
+    std::shared_ptr<OutputTail> output_;
     EndHandler on_end_;
     std::atomic<bool> removed_ = false;
     mutable std::condition_variable ended_;

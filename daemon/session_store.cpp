@@ -205,6 +205,15 @@ std::expected<render::Profile, std::string> SessionStore::load_profile(const std
     return profile;
 }
 
+std::expected<void, std::string> SessionStore::save_output(const std::string& id, const std::string& text) const {
+    return write_file_atomically(output_path(id), [&](std::ostream& out) { out << text; }, state_file_mode);
+}
+
+std::optional<std::string> SessionStore::load_output(const std::string& id) const {
+    std::string why;
+    return read_state_file(output_path(id), why);
+}
+
 std::expected<void, std::string> SessionStore::check_writable() const {
     auto probe = dir_ + "/.writable-probe";
     auto written = write_file_atomically(probe, [](std::ostream& out) { out << "pyprofd\n"; });
@@ -217,12 +226,13 @@ void SessionStore::remove(const std::string& id) const {
     std::error_code ec;
     fs::remove(record_path(id), ec);
     fs::remove(profile_path(id), ec);
+    fs::remove(output_path(id), ec);
 }
 
 std::uint64_t SessionStore::bytes_on_disk(const std::string& id) const {
     std::error_code ec;
     std::uint64_t total = 0;
-    for (const auto& p : {record_path(id), profile_path(id)}) {
+    for (const auto& p : {record_path(id), profile_path(id), output_path(id)}) {
         auto size = fs::file_size(p, ec);
         if (!ec) total += size;
     }
