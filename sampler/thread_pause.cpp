@@ -33,9 +33,15 @@ StopWait wait_for_stop(pid_t tid, int& pending_signal, Clock::time_point deadlin
             return StopWait::gone;  // ECHILD: it exited and is no longer ours
         }
         if (r == 0) {
-            // Most threads stop within microseconds; this wait is for the rare one.
-            if (Clock::now() >= deadline) return StopWait::late;
-            std::this_thread::sleep_for(std::chrono::microseconds(50));
+            // Most threads stop within microseconds: yield for the first millisecond
+            // (the pause must stay short, or signals sent meanwhile merge), then sleep
+            // in small steps for the rare slow one.
+            auto now = Clock::now();
+            if (now >= deadline) return StopWait::late;
+            if (deadline - now > pause_deadline - std::chrono::milliseconds(1))
+                std::this_thread::yield();
+            else
+                std::this_thread::sleep_for(std::chrono::microseconds(50));
             continue;
         }
         if (WIFEXITED(status) || WIFSIGNALED(status)) return StopWait::gone;
