@@ -27,7 +27,7 @@ import time
 
 PYPROFD, SOURCE = sys.argv[1], os.path.abspath(sys.argv[2])
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_support import PYTHON, check, readable_copy, report, wait_for_state  # noqa: E402
+from daemon_support import PYTHON, check, readable_copy, report, uid_of, wait_for_state  # noqa: E402
 import daemon_support  # noqa: E402
 from api_contract import Contract  # noqa: E402
 
@@ -141,14 +141,6 @@ def check_retention_by_age(work):
     finally:
         daemon.stop(signal.SIGTERM)
         target.kill()
-
-
-def uid_of(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("Uid:"):
-                return int(line.split()[1])
-    return None
 
 
 def check_target_policy(work):

@@ -126,6 +126,15 @@ def wait_for_state(daemon, sid, states, timeout=30):
     return None
 
 
+def uid_of(pid):
+    """The real uid a process runs as, or None."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                return int(line.split()[1])
+    return None
+
+
 def processes_running(text):
     """PIDs whose command line holds text."""
     found = []

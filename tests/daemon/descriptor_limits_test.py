@@ -44,6 +44,20 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def idle_connections(port, count):
+    """Connections that never send a request."""
+    made = []
+    for _ in range(count):
+        c = socket.socket()
+        c.setblocking(False)
+        try:
+            c.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        made.append(c)
+    return made
+
+
 def main():
     work = tempfile.mkdtemp(prefix="pyprofd-descriptors-")
     config = os.path.join(work, "c.yaml")
@@ -73,14 +87,7 @@ def main():
 
         log_before = os.path.getsize(daemon.log_path)
         cpu_before = cpu_seconds(daemon.process.pid)
-        for _ in range(400):
-            c = socket.socket()
-            c.setblocking(False)
-            try:
-                c.connect(("127.0.0.1", daemon.port))
-            except BlockingIOError:
-                pass
-            idle.append(c)
+        idle += idle_connections(daemon.port, 400)
         time.sleep(6)
         grown = os.path.getsize(daemon.log_path) - log_before
         cpu = cpu_seconds(daemon.process.pid) - cpu_before
@@ -110,14 +117,7 @@ def main():
                 time.sleep(0.05)
             log_before = os.path.getsize(daemon.log_path)
             cpu_before = cpu_seconds(daemon.process.pid)
-            for _ in range(150):
-                c = socket.socket()
-                c.setblocking(False)
-                try:
-                    c.connect(("127.0.0.1", daemon.port))
-                except BlockingIOError:
-                    pass
-                idle.append(c)
+            idle += idle_connections(daemon.port, 150)
             time.sleep(5)
             grown = os.path.getsize(daemon.log_path) - log_before
             cpu = cpu_seconds(daemon.process.pid) - cpu_before

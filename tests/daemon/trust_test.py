@@ -30,7 +30,7 @@ import time
 PYPROFD = sys.argv[1]
 SOURCE = sys.argv[2]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_support import PYTHON, Daemon, check, readable_copy, report  # noqa: E402
+from daemon_support import PYTHON, Daemon, check, readable_copy, report, uid_of  # noqa: E402
 import daemon_support  # noqa: E402
 from api_contract import Contract  # noqa: E402
 
@@ -57,14 +57,6 @@ def start_target(uid=None, gid=None, code=None):
     p = subprocess.Popen(command, stdout=subprocess.PIPE, **kwargs)
     p.stdout.readline()
     return p
-
-
-def uid_of(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("Uid:"):
-                return int(line.split()[1])
-    return None
 
 
 def wait_finished(where, sid, user):
