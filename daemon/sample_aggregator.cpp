@@ -3,20 +3,25 @@
 #include <fmt/format.h>
 
 #include "render/frame_label.hpp"
+#include "render/label_text.hpp"
 
 namespace pyprofd::daemon {
 
 SampleAggregator::SampleAggregator(render::Profile& profile, AggregationOptions options)
     : profile_(profile), options_(options) {}
 
+// The names come from the target: made safe here, so that the profile holds the
+// same labels before a restart as after its saved folded stacks are read back.
 std::string SampleAggregator::frame_label(const sampler::Frame& frame, bool by_function) {
-    if (by_function || frame.line < 0) return fmt::format("{} ({})", frame.function(), frame.filename());
-    return fmt::format("{} ({}:{})", frame.function(), frame.filename(), frame.line);
+    auto function = render::safe_label_text(frame.function());
+    auto file = render::safe_label_text(frame.filename());
+    if (by_function || frame.line < 0) return fmt::format("{} ({})", function, file);
+    return fmt::format("{} ({}:{})", function, file, frame.line);
 }
 
 std::string SampleAggregator::thread_label(pid_t tid, const std::string& name) {
     if (name.empty()) return fmt::format("thread ({})", tid);
-    return fmt::format("thread \"{}\" ({})", name, tid);
+    return fmt::format("thread \"{}\" ({})", render::safe_label_text(name), tid);
 }
 
 bool SampleAggregator::keeps(const sampler::ThreadStack& thread) const {

@@ -4,6 +4,8 @@
 #include <optional>
 #include <vector>
 
+#include "render/label_text.hpp"
+
 namespace pyprofd::render {
 
 void write_folded(const Profile& profile, std::ostream& out) {
@@ -12,7 +14,8 @@ void write_folded(const Profile& profile, std::ostream& out) {
         line.clear();
         for (std::size_t i = 0; i < path.size(); ++i) {
             if (i) line += ';';
-            line += profile.label(profile.node(path[i]).frame);
+            // A name that holds a newline or ';' must not make lines or frames of its own.
+            append_safe_label_text(line, profile.label(profile.node(path[i]).frame));
         }
         line += ' ';
         line += std::to_string(self);
