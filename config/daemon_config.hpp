@@ -30,6 +30,11 @@ struct Limits {
     double max_duration_s = 3'600;
     bool allow_unlimited_duration = false;  // sessions that run until stopped
     std::size_t max_request_body_bytes = 64 * 1024;
+    // What one session's profile may hold (its memory, its saved file and its graphs
+    // grow with these); past any, new stacks count under one [truncated] frame.
+    std::size_t max_profile_stacks = 100'000;        // distinct stacks
+    std::size_t max_profile_frames = 1'000'000;      // frames of those stacks, a shared prefix once
+    std::uint64_t max_profile_label_bytes = 64ULL << 20;  // their text, as folded stacks
 };
 
 // What is kept of finished sessions; the oldest go first.

@@ -26,9 +26,11 @@ public:
     using ProfileLoader = std::function<std::shared_ptr<const render::Profile>()>;
     using EndHandler = std::function<void(Session&)>;
 
-    // Starts sampling. on_end runs on the session's thread once the record is final.
-    // Without a process, it launches the spec's command as run_as.
-    Session(SessionInfo info, std::optional<sampler::PythonProcess> process, RunAs run_as, EndHandler on_end);
+    // Starts sampling into a profile with these limits. on_end runs on the session's
+    // thread once the record is final. Without a process, it launches the spec's
+    // command as run_as.
+    Session(SessionInfo info, std::optional<sampler::PythonProcess> process, RunAs run_as, EndHandler on_end,
+            render::ProfileLimits limits = {});
     // A finished session from disk.
     Session(SessionInfo info, ProfileLoader loader);
     Session(const Session&) = delete;
@@ -51,8 +53,13 @@ public:
     void join();
     bool running() const;
 
+    // The configuration key of the limit a profile reached.
+    static std::string limit_key(render::ProfileCap cap);
+
 private:
     void run(std::stop_token stop);
+    // The record with what the profile so far says; with mutex_ held.
+    SessionInfo current_info() const;
 
     const std::string id_;
     const std::string owner_;

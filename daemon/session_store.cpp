@@ -93,14 +93,14 @@ SessionStore::Loaded SessionStore::load_all() const {
     return loaded;
 }
 
-std::expected<render::Profile, std::string> SessionStore::load_profile(const std::string& id) const {
-    render::Profile profile;
+SessionStore::LoadedProfile SessionStore::load_profile(const std::string& id, const render::ProfileLimits& limits) const {
+    LoadedProfile loaded{render::Profile(limits), {}};
     auto path = profile_path(id);
     std::ifstream in(path, std::ios::binary);
-    if (!in) return profile;  // a session that ended before its first sample has none
-    if (auto error = render::read_folded(in, profile))
-        return std::unexpected(fmt::format("{} line {}: {}", path, error->line, error->message));
-    return profile;
+    if (!in) return loaded;  // a session that ended before its first sample has none
+    if (auto error = render::read_folded(in, loaded.profile))
+        loaded.problem = fmt::format("{} line {}: {}", path, error->line, error->message);
+    return loaded;
 }
 
 std::expected<void, std::string> SessionStore::check_writable() const {
