@@ -77,7 +77,17 @@ std::pair<SessionInfo, std::shared_ptr<const render::Profile>> Session::snapshot
         if (!final_profile_) final_profile_ = std::move(loaded);
         return {info_, final_profile_};
     }
-    return {current_info(), std::make_shared<const render::Profile>(profile_)};
+    // Readers at about the same moment share one copy, while any of them still holds
+    // it: a large profile is not copied once per request.
+    auto now = std::chrono::steady_clock::now();
+    auto shared = recent_snapshot_.lock();
+    if (!shared || now - recent_snapshot_at_ > std::chrono::seconds(1)) {
+        shared = std::make_shared<const render::Profile>(profile_);
+        recent_snapshot_ = shared;
+        recent_snapshot_at_ = now;
+        recent_snapshot_info_ = current_info();
+    }
+    return {recent_snapshot_info_, std::move(shared)};
 }
 
 void Session::set_save_error(std::string error) {

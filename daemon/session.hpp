@@ -6,6 +6,7 @@
 //
 // A session read back from the state directory after a restart has no thread; its
 // profile is loaded from disk when first asked for.
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -68,6 +69,9 @@ private:
     render::Profile profile_;  // a root per thread, always: every format can be made from it
     std::optional<SampleAggregator> aggregator_;  // into profile_, while sampling
     mutable std::shared_ptr<const render::Profile> final_profile_;  // set at the end, or when first loaded
+    mutable std::weak_ptr<const render::Profile> recent_snapshot_;  // a running session's, while a reader has it
+    mutable std::chrono::steady_clock::time_point recent_snapshot_at_;
+    mutable SessionInfo recent_snapshot_info_;  // the record as it was then
     ProfileLoader loader_;
     std::optional<sampler::PythonProcess> process_;
     RunAs run_as_;
