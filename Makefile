@@ -47,8 +47,8 @@ bench: test-deps build
 	./build/bench/bench_sample_cost
 	./build/bench/bench_sampling_rate
 	./build/bench/bench_render_flame_graph ./build/pyprofd
-	/usr/bin/python3.11 bench/daemon_load.py ./build/pyprofd .
-	/usr/bin/python3.11 bench/flask_overhead.py ./build/pyprofd .
+	/usr/bin/python3.11 -B bench/daemon_load.py ./build/pyprofd .
+	/usr/bin/python3.11 -B bench/flask_overhead.py ./build/pyprofd .
 
 clean:
 	rm -rf build build-asan

@@ -1,5 +1,6 @@
 #include "api/bearer_auth.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,7 +8,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
-#include <fstream>
 
 namespace pyprofd::api {
 
@@ -38,18 +38,30 @@ std::expected<std::string, std::string> read_token_file(const config::AccessToke
     auto fail = [&](std::string why) {
         return std::unexpected(fmt::format("access.tokens: token '{}': {}", token.name, why));
     };
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0)
+    // Opened once, without following a link, and checked through that descriptor:
+    // what is checked is what is read.
+    int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ELOOP) return fail(fmt::format("the token file {} is a symbolic link; name the file itself", path));
         return fail(fmt::format("cannot read the token file {}: {}; {}", path, std::strerror(errno), how_to_make_a_token));
+    }
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return fail(fmt::format("cannot read the token file {}: {}", path, std::strerror(errno)));
     if (!S_ISREG(st.st_mode)) return fail(fmt::format("the token file {} is not a regular file", path));
     if ((st.st_mode & 077) != 0)
         return fail(fmt::format("the token file {} may be read by others (mode {:o}): chmod 600 {}", path,
                                 st.st_mode & 0777, path));
     if (st.st_uid != 0 && st.st_uid != ::geteuid())
         return fail(fmt::format("the token file {} belongs to uid {}, neither root nor this daemon's user", path, st.st_uid));
-    std::ifstream in(path);
-    std::string secret;
-    std::getline(in, secret);
+    char buffer[4096];
+    auto n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0) return fail(fmt::format("cannot read the token file {}: {}", path, std::strerror(errno)));
+    std::string secret(buffer, static_cast<std::size_t>(n));
+    secret = secret.substr(0, secret.find('\n'));
     while (!secret.empty() && (secret.back() == '\r' || secret.back() == ' ' || secret.back() == '\t')) secret.pop_back();
     if (secret.size() < 16)
         return fail(fmt::format("the token in {} is shorter than 16 characters; {}", path, how_to_make_a_token));

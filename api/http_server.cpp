@@ -6,16 +6,21 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <algorithm>
 #include <cerrno>
+#include <deque>
+#include <mutex>
 #include <cstring>
 #include <fmt/format.h>
 #include <optional>
 #include <spdlog/spdlog.h>
 
 #include "api/problem.hpp"
+#include "daemon/log_throttle.hpp"
 
 namespace pyprofd::api {
 
@@ -24,15 +29,73 @@ namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 using local = asio::local::stream_protocol;
 
+// The connections open at once, and the listeners waiting for one to close.
+class ConnectionBudget {
+public:
+    explicit ConnectionBudget(std::size_t max) : max_(max) {}
+
+    // A slot now; or false, and `resume` is called once one is given back.
+    bool take_or_wait(std::function<void()> resume) {
+        std::lock_guard lock(mutex_);
+        if (open_ < max_) {
+            ++open_;
+            return true;
+        }
+        waiting_.push_back(std::move(resume));
+        return false;
+    }
+
+    void give_back() {
+        std::function<void()> resume;
+        {
+            std::lock_guard lock(mutex_);
+            --open_;
+            if (!waiting_.empty()) {
+                resume = std::move(waiting_.front());
+                waiting_.pop_front();
+            }
+        }
+        if (resume) resume();
+    }
+
+private:
+    std::mutex mutex_;
+    const std::size_t max_;
+    std::size_t open_ = 0;
+    std::deque<std::function<void()>> waiting_;
+};
+
+struct HttpServer::Context {
+    Handler handler;
+    ServerLimits limits;
+    ResponseObserver observe;
+    ConnectionBudget connections{limits.max_connections};
+    daemon::LogThrottle access_log{200, std::chrono::seconds(1)};
+};
+
 namespace {
+
+// A connection's place in the budget, given back when the connection ends.
+class ConnectionSlot {
+public:
+    explicit ConnectionSlot(std::shared_ptr<HttpServer::Context> context) : context_(std::move(context)) {}
+    ConnectionSlot(ConnectionSlot&& other) noexcept = default;
+    ConnectionSlot& operator=(ConnectionSlot&&) = delete;
+    ~ConnectionSlot() {
+        if (context_) context_->connections.give_back();
+    }
+
+private:
+    std::shared_ptr<HttpServer::Context> context_;
+};
 
 template <typename Protocol>
 class Connection : public std::enable_shared_from_this<Connection<Protocol>> {
 public:
     using Socket = typename Protocol::socket;
-    Connection(Socket socket, const HttpServer::Handler& handler, const ServerLimits& limits,
-               const HttpServer::ResponseObserver& observe, PeerIdentity peer)
-        : stream_(std::move(socket)), handler_(handler), limits_(limits), observe_(observe), peer_(std::move(peer)) {}
+    Connection(Socket socket, std::shared_ptr<HttpServer::Context> context, ConnectionSlot slot, PeerIdentity peer)
+        : stream_(std::move(socket)), context_(std::move(context)), limits_(context_->limits), slot_(std::move(slot)),
+          peer_(std::move(peer)) {}
 
     void start() {
         asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Connection::read, this->shared_from_this()));
@@ -72,17 +135,21 @@ private:
         auto target = std::string(request.target());
         started_ = std::chrono::steady_clock::now();
         caller_.clear();
-        Response response = handler_(request, peer_, caller_);
+        Response response = context_->handler(request, peer_, caller_);
         bool close_after = !response.keep_alive();
         send(std::move(response), method, target, close_after);
     }
 
     void send(Response response, const std::string& method, const std::string& target, bool close_after) {
         auto status = response.result_int();
-        if (observe_) observe_(status);
+        if (context_->observe) context_->observe(status);
         auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
-        spdlog::info("access {} {} \"{} {}\" {} {} {:.1f}ms", peer_.address, caller_.empty() ? "-" : caller_, method,
-                     target.substr(0, 300), status, response.body().size(), elapsed);
+        if (auto held_back = context_->access_log.allow()) {
+            if (*held_back)
+                spdlog::info("access: {} requests were not logged (more than 200 a second)", *held_back);
+            spdlog::info("access {} {} \"{} {}\" {} {} {:.1f}ms", peer_.address, caller_.empty() ? "-" : caller_, method,
+                         target.substr(0, 300), status, response.body().size(), elapsed);
+        }
         response_ = std::make_shared<Response>(std::move(response));
         stream_.expires_after(limits_.request_timeout);
         http::async_write(stream_, *response_,
@@ -102,9 +169,9 @@ private:
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     std::shared_ptr<Response> response_;
-    const HttpServer::Handler& handler_;
+    std::shared_ptr<HttpServer::Context> context_;
     const ServerLimits& limits_;
-    const HttpServer::ResponseObserver& observe_;
+    ConnectionSlot slot_;
     PeerIdentity peer_;
     std::string caller_;  // whom the last request was answered for
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
@@ -130,28 +197,51 @@ namespace {
 
 template <typename Protocol>
 struct ListenerOf : HttpServer::Listener {
-    ListenerOf(asio::io_context& io, const HttpServer::Handler& h, const ServerLimits& l, const HttpServer::ResponseObserver& o)
-        : io_(io), acceptor_(io), handler_(h), limits_(l), observe_(o) {}
+    ListenerOf(asio::io_context& io, std::shared_ptr<HttpServer::Context> context)
+        : io_(io), acceptor_(io), backoff_timer_(io), context_(std::move(context)) {}
 
     void accept() {
-        acceptor_.async_accept(asio::make_strand(io_), [self = std::static_pointer_cast<ListenerOf>(this->shared_from_this())](
-                                                           beast::error_code ec, typename Protocol::socket socket) {
-            if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
-            if (!ec) {
-                auto peer = identify_peer<Protocol>(socket);
-                std::make_shared<Connection<Protocol>>(std::move(socket), self->handler_, self->limits_, self->observe_,
-                                                       std::move(peer))
-                    ->start();
-            } else {
-                spdlog::warn("accept: {}", ec.message());
+        if (!acceptor_.is_open()) return;
+        auto self = std::static_pointer_cast<ListenerOf>(this->shared_from_this());
+        // At the cap, wait for a connection to close before taking another.
+        if (!context_->connections.take_or_wait([self] { asio::post(self->io_, [self] { self->accept(); }); })) return;
+        acceptor_.async_accept(asio::make_strand(io_), [self](beast::error_code ec, typename Protocol::socket socket) {
+            if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) {
+                self->context_->connections.give_back();
+                return;
             }
+            if (ec) {
+                self->context_->connections.give_back();
+                return self->back_off(ec);
+            }
+            self->backoff_ = {};
+            auto peer = identify_peer<Protocol>(socket);
+            std::make_shared<Connection<Protocol>>(std::move(socket), self->context_, ConnectionSlot(self->context_),
+                                                   std::move(peer))
+                ->start();
             self->accept();
+        });
+    }
+
+    // An accept failed (out of descriptors, say): the condition may last, so
+    // accepting again waits a growing while, and it is said once in a while.
+    void back_off(const beast::error_code& ec) {
+        using namespace std::chrono_literals;
+        backoff_ = std::clamp<std::chrono::milliseconds>(backoff_ * 2, 10ms, 1000ms);
+        if (auto held_back = accept_log_.allow())
+            spdlog::warn("accept on {}: {}; accepting again in {} ms{}", address(), ec.message(), backoff_.count(),
+                         *held_back ? fmt::format(" ({} more failures since last said)", *held_back) : "");
+        backoff_timer_.expires_after(backoff_);
+        auto self = std::static_pointer_cast<ListenerOf>(this->shared_from_this());
+        backoff_timer_.async_wait([self](const beast::error_code& e) {
+            if (!e) self->accept();
         });
     }
 
     void stop() override {
         beast::error_code ec;
         acceptor_.close(ec);
+        backoff_timer_.cancel();
         if (!unix_path_.empty()) ::unlink(unix_path_.c_str());
     }
 
@@ -168,16 +258,17 @@ struct ListenerOf : HttpServer::Listener {
 
     asio::io_context& io_;
     typename Protocol::acceptor acceptor_;
-    const HttpServer::Handler& handler_;
-    const ServerLimits& limits_;
-    const HttpServer::ResponseObserver& observe_;
+    asio::steady_timer backoff_timer_;
+    std::chrono::milliseconds backoff_{0};
+    daemon::LogThrottle accept_log_{1, std::chrono::seconds(10)};
+    std::shared_ptr<HttpServer::Context> context_;
     std::string unix_path_;
 };
 
 }  // namespace
 
 HttpServer::HttpServer(asio::io_context& io, Handler handler, ServerLimits limits, ResponseObserver observe)
-    : io_(io), handler_(std::move(handler)), limits_(limits), observe_(std::move(observe)) {}
+    : io_(io), context_(std::make_shared<Context>(std::move(handler), limits, std::move(observe))) {}
 
 HttpServer::~HttpServer() { stop_accepting(); }
 
@@ -191,7 +282,7 @@ std::expected<void, std::string> HttpServer::listen(const config::ListenAddress&
         auto results = resolver.resolve(address.host, std::to_string(address.port), tcp::resolver::passive, ec);
         if (ec) return fail("resolving the host");
         auto endpoint = results.begin()->endpoint();
-        auto listener = std::make_shared<ListenerOf<tcp>>(io_, handler_, limits_, observe_);
+        auto listener = std::make_shared<ListenerOf<tcp>>(io_, context_);
         auto& a = listener->acceptor_;
         a.open(endpoint.protocol(), ec);
         if (ec) return fail("socket");
@@ -216,21 +307,22 @@ std::expected<void, std::string> HttpServer::listen(const config::ListenAddress&
                                                    address.to_string()));
             ::unlink(address.path.c_str());
         }
-        auto listener = std::make_shared<ListenerOf<local>>(io_, handler_, limits_, observe_);
+        auto listener = std::make_shared<ListenerOf<local>>(io_, context_);
         auto& a = listener->acceptor_;
         a.open(local(), ec);
         if (ec) return fail("socket");
         a.bind(local::endpoint(address.path), ec);
         if (ec) return fail("bind");
-        ::chmod(address.path.c_str(), limits_.unix_socket_group ? 0660 : 0666);
-        if (limits_.unix_socket_group) {
-            struct group* g = ::getgrnam(limits_.unix_socket_group->c_str());
+        const auto& group = context_->limits.unix_socket_group;
+        ::chmod(address.path.c_str(), group ? 0660 : 0666);
+        if (group) {
+            struct group* g = ::getgrnam(group->c_str());
             if (!g)
                 return std::unexpected(fmt::format("cannot listen on {}: no group '{}' (unix_socket_group)",
-                                                   address.to_string(), *limits_.unix_socket_group));
+                                                   address.to_string(), *group));
             if (::chown(address.path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0)
                 return std::unexpected(fmt::format("cannot give {} to group {}: {}", address.path,
-                                                   *limits_.unix_socket_group, std::strerror(errno)));
+                                                   *group, std::strerror(errno)));
         }
         a.listen(asio::socket_base::max_listen_connections, ec);
         if (ec) return fail("listen");

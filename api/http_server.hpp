@@ -5,7 +5,13 @@
 // limit; a request beyond them gets its 4xx and the connection is closed. Each
 // connection's peer is identified once, when it is accepted (peer_identity.hpp).
 // Every request is handed to one handler function and logged in one access line
-// that names its caller.
+// that names its caller (at most 200 a second: a flood of requests cannot fill a
+// disk with the log).
+//
+// The connections open at once are capped (max_connections): past the cap the
+// listeners stop accepting, and clients wait in the kernel's backlog until one
+// closes. An accept that fails (out of descriptors, say) is tried again after a
+// growing pause, and said at most once every 10 s.
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstddef>
@@ -30,6 +36,7 @@ struct ServerLimits {
     std::size_t max_body_bytes = 64 * 1024;
     std::size_t max_header_bytes = 16 * 1024;
     std::chrono::seconds request_timeout{30};
+    std::size_t max_connections = 512;
 };
 
 class HttpServer {
@@ -50,12 +57,11 @@ public:
     void stop_accepting();
 
     struct Listener;  // one per address; defined with the connections
+    struct Context;   // what every listener and connection shares
 
 private:
     boost::asio::io_context& io_;
-    Handler handler_;
-    ServerLimits limits_;
-    ResponseObserver observe_;
+    std::shared_ptr<Context> context_;
     std::vector<std::shared_ptr<Listener>> listeners_;
 };
 

@@ -346,7 +346,9 @@ Response Routes::route(const Request& request, const daemon::Caller& caller) {
         if (method != http::verb::post) return method_not_allowed("POST");
         auto stopped = sessions_.stop(id, caller);
         if (!stopped) return session_problem(stopped.error());
-        return json_response(http::status::ok, daemon::session_to_json(*stopped));
+        // Still ending (a slow target): it finishes in the background.
+        return json_response(stopped->state == daemon::SessionState::running ? http::status::accepted : http::status::ok,
+                             daemon::session_to_json(*stopped));
     }
     if (parts.size() == 4 && parts[2] == "diff" && parts[3].ends_with(".svg")) {
         if (!get) return method_not_allowed("GET");

@@ -1,6 +1,7 @@
 #include "api/serve.hpp"
 
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -92,6 +93,30 @@ std::expected<ServeOptions, std::string> parse_arguments(std::span<const std::st
     return options;
 }
 
+// Every session holds descriptors (a pidfd, one per target thread while it runs),
+// and so does every connection: the soft limit goes up to the hard one, and the
+// connections are capped below it, leaving room for the sessions and files.
+std::size_t fit_descriptor_limit(std::size_t max_connections) {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return max_connections;
+    if (limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) ::getrlimit(RLIMIT_NOFILE, &limit);
+    }
+    constexpr rlim_t for_the_rest = 64;  // state files, /proc files, sessions' first attaches
+    auto room = limit.rlim_cur == RLIM_INFINITY ? max_connections
+                                                : static_cast<std::size_t>(limit.rlim_cur > 2 * for_the_rest
+                                                                               ? (limit.rlim_cur - for_the_rest) / 2
+                                                                               : 4);
+    if (room < max_connections) {
+        spdlog::warn("limits.max_connections is {}, but with {} descriptors at most {} connections leave room for "
+                     "the sessions: {} it is (raise the limit with LimitNOFILE= or ulimit -n)",
+                     max_connections, limit.rlim_cur, room, room);
+        return room;
+    }
+    return max_connections;
+}
+
 }  // namespace
 
 int run_serve(std::span<const std::string_view> args) {
@@ -134,6 +159,7 @@ int run_serve(std::span<const std::string_view> args) {
 
     // A client that goes away mid-response must not end the daemon.
     ::signal(SIGPIPE, SIG_IGN);
+    auto max_connections = fit_descriptor_limit(config.limits.max_connections);
     // Launched programs' orphaned children are ours to reap.
     daemon::become_child_subreaper();
 
@@ -154,7 +180,9 @@ int run_serve(std::span<const std::string_view> args) {
     boost::asio::io_context io;
     HttpServer server(
         io, [&](const Request& r, const PeerIdentity& peer, std::string& caller) { return routes.handle(r, peer, caller); },
-        ServerLimits{.unix_socket_group = config.unix_socket_group, .max_body_bytes = config.limits.max_request_body_bytes},
+        ServerLimits{.unix_socket_group = config.unix_socket_group,
+                     .max_body_bytes = config.limits.max_request_body_bytes,
+                     .max_connections = max_connections},
         [&](unsigned status) { routes.count_response(status); });
     for (const auto& address : config.listen) {
         if (auto listening = server.listen(address); !listening) {

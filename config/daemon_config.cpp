@@ -239,6 +239,9 @@ std::expected<DaemonConfig, std::string> parse_config(std::string_view yaml, std
                      {"allow_unlimited_duration", [&](const YAML::Node& v, const std::string& key) {
                           l.allow_unlimited_duration = r.boolean(v, key);
                       }},
+                     {"max_connections", [&](const YAML::Node& v, const std::string& key) {
+                          l.max_connections = r.whole(v, key, 4, 1'000'000);
+                      }},
                      {"max_request_body_bytes", [&](const YAML::Node& v, const std::string& key) {
                           l.max_request_body_bytes = r.whole(v, key, 1024, 64 << 20);
                       }},

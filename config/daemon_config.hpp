@@ -30,6 +30,9 @@ struct Limits {
     double max_duration_s = 3'600;
     bool allow_unlimited_duration = false;  // sessions that run until stopped
     std::size_t max_request_body_bytes = 64 * 1024;
+    // HTTP connections open at once; more wait in the kernel's backlog. Lowered at
+    // start to what the descriptor limit leaves room for.
+    std::size_t max_connections = 512;
     // What one session's profile may hold (its memory, its saved file and its graphs
     // grow with these); past any, new stacks count under one [truncated] frame.
     std::size_t max_profile_stacks = 100'000;        // distinct stacks

@@ -6,6 +6,8 @@
 
 #include <array>
 #include <cerrno>
+#include <functional>
+#include <ostream>
 #include <streambuf>
 
 namespace pyprofd::daemon {
@@ -67,5 +69,16 @@ private:
     int error_ = 0;
     std::array<char, 65536> buffer_;
 };
+
+// Streams what write() writes to fd (which stays open): 0, or the errno of the
+// write that failed.
+inline int stream_to_descriptor(int fd, const std::function<void(std::ostream&)>& write) {
+    FdOutputBuffer buffer(fd);
+    std::ostream out(&buffer);
+    write(out);
+    out.flush();
+    if (!buffer.flush() || !out) return buffer.error() ? buffer.error() : EIO;
+    return 0;
+}
 
 }  // namespace pyprofd::daemon

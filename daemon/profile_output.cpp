@@ -2,14 +2,9 @@
 
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <fmt/format.h>
-#include <iostream>
 #include <sstream>
 
-#include "daemon/atomic_file.hpp"
-#include "daemon/fd_output_buffer.hpp"
 #include "render/folded.hpp"
 #include "render/pprof.hpp"
 #include "render/speedscope.hpp"
@@ -119,20 +114,12 @@ std::expected<OutputFormat, std::string> output_format_for(std::optional<OutputF
 }
 
 std::expected<void, std::string> write_profile(const render::Profile& profile, OutputFormat format,
-                                               const std::string& path, const OutputDetails& details) {
+                                               const std::string& path, const OutputDetails& details,
+                                               const ReaderWait& wait) {
     // Streamed as it is rendered: a large graph is never held whole in memory.
-    if (path == "-") {
-        std::cout.flush();
-        FdOutputBuffer buffer(STDOUT_FILENO);
-        std::ostream out(&buffer);
-        render_profile(profile, format, details, out);
-        out.flush();
-        if (!buffer.flush() || !out)
-            return std::unexpected(fmt::format("cannot write to standard output: {}",
-                                               std::strerror(buffer.error() ? buffer.error() : EIO)));
-        return {};
-    }
-    return write_file_atomically(path, [&](std::ostream& out) { render_profile(profile, format, details, out); });
+    auto rendered = [&](std::ostream& out) { render_profile(profile, format, details, out); };
+    if (path == "-") return write_to_descriptor(STDOUT_FILENO, "standard output", rendered);
+    return write_output_file(path, rendered, wait);
 }
 
 }  // namespace pyprofd::daemon

@@ -1,6 +1,6 @@
 #pragma once
-// Writing a profile to a file in the format the user chose, without ever leaving
-// a half-written file behind: a temporary file beside the target, fsync, rename.
+// Writing a profile in the format the user chose, to standard output or where
+// -o points (output_file.hpp: a file atomically, a device or FIFO in place).
 #include <cstdint>
 #include <expected>
 #include <optional>
@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/output_file.hpp"
 #include "render/flame_graph.hpp"
 #include "render/profile.hpp"
 
@@ -55,8 +56,9 @@ std::expected<std::string, std::string> output_path_option(std::string_view valu
 // output (empty or "-"); an error when the name says nothing.
 std::expected<OutputFormat, std::string> output_format_for(std::optional<OutputFormat> chosen, const std::string& output);
 
-// "-" writes to stdout.
+// "-" writes to stdout; other names as write_output_file() does.
 std::expected<void, std::string> write_profile(const render::Profile& profile, OutputFormat format,
-                                               const std::string& path, const OutputDetails& details = {});
+                                               const std::string& path, const OutputDetails& details = {},
+                                               const ReaderWait& wait = {});
 
 }  // namespace pyprofd::daemon

@@ -11,6 +11,7 @@
 
 #include "daemon/command_arguments.hpp"
 #include "daemon/launched_program.hpp"
+#include "daemon/output_file.hpp"
 #include "daemon/progress_display.hpp"
 #include "daemon/termination_signals.hpp"
 #include "sampler/python_process.hpp"
@@ -126,6 +127,16 @@ int run_record(const RecordOptions& options) {
     std::optional<LaunchedProgram> program;
     std::optional<sampler::PythonProcess> process;
 
+    // An output that cannot be written (a directory, a missing directory) is said
+    // now, not after a recording of many seconds.
+    auto check_output = [](const std::string& path) {
+        if (path == "-") return true;
+        auto writable = check_output_file(path);
+        if (!writable) std::cerr << "pyprofd: " << writable.error() << "\n";
+        return writable.has_value();
+    };
+    if (!options.output.empty() && !check_output(options.output)) return 1;
+
     if (!options.command.empty()) {
         become_child_subreaper();
         auto launched = LaunchedProgram::launch(options.command);
@@ -155,6 +166,7 @@ int run_record(const RecordOptions& options) {
     }
 
     auto output = options.output.empty() ? default_output_name(process->pid(), *options.format) : options.output;
+    if (options.output.empty() && !check_output(output)) return 1;
     std::cerr << fmt::format("pyprofd: sampling {} at {} Hz {}, {}{}\n", describe_target(*process), options.rate_hz,
                              options.duration ? fmt::format("for {} s", std::chrono::duration<double>(*options.duration).count())
                                               : std::string("until Ctrl-C"),
@@ -211,6 +223,9 @@ int run_record(const RecordOptions& options) {
     } else if (result.end == sampler::SamplingEnd::target_exited) {
         std::cerr << fmt::format("pyprofd: process {} exited after {:.1f} s; the profile holds the samples up to then\n",
                                  process->pid(), seconds);
+    } else if (result.end == sampler::SamplingEnd::unresponsive) {
+        std::cerr << fmt::format("pyprofd: gave up blocking sampling after {:.1f} s: {}; sample it without --blocking\n",
+                                 seconds, result.failure);
     }
     if (result.end == sampler::SamplingEnd::stopped && signals.received() != 0)
         std::cerr << fmt::format("pyprofd: stopped by SIG{} after {:.1f} s\n", ::sigabbrev_np(signals.received()),
@@ -229,7 +244,14 @@ int run_record(const RecordOptions& options) {
                                  options.blocking ? " blocking" : "", seconds, result.stats.samples_taken,
                                  result.stats.failed_samples + result.stats.thread_errors,
                                  options.aggregation.include_idle ? ", idle threads included" : "");
-    auto written = write_profile(profile, *options.format, output, details);
+    // Ctrl-C stays blocked: one more (or SIGTERM) ends a wait for a FIFO's reader.
+    ReaderWait wait{.waiting =
+                        [&] {
+                            std::cerr << fmt::format("pyprofd: waiting for a reader of the FIFO {} (Ctrl-C gives up)\n",
+                                                     output);
+                        },
+                    .give_up = [&, signals_before = signals.count()] { return signals.count() > signals_before; }};
+    auto written = write_profile(profile, *options.format, output, details, wait);
     if (!written) {
         std::cerr << "pyprofd: " << written.error() << "\n";
         return 1;

@@ -1,5 +1,6 @@
 #include "daemon/session.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <new>
@@ -21,12 +22,16 @@ Session::Session(SessionInfo info, std::optional<sampler::PythonProcess> process
             run(stop);
         } catch (const std::exception& e) {
             spdlog::error("session={} ended by an error: {}", id_, e.what());
-            std::lock_guard lock(mutex_);
-            if (info_.state == SessionState::running) {
-                info_.state = SessionState::failed;
-                info_.failure = std::string("ended by an error: ") + e.what();
-                info_.ended = WallClock::now();
+            {
+                std::lock_guard lock(mutex_);
+                if (info_.state == SessionState::running) {
+                    info_.state = SessionState::failed;
+                    info_.failure = std::string("ended by an error: ") + e.what();
+                    info_.ended = WallClock::now();
+                }
+                thread_done_ = true;
             }
+            ended_.notify_all();
         }
     });
 }
@@ -106,6 +111,12 @@ void Session::join() {
     if (thread_.joinable()) thread_.join();
 }
 
+bool Session::wait_ended(std::chrono::milliseconds limit) const {
+    std::unique_lock lock(mutex_);
+    if (!thread_.joinable()) return true;  // read from disk: never ran here
+    return ended_.wait_for(lock, limit, [&] { return thread_done_; });
+}
+
 bool Session::running() const {
     std::lock_guard lock(mutex_);
     return info_.state == SessionState::running;
@@ -125,7 +136,15 @@ void Session::run(std::stop_token stop) {
             final_profile_ = std::make_shared<const render::Profile>(std::move(profile_));
             profile_ = render::Profile();
         }
+        // What it attached (a pidfd, a descriptor per thread's /proc file) goes now,
+        // not when the session is deleted. Only this thread touches process_.
+        process_.reset();
         if (on_end_) on_end_(*this);
+        {
+            std::lock_guard lock(mutex_);
+            thread_done_ = true;
+        }
+        ended_.notify_all();
     };
 
     SessionSpec spec;
@@ -226,6 +245,9 @@ void Session::run(std::stop_token stop) {
         case sampler::SamplingEnd::stopped:
             return finish(program_exited ? SessionState::target_exited : SessionState::stopped);
         case sampler::SamplingEnd::target_exited: return finish(SessionState::target_exited);
+        case sampler::SamplingEnd::unresponsive:
+            return finish(SessionState::failed,
+                          fmt::format("blocking sampling gave up: {}; sample it without blocking", result.failure));
         case sampler::SamplingEnd::target_replaced:
             spdlog::info("session={} process {} replaced its program (exec)", id_, info().target_pid);
             return finish(SessionState::target_exited);

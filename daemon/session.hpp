@@ -6,7 +6,9 @@
 //
 // A session read back from the state directory after a restart has no thread; its
 // profile is loaded from disk when first asked for.
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -53,6 +55,12 @@ public:
     void request_stop();
     void join();
     bool running() const;
+    // Waits at most `limit` for a session asked to stop to have ended and been
+    // saved; whether it has. HTTP handlers wait this way, never unbounded.
+    bool wait_ended(std::chrono::milliseconds limit) const;
+    // A session deleted while it runs: its end is not saved.
+    void mark_removed() { removed_ = true; }
+    bool removed() const { return removed_; }
 
     // The configuration key of the limit a profile reached.
     static std::string limit_key(render::ProfileCap cap);
@@ -76,6 +84,9 @@ private:
     std::optional<sampler::PythonProcess> process_;
     RunAs run_as_;
     EndHandler on_end_;
+    std::atomic<bool> removed_ = false;
+    mutable std::condition_variable ended_;
+    bool thread_done_ = false;  // under mutex_: the end handler has run
     std::jthread thread_;  // last: it stops and joins before the rest is destroyed
 };
 

@@ -230,8 +230,10 @@ std::expected<SessionInfo, SessionError> SessionManager::stop(const std::string&
                                                         to_string(session->info().state)),
                                             {}});
     session->request_stop();
-    session->join();  // its end (and its final save) has happened when stop answers
-    spdlog::info("session={} stopped on request of {}", id, caller.describe());
+    // Its end (and its final save) has happened when stop answers, unless it takes
+    // longer than a handler may wait.
+    bool ended = session->wait_ended(std::chrono::milliseconds(2000));
+    spdlog::info("session={} {} on request of {}", id, ended ? "stopped" : "stopping", caller.describe());
     return session->info();
 }
 
@@ -245,11 +247,17 @@ std::expected<void, SessionError> SessionManager::remove(const std::string& id, 
         session = std::move(it->second);
         sessions_.erase(it);
     }
+    session->mark_removed();
     session->request_stop();
-    session->join();
-    {
+    if (session->wait_ended(std::chrono::milliseconds(1000))) {
         std::lock_guard lock(checkpoint_mutex_);
         store_.remove(id);
+    }
+    {
+        // Joined (and, if it was still running, its files deleted) on the checkpoint
+        // thread: a handler never waits for a session thread.
+        std::lock_guard lock(mutex_);
+        removed_.push_back({std::move(session), true});
     }
     spdlog::info("session={} removed on request of {}", id, caller.describe());
     return {};
@@ -274,6 +282,7 @@ SessionCounts SessionManager::counts() const {
 }
 
 void SessionManager::session_ended(Session& session) {
+    if (session.removed()) return;  // deleted: nothing of it is saved again
     auto [info, profile] = session.snapshot();
     {
         std::lock_guard lock(checkpoint_mutex_);
@@ -374,7 +383,7 @@ void SessionManager::apply_retention(const std::string& keep) {
             store_.remove(info.id);
             auto it = sessions_.find(info.id);
             if (it != sessions_.end()) {
-                removed_.push_back(std::move(it->second));
+                removed_.push_back({std::move(it->second), false});
                 sessions_.erase(it);
             }
             --left;
@@ -385,10 +394,18 @@ void SessionManager::apply_retention(const std::string& keep) {
 }
 
 void SessionManager::bury_removed() {
-    std::vector<std::shared_ptr<Session>> removed;
+    std::vector<Removed> removed;
     {
         std::lock_guard lock(mutex_);
         removed.swap(removed_);
+    }
+    for (auto& [session, delete_files] : removed) {
+        auto id = session->id();
+        session->join();
+        if (delete_files) {
+            std::lock_guard lock(checkpoint_mutex_);
+            store_.remove(id);
+        }
     }
 }  // destroyed here, outside the lock
 

@@ -58,6 +58,9 @@ public:
     std::expected<SessionInfo, SessionError> start(SessionSpec spec, const Caller& caller);
     std::vector<SessionInfo> list(const Caller& caller) const;  // newest first
     std::expected<SessionInfo, SessionError> get(const std::string& id, const Caller& caller) const;
+    // Asks a running session to stop and waits a moment for it to end: what it
+    // answers is the session as it ended, or still running if it takes longer (it
+    // ends in the background).
     std::expected<SessionInfo, SessionError> stop(const std::string& id, const Caller& caller);
     std::expected<void, SessionError> remove(const std::string& id, const Caller& caller);
     std::expected<std::pair<SessionInfo, std::shared_ptr<const render::Profile>>, SessionError> profile(
@@ -101,7 +104,11 @@ private:
     // Sessions that retention removed, destroyed later on the checkpoint thread: a
     // session's thread may be the one removing another, and two such must not join
     // each other.
-    std::vector<std::shared_ptr<Session>> removed_;
+    struct Removed {
+        std::shared_ptr<Session> session;
+        bool delete_files;  // deleted while running: its files go once its thread is done
+    };
+    std::vector<Removed> removed_;
     bool shutting_down_ = false;
     std::condition_variable_any wake_;
     std::mutex checkpoint_mutex_;

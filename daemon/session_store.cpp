@@ -1,6 +1,14 @@
 #include "daemon/session_store.hpp"
 
+#include <fcntl.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <sstream>
 
 #include <filesystem>
 #include <fmt/format.h>
@@ -30,14 +38,95 @@ std::string new_session_id() {
     return fmt::format("{:016x}", bits);
 }
 
+namespace {
+
+// The state directory holds what profiled programs were doing, and what is in it is
+// believed at the next start: only pyprofd's user may write there, or anywhere on
+// the way to it (a parent that others may write to, but with the sticky bit and
+// owned by root, like /tmp, cannot have our directory swapped out).
+std::expected<void, std::string> check_state_directory(const std::string& state_dir) {
+    std::error_code ec;
+    auto real = fs::canonical(state_dir, ec);
+    if (ec) return std::unexpected(fmt::format("{}: {}", state_dir, ec.message()));
+    uid_t us = ::geteuid();
+    for (auto dir = real;; dir = dir.parent_path()) {
+        struct stat st {};
+        if (::stat(dir.c_str(), &st) != 0)
+            return std::unexpected(fmt::format("{}: {}", dir.string(), std::strerror(errno)));
+        bool ours = dir == real;
+        if (ours && st.st_uid != us)
+            return std::unexpected(fmt::format("{} belongs to uid {}, not to pyprofd's user (uid {}): another user could "
+                                               "plant sessions there",
+                                               dir.string(), st.st_uid, us));
+        if (!ours && st.st_uid != 0 && st.st_uid != us)
+            return std::unexpected(fmt::format("{}, on the way to the state directory, belongs to uid {}: that user "
+                                               "could replace the state directory",
+                                               dir.string(), st.st_uid));
+        bool sticky_root = (st.st_mode & S_ISVTX) && st.st_uid == 0;
+        if (!ours && (st.st_mode & 022) && !sticky_root)
+            return std::unexpected(fmt::format("{}, on the way to the state directory, may be written by others (mode "
+                                               "{:o}): they could replace the state directory",
+                                               dir.string(), st.st_mode & 07777));
+        if (dir == dir.parent_path()) break;
+    }
+    return {};
+}
+
+// Ours, owner only: sessions show what programs were doing.
+std::expected<void, std::string> make_private_directory(const std::string& dir) {
+    struct stat st {};
+    if (::lstat(dir.c_str(), &st) != 0) {
+        if (errno != ENOENT || (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST))
+            return std::unexpected(fmt::format("{}: {}", dir, std::strerror(errno)));
+        if (::lstat(dir.c_str(), &st) != 0) return std::unexpected(fmt::format("{}: {}", dir, std::strerror(errno)));
+    }
+    if (!S_ISDIR(st.st_mode)) return std::unexpected(fmt::format("{} is not a directory", dir));
+    if (st.st_uid != ::geteuid())
+        return std::unexpected(fmt::format("{} belongs to uid {}, not to pyprofd's user", dir, st.st_uid));
+    if ((st.st_mode & 077) != 0 && ::chmod(dir.c_str(), 0700) != 0)
+        return std::unexpected(fmt::format("{}: cannot make it owner-only: {}", dir, std::strerror(errno)));
+    return {};
+}
+
+// A file of the state directory, opened only if it is a regular file there (a link
+// someone planted is not followed).
+std::optional<std::string> read_state_file(const std::string& path, std::string& error) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        error = errno == ELOOP ? "a symbolic link, not followed" : std::strerror(errno);
+        return std::nullopt;
+    }
+    struct stat st {};
+    std::string text;
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        error = "not a regular file";
+    } else {
+        char buffer[65536];
+        ssize_t n;
+        while ((n = ::read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<std::size_t>(n));
+        if (n < 0) error = std::strerror(errno);
+    }
+    ::close(fd);
+    if (!error.empty()) return std::nullopt;
+    return text;
+}
+
+}  // namespace
+
 std::expected<SessionStore, std::string> SessionStore::open(const std::string& state_dir) {
     auto dir = state_dir + "/sessions";
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec)
+    auto fail = [&](const std::string& why) {
         return std::unexpected(fmt::format("cannot use the state directory {}: {} (set another with --state-dir or "
                                            "state_dir in the configuration)",
-                                           state_dir, ec.message()));
+                                           state_dir, why));
+    };
+    std::error_code ec;
+    auto parent = fs::path(state_dir).parent_path();
+    if (!parent.empty()) fs::create_directories(parent, ec);
+    if (ec) return fail(ec.message());
+    for (const auto& d : {state_dir, dir})
+        if (auto made = make_private_directory(d); !made) return fail(made.error());
+    if (auto safe = check_state_directory(state_dir); !safe) return fail(safe.error());
     return SessionStore(dir);
 }
 
@@ -70,10 +159,13 @@ SessionStore::Loaded SessionStore::load_all() const {
             loaded.problems.push_back(fmt::format("{}: not a session file name; skipped", path.string()));
             continue;
         }
-        std::ifstream in(path);
-        std::string text;
-        std::getline(in, text, '\0');
-        auto json = nlohmann::json::parse(text, nullptr, false);
+        std::string why;
+        auto text = read_state_file(path.string(), why);
+        if (!text) {
+            loaded.problems.push_back(fmt::format("{}: {}; skipped", path.string(), why));
+            continue;
+        }
+        auto json = nlohmann::json::parse(*text, nullptr, false);
         if (json.is_discarded()) {
             loaded.problems.push_back(fmt::format("{}: not valid JSON; skipped", path.string()));
             continue;
@@ -96,8 +188,14 @@ SessionStore::Loaded SessionStore::load_all() const {
 SessionStore::LoadedProfile SessionStore::load_profile(const std::string& id, const render::ProfileLimits& limits) const {
     LoadedProfile loaded{render::Profile(limits), {}};
     auto path = profile_path(id);
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return loaded;  // a session that ended before its first sample has none
+    std::string why;
+    auto text = read_state_file(path, why);
+    if (!text) {
+        // A session that ended before its first sample has none.
+        if (why != std::strerror(ENOENT)) loaded.problem = fmt::format("{}: {}", path, why);
+        return loaded;
+    }
+    std::istringstream in(std::move(*text));
     if (auto error = render::read_folded(in, loaded.profile))
         loaded.problem = fmt::format("{} line {}: {}", path, error->line, error->message);
     return loaded;

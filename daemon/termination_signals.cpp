@@ -27,6 +27,7 @@ TerminationSignals::TerminationSignals() {
             if (sig <= 0) continue;
             int none = 0;
             received_.compare_exchange_strong(none, sig);
+            ++count_;
             stop_.request_stop();
         }
     });

@@ -21,10 +21,14 @@ public:
     std::stop_token stop_token() const { return stop_.get_token(); }
     // The signal that asked to stop, 0 if none came.
     int received() const { return received_.load(); }
+    // How many came so far: a later one asks to give up what follows the stop
+    // (such as waiting for a FIFO's reader).
+    int count() const { return count_.load(); }
 
 private:
     std::stop_source stop_;
     std::atomic<int> received_{0};
+    std::atomic<int> count_{0};
     std::jthread waiter_;
 };
 

@@ -12,6 +12,7 @@ const char* to_string(ErrorKind kind) {
         case ErrorKind::bad_data: return "bad data";
         case ErrorKind::io: return "I/O error";
         case ErrorKind::program_replaced: return "program replaced";
+        case ErrorKind::target_unresponsive: return "target unresponsive";
     }
     return "unknown error";
 }

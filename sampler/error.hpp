@@ -15,6 +15,7 @@ enum class ErrorKind {
     bad_data,             // we read something that does not look like what it should be
     io,                   // a local file (/proc, ELF) could not be read
     program_replaced,     // the process exec'd: another program image, nothing of ours to read
+    target_unresponsive,  // blocking mode: a thread would not stop within the deadline
 };
 
 struct Error {

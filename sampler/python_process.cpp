@@ -108,6 +108,7 @@ struct PythonProcess::State {
     PthreadTidResolver pthread_tids;
     ThreadNames names;
     ThreadActivityReader activity;
+    StragglerThreads stragglers;  // blocking mode: threads a pause left seized, not stopped yet
     // A sample's first read: the image check, then the code cache's checks.
     std::vector<RemoteMemory::ReadRequest> first_reads;
     ProcessIdentity::ImageId image_now;
@@ -320,7 +321,7 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
         if (options.thread_activity)
             if (auto tids = list_threads(s_->pid))
                 for (pid_t tid : *tids) activity_before_pause[tid] = s_->activity.read(tid);
-        auto paused = ThreadPause::pause_all(s_->pid);
+        auto paused = ThreadPause::pause_all(s_->pid, s_->stragglers);
         if (!paused) return std::unexpected(paused.error());
         pause.emplace(std::move(*paused));
     }

@@ -3,6 +3,7 @@
 #include <sys/prctl.h>
 
 #include <algorithm>
+#include <fmt/format.h>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -40,6 +41,7 @@ const char* to_string(SamplingEnd end) {
         case SamplingEnd::stopped: return "stopped";
         case SamplingEnd::target_exited: return "target_exited";
         case SamplingEnd::target_replaced: return "target_replaced";
+        case SamplingEnd::unresponsive: return "unresponsive";
     }
     return "stopped";
 }
@@ -57,6 +59,7 @@ SamplingResult run_sampling_loop(PythonProcess& process, const SamplingSchedule&
     bool said_behind = false;
     constexpr std::uint64_t behind_check_after = 200;  // ticks
     std::uint64_t tick = 0;  // the tick whose deadline comes next
+    std::uint64_t unresponsive_in_a_row = 0;
     for (;;) {
         auto deadline = start + period * tick;
         if (deadline >= end) {
@@ -70,6 +73,7 @@ SamplingResult run_sampling_loop(PythonProcess& process, const SamplingSchedule&
         auto began = Clock::now();
         auto lag = std::chrono::duration_cast<std::chrono::nanoseconds>(began - deadline);
         auto sample = process.sample(options);
+        unresponsive_in_a_row = !sample && sample.error().kind == ErrorKind::target_unresponsive ? unresponsive_in_a_row + 1 : 0;
         if (sample) {
             ++result.stats.samples_taken;
             for (const auto& t : sample->threads) result.stats.thread_errors += t.error.has_value();
@@ -83,6 +87,11 @@ SamplingResult run_sampling_loop(PythonProcess& process, const SamplingSchedule&
             break;
         } else {
             ++result.stats.failed_samples;
+            if (unresponsive_in_a_row >= unresponsive_samples_limit) {
+                result.end = SamplingEnd::unresponsive;
+                result.failure = fmt::format("{} samples in a row failed: {}", unresponsive_in_a_row, sample.error().message);
+                break;
+            }
         }
         result.stats.max_lag = std::max(result.stats.max_lag, lag);
         result.stats.total_lag += lag;

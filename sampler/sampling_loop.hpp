@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <string>
 #include <stop_token>
 
 #include "sampler/python_process.hpp"
@@ -34,11 +35,17 @@ enum class SamplingEnd {
     stopped,        // stop was requested
     target_exited,  // the process ended: a normal end, with the samples so far
     target_replaced,  // it exec'd another program: no Python to read any more
+    unresponsive,     // blocking mode: its threads would not stop, sample after sample
 };
+
+// Blocking samples that fail in a row, their threads not stopping, before the loop
+// gives up on the target (failure says why).
+constexpr std::uint64_t unresponsive_samples_limit = 20;
 
 struct SamplingResult {
     SamplingEnd end = SamplingEnd::stopped;
     SamplingStats stats;
+    std::string failure;  // for unresponsive: the last sample's error
 };
 
 struct SamplingCallbacks {

@@ -4,7 +4,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
+#include <thread>
 #include <cstring>
 #include <fmt/format.h>
 
@@ -13,38 +16,74 @@
 namespace pyprofd::sampler {
 namespace {
 
-// Waits for a thread we interrupted to stop. Returns false if it is gone; sets
-// pending_signal when it stopped to take delivery of a signal (which then must be
-// handed back on release, or it would be lost).
-bool wait_for_stop(pid_t tid, int& pending_signal) {
+using Clock = std::chrono::steady_clock;
+
+enum class StopWait { stopped, gone, late };
+
+// Waits until `deadline` for a thread we interrupted to stop. Sets pending_signal
+// when it stopped to take delivery of a signal (which then must be handed back on
+// release, or it would be lost).
+StopWait wait_for_stop(pid_t tid, int& pending_signal, Clock::time_point deadline) {
     pending_signal = 0;
     for (;;) {
         int status = 0;
-        pid_t r = ::waitpid(tid, &status, __WALL);
+        pid_t r = ::waitpid(tid, &status, __WALL | WNOHANG);
         if (r < 0) {
             if (errno == EINTR) continue;
-            return false;  // ECHILD: it exited and is no longer ours
+            return StopWait::gone;  // ECHILD: it exited and is no longer ours
         }
-        if (WIFEXITED(status) || WIFSIGNALED(status)) return false;
+        if (r == 0) {
+            // Most threads stop within microseconds; this wait is for the rare one.
+            if (Clock::now() >= deadline) return StopWait::late;
+            std::this_thread::sleep_for(std::chrono::microseconds(50));
+            continue;
+        }
+        if (WIFEXITED(status) || WIFSIGNALED(status)) return StopWait::gone;
         if (!WIFSTOPPED(status)) continue;
         int event = status >> 16;
         // PTRACE_EVENT_STOP is our interrupt (or a group stop): nothing to hand back.
         if (event == 0) pending_signal = WSTOPSIG(status);
-        return true;
+        return StopWait::stopped;
     }
+}
+
+void release(pid_t tid, int pending_signal) {
+    ::ptrace(PTRACE_DETACH, tid, nullptr, reinterpret_cast<void*>(static_cast<std::uintptr_t>(pending_signal)));
 }
 
 }  // namespace
 
-Result<ThreadPause> ThreadPause::pause_all(pid_t pid) {
+bool StragglerThreads::settle() {
+    std::erase_if(tids_, [](pid_t tid) {
+        int signal = 0;
+        switch (wait_for_stop(tid, signal, Clock::now())) {
+            case StopWait::stopped: release(tid, signal); return true;
+            case StopWait::gone: return true;
+            case StopWait::late: return false;
+        }
+        return false;
+    });
+    return tids_.empty();
+}
+
+bool StragglerThreads::contains(pid_t tid) const { return std::find(tids_.begin(), tids_.end(), tid) != tids_.end(); }
+
+StragglerThreads::~StragglerThreads() {
+    auto deadline = Clock::now() + pause_deadline;
+    while (!settle() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+Result<ThreadPause> ThreadPause::pause_all(pid_t pid, StragglerThreads& stragglers) {
     auto tids = list_threads(pid);
     if (!tids) return std::unexpected(tids.error());
     ThreadPause pause;
     int first_errno = 0;
     std::vector<pid_t> seized;
     seized.reserve(tids->size());
+    stragglers.settle();
     // Seize and interrupt all before waiting for any, so the threads stop together.
     for (pid_t tid : *tids) {
+        if (stragglers.contains(tid)) continue;  // seized already, its interrupt pending
         if (::ptrace(PTRACE_SEIZE, tid, nullptr, nullptr) != 0) {
             if (errno != ESRCH && first_errno == 0) first_errno = errno;
             continue;
@@ -52,9 +91,30 @@ Result<ThreadPause> ThreadPause::pause_all(pid_t pid) {
         seized.push_back(tid);
         ::ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr);
     }
+    auto deadline = Clock::now() + pause_deadline;
+    std::vector<pid_t> late;
     for (pid_t tid : seized) {
         int signal = 0;
-        if (wait_for_stop(tid, signal)) pause.hold(tid, signal);
+        switch (wait_for_stop(tid, signal, deadline)) {
+            case StopWait::stopped: pause.hold(tid, signal); break;
+            case StopWait::gone: break;
+            case StopWait::late:
+                late.push_back(tid);
+                stragglers.add(tid);
+                break;
+        }
+    }
+    if (!late.empty() || stragglers.size() > 0) {
+        // The threads held so far run on as `pause` goes; this sample is not exact.
+        auto what = late.empty()
+                        ? fmt::format("process {}: {} thread(s) interrupted by an earlier sample have still not stopped",
+                                      pid, stragglers.size())
+                        : fmt::format("thread {} of process {} did not stop within {} ms", late.front(), pid,
+                                      pause_deadline.count());
+        return fail(ErrorKind::target_unresponsive,
+                    fmt::format("{} for blocking sampling (it may be waiting for a vfork child, or in an "
+                                "uninterruptible wait): the sample is skipped",
+                                what));
     }
     if (pause.held_.empty()) {
         if (first_errno == EPERM || first_errno == EACCES)
@@ -96,10 +156,7 @@ ThreadPause::ThreadPause(ThreadPause&& other) noexcept
 }
 
 ThreadPause::~ThreadPause() {
-    for (std::size_t i = 0; i < held_.size(); ++i) {
-        auto signal = static_cast<std::uintptr_t>(pending_signals_[i]);
-        ::ptrace(PTRACE_DETACH, held_[i], nullptr, reinterpret_cast<void*>(signal));
-    }
+    for (std::size_t i = 0; i < held_.size(); ++i) release(held_[i], pending_signals_[i]);
 }
 
 }  // namespace pyprofd::sampler

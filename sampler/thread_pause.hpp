@@ -10,20 +10,51 @@
 // is handed back to it on release.
 //
 // ptrace belongs to the thread that attached: pause and release on one thread.
+//
+// A pause is bounded: a thread that does not stop within pause_deadline (one
+// waiting for its vfork child, say, which no signal interrupts) makes that sample
+// fail, and every thread already held runs on at once. Such a thread stays seized,
+// its interrupt pending, until it stops: a StragglerThreads list releases it then,
+// at the next pause or when the list is destroyed (and the kernel does when the
+// sampling thread ends, whatever happened).
 #include <sys/types.h>
 
+#include <chrono>
 #include <vector>
 
 #include "sampler/error.hpp"
 
 namespace pyprofd::sampler {
 
+// How long a sample waits for the target's threads to stop.
+constexpr std::chrono::milliseconds pause_deadline{100};
+
+// Threads an earlier pause seized that had not stopped in time.
+class StragglerThreads {
+public:
+    StragglerThreads() = default;
+    StragglerThreads(StragglerThreads&&) noexcept = default;
+    StragglerThreads& operator=(StragglerThreads&&) noexcept = default;
+    ~StragglerThreads();  // releases those that stop within pause_deadline
+
+    // Releases those that have stopped since (or exited); true when none is left.
+    bool settle();
+    bool contains(pid_t tid) const;
+    void add(pid_t tid) { tids_.push_back(tid); }
+    std::size_t size() const { return tids_.size(); }
+
+private:
+    std::vector<pid_t> tids_;
+};
+
 class ThreadPause {
 public:
     // Stops every thread of pid now. Threads that exit meanwhile are skipped;
     // fails if no thread could be stopped (the process is gone, or another tracer
-    // such as gdb holds it, or ptrace is not permitted).
-    static Result<ThreadPause> pause_all(pid_t pid);
+    // such as gdb holds it, or ptrace is not permitted), and with
+    // target_unresponsive if a thread does not stop within pause_deadline (it joins
+    // stragglers, and the others are released before this returns).
+    static Result<ThreadPause> pause_all(pid_t pid, StragglerThreads& stragglers);
     // Fails, saying by whom, if another process (a debugger, strace, another
     // profiler) traces pid: a process has one tracer at a time, so every pause
     // would fail. Checked before blocking sampling starts.

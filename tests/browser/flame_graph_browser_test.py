@@ -55,12 +55,12 @@ def free_port():
 
 
 class WebDriver:
-    def __init__(self, port, extra_args=()):
+    def __init__(self, port, user_data_dir, extra_args=()):
         self.base = "http://127.0.0.1:%d" % port
         caps = {"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
             "binary": shutil.which("chromium") or "/usr/bin/chromium",
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1300,800",
-                     "--allow-file-access-from-files"] + list(extra_args)}}}}
+                     "--allow-file-access-from-files", "--user-data-dir=" + user_data_dir] + list(extra_args)}}}}
         self.session = self.call("POST", "/session", caps)["sessionId"]
 
     def call(self, method, path, body=None):
@@ -166,10 +166,17 @@ def check_search_cannot_hang(pyprofd, work):
 
 @contextlib.contextmanager
 def chromium(extra_args=()):
-    """A headless Chromium session through a ChromeDriver of our own, ended after."""
+    """A headless Chromium session through a ChromeDriver of our own, ended after.
+    Both keep everything they write (profile, caches, singleton sockets, crash
+    reports) in a temporary directory of their own, removed after: left to
+    themselves they fill /tmp with org.chromium.Chromium.* and the home directory
+    with .config/chromium and .cache."""
     port = free_port()
+    home = tempfile.mkdtemp(prefix="pyprofd-chromium-")
+    env = dict(os.environ, HOME=home, TMPDIR=home, XDG_CONFIG_HOME=os.path.join(home, ".config"),
+               XDG_CACHE_HOME=os.path.join(home, ".cache"))
     chromedriver = subprocess.Popen([shutil.which("chromedriver"), "--port=%d" % port], stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL)
+                                    stderr=subprocess.DEVNULL, env=env)
     driver = None
     try:
         for _ in range(100):
@@ -178,13 +185,14 @@ def chromium(extra_args=()):
                 break
             except Exception:
                 time.sleep(0.1)
-        driver = WebDriver(port, extra_args)
+        driver = WebDriver(port, os.path.join(home, "profile"), extra_args)
         yield driver
     finally:
         if driver:
             driver.quit()
         chromedriver.terminate()
         chromedriver.wait()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def main():

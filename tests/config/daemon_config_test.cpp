@@ -25,6 +25,7 @@ TEST_CASE("the documented example parses and holds the defaults it says") {
     CHECK(c->limits.max_rate_hz == defaults.limits.max_rate_hz);
     CHECK(c->limits.max_duration_s == defaults.limits.max_duration_s);
     CHECK(c->limits.max_request_body_bytes == defaults.limits.max_request_body_bytes);
+    CHECK(c->limits.max_connections == defaults.limits.max_connections);
     CHECK(c->limits.max_profile_stacks == defaults.limits.max_profile_stacks);
     CHECK(c->limits.max_profile_frames == defaults.limits.max_profile_frames);
     CHECK(c->limits.max_profile_label_bytes == defaults.limits.max_profile_label_bytes);
@@ -49,7 +50,7 @@ access:
     - {name: alice-laptop, file: /etc/pyprofd/alice.token, user: alice}
 checkpoint_interval_s: 2
 limits: {max_running_sessions: 4, max_rate_hz: 2000, max_duration_s: 60, allow_unlimited_duration: yes, max_request_body_bytes: 4096,
-         max_profile_stacks: 500, max_profile_frames: 20000, max_profile_label_mb: 2}
+         max_connections: 64, max_profile_stacks: 500, max_profile_frames: 20000, max_profile_label_mb: 2}
 retention: {max_sessions: 10, max_age_days: 0.5, max_disk_mb: 100}
 log: {level: debug, format: json}
 targets: {allowed_uids: [1000, 0], allowed_executables: ["/usr/bin/python3*"], allow_commands: true, command_user: www-data}
@@ -81,6 +82,7 @@ targets: {allowed_uids: [1000, 0], allowed_executables: ["/usr/bin/python3*"], a
     CHECK(c->limits.max_duration_s == 60);
     CHECK(c->limits.allow_unlimited_duration);
     CHECK(c->limits.max_request_body_bytes == 4096);
+    CHECK(c->limits.max_connections == 64);
     CHECK(c->limits.max_profile_stacks == 500);
     CHECK(c->limits.max_profile_frames == 20000);
     CHECK(c->limits.max_profile_label_bytes == 2ULL << 20);

@@ -59,6 +59,10 @@ def check_refusals_at_start(work):
     check(r.returncode == 2 and "tokens 'a' and 'b' are the same token" in r.stderr, "one token for two names: refused")
     r = serve(work, "access: {tokens: [{name: a, file: %s, user: no-such-user-xyz}]}\n" % one)
     check(r.returncode == 2 and "token 'a': no user 'no-such-user-xyz'" in r.stderr, "a token for an unknown user: refused")
+    link = os.path.join(work, "link.token")
+    os.symlink(one, link)
+    r = serve(work, "access: {tokens: [{name: a, file: %s, role: admin}]}\n" % link)
+    check(r.returncode == 2 and "is a symbolic link" in r.stderr, "a token file that is a symbolic link: refused")
     r = serve(work, "auth_token_file: %s\n" % one)
     check(r.returncode == 2 and "was replaced by access.tokens" in r.stderr, "the old auth_token_file says what replaced it")
 

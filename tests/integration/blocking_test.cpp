@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "tests/integration/record_support.hpp"
+#include "tests/support/null_device.hpp"
 
 using namespace pyprofd::tests;
 using namespace std::chrono_literals;
@@ -45,10 +46,12 @@ TEST_CASE("killing pyprofd in the middle of blocking sampling never leaves the t
     REQUIRE(!pys.empty());
     Target target(pys.back(), {target_path("busy_and_idle.py"), "two-busy"});
     REQUIRE(target.ready);
+    ScratchDir dir;
+    auto sink = make_null_device(dir);
     for (int round = 0; round < 5; ++round) {
         CAPTURE(round);
         ChildProcess pyprofd({.argv = {pyprofd_binary(), "record", "--pid", std::to_string(target.pid()), "--blocking",
-                                       "--rate", "5000", "-o", "/dev/null", "--format", "folded"}});
+                                       "--rate", "5000", "-o", sink, "--format", "folded"}});
         std::this_thread::sleep_for(std::chrono::milliseconds(300 + 37 * round));
         pyprofd.send(SIGKILL);
         REQUIRE(pyprofd.wait_for_exit(10s) == -SIGKILL);
@@ -81,8 +84,10 @@ TEST_CASE("signals sent to the target while it is sampled in blocking mode all a
         SUBCASE(py.label.c_str()) {
             Target target(py, {target_path("signal_counter.py")});
             REQUIRE(target.ready);
+            ScratchDir dir;
+            auto sink = make_null_device(dir);
             ChildProcess pyprofd({.argv = {pyprofd_binary(), "record", "--pid", std::to_string(target.pid()),
-                                           "--blocking", "--rate", "2000", "--duration", "4", "-o", "/dev/null",
+                                           "--blocking", "--rate", "2000", "--duration", "4", "-o", sink,
                                            "--format", "folded"}});
             std::this_thread::sleep_for(500ms);  // sampling has begun
             constexpr int sent = 60;
@@ -104,9 +109,11 @@ TEST_CASE("blocking mode refuses, saying by whom, a target another tracer holds;
     auto py = one_of_each_frame_model().back();
     Target target(py, {target_path("heavy_light.py")});
     REQUIRE(target.ready);
+    ScratchDir dir;
+    auto sink = make_null_device(dir);
     // This test process is the other tracer, as gdb or strace -p would be.
     REQUIRE(::ptrace(PTRACE_SEIZE, target.pid(), nullptr, nullptr) == 0);
-    auto refused = run_record({"--pid", std::to_string(target.pid()), "--blocking", "--duration", "0.3", "--format", "folded", "-o", "/dev/null"});
+    auto refused = run_record({"--pid", std::to_string(target.pid()), "--blocking", "--duration", "0.3", "--format", "folded", "-o", sink});
     // Detaching needs the tracee stopped: interrupt it, wait for the stop, let go.
     ::ptrace(PTRACE_INTERRUPT, target.pid(), nullptr, nullptr);
     int status = 0;
@@ -118,6 +125,6 @@ TEST_CASE("blocking mode refuses, saying by whom, a target another tracer holds;
           std::string::npos);
     CHECK(refused.err.find("sample without blocking") != std::string::npos);
 
-    auto after = run_record({"--pid", std::to_string(target.pid()), "--blocking", "--duration", "0.3", "--format", "folded", "-o", "/dev/null"});
+    auto after = run_record({"--pid", std::to_string(target.pid()), "--blocking", "--duration", "0.3", "--format", "folded", "-o", sink});
     CHECK_MESSAGE(after.exit_code == 0, after.err);
 }

@@ -8,12 +8,12 @@
 #include <map>
 #include <sstream>
 
-#include <unistd.h>
 
 #include "sampler/layout.hpp"
 #include "tests/sampler/layout_header_fields.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/interpreters.hpp"
+#include "tests/support/scratch_dir.hpp"
 
 using namespace pyprofd;
 
@@ -44,10 +44,9 @@ TEST_CASE("built-in layouts match offsetof() in every installed version's header
             if (h.major == py.major && h.minor == py.minor) fields = &h;
         REQUIRE_MESSAGE(fields, "no header field list for " << py.label);
 
-        auto dir = std::filesystem::temp_directory_path() / ("pyprofd-layout-" + std::to_string(::getpid()));
-        std::filesystem::create_directories(dir);
-        auto source = dir / ("probe" + std::to_string(py.major) + std::to_string(py.minor) + ".c");
-        auto binary = dir / ("probe" + std::to_string(py.major) + std::to_string(py.minor));
+        tests::ScratchDir dir;  // a fresh one of its own, removed even when a check fails
+        auto source = dir.path / ("probe" + std::to_string(py.major) + std::to_string(py.minor) + ".c");
+        auto binary = dir.path / ("probe" + std::to_string(py.major) + std::to_string(py.minor));
         std::ofstream(source) << tests::probe_source(*fields);
         auto compiled = tests::run_command({.argv = {"cc", "-I" + py.include_dir, "-I" + py.include_dir + "/internal",
                                              "-o", binary.string(), source.string()}});
@@ -55,7 +54,6 @@ TEST_CASE("built-in layouts match offsetof() in every installed version's header
         auto ran = tests::run_command({.argv = {binary.string()}});
         REQUIRE(ran.exit_code == 0);
         auto measured = parse_probe_output(ran.out);
-        std::filesystem::remove_all(dir);
 
         std::vector<std::string> unchecked;
         layout->for_each_offset([&](std::string_view name, sampler::Offset ours) {
