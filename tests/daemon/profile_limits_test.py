@@ -7,7 +7,9 @@ the daemon's memory (VmHWM), its state directory and its flame graph stay within
 bounds set by those limits; /folded holds at most max_profile_stacks lines and one
 [truncated] line; the session reloads after a SIGKILL. Then, under a small
 retention.max_disk_mb, a running session's checkpoints count against the disk limit:
-an older finished session is removed while it runs.
+an older finished session is removed while it runs. Last, with limits far above
+what the daemon's address space allows (prlimit --as), an allocation that fails
+ends that session as failed, and the daemon goes on serving and sampling.
 
 Prints the figures it measured (peak RSS, state directory, flame graph size and time).
 
@@ -168,6 +170,52 @@ def retention_counts_running_sessions(work):
         fresh.wait()
 
 
+def allocation_failure_ends_one_session(work):
+    if "libasan" in subprocess.run(["ldd", PYPROFD], capture_output=True, text=True).stdout:
+        print("skipped: an allocation failure under an address-space limit (ASan needs far more address space)")
+        return
+    state = os.path.join(work, "state3")
+    with open(os.path.join(work, "huge.yaml"), "w") as f:
+        f.write("checkpoint_interval_s: 1\n"
+                "limits: {max_profile_stacks: 100000000, max_profile_frames: 1000000000, max_profile_label_mb: 1048576}\n")
+    fresh = start_target(FRESH, "500", "4000")
+    steady = start_target(STEADY)
+    daemon = Daemon(PYPROFD, ["--listen", "127.0.0.1:0", "--state-dir", state, "--config",
+                              os.path.join(work, "huge.yaml")], os.path.join(work, "daemon4.log"),
+                    prefix=["prlimit", "--as=%d" % (550 * MIB), "--"])
+    try:
+        status, _, s = daemon.request("POST", "/sessions", {"pid": fresh.pid, "rate_hz": 100, "duration_s": 120})
+        check(status == 201, "a session without practical limits starts in a daemon of 550 MiB of address space")
+        done = wait_for_state(daemon, s["id"], {"completed", "failed", "stopped", "target_exited"}, timeout=150)
+        failure = (done or {}).get("failure", "")
+        check(done and done["state"] == "failed" and ("out of memory" in failure or "bad_alloc" in failure),
+              "when an allocation fails, that session ends as failed, saying why: %r" %
+              ((done and (done["state"], failure)),))
+        status, _, _ = daemon.request("GET", "/healthz")
+        check(status == 200 and daemon.process.poll() is None, "the daemon goes on")
+        # What it kept is its profile so far, taking what the address space had: gone
+        # with the session, there is room for another.
+        status, _, _ = daemon.request("DELETE", "/sessions/" + s["id"])
+        check(status == 204, "it can be deleted")
+        # Its files and memory go once its thread is done, joined on the checkpoint thread.
+        for _ in range(20):
+            time.sleep(1)
+            status, _, other = daemon.request("POST", "/sessions", {"pid": steady.pid, "rate_hz": 100, "duration_s": 0.5})
+            if status == 201:
+                break
+        other = other if status != 201 else wait_for_state(daemon, other["id"], {"completed", "failed"})
+        check(status == 201 and other and other["state"] == "completed" and other["samples"] > 0,
+              "then it samples another process: %r" % ((status, other and (other.get("state"), other.get("failure"),
+                                                                            other.get("samples"), other.get("detail"))),))
+    finally:
+        daemon.process.kill()
+        daemon.process.wait()
+        fresh.kill()
+        steady.kill()
+        fresh.wait()
+        steady.wait()
+
+
 def main():
     if os.geteuid() != 0:
         print("FAIL this test runs its targets as nobody and needs root")
@@ -176,6 +224,7 @@ def main():
     try:
         fresh_names_under_default_limits(work)
         retention_counts_running_sessions(work)
+        allocation_failure_ends_one_session(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return report()
