@@ -2,7 +2,8 @@
 """A target that makes fresh stacks of fresh names without end cannot take the host.
 The target (running as nobody) runs call chains 500 deep whose functions have fresh
 names 4,000 characters long; a real daemon samples it at 100 Hz for 15 s under the
-documented default limits (limits.max_profile_*). The session says it was truncated;
+documented default limits (limits.max_profile_*; on a build too slow to reach one in
+15 s, such as ASan's, until it does). The session says it was truncated;
 the daemon's memory (VmHWM), its state directory and its flame graph stay within
 bounds set by those limits; /folded holds at most max_profile_stacks lines and one
 [truncated] line; the session reloads after a SIGKILL. Then, under a small
@@ -42,6 +43,9 @@ MAX_STATE = 2 * MAX_LABEL_BYTES + 4 * MIB
 MAX_GRAPH = 2 * MAX_LABEL_BYTES
 
 
+SANITIZED = "libasan" in subprocess.run(["ldd", PYPROFD], capture_output=True, text=True).stdout
+
+
 def rss_kib(pid, field):
     with open("/proc/%d/status" % pid) as f:
         m = re.search(r"^%s:\s+(\d+) kB" % field, f.read(), re.M)
@@ -76,17 +80,21 @@ def fresh_names_under_default_limits(work):
     daemon = Daemon(PYPROFD, ["--listen", "127.0.0.1:0", "--state-dir", state, "--config",
                               os.path.join(work, "defaults.yaml")], os.path.join(work, "daemon1.log"))
     try:
-        status, _, s = daemon.request("POST", "/sessions", {"pid": target.pid, "rate_hz": 100, "duration_s": 15})
+        # 15 s, and on a slow build (ASan) on until the profile reaches a limit.
+        status, _, s = daemon.request("POST", "/sessions", {"pid": target.pid, "rate_hz": 100, "duration_s": 180})
         check(status == 201, "a session on the fresh-names target starts: %s" % status)
         peak_state = 0
+        started = time.monotonic()
         while True:
             peak_state = max(peak_state, tree_bytes(state))
             _, _, now = daemon.request("GET", "/sessions/" + s["id"])
             if now["state"] != "running":
                 break
+            if time.monotonic() - started >= 15 and "truncated" in now:
+                daemon.request("POST", "/sessions/%s/stop" % s["id"])
             time.sleep(0.5)
-        check(now["state"] == "completed" and now["samples"] > 500,
-              "it completes with samples: %s, %d" % (now["state"], now["samples"]))
+        check(now["state"] == "stopped" and now["samples"] > 0,
+              "it runs 15 s or more, until stopped: %s, %d samples" % (now["state"], now["samples"]))
         truncated = now.get("truncated", {})
         check(truncated.get("samples", 0) > 0 and truncated.get("limit", "").startswith("limits.max_profile_"),
               "the session says its profile was truncated, and by which limit: %r" % truncated)
@@ -111,7 +119,9 @@ def fresh_names_under_default_limits(work):
               (now["samples"], truncated.get("samples", 0), truncated.get("limit"), peak_rss / MIB,
                rss_kib(daemon.process.pid, "VmRSS") / 1024, peak_state / MIB, len(svg) / MIB, graph_s,
                len(folded) / MIB, len(lines)), flush=True)
-        check(peak_rss <= MAX_RSS, "the daemon's peak RSS stays within %d MiB (%.0f MiB)" % (MAX_RSS // MIB, peak_rss / MIB))
+        # AddressSanitizer's shadow memory and quarantine come on top.
+        max_rss = MAX_RSS * (3 if SANITIZED else 1)
+        check(peak_rss <= max_rss, "the daemon's peak RSS stays within %d MiB (%.0f MiB)" % (max_rss // MIB, peak_rss / MIB))
         check(peak_state <= MAX_STATE,
               "the state directory stays within %d MiB, checkpoints included (%.1f MiB)" % (MAX_STATE // MIB, peak_state / MIB))
         check(len(svg) <= MAX_GRAPH, "the flame graph stays within %d MiB (%.1f MiB)" % (MAX_GRAPH // MIB, len(svg) / MIB))
@@ -171,7 +181,7 @@ def retention_counts_running_sessions(work):
 
 
 def allocation_failure_ends_one_session(work):
-    if "libasan" in subprocess.run(["ldd", PYPROFD], capture_output=True, text=True).stdout:
+    if SANITIZED:
         print("skipped: an allocation failure under an address-space limit (ASan needs far more address space)")
         return
     state = os.path.join(work, "state3")
