@@ -350,6 +350,12 @@ Response Routes::route(const Request& request, const daemon::Caller& caller) {
         return json_response(stopped->state == daemon::SessionState::running ? http::status::accepted : http::status::ok,
                              daemon::session_to_json(*stopped));
     }
+    if (parts.size() == 3 && parts[2] == "output") {
+        if (!get) return method_not_allowed("GET");
+        auto output = sessions_.output(id, caller);
+        if (!output) return session_problem(output.error());
+        return with_body(http::status::ok, "text/plain; charset=utf-8", std::move(*output));
+    }
     if (parts.size() == 4 && parts[2] == "diff" && parts[3].ends_with(".svg")) {
         if (!get) return method_not_allowed("GET");
         std::string other(parts[3].substr(0, parts[3].size() - 4));

@@ -37,6 +37,21 @@ std::expected<daemon::SessionSpec, RequestError> parse_session_request(std::stri
                 spec.command.push_back(word.get<std::string>());
             }
             if (spec.command.front().empty()) return fail(key, "command's program name is empty");
+        } else if (key == "env") {
+            if (!value.is_object())
+                return fail(key, "env must be an object of variables for the command's environment, such as "
+                                 "{\"DJANGO_SETTINGS_MODULE\": \"app.settings\"}");
+            for (const auto& variable : value.items()) {
+                if (!variable.value().is_string())
+                    return fail(key, "env: the value of " + variable.key() + " must be a string");
+                spec.env[variable.key()] = variable.value().get<std::string>();
+            }
+        } else if (key == "cwd") {
+            if (!value.is_string() || !value.get<std::string>().starts_with('/'))
+                return fail(key, "cwd must be an absolute path: the command's working directory");
+            spec.cwd = value.get<std::string>();
+            if (spec.cwd.find('\0') != std::string::npos || spec.cwd.size() >= 4096)
+                return fail(key, "cwd must be a path of at most 4095 bytes, without NUL");
         } else if (key == "rate_hz") {
             if (!value.is_number()) return fail(key, "rate_hz must be a number of samples per second");
             spec.rate_hz = value.get<double>();
@@ -63,13 +78,15 @@ std::expected<daemon::SessionSpec, RequestError> parse_session_request(std::stri
             if (!flag(spec.blocking)) return fail(key, "blocking must be true or false");
         } else {
             return fail(key, "unknown field '" + key +
-                                 "'; the fields are pid, command, rate_hz, duration_s, name, idle, gil_only, threads, "
-                                 "function, blocking");
+                                 "'; the fields are pid, command, env, cwd, rate_hz, duration_s, name, idle, gil_only, "
+                                 "threads, function, blocking");
         }
     }
     if (!spec.pid && spec.command.empty())
         return fail("pid", "give pid (a running process) or command (a program to launch)");
     if (spec.pid && !spec.command.empty()) return fail("pid", "give pid or command, not both");
+    if (spec.pid && (!spec.env.empty() || !spec.cwd.empty()))
+        return fail(spec.env.empty() ? "cwd" : "env", "env and cwd are for a command pyprofd launches, not a running process");
     return spec;
 }
 

@@ -254,6 +254,12 @@ std::expected<DaemonConfig, std::string> parse_config(std::string_view yaml, std
                      {"max_profile_label_mb", [&](const YAML::Node& v, const std::string& key) {
                           l.max_profile_label_bytes = r.whole(v, key, 1, 1ULL << 20) << 20;
                       }},
+                     {"max_command_env_vars", [&](const YAML::Node& v, const std::string& key) {
+                          l.max_command_env_vars = r.whole(v, key, 0, 4096);
+                      }},
+                     {"max_command_env_bytes", [&](const YAML::Node& v, const std::string& key) {
+                          l.max_command_env_bytes = r.whole(v, key, 0, 1 << 20);
+                      }},
                  });
              }},
             {"retention", [&](const YAML::Node& n, const std::string& prefix) {
@@ -291,6 +297,9 @@ std::expected<DaemonConfig, std::string> parse_config(std::string_view yaml, std
                      {"command_user", [&](const YAML::Node& v, const std::string& key) {
                           t.command_user = r.scalar(v, key);
                           if (t.command_user.empty()) r.fail(v, key, "must name a user");
+                      }},
+                     {"command_cgroups", [&](const YAML::Node& v, const std::string& key) {
+                          t.command_cgroups = r.boolean(v, key);
                       }},
                  });
              }},

@@ -30,6 +30,9 @@ struct Limits {
     double max_duration_s = 3'600;
     bool allow_unlimited_duration = false;  // sessions that run until stopped
     std::size_t max_request_body_bytes = 64 * 1024;
+    // What a session's request may add to a launched program's environment.
+    std::size_t max_command_env_vars = 64;
+    std::size_t max_command_env_bytes = 32 * 1024;  // NAME=value, all of them
     // HTTP connections open at once; more wait in the kernel's backlog. Lowered at
     // start to what the descriptor limit leaves room for.
     std::size_t max_connections = 512;
@@ -56,6 +59,9 @@ struct TargetPolicy {
     // local caller's program runs as that caller; an admin token's as command_user.
     bool allow_commands = false;
     std::string command_user = "nobody";
+    // A cgroup v2 for each launched program, where the host delegates one to pyprofd
+    // (else, or when off, each program's keeper tracks what it starts as their subreaper).
+    bool command_cgroups = true;
 };
 
 // A bearer token: who presents it is `name`, with the rights of an admin or of `user`.

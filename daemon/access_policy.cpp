@@ -150,6 +150,13 @@ std::expected<void, std::string> AccessPolicy::allows_process(const Caller& call
 }
 
 std::expected<RunAs, std::string> AccessPolicy::launch_as(const Caller& caller, const std::string& path) const {
+    auto as = launch_user(caller);
+    if (!as) return as;
+    if (auto ok = allows_executable(path, "the command"); !ok) return std::unexpected(ok.error());
+    return as;
+}
+
+std::expected<RunAs, std::string> AccessPolicy::launch_user(const Caller& caller) const {
     if (!targets_.allow_commands)
         return std::unexpected(fmt::format(
             "this daemon does not launch programs (targets.allow_commands is off): give the pid of a running process, "
@@ -166,7 +173,6 @@ std::expected<RunAs, std::string> AccessPolicy::launch_as(const Caller& caller, 
         as = run_as_uid(caller.uid, caller.gid);
     }
     if (auto ok = allows_uid(as.uid, fmt::format("the command (as {})", as.name)); !ok) return std::unexpected(ok.error());
-    if (auto ok = allows_executable(path, "the command"); !ok) return std::unexpected(ok.error());
     return as;
 }
 

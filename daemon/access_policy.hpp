@@ -42,6 +42,8 @@ public:
     // Whether a program may be launched for this caller, and as whom it would run
     // (path: the resolved program).
     std::expected<RunAs, std::string> launch_as(const Caller& caller, const std::string& path) const;
+    // The same before the program is known: whether this caller may launch at all, as whom.
+    std::expected<RunAs, std::string> launch_user(const Caller& caller) const;
     // Whether the caller may see a session owned by owner (Caller::owner()).
     bool may_see(const Caller& caller, const std::string& owner) const {
         return caller.admin || caller.owner() == owner;

@@ -112,7 +112,8 @@ std::expected<void, std::string> check_file_atomically_writable(const std::strin
 }
 
 std::expected<void, std::string> write_file_atomically(const std::string& path,
-                                                       const std::function<void(std::ostream&)>& write) {
+                                                       const std::function<void(std::ostream&)>& write,
+                                                       std::optional<mode_t> mode) {
     auto fail = [&](const std::string& why) {
         return std::unexpected(fmt::format("cannot write {}: {}", path, why));
     };
@@ -137,12 +138,14 @@ std::expected<void, std::string> write_file_atomically(const std::string& path,
         temp.name = temp_name_for(name);
         // O_EXCL|O_NOFOLLOW: never through a name someone else put there.
         temp.file.fd =
-            ::openat(dir_fd.fd, temp.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+            ::openat(dir_fd.fd, temp.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode.value_or(0644));
         if (temp.file.fd < 0 && errno != EEXIST) break;
     }
     if (temp.file.fd < 0) return fail(std::strerror(errno));
     temp.created = true;
-    if (replacing) {
+    if (mode) {
+        if (::fchmod(temp.file.fd, *mode) != 0) return fail(std::strerror(errno));
+    } else if (replacing) {
         // Best effort: only root may give a file to another owner, and the file is
         // whole without.
         if (::fchown(temp.file.fd, old.st_uid, old.st_gid) != 0) {

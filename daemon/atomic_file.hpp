@@ -10,16 +10,22 @@
 // fine). Everything after the directory is opened happens relative to it, so a
 // directory swapped meanwhile cannot redirect the write.
 #include <expected>
+#include <sys/types.h>
+
 #include <functional>
+#include <optional>
 #include <ostream>
 #include <string>
 
 namespace pyprofd::daemon {
 
 // write() streams the contents; the error says which file and why (e.g. ENOSPC).
-// A replaced file keeps its permission bits and, where pyprofd may set it, its owner.
+// A replaced file keeps its permission bits and, where pyprofd may set it, its owner;
+// with `mode`, the file has exactly that mode, new or replaced (the daemon's state:
+// 0600, whatever the umask).
 std::expected<void, std::string> write_file_atomically(const std::string& path,
-                                                       const std::function<void(std::ostream&)>& write);
+                                                       const std::function<void(std::ostream&)>& write,
+                                                       std::optional<mode_t> mode = std::nullopt);
 
 // What write_file_atomically() can tell before writing (its directory, what is at
 // the name), without writing: the same error, or nothing.

@@ -11,10 +11,11 @@
 
 namespace pyprofd::daemon {
 
-Session::Session(SessionInfo info, std::optional<sampler::PythonProcess> process, RunAs run_as, EndHandler on_end,
+Session::Session(SessionInfo info, std::optional<sampler::PythonProcess> process, LaunchOptions launch, EndHandler on_end,
                  render::ProfileLimits limits)
     : id_(info.id), owner_(info.owner), info_(std::move(info)), profile_(limits), process_(std::move(process)),
-      run_as_(std::move(run_as)), on_end_(std::move(on_end)) {
+      launch_(std::move(launch)), on_end_(std::move(on_end)) {
+    if (!process_ && launch_.clean) output_ = std::make_shared<OutputTail>();
     thread_ = std::jthread([this](std::stop_token stop) {
         // Whatever goes wrong in one session (an allocation that fails, say) ends that
         // session, never the daemon.
@@ -152,21 +153,31 @@ void Session::run(std::stop_token stop) {
         std::lock_guard lock(mutex_);
         spec = info_.spec;
     }
+    // How long the output may take to end once the program and all it started are gone.
+    constexpr auto output_end_limit = std::chrono::milliseconds(500);
     std::optional<LaunchedProgram> program;
+    std::optional<OutputReader> output;  // after program: it stops reading before the pipe closes
     if (!process_) {
-        auto launched = LaunchedProgram::launch(spec.command, run_as_);
+        auto launched = LaunchedProgram::launch(spec.command, launch_);
         if (!launched) return finish(SessionState::failed, launched.error());
         program.emplace(std::move(*launched));
+        if (output_ && program->output() >= 0) output.emplace(program->output(), output_);
         {
             std::lock_guard lock(mutex_);
             info_.target_pid = program->pid();
         }
-        spdlog::info("session={} launched {} as process {} (user {})", id_, spec.command.front(), program->pid(),
-                     run_as_.name);
+        spdlog::info("session={} launched {} as process {} (user {}){}", id_, spec.command.front(), program->pid(),
+                     launch_.run_as ? launch_.run_as->name : "pyprofd's", program->cgroup().empty() ? "" : ", in cgroup " + program->cgroup());
         auto attached = attach_when_python_runs(*program, stop);
         if (!attached) {
             program->terminate();
-            return finish(stop.stop_requested() ? SessionState::stopped : SessionState::failed, attached.error());
+            auto failure = attached.error();
+            if (output) {
+                // What it said before it died is most often why.
+                output->finish(output_end_limit);
+                if (auto said = output_->last_lines(2048); !said.empty()) failure += "; its output ended with:\n" + said;
+            }
+            return finish(stop.stop_requested() ? SessionState::stopped : SessionState::failed, std::move(failure));
         }
         process_.emplace(std::move(*attached));
         std::lock_guard lock(mutex_);
@@ -226,6 +237,7 @@ void Session::run(std::stop_token stop) {
                                              {.pause_threads = spec.blocking}, callbacks, loop_stop.get_token());
     bool program_exited = program && program->exited();
     if (program) program->terminate();
+    if (output) output->finish(output_end_limit);
     {
         std::lock_guard lock(mutex_);
         const auto& s = result.stats;

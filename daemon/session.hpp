@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "daemon/launched_program.hpp"
+#include "daemon/program_output.hpp"
 #include "daemon/sample_aggregator.hpp"
 #include "daemon/session_info.hpp"
 #include "render/profile.hpp"
@@ -31,8 +32,8 @@ public:
 
     // Starts sampling into a profile with these limits. on_end runs on the session's
     // thread once the record is final. Without a process, it launches the spec's
-    // command as run_as.
-    Session(SessionInfo info, std::optional<sampler::PythonProcess> process, RunAs run_as, EndHandler on_end,
+    // command as launch says.
+    Session(SessionInfo info, std::optional<sampler::PythonProcess> process, LaunchOptions launch, EndHandler on_end,
             render::ProfileLimits limits = {});
     // A finished session from disk.
     Session(SessionInfo info, ProfileLoader loader);
@@ -51,6 +52,10 @@ public:
     void set_save_error(std::string error);
     // Running, or finished but not saved yet: what a checkpoint saves.
     bool due_for_saving() const;
+
+    // The last of a launched program's stdout and stderr; null for a session of a
+    // running process (or one read back from disk).
+    std::shared_ptr<const OutputTail> output() const { return output_; }
 
     void request_stop();
     void join();
@@ -82,7 +87,8 @@ private:
     mutable SessionInfo recent_snapshot_info_;  // the record as it was then
     ProfileLoader loader_;
     std::optional<sampler::PythonProcess> process_;
-    RunAs run_as_;
+    LaunchOptions launch_;
+    std::shared_ptr<OutputTail> output_;
     EndHandler on_end_;
     std::atomic<bool> removed_ = false;
     mutable std::condition_variable ended_;

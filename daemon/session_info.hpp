@@ -19,6 +19,10 @@ namespace pyprofd::daemon {
 struct SessionSpec {
     std::optional<pid_t> pid;          // a running process, or
     std::vector<std::string> command;  // a program launched for the session (it never outlives it)
+    // For a command: what its environment gets besides PATH, LANG, HOME, USER, LOGNAME
+    // (values are not saved: they may be secrets), and its working directory (empty: /).
+    std::map<std::string, std::string> env;
+    std::string cwd;
     double rate_hz = 100;
     std::optional<double> duration_s = 10;  // none: until stopped
     std::string name;

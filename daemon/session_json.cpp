@@ -64,7 +64,13 @@ nlohmann::json session_to_json(const SessionInfo& info) {
                           {"command_line", info.target_command_line},
                           {"python_version", info.python_version}};
     if (spec.pid) target["requested_pid"] = *spec.pid;
-    if (!spec.command.empty()) target["command"] = spec.command;
+    if (!spec.command.empty()) {
+        target["command"] = spec.command;
+        target["cwd"] = spec.cwd.empty() ? "/" : spec.cwd;
+        auto names = nlohmann::json::array();
+        for (const auto& [name, value] : spec.env) names.push_back(name);
+        target["env"] = std::move(names);
+    }
     nlohmann::json threads = nlohmann::json::array();
     for (const auto& [tid, t] : info.threads) threads.push_back({{"tid", tid}, {"name", t.name}, {"samples", t.samples}});
     nlohmann::json j{
@@ -104,6 +110,9 @@ std::expected<SessionInfo, std::string> session_from_json(const nlohmann::json& 
         info.python_version = target.at("python_version").get<std::string>();
         if (target.contains("requested_pid")) info.spec.pid = target.at("requested_pid").get<pid_t>();
         if (target.contains("command")) info.spec.command = target.at("command").get<std::vector<std::string>>();
+        if (target.contains("cwd")) info.spec.cwd = target.at("cwd").get<std::string>();
+        if (target.contains("env"))
+            for (const auto& name : target.at("env")) info.spec.env[name.get<std::string>()];  // names only
         const auto& o = j.at("options");
         info.spec.rate_hz = o.at("rate_hz").get<double>();
         if (!o.at("duration_s").is_null()) info.spec.duration_s = o.at("duration_s").get<double>();

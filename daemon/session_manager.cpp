@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "daemon/launch_environment.hpp"
 #include "sampler/thread_pause.hpp"
 
 namespace pyprofd::daemon {
@@ -48,6 +49,11 @@ SessionManager::SessionManager(const config::DaemonConfig& config, SessionStore 
     if (auto writable = store_.check_writable(); !writable)
         spdlog::error("state: {}; results are kept in memory, and saved once it can be written", writable.error());
     apply_retention();
+    if (config_.targets.allow_commands) {
+        launch_cgroups_ = config_.targets.command_cgroups ? LaunchCgroups::find()
+                                                          : LaunchCgroups{{}, "targets.command_cgroups is off"};
+        spdlog::info("launched programs: {}", launch_cgroups_.describe());
+    }
     checkpointer_ = std::jthread([this](std::stop_token stop) { checkpoint_loop(stop); });
 }
 
@@ -60,26 +66,44 @@ render::ProfileLimits SessionManager::profile_limits() const {
             .max_label_bytes = static_cast<std::size_t>(l.max_profile_label_bytes)};
 }
 
-std::expected<std::optional<RunAs>, SessionError> SessionManager::check(const SessionSpec& spec, const Caller& caller) const {
+std::expected<std::optional<LaunchOptions>, SessionError> SessionManager::check(const SessionSpec& spec, const Caller& caller) const {
     const auto& limits = config_.limits;
     auto invalid = [](std::string field, std::string message) {
         return std::unexpected(SessionError{SessionError::Kind::invalid, std::move(message), std::move(field)});
     };
     if (spec.pid.has_value() == !spec.command.empty())
         return invalid("pid", "give either pid (a running process) or command (a program to launch), not both or neither");
+    if (spec.pid && (!spec.env.empty() || !spec.cwd.empty()))
+        return invalid(spec.env.empty() ? "cwd" : "env", "env and cwd are for a command pyprofd launches, not a running process");
     if (spec.pid && *spec.pid <= 0) return invalid("pid", fmt::format("pid must be a process id (1 or more), not {}", *spec.pid));
     if (spec.pid)
         if (auto allowed = check_target(*spec.pid, caller); !allowed) return std::unexpected(allowed.error());
-    std::optional<RunAs> run_as;
+    std::optional<LaunchOptions> launch;
     if (!spec.command.empty()) {
-        auto program = resolve_program(spec.command.front());
+        auto not_permitted = [](std::string why) {
+            return std::unexpected(SessionError{SessionError::Kind::not_permitted, std::move(why), "command"});
+        };
+        auto user = policy_.launch_user(caller);
+        if (!user) return not_permitted(user.error());
+        // Clean: nothing of the daemon's own (terminal, environment, directory, log) reaches it.
+        if (auto env = check_requested_environment(spec.env, config_.limits.max_command_env_vars,
+                                                   config_.limits.max_command_env_bytes);
+            !env)
+            return invalid("env", env.error());
+        if (!spec.cwd.empty() && !spec.cwd.starts_with('/'))
+            return invalid("cwd", "cwd must be an absolute path: the command's working directory");
+        // Entered as the user, after it has dropped root: the kernel says whether it may.
+        LaunchOptions options{.run_as = *user,
+                              .clean = LaunchOptions::CleanStart{.environment = launch_environment(*user, spec.env),
+                                                                 .working_directory = spec.cwd.empty() ? "/" : spec.cwd},
+                              .cgroup_parent = launch_cgroups_.parent};
+        auto program = resolve_program(spec.command.front(), options);
         if (!program)
             return invalid("command", fmt::format("command: '{}' is not a program that can be run (not found on PATH, "
                                                   "or not executable)",
                                                   spec.command.front()));
-        auto as = policy_.launch_as(caller, std::filesystem::absolute(*program).string());
-        if (!as) return std::unexpected(SessionError{SessionError::Kind::not_permitted, as.error(), "command"});
-        run_as = std::move(*as);
+        if (auto as = policy_.launch_as(caller, *program); !as) return not_permitted(as.error());
+        launch = std::move(options);
     }
     if (!(spec.rate_hz >= 1 && spec.rate_hz <= limits.max_rate_hz))
         return invalid("rate_hz", fmt::format("rate_hz must be from 1 to {} samples per second, not {}", limits.max_rate_hz,
@@ -94,12 +118,12 @@ std::expected<std::optional<RunAs>, SessionError> SessionManager::check(const Se
                                                  limits.max_duration_s));
     }
     if (spec.name.size() > 200) return invalid("name", "name must be at most 200 bytes");
-    return run_as;
+    return launch;
 }
 
 std::expected<SessionInfo, SessionError> SessionManager::start(SessionSpec spec, const Caller& caller) {
-    auto run_as = check(spec, caller);
-    if (!run_as) return std::unexpected(run_as.error());
+    auto launch = check(spec, caller);
+    if (!launch) return std::unexpected(launch.error());
     auto running_now = [&] {
         std::size_t n = 0;
         for (const auto& [id, s] : sessions_) n += s->running();
@@ -150,13 +174,13 @@ std::expected<SessionInfo, SessionError> SessionManager::start(SessionSpec spec,
                     "blocking"});
         // Saved before it runs: a daemon that dies now leaves it `interrupted`, not lost.
         if (auto saved = store_.save_record(info); !saved) spdlog::warn("session={} {}", info.id, saved.error());
-        session = std::make_shared<Session>(info, std::move(process), run_as->value_or(RunAs{}),
+        session = std::make_shared<Session>(info, std::move(process), launch->value_or(LaunchOptions{}),
                                             [this](Session& s) { session_ended(s); }, profile_limits());
         sessions_.emplace(info.id, session);
     }
     spdlog::info("session={} started by {}: {} at {} Hz for {}", info.id, caller.describe(),
                  info.spec.pid ? fmt::format("process {} (Python {})", info.target_pid, info.python_version)
-                               : fmt::format("command {} as {}", info.spec.command.front(), (*run_as)->name),
+                               : fmt::format("command {} as {}", info.spec.command.front(), (*launch)->run_as->name),
                  info.spec.rate_hz, info.spec.duration_s ? fmt::format("{} s", *info.spec.duration_s) : "until stopped");
     return session->info();
 }
@@ -270,6 +294,31 @@ std::expected<std::pair<SessionInfo, std::shared_ptr<const render::Profile>>, Se
     return session->snapshot();
 }
 
+std::expected<std::string, SessionError> SessionManager::output(const std::string& id, const Caller& caller) const {
+    auto session = find(id, caller);
+    if (!session) return std::unexpected(SessionError{SessionError::Kind::not_found, fmt::format("no session {}", id), {}});
+    if (auto output = session->output()) return output->text();
+    auto info = session->info();
+    if (info.spec.pid)
+        return std::unexpected(SessionError{SessionError::Kind::not_found,
+                                            fmt::format("session {} samples process {}, which pyprofd did not launch: its "
+                                                        "output is not pyprofd's to keep",
+                                                        id, *info.spec.pid),
+                                            {}});
+    if (auto saved = store_.load_output(id)) return std::move(*saved);
+    return std::unexpected(SessionError{
+        SessionError::Kind::not_found,
+        fmt::format("the output of session {} was not saved (its program never started, or the daemon stopped first)", id),
+        {}});
+}
+
+void SessionManager::save_output(const Session& session) const {
+    auto output = session.output();
+    if (!output) return;
+    if (auto saved = store_.save_output(session.id(), output->text()); !saved)
+        spdlog::warn("session={} its program's output is not saved: {}", session.id(), saved.error());
+}
+
 SessionCounts SessionManager::counts() const {
     SessionCounts counts;
     for (const auto& info : all_sessions()) {
@@ -297,6 +346,7 @@ void SessionManager::session_ended(Session& session) {
                           saved.error());
             session.set_save_error(saved.error());
         }
+        save_output(session);
     }
     spdlog::info("session={} ended: {}{}, {} samples, {} errors", info.id, to_string(info.state),
                  info.failure.empty() ? "" : " (" + info.failure + ")", info.samples,
@@ -331,7 +381,10 @@ void SessionManager::checkpoint_running() {
         if (!saved) {
             if (saved.error() != info.save_error) spdlog::warn("session={} not saved: {}", info.id, saved.error());
             s->set_save_error(saved.error());
-        } else if (!info.save_error.empty()) {
+            continue;
+        }
+        save_output(*s);
+        if (!info.save_error.empty()) {
             s->set_save_error({});
             spdlog::info("session={} saved now", info.id);
         }
@@ -349,6 +402,7 @@ void SessionManager::checkpoint_loop(std::stop_token stop) {
         // Running sessions' checkpoints count against the disk limit too.
         apply_retention();
         bury_removed();
+        reap_stray_children();
     }
 }
 

@@ -65,6 +65,9 @@ public:
     std::expected<void, SessionError> remove(const std::string& id, const Caller& caller);
     std::expected<std::pair<SessionInfo, std::shared_ptr<const render::Profile>>, SessionError> profile(
         const std::string& id, const Caller& caller) const;
+    // What a launched program wrote to stdout and stderr, the last of it kept (also
+    // after a restart, as last saved).
+    std::expected<std::string, SessionError> output(const std::string& id, const Caller& caller) const;
     // Every session's counts, whoever's: figures for /metrics.
     SessionCounts counts() const;
     // A running process, attached for this caller if the rules let it read that
@@ -81,8 +84,8 @@ public:
     render::ProfileLimits profile_limits() const;
 
 private:
-    // The spec's fields and the caller's right to its target; for a command, as whom it runs.
-    std::expected<std::optional<RunAs>, SessionError> check(const SessionSpec& spec, const Caller& caller) const;
+    // The spec's fields and the caller's right to its target; for a command, how it is launched.
+    std::expected<std::optional<LaunchOptions>, SessionError> check(const SessionSpec& spec, const Caller& caller) const;
     std::expected<void, SessionError> check_target(pid_t pid, const Caller& caller) const;
     std::vector<SessionInfo> all_sessions() const;
     // The running blocking session of this process, if one is; with mutex_ held.
@@ -91,6 +94,8 @@ private:
     std::shared_ptr<Session> find(const std::string& id, const Caller& caller) const;
     void session_ended(Session& session);
     void checkpoint_running();
+    // Saves a launched program's output so far; with checkpoint_mutex_ held.
+    void save_output(const Session& session) const;
     // Removes the oldest finished sessions beyond the retention limits, but never `keep`.
     void apply_retention(const std::string& keep = {});
     void bury_removed();
@@ -99,6 +104,7 @@ private:
     const config::DaemonConfig config_;
     const SessionStore store_;
     const AccessPolicy policy_;
+    LaunchCgroups launch_cgroups_;  // where launched programs get a cgroup each, if anywhere
     mutable std::mutex mutex_;
     std::map<std::string, std::shared_ptr<Session>> sessions_;
     // Sessions that retention removed, destroyed later on the checkpoint thread: a

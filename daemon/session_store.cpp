@@ -40,6 +40,9 @@ std::string new_session_id() {
 
 namespace {
 
+// What profiled programs were doing: the owner's alone.
+constexpr mode_t state_file_mode = 0600;
+
 // The state directory holds what profiled programs were doing, and what is in it is
 // believed at the next start: only pyprofd's user may write there, or anywhere on
 // the way to it (a parent that others may write to, but with the sticky bit and
@@ -131,7 +134,8 @@ std::expected<SessionStore, std::string> SessionStore::open(const std::string& s
 }
 
 std::expected<void, std::string> SessionStore::save(const SessionInfo& info, const render::Profile& profile) const {
-    auto written = write_file_atomically(profile_path(info.id), [&](std::ostream& out) { render::write_folded(profile, out); });
+    auto written = write_file_atomically(
+        profile_path(info.id), [&](std::ostream& out) { render::write_folded(profile, out); }, state_file_mode);
     if (!written) return written;
     return save_record(info);
 }
@@ -140,7 +144,8 @@ std::expected<void, std::string> SessionStore::save_record(const SessionInfo& in
     auto saved = info;
     saved.save_error.clear();  // true of this process's attempts only
     auto json = session_to_json(saved);
-    return write_file_atomically(record_path(info.id), [&](std::ostream& out) { out << json.dump(2) << '\n'; });
+    return write_file_atomically(
+        record_path(info.id), [&](std::ostream& out) { out << json.dump(2) << '\n'; }, state_file_mode);
 }
 
 SessionStore::Loaded SessionStore::load_all() const {
@@ -201,6 +206,15 @@ SessionStore::LoadedProfile SessionStore::load_profile(const std::string& id, co
     return loaded;
 }
 
+std::expected<void, std::string> SessionStore::save_output(const std::string& id, const std::string& text) const {
+    return write_file_atomically(output_path(id), [&](std::ostream& out) { out << text; }, state_file_mode);
+}
+
+std::optional<std::string> SessionStore::load_output(const std::string& id) const {
+    std::string why;
+    return read_state_file(output_path(id), why);
+}
+
 std::expected<void, std::string> SessionStore::check_writable() const {
     auto probe = dir_ + "/.writable-probe";
     auto written = write_file_atomically(probe, [](std::ostream& out) { out << "pyprofd\n"; });
@@ -213,12 +227,13 @@ void SessionStore::remove(const std::string& id) const {
     std::error_code ec;
     fs::remove(record_path(id), ec);
     fs::remove(profile_path(id), ec);
+    fs::remove(output_path(id), ec);
 }
 
 std::uint64_t SessionStore::bytes_on_disk(const std::string& id) const {
     std::error_code ec;
     std::uint64_t total = 0;
-    for (const auto& p : {record_path(id), profile_path(id)}) {
+    for (const auto& p : {record_path(id), profile_path(id), output_path(id)}) {
         auto size = fs::file_size(p, ec);
         if (!ec) total += size;
     }

@@ -1,10 +1,12 @@
 #pragma once
-// Sessions on disk, under STATE_DIR/sessions: ID.json (the session record) and
-// ID.folded (its profile, a root per thread), each written atomically. The profile
+// Sessions on disk, under STATE_DIR/sessions: ID.json (the session record),
+// ID.folded (its profile, a root per thread) and, for a launched program, ID.output
+// (the last of its output), each written atomically. The profile
 // is written before the record, so a record never points at a profile older
 // than itself.
 #include <cstdint>
 #include <expected>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,8 @@ public:
         std::string problem;
     };
     LoadedProfile load_profile(const std::string& id, const render::ProfileLimits& limits = {}) const;
+    std::expected<void, std::string> save_output(const std::string& id, const std::string& text) const;
+    std::optional<std::string> load_output(const std::string& id) const;
     void remove(const std::string& id) const;
     // Whether a file can be written there now (full and read-only file systems fail).
     std::expected<void, std::string> check_writable() const;
@@ -45,6 +49,7 @@ private:
     explicit SessionStore(std::string dir) : dir_(std::move(dir)) {}
     std::string record_path(const std::string& id) const { return dir_ + "/" + id + ".json"; }
     std::string profile_path(const std::string& id) const { return dir_ + "/" + id + ".folded"; }
+    std::string output_path(const std::string& id) const { return dir_ + "/" + id + ".output"; }
 
     std::string dir_;
 };

@@ -37,7 +37,7 @@ constexpr Layout py27{
     .dict_keys = {},
     .dict_values = {},
     .module = {.md_dict = 16},  // PyModuleObject is private to moduleobject.c: unchecked
-    .integer = {.size = 16},    // PyIntObject.ob_ival
+    .integer = {.size = 16, .digits = 24},  // PyIntObject.ob_ival, where PyLongObject has ob_size
 };
 
 // 3.6 - 3.10 share PyDictKeysObject {dk_refcnt, dk_size, dk_lookup, dk_usable,

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <vector>
 
+#include "sampler/local_buffers.hpp"
+
 namespace pyprofd::sampler {
 namespace {
 
@@ -16,13 +18,12 @@ std::uint64_t load_u64(std::span<const std::byte> block, Offset offset, std::siz
 
 }  // namespace
 
-CodeCache::CodeCache(const ObjectReader& reader, std::size_t max_entries)
-    : reader_(reader), max_entries_(max_entries) {
-    const auto& layout = reader_.layout();
-    const auto& c = layout.code;
-    Offset last = std::max({c.filename, c.name, c.qualname, c.firstlineno, c.linetable, layout.object.ob_type});
-    header_start_ = layout.object.ob_type;
-    header_size_ = static_cast<std::size_t>(last - header_start_ + 8);
+CodeCache::CodeCache(const ObjectReader& reader, std::size_t max_entries, std::size_t max_bytes)
+    : reader_(reader), max_entries_(max_entries), max_bytes_(max_bytes) {
+    // The fields fit code_header_buffer_size from the first on: checked at attach.
+    auto view = code_header_view(reader_.layout());
+    header_start_ = view.first_byte();
+    header_size_ = view.span() - static_cast<std::size_t>(header_start_);
 }
 
 CodeCache::Fingerprint CodeCache::fingerprint_of(std::span<const std::byte> header) const {
@@ -40,12 +41,25 @@ Result<std::shared_ptr<const CodeInfo>> CodeCache::get(RemoteAddress code) {
     ++misses_;
     auto entry = load(code);
     if (!entry) return std::unexpected(entry.error());
-    // A bound on memory for programs that create code without end (exec, eval):
-    // start over rather than grow.
-    if (codes_.size() >= max_entries_) codes_.clear();
+    // A bound on memory for programs that create code without end (exec, eval), and
+    // for a target that makes each code object as large as it may: start over rather
+    // than grow.
+    if (codes_.size() >= max_entries_ || bytes_ + entry->bytes > max_bytes_) {
+        codes_.clear();
+        bytes_ = 0;
+    }
     auto info = entry->info;
-    codes_.emplace(code, std::move(*entry));
+    bytes_ += entry->bytes;
+    entry->checked_in = sample_;  // just read
+    auto [it, inserted] = codes_.insert_or_assign(code, std::move(*entry));
+    note_used(code, it->second);
     return info;
+}
+
+void CodeCache::note_used(RemoteAddress code, Entry& entry) {
+    if (entry.used_in == sample_) return;
+    entry.used_in = sample_;
+    used_this_sample_.push_back(code);
 }
 
 void CodeCache::header_requests(std::span<const RemoteAddress> codes, std::vector<std::byte>& buffer,
@@ -62,6 +76,7 @@ void CodeCache::check(RemoteAddress code, std::span<const std::byte> header, boo
     if (it == codes_.end()) return;
     // Unreadable now, or another object: read afresh (and fail properly) when next used.
     if (!read_ok || fingerprint_of(header) != it->second.fingerprint) {
+        bytes_ -= it->second.bytes;
         codes_.erase(it);
         ++stale_;
         return;
@@ -70,19 +85,23 @@ void CodeCache::check(RemoteAddress code, std::span<const std::byte> header, boo
 }
 
 void CodeCache::validate(std::span<const RemoteAddress> codes) {
-    std::vector<RemoteAddress> unchecked;
+    // Linear in the stack: a target may make every one of thousands of frames name
+    // another code object.
+    unchecked_.clear();
     for (auto code : codes) {
-        if (std::ranges::find(used_this_sample_, code) == used_this_sample_.end()) used_this_sample_.push_back(code);
         auto it = codes_.find(code);
-        if (it == codes_.end() || it->second.checked_in == sample_) continue;
-        if (std::ranges::find(unchecked, code) == unchecked.end()) unchecked.push_back(code);
+        if (it == codes_.end()) continue;  // read (and noted) when got
+        note_used(code, it->second);
+        if (it->second.checked_in != sample_) unchecked_.push_back(code);
     }
-    if (unchecked.empty()) return;
+    if (unchecked_.empty()) return;
+    std::ranges::sort(unchecked_);
+    unchecked_.erase(std::unique(unchecked_.begin(), unchecked_.end()), unchecked_.end());
     std::vector<std::byte> headers;
     std::vector<RemoteMemory::ReadRequest> requests;
-    header_requests(unchecked, headers, requests);
+    header_requests(unchecked_, headers, requests);
     auto read = reader_.memory().read_many(requests);
-    for (std::size_t i = 0; i < unchecked.size(); ++i) check(unchecked[i], requests[i].out, i < read);
+    for (std::size_t i = 0; i < unchecked_.size(); ++i) check(unchecked_[i], requests[i].out, i < read);
 }
 
 std::span<const RemoteMemory::ReadRequest> CodeCache::begin_sample() {
@@ -104,7 +123,8 @@ void CodeCache::prefetched(std::size_t done) {
 Result<CodeCache::Entry> CodeCache::load(RemoteAddress code) {
     const auto& layout = reader_.layout();
     const auto& c = layout.code;
-    std::vector<std::byte> header(header_size_);
+    std::array<std::byte, code_header_buffer_size> buffer{};
+    auto header = std::span(buffer).first(header_size_);
     if (auto ok = reader_.memory().read(code + static_cast<RemoteAddress>(header_start_), header); !ok)
         return std::unexpected(ok.error());
     auto fingerprint = fingerprint_of(header);
@@ -128,7 +148,9 @@ Result<CodeCache::Entry> CodeCache::load(RemoteAddress code) {
     info->filename = std::move(*filename);
     info->first_line = first_line;
     info->lines = LineTable(layout.line_table, *table, first_line);
-    return Entry{std::move(info), fingerprint};
+    const std::size_t bytes = sizeof(CodeInfo) + sizeof(Entry) + info->function.capacity() +
+                              info->filename.capacity() + info->lines.ranges().capacity() * sizeof(LineRange);
+    return Entry{std::move(info), fingerprint, 0, 0, bytes};
 }
 
 }  // namespace pyprofd::sampler

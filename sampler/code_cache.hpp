@@ -11,6 +11,7 @@
 
 #include "sampler/line_table.hpp"
 #include "sampler/object_reader.hpp"
+#include "sampler/remote_limits.hpp"
 
 namespace pyprofd::sampler {
 
@@ -29,7 +30,10 @@ struct CodeInfo {
 // for the same reason: they are read with the code object that holds them alive.
 class CodeCache {
 public:
-    explicit CodeCache(const ObjectReader& reader, std::size_t max_entries = 1 << 16);
+    // Past max_entries code objects, or max_bytes of what they hold (names, line
+    // tables: sizes the target chooses), the cache starts over rather than grow.
+    explicit CodeCache(const ObjectReader& reader, std::size_t max_entries = max_cached_code_objects,
+                       std::size_t max_bytes = max_code_cache_bytes);
 
     // The code object at `code`, read and checked on first use.
     Result<std::shared_ptr<const CodeInfo>> get(RemoteAddress code);
@@ -45,6 +49,7 @@ public:
     void prefetched(std::size_t done);
 
     std::size_t size() const { return codes_.size(); }
+    std::size_t bytes() const { return bytes_; }
     std::uint64_t misses() const { return misses_; }
     std::uint64_t stale() const { return stale_; }
 
@@ -56,7 +61,10 @@ private:
         std::shared_ptr<const CodeInfo> info;
         Fingerprint fingerprint;
         std::uint64_t checked_in = 0;  // the sample that last checked it
+        std::uint64_t used_in = 0;     // the sample that last used it
+        std::size_t bytes = 0;         // what it holds, roughly
     };
+    void note_used(RemoteAddress code, Entry& entry);
     void check(RemoteAddress code, std::span<const std::byte> header, bool read_ok);
     // Reads of the identifying header of each code object, into buffer.
     void header_requests(std::span<const RemoteAddress> codes, std::vector<std::byte>& buffer,
@@ -67,13 +75,16 @@ private:
 
     const ObjectReader& reader_;
     std::size_t max_entries_;
+    std::size_t max_bytes_;
+    std::size_t bytes_ = 0;
     Offset header_start_ = 0;  // the span of the code object's header that load and validate read
     std::size_t header_size_ = 0;
     std::unordered_map<RemoteAddress, Entry> codes_;
     std::uint64_t misses_ = 0;
     std::uint64_t stale_ = 0;
     std::uint64_t sample_ = 1;
-    std::vector<RemoteAddress> used_this_sample_;
+    std::vector<RemoteAddress> used_this_sample_;  // each once (Entry::used_in)
+    std::vector<RemoteAddress> unchecked_;
     std::vector<RemoteAddress> prefetching_;
     std::vector<std::byte> prefetch_buffer_;
     std::vector<RemoteMemory::ReadRequest> prefetch_requests_;

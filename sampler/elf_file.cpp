@@ -65,7 +65,9 @@ bool read_at(std::span<const std::byte> file, std::uint64_t offset, T& out) {
 
 std::string_view string_at(std::span<const std::byte> file, const Elf64_Shdr& strtab,
                            std::uint32_t index) {
-    if (index >= strtab.sh_size || strtab.sh_offset + strtab.sh_size > file.size()) return {};
+    // The file is the target's: its owner may have written any numbers here.
+    if (index >= strtab.sh_size || strtab.sh_offset > file.size() || strtab.sh_size > file.size() - strtab.sh_offset)
+        return {};
     const char* base = reinterpret_cast<const char*>(file.data() + strtab.sh_offset);
     std::size_t max = strtab.sh_size - index;
     return {base + index, ::strnlen(base + index, max)};
@@ -126,6 +128,14 @@ Result<ElfFile> ElfFile::load(const std::string& path) {
             elf.symbols_.try_emplace(std::string(name), ElfSymbol{sym.st_value, sym.st_size});
         }
     }
+    return elf;
+}
+
+ElfFile ElfFile::from_symbols(const std::vector<std::pair<std::string, ElfSymbol>>& symbols) {
+    ElfFile elf;
+    elf.position_independent_ = true;
+    elf.has_symtab_ = true;
+    for (const auto& [name, symbol] : symbols) elf.symbols_.try_emplace(name, symbol);
     return elf;
 }
 

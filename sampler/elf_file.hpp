@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "sampler/error.hpp"
@@ -33,6 +34,9 @@ class ElfFile {
 public:
     // Parses the 64-bit ELF file at path. `what` names it in errors.
     static Result<ElfFile> load(const std::string& path);
+    // A file known by its symbols alone: for an interpreter whose memory is built by
+    // hand (the attach fuzzer, unit tests), with no file behind it.
+    static ElfFile from_symbols(const std::vector<std::pair<std::string, ElfSymbol>>& symbols);
 
     std::optional<ElfSymbol> symbol(std::string_view name) const;
     std::optional<ElfSection> section(std::string_view name) const;

@@ -46,12 +46,11 @@ Result<std::vector<Frame>> FrameWalker::walk(RemoteAddress frame_field) const {
 Result<std::vector<Frame>> FrameWalker::walk_frame_objects(RemoteAddress frame) const {
     const auto& layout = reader_.layout();
     const auto& f = layout.frame_object;
-    const auto span = static_cast<std::size_t>(std::max({f.back, f.code, f.lasti, layout.object.ob_type}) + 8);
-    std::array<std::byte, 256> block{};
+    std::array<std::byte, frame_buffer_size> block{};
     std::vector<RawFrame> frames;
     while (frame != 0) {
         if (frames.size() >= max_depth_) return too_deep(max_depth_);
-        if (auto ok = reader_.memory().read(frame, std::span(block).first(span)); !ok)
+        if (auto ok = reader_.memory().read(frame, std::span(block).first(frame_span_)); !ok)
             return std::unexpected(ok.error());
         if (load<RemoteAddress>(block.data(), layout.object.ob_type) != reader_.types().frame)
             return fail(ErrorKind::bad_data, fmt::format("object at {:#x} is not a frame", frame));
@@ -66,13 +65,12 @@ Result<std::vector<Frame>> FrameWalker::walk_frame_objects(RemoteAddress frame) 
 Result<std::vector<Frame>> FrameWalker::walk_interpreter_frames(RemoteAddress frame) const {
     const auto& layout = reader_.layout();
     const auto& f = layout.interpreter_frame;
-    const auto span = static_cast<std::size_t>(std::max({f.code, f.previous, f.instr_ptr, f.owner}) + 8);
-    std::array<std::byte, 256> block{};
+    std::array<std::byte, frame_buffer_size> block{};
     std::vector<RawFrame> frames;
     std::size_t visited = 0;
     while (frame != 0) {
         if (++visited > max_depth_) return too_deep(max_depth_);
-        if (auto ok = reader_.memory().read(frame, std::span(block).first(span)); !ok)
+        if (auto ok = reader_.memory().read(frame, std::span(block).first(frame_span_)); !ok)
             return std::unexpected(ok.error());
         RemoteAddress previous = load<RemoteAddress>(block.data(), f.previous);
         // Shim frames that mark where C code called into the interpreter carry no Python code.

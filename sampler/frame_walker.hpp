@@ -6,16 +6,18 @@
 #include <vector>
 
 #include "sampler/code_cache.hpp"
+#include "sampler/local_buffers.hpp"
+#include "sampler/remote_limits.hpp"
 #include "sampler/stack_trace.hpp"
 
 namespace pyprofd::sampler {
 
 class FrameWalker {
 public:
-    static constexpr std::size_t default_max_depth = 4096;
+    static constexpr std::size_t default_max_depth = max_frames_per_thread;
 
     FrameWalker(const ObjectReader& reader, CodeCache& codes, std::size_t max_depth = default_max_depth)
-        : reader_(reader), codes_(codes), max_depth_(max_depth) {}
+        : reader_(reader), codes_(codes), max_depth_(max_depth), frame_span_(frame_view(reader.layout()).span()) {}
 
     // `frame_field` is the value of the thread state's frame field (see ThreadFrameAccess).
     Result<std::vector<Frame>> walk(RemoteAddress frame_field) const;
@@ -31,9 +33,14 @@ private:
     Result<std::vector<Frame>> walk_frame_objects(RemoteAddress frame) const;
     Result<std::vector<Frame>> walk_interpreter_frames(RemoteAddress frame) const;
 
+    static BufferView frame_view(const Layout& layout) {
+        return layout.frames == FrameModel::frame_objects ? frame_object_view(layout) : interpreter_frame_view(layout);
+    }
+
     const ObjectReader& reader_;
     CodeCache& codes_;
     std::size_t max_depth_;
+    std::size_t frame_span_;  // the bytes of a frame read: within frame_buffer_size, checked at attach
 };
 
 }  // namespace pyprofd::sampler

@@ -10,8 +10,15 @@ constexpr std::uint32_t open_end = std::numeric_limits<std::uint32_t>::max();
 
 std::uint8_t byte_at(std::span<const std::byte> t, std::size_t i) { return static_cast<std::uint8_t>(t[i]); }
 
-void add(std::vector<LineRange>& out, std::uint32_t start, std::uint32_t end, int line) {
+// Lines are summed from deltas in 64 bits: a damaged table (or the target's idea of
+// one) can go past what an int holds, and a line outside 0..INT_MAX is no line.
+int line_number(std::int64_t line) {
+    return line < 0 || line > std::numeric_limits<int>::max() ? -1 : static_cast<int>(line);
+}
+
+void add(std::vector<LineRange>& out, std::uint32_t start, std::uint32_t end, std::int64_t summed_line) {
     if (end <= start) return;
+    const int line = line_number(summed_line);
     if (!out.empty() && out.back().line == line && out.back().end == start) {
         out.back().end = end;  // merge neighbours on one line
         return;
@@ -23,7 +30,7 @@ void add(std::vector<LineRange>& out, std::uint32_t start, std::uint32_t end, in
 std::vector<LineRange> decode_lnotab(std::span<const std::byte> t, int first_line, bool signed_deltas) {
     std::vector<LineRange> out;
     std::uint32_t start = 0;
-    int line = first_line;
+    std::int64_t line = first_line;
     for (std::size_t i = 0; i + 1 < t.size(); i += 2) {
         std::uint32_t addr_delta = byte_at(t, i);
         int line_delta = signed_deltas ? static_cast<std::int8_t>(byte_at(t, i + 1)) : byte_at(t, i + 1);
@@ -41,11 +48,11 @@ std::vector<LineRange> decode_lnotab(std::span<const std::byte> t, int first_lin
 std::vector<LineRange> decode_linetable_310(std::span<const std::byte> t, int first_line) {
     std::vector<LineRange> out;
     std::uint32_t start = 0;
-    int line = first_line;
+    std::int64_t line = first_line;
     for (std::size_t i = 0; i + 1 < t.size(); i += 2) {
         std::uint32_t delta = byte_at(t, i);
         auto line_delta = static_cast<std::int8_t>(byte_at(t, i + 1));
-        int range_line = -1;
+        std::int64_t range_line = -1;
         if (line_delta != -128) {
             line += line_delta;
             range_line = line;
@@ -91,7 +98,7 @@ std::vector<LineRange> decode_locations_311(std::span<const std::byte> t, int fi
     std::vector<LineRange> out;
     LocationReader r(t);
     std::uint32_t start = 0;
-    int line = first_line;
+    std::int64_t line = first_line;
     while (!r.done()) {
         std::uint8_t header = r.next();
         if ((header & 0x80) == 0) {  // not at an entry: the table is damaged, resynchronise
@@ -100,7 +107,7 @@ std::vector<LineRange> decode_locations_311(std::span<const std::byte> t, int fi
         }
         int code = (header >> 3) & 15;
         std::uint32_t length = ((header & 7) + 1) * 2;  // code units of 2 bytes
-        int range_line = line;
+        std::int64_t range_line = line;
         if (code == no_location) {
             range_line = -1;
         } else if (code == long_form || code == no_column) {

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fmt/format.h>
 
+#include "sampler/local_buffers.hpp"
 #include "sampler/text_encoding.hpp"
 
 namespace pyprofd::sampler {
@@ -36,6 +37,14 @@ UnicodeHeader parse_unicode_header(const std::byte* block, const Layout& layout)
 
 }  // namespace
 
+ObjectReader::ObjectReader(const RemoteMemory& memory, const Layout& layout, const PythonTypes& types)
+    : memory_(memory),
+      layout_(layout),
+      types_(types),
+      str_header_span_(str_header_view(layout).span()),
+      bytes_header_span_(bytes_header_view(layout).span()),
+      int_span_(int_view(layout).span()) {}
+
 Result<RemoteAddress> ObjectReader::type_of(RemoteAddress object) const {
     return memory_.read<RemoteAddress>(object + static_cast<RemoteAddress>(layout_.object.ob_type));
 }
@@ -47,15 +56,13 @@ Result<std::string> ObjectReader::read_str(RemoteAddress object, std::size_t max
         return sanitize_utf8(*bytes);
     }
     // One read for the header and, for most names, the characters too.
-    constexpr std::size_t optimistic = 256;
-    std::array<std::byte, optimistic> block{};
-    const auto header_size = static_cast<std::size_t>(layout_.unicode.compact_data);
-    std::size_t have = optimistic;  // bytes of block that hold what the target holds
+    std::array<std::byte, str_buffer_size> block{};
+    std::size_t have = block.size();  // bytes of block that hold what the target holds
     auto ok = memory_.read(object, block);
     if (!ok) {
         // The object may sit at the end of a mapping: read just its header.
-        have = header_size;
-        ok = memory_.read(object, std::span(block).first(header_size));
+        have = str_header_span_;
+        ok = memory_.read(object, std::span(block).first(have));
     }
     if (!ok) return std::unexpected(ok.error());
 
@@ -63,8 +70,12 @@ Result<std::string> ObjectReader::read_str(RemoteAddress object, std::size_t max
         return fail(ErrorKind::bad_data, fmt::format("object at {:#x} is not a str", object));
     auto h = parse_unicode_header(block.data(), layout_);
     if (!h.compact || (h.kind != 1 && h.kind != 2 && h.kind != 4) || h.length < 0 ||
-        static_cast<std::size_t>(h.length) > max_chars || (h.ascii && h.kind != 1))
+        (h.ascii && h.kind != 1))
         return fail(ErrorKind::bad_data, fmt::format("str at {:#x} has an implausible header", object));
+    if (static_cast<std::size_t>(h.length) > max_chars)
+        return fail(ErrorKind::bad_data,
+                    fmt::format("str at {:#x} says it has {} characters, more than the {} believed", object, h.length,
+                                max_chars));
 
     auto data_offset = static_cast<std::size_t>(h.ascii ? layout_.unicode.ascii_data : layout_.unicode.compact_data);
     std::size_t size = static_cast<std::size_t>(h.length) * static_cast<std::size_t>(h.kind);
@@ -77,6 +88,7 @@ Result<std::string> ObjectReader::read_str(RemoteAddress object, std::size_t max
                 return fail(ErrorKind::bad_data, fmt::format("str at {:#x} is not ASCII", object));
         return out;
     }
+    if (size == 0) return std::string();  // an empty vector's data() may be null, which memcpy must not get
     std::vector<std::byte> data(size);
     if (data_offset + size <= have) {
         std::memcpy(data.data(), block.data() + data_offset, size);
@@ -97,47 +109,50 @@ Result<bool> ObjectReader::str_equals(RemoteAddress object, std::string_view asc
 
 Result<std::vector<std::byte>> ObjectReader::read_bytes(RemoteAddress object, std::size_t max_size) const {
     const auto data_offset = static_cast<std::size_t>(layout_.bytes.data);
-    std::array<std::byte, 64> header{};
-    if (auto ok = memory_.read(object, std::span(header).first(data_offset)); !ok)
+    std::array<std::byte, bytes_header_buffer_size> header{};
+    if (auto ok = memory_.read(object, std::span(header).first(bytes_header_span_)); !ok)
         return std::unexpected(ok.error());
     if (load<RemoteAddress>(header.data() + layout_.object.ob_type) != types_.bytes)
         return fail(ErrorKind::bad_data, fmt::format("object at {:#x} is not bytes", object));
     auto size = load<std::int64_t>(header.data() + layout_.bytes.ob_size);
-    if (size < 0 || static_cast<std::size_t>(size) > max_size)
+    if (size < 0)
         return fail(ErrorKind::bad_data, fmt::format("bytes at {:#x} has an implausible size {}", object, size));
+    if (static_cast<std::size_t>(size) > max_size)
+        return fail(ErrorKind::bad_data, fmt::format("bytes at {:#x} says it holds {} bytes, more than the {} believed",
+                                                     object, size, max_size));
     std::vector<std::byte> data(static_cast<std::size_t>(size));
     if (auto ok = memory_.read(object + data_offset, data); !ok) return std::unexpected(ok.error());
     return data;
 }
 
 Result<std::int64_t> ObjectReader::read_int(RemoteAddress object) const {
-    std::array<std::byte, 48> block{};
-    if (auto ok = memory_.read(object, block); !ok) return std::unexpected(ok.error());
+    std::array<std::byte, int_buffer_size> block{};
+    if (auto ok = memory_.read(object, std::span(block).first(int_span_)); !ok) return std::unexpected(ok.error());
     auto type = load<RemoteAddress>(block.data() + layout_.object.ob_type);
     if (layout_.ints == IntModel::py2_int && type == types_.integer)
         return load<std::int64_t>(block.data() + layout_.integer.size);
     if (type != types_.long_integer)
         return fail(ErrorKind::bad_data, fmt::format("object at {:#x} is not an int", object));
 
-    std::int64_t ndigits = 0;
+    std::uint64_t ndigits = 0;
     bool negative = false;
-    auto size = load<std::int64_t>(block.data() + layout_.integer.size);
+    auto size = load<std::uint64_t>(block.data() + layout_.integer.size);
     if (layout_.ints == IntModel::long_lv_tag) {
-        auto tag = static_cast<std::uint64_t>(size);
-        ndigits = static_cast<std::int64_t>(tag >> 3);
-        negative = (tag & 3) == 2;
+        ndigits = size >> 3;
+        negative = (size & 3) == 2;
     } else {
-        negative = size < 0;
-        ndigits = negative ? -size : size;
+        // ob_size: the digit count, negated for a negative number (0 - size cannot overflow unsigned).
+        negative = static_cast<std::int64_t>(size) < 0;
+        ndigits = negative ? 0 - size : size;
     }
-    // 30-bit digits: three hold any 64-bit value we look for (thread idents).
-    if (ndigits > 3) return fail(ErrorKind::bad_data, fmt::format("int at {:#x} is too large", object));
+    if (ndigits > max_int_digits) return fail(ErrorKind::bad_data, fmt::format("int at {:#x} is too large", object));
     std::uint64_t value = 0;
-    for (std::int64_t i = ndigits - 1; i >= 0; --i) {
+    for (std::size_t i = ndigits; i-- > 0;) {
         auto digit = load<std::uint32_t>(block.data() + layout_.integer.digits + 4 * i);
         value = (value << 30) | (digit & 0x3fffffff);
     }
-    return negative ? -static_cast<std::int64_t>(value) : static_cast<std::int64_t>(value);
+    // Modulo 2^64, as the 64-bit values we look for were stored.
+    return static_cast<std::int64_t>(negative ? 0 - value : value);
 }
 
 }  // namespace pyprofd::sampler

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "sampler/layout.hpp"
+#include "sampler/remote_limits.hpp"
 #include "sampler/python_types.hpp"
 #include "sampler/remote_memory.hpp"
 
@@ -14,8 +15,9 @@ namespace pyprofd::sampler {
 
 class ObjectReader {
 public:
-    ObjectReader(const RemoteMemory& memory, const Layout& layout, const PythonTypes& types)
-        : memory_(memory), layout_(layout), types_(types) {}
+    // `layout` must have passed find_layout_fault (attach checks it): its fields are
+    // read into fixed local buffers without a check per read.
+    ObjectReader(const RemoteMemory& memory, const Layout& layout, const PythonTypes& types);
 
     const RemoteMemory& memory() const { return memory_; }
     const Layout& layout() const { return layout_; }
@@ -27,11 +29,11 @@ public:
     Result<RemoteAddress> type_of(RemoteAddress object) const;
 
     // A str (3.x) or 2.7 str, as UTF-8. Longer than max_chars is bad data.
-    Result<std::string> read_str(RemoteAddress object, std::size_t max_chars = 4096) const;
+    Result<std::string> read_str(RemoteAddress object, std::size_t max_chars = max_name_chars) const;
     // Whether a str equals `ascii`, with a single read where possible.
     Result<bool> str_equals(RemoteAddress object, std::string_view ascii) const;
     // The content of a bytes object (2.7: str).
-    Result<std::vector<std::byte>> read_bytes(RemoteAddress object, std::size_t max_size = 1 << 20) const;
+    Result<std::vector<std::byte>> read_bytes(RemoteAddress object, std::size_t max_size = max_line_table_bytes) const;
     // An int (2.7: int or long) that fits in 64 bits.
     Result<std::int64_t> read_int(RemoteAddress object) const;
 
@@ -39,6 +41,10 @@ private:
     const RemoteMemory& memory_;
     const Layout& layout_;
     const PythonTypes& types_;
+    // How much of each object's header is read: within its buffer (local_buffers.hpp).
+    std::size_t str_header_span_;
+    std::size_t bytes_header_span_;
+    std::size_t int_span_;
 };
 
 }  // namespace pyprofd::sampler

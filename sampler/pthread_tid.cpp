@@ -7,17 +7,18 @@
 #include <array>
 #include <cstring>
 
+#include "sampler/remote_limits.hpp"
+
 namespace pyprofd::sampler {
 namespace {
 
-constexpr std::size_t descriptor_scan = 2048;
 
 // Where our own C library keeps the tid in our own descriptor: the target usually
 // runs the same C library, so this is the first guess.
 std::optional<std::size_t> own_tid_offset() {
     auto self = reinterpret_cast<const std::byte*>(pthread_self());
     pid_t tid = ::gettid();
-    for (std::size_t off = 0; off + sizeof(pid_t) <= descriptor_scan; off += sizeof(pid_t)) {
+    for (std::size_t off = 0; off + sizeof(pid_t) <= pthread_descriptor_scan; off += sizeof(pid_t)) {
         pid_t v;
         std::memcpy(&v, self + off, sizeof v);
         if (v == tid) return off;
@@ -30,8 +31,10 @@ std::optional<std::size_t> own_tid_offset() {
 bool PthreadTidResolver::learn(const RemoteMemory& memory, const std::vector<std::uint64_t>& pthreads,
                                const std::vector<pid_t>& tids) {
     if (pthreads.empty()) return false;
-    std::vector<std::array<std::byte, descriptor_scan>> descriptors(pthreads.size());
-    for (std::size_t i = 0; i < pthreads.size(); ++i)
+    // A few threads tell the offset as surely as all of them, at a bounded cost.
+    std::vector<std::array<std::byte, pthread_descriptor_scan>> descriptors(
+        std::min(pthreads.size(), max_threads_to_learn_tids_from));
+    for (std::size_t i = 0; i < descriptors.size(); ++i)
         if (!memory.read(pthreads[i], descriptors[i])) return false;
 
     auto fits = [&](std::size_t off) {
@@ -49,7 +52,7 @@ bool PthreadTidResolver::learn(const RemoteMemory& memory, const std::vector<std
         offset_ = guess;
         return true;
     }
-    for (std::size_t off = 0; off + sizeof(pid_t) <= descriptor_scan; off += sizeof(pid_t)) {
+    for (std::size_t off = 0; off + sizeof(pid_t) <= pthread_descriptor_scan; off += sizeof(pid_t)) {
         if (fits(off)) {
             offset_ = off;
             return true;

@@ -15,9 +15,11 @@
 #include "sampler/code_cache.hpp"
 #include "sampler/debug_offsets.hpp"
 #include "sampler/frame_walker.hpp"
+#include "sampler/local_buffers.hpp"
 #include "sampler/object_reader.hpp"
 #include "sampler/proc_files.hpp"
 #include "sampler/pthread_tid.hpp"
+#include "sampler/remote_limits.hpp"
 #include "sampler/thread_activity.hpp"
 #include "sampler/process_identity.hpp"
 #include "sampler/thread_pause.hpp"
@@ -26,9 +28,6 @@
 
 namespace pyprofd::sampler {
 namespace {
-
-constexpr std::size_t max_interpreters = 256;
-constexpr std::size_t max_threads = 1 << 16;
 
 struct ThreadStateInfo {
     RemoteAddress address = 0;
@@ -88,9 +87,12 @@ std::string supported_versions() {
 }  // namespace
 
 struct PythonProcess::State {
-    State(pid_t p, ProcessIdentity i) : identity(std::move(i)), memory(p), activity(p) {}
+    State(pid_t p, std::optional<ProcessIdentity> i, RemoteMemory m)
+        : identity(std::move(i)), pid(p), memory(std::move(m)), activity(p) {}
 
-    ProcessIdentity identity;  // the process attached to, not whatever has its PID later
+    // The process attached to, not whatever has its PID later; none for memory given
+    // by hand (attach_to_address_space).
+    std::optional<ProcessIdentity> identity;
     pid_t pid;
     std::vector<std::string> cmdline;
     std::string exe;
@@ -114,6 +116,7 @@ struct PythonProcess::State {
     ProcessIdentity::ImageId image_now;
 
     Result<void> begin_snapshot();
+    Result<void> attach_to_interpreter();
     Result<RemoteAddress> first_interpreter() const;
     Result<std::vector<ThreadStateInfo>> thread_states();
     Result<std::optional<ThreadStateInfo>> thread_state_again(const ThreadStateInfo& thread);
@@ -122,9 +125,10 @@ struct PythonProcess::State {
 
 Result<RemoteAddress> PythonProcess::State::first_interpreter() const {
     Result<RemoteAddress> head = fail(ErrorKind::not_python, "no interpreter");
-    if (runtime)
+    // The layout says where the list is (3.7+: in _PyRuntime), not which symbols exist.
+    if (layout.runtime.interpreters_head != absent && runtime)
         head = memory.read<RemoteAddress>(at(*runtime, layout.runtime.interpreters_head));
-    else if (interp_head)
+    else if (layout.runtime.interpreters_head == absent && interp_head)
         head = memory.read<RemoteAddress>(*interp_head);
     if (head && *head == 0)
         return fail(ErrorKind::not_python,
@@ -138,9 +142,8 @@ Result<std::vector<ThreadStateInfo>> PythonProcess::State::thread_states() {
     auto interp = first_interpreter();
     if (!interp) return std::unexpected(interp.error());
     const auto& t = layout.thread;
-    const auto span = static_cast<std::size_t>(
-        std::max({t.next, t.interp, t.frame, t.thread_id, t.native_thread_id}) + 8);
-    std::array<std::byte, 512> block{};
+    const auto span = thread_state_view(layout).span();  // within the buffer: checked at attach
+    std::array<std::byte, thread_state_buffer_size> block{};
     std::vector<ThreadStateInfo> out;
     for (std::size_t i = 0; *interp != 0 && i < max_interpreters; ++i) {
         auto tstate = memory.read<RemoteAddress>(at(*interp, layout.interpreter.threads_head));
@@ -188,7 +191,7 @@ Result<std::optional<ThreadStateInfo>> PythonProcess::State::thread_state_again(
 // interpreter re-executing itself) and would be read as if nothing had happened.
 Result<void> PythonProcess::State::begin_snapshot() {
     auto code_checks = codes->begin_sample();
-    const auto& image = identity.image();
+    const auto image = identity ? identity->image() : std::nullopt;
     first_reads.clear();
     if (image)
         first_reads.push_back({image->at_random, std::as_writable_bytes(std::span(image_now.random_bytes))});
@@ -199,7 +202,7 @@ Result<void> PythonProcess::State::begin_snapshot() {
     if (!image) return {};
     // A failed or different read is an exec, or the process ending: the slow, sure
     // check says which (and that it is not a passing glitch of the read).
-    if ((done == 0 || image_now.random_bytes != image->random_bytes) && identity.program_replaced())
+    if ((done == 0 || image_now.random_bytes != image->random_bytes) && identity->program_replaced())
         return fail(ErrorKind::program_replaced, fmt::format("process {} replaced its program (exec)", pid));
     return {};
 }
@@ -227,8 +230,7 @@ Result<PythonProcess> PythonProcess::attach(pid_t pid) {
     if (auto ok = check_process(pid); !ok) return std::unexpected(ok.error());
     auto identity = ProcessIdentity::pin(pid);
     if (!identity) return std::unexpected(identity.error());
-    auto s = std::make_unique<State>(pid, std::move(*identity));
-    s->pid = pid;
+    auto s = std::make_unique<State>(pid, std::move(*identity), RemoteMemory(pid));
     auto cmdline = read_cmdline(pid);
     if (!cmdline) return std::unexpected(cmdline.error());
     s->cmdline = std::move(*cmdline);
@@ -241,22 +243,37 @@ Result<PythonProcess> PythonProcess::attach(pid_t pid) {
     auto binary = locate_python_binary(pid, *maps, s->exe);
     if (!binary) return std::unexpected(binary.error());
     s->binary = std::move(*binary);
+    if (auto ok = s->attach_to_interpreter(); !ok) return std::unexpected(ok.error());
+    return PythonProcess(std::move(s));
+}
 
-    s->runtime = s->binary.address_of("_PyRuntime");
-    if (!s->runtime)
-        if (auto section = s->binary.section_in_memory(".PyRuntime")) s->runtime = section->address;
-    s->interp_head = s->binary.address_of("interp_head");
-    s->current_thread = s->binary.address_of("_PyThreadState_Current");
+Result<PythonProcess> PythonProcess::attach_to_address_space(pid_t pid, PythonBinary binary,
+                                                             std::shared_ptr<const AddressSpace> memory) {
+    auto s = std::make_unique<State>(pid, std::nullopt, RemoteMemory(pid, std::move(memory)));
+    s->binary = std::move(binary);
+    s->exe = s->binary.path;
+    if (auto ok = s->attach_to_interpreter(); !ok) return std::unexpected(ok.error());
+    return PythonProcess(std::move(s));
+}
+
+// What attach does once the interpreter's file is known: where its state is, which
+// version it is, how to read it.
+Result<void> PythonProcess::State::attach_to_interpreter() {
+    runtime = binary.address_of("_PyRuntime");
+    if (!runtime)
+        if (auto section = binary.section_in_memory(".PyRuntime")) runtime = section->address;
+    interp_head = binary.address_of("interp_head");
+    current_thread = binary.address_of("_PyThreadState_Current");
 
     // Reading fails here first when we may not read the process: say so clearly.
-    auto version = detect_python_version(s->memory, s->binary, s->runtime);
-    if (!version) return std::unexpected(version.error());
-    s->version = *version;
+    auto detected = detect_python_version(memory, binary, runtime);
+    if (!detected) return std::unexpected(detected.error());
+    version = *detected;
 
-    auto base = builtin_layout(s->version.major, s->version.minor);
+    auto base = builtin_layout(version.major, version.minor);
     std::optional<DebugOffsetsHeader> debug_header;
-    if (s->runtime) {
-        auto h = read_debug_offsets_header(s->memory, *s->runtime);
+    if (runtime) {
+        auto h = read_debug_offsets_header(memory, *runtime);
         if (!h) return std::unexpected(h.error());
         debug_header = *h;
     }
@@ -264,33 +281,36 @@ Result<PythonProcess> PythonProcess::attach(pid_t pid) {
         return fail(ErrorKind::unsupported_version,
                     fmt::format("process {} runs a free-threaded Python {} (no GIL), which pyprofd does not "
                                 "read yet",
-                                pid, s->version.to_string()));
+                                pid, version.to_string()));
     if (!base)
         return fail(ErrorKind::unsupported_version,
                     fmt::format("process {} runs Python {}, which pyprofd cannot read; supported: {}", pid,
-                                s->version.to_string(), supported_versions()));
-    s->layout = *base;
+                                version.to_string(), supported_versions()));
+    layout = *base;
     if (debug_header) {
-        auto layout = layout_from_debug_offsets(s->memory, *s->runtime, *debug_header, *base);
-        if (!layout) return std::unexpected(layout.error());
-        s->layout = *layout;
-        s->layout_source = LayoutSource::debug_offsets;
+        // Checks every offset it takes from the target against the buffer it is read into.
+        auto from_table = layout_from_debug_offsets(memory, *runtime, *debug_header, *base);
+        if (!from_table) return std::unexpected(from_table.error());
+        layout = *from_table;
+        layout_source = LayoutSource::debug_offsets;
+    } else if (auto fault = find_layout_fault(layout)) {
+        return std::unexpected(
+            describe_layout_fault(*fault, fmt::format("pyprofd's built-in layout of Python {}", version.family())));
     }
-    if (s->layout.runtime.interpreters_head != absent ? !s->runtime : !s->interp_head)
+    if (layout.runtime.interpreters_head != absent ? !runtime : !interp_head)
         return fail(ErrorKind::not_python,
                     fmt::format("cannot find the interpreter list in {}: it has no {} symbol (stripped?)",
-                                s->binary.path,
-                                s->layout.runtime.interpreters_head != absent ? "_PyRuntime" : "interp_head"));
+                                binary.path, layout.runtime.interpreters_head != absent ? "_PyRuntime" : "interp_head"));
 
-    auto types = find_types(s->binary, s->layout);
-    if (!types) return std::unexpected(types.error());
-    s->types = *types;
-    s->reader = std::make_unique<ObjectReader>(s->memory, s->layout, s->types);
-    s->codes = std::make_unique<CodeCache>(*s->reader);
+    auto found = find_types(binary, layout);
+    if (!found) return std::unexpected(found.error());
+    types = *found;
+    reader = std::make_unique<ObjectReader>(memory, layout, types);
+    codes = std::make_unique<CodeCache>(*reader);
 
     // One read proves we may read it and that the interpreter is there.
-    if (auto interp = s->first_interpreter(); !interp) return std::unexpected(interp.error());
-    return PythonProcess(std::move(s));
+    if (auto interp = first_interpreter(); !interp) return std::unexpected(interp.error());
+    return {};
 }
 
 PythonProcess::PythonProcess(std::unique_ptr<State> state) : s_(std::move(state)) {}
@@ -308,9 +328,9 @@ LayoutSource PythonProcess::layout_source() const { return s_->layout_source; }
 std::uint64_t PythonProcess::memory_reads() const { return s_->memory.syscalls(); }
 std::size_t PythonProcess::pages_per_sample() const { return s_->memory.snapshot_pages(); }
 
-bool PythonProcess::exited() const { return s_->identity.exited(); }
+bool PythonProcess::exited() const { return s_->identity && s_->identity->exited(); }
 
-bool PythonProcess::program_replaced() const { return s_->identity.program_replaced(); }
+bool PythonProcess::program_replaced() const { return s_->identity && s_->identity->program_replaced(); }
 
 Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
     // Blocking mode: whether a thread was running must be read before pausing it
@@ -351,6 +371,8 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
 
     FrameWalker walker(*s_->reader, *s_->codes);
     StackSample sample;
+    std::size_t frames_in_sample = 0;
+    std::size_t rereads = 0;
     RemoteAddress holder = 0;
     bool gil_known = s_->layout.gil != GilModel::current_thread_symbol || s_->current_thread.has_value();
     if (!states->empty()) holder = s_->gil_holder(states->front().interpreter);
@@ -369,6 +391,13 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
             else if (auto it = activity_before_pause.find(stack.native_id); it != activity_before_pause.end())
                 stack.activity = it->second;
         }
+        if (frames_in_sample >= max_frames_per_sample) {
+            stack.error = Error{ErrorKind::bad_data, fmt::format("not read: this sample's threads had {} frames "
+                                                                 "already, the most pyprofd reads in one sample",
+                                                                 frames_in_sample)};
+            sample.threads.push_back(std::move(stack));
+            continue;
+        }
         // The stack is read while the thread runs: it can push and pop frames between
         // our reads (and 3.11's frame chain starts on the C stack, which changes with
         // every call from C), or end. A stack that does not hold together is read once
@@ -376,7 +405,9 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
         // meanwhile is left out of the sample, as it would be of the next.
         auto frames = walker.walk(t.frame_field);
         bool ended = false;
-        for (int again = 0; !frames && frames.error().kind != ErrorKind::no_such_process && again < 2; ++again) {
+        for (int again = 0; !frames && frames.error().kind != ErrorKind::no_such_process && again < 2 &&
+                            rereads < max_stack_rereads_per_sample;
+             ++again, ++rereads) {
             auto fresh = s_->thread_state_again(t);
             if (!fresh) break;
             if (!*fresh) {
@@ -387,6 +418,7 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
         }
         if (ended) continue;
         if (frames) {
+            frames_in_sample += frames->size();
             stack.frames = std::move(*frames);
         } else {
             if (frames.error().kind == ErrorKind::no_such_process) return std::unexpected(frames.error());
@@ -400,7 +432,7 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
         s_->activity.keep_only(live);
     }
     // Alive now means alive through every read above: its PID was not reused meanwhile.
-    if (s_->identity.exited())
+    if (s_->identity && s_->identity->exited())
         return fail(ErrorKind::no_such_process, fmt::format("process {} has exited", s_->pid));
     return sample;
 }

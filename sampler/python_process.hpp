@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "sampler/address_space.hpp"
 #include "sampler/layout.hpp"
 #include "sampler/python_binary.hpp"
 #include "sampler/python_version.hpp"
@@ -28,6 +29,12 @@ struct SampleOptions {
 class PythonProcess {
 public:
     static Result<PythonProcess> attach(pid_t pid);
+    // A process whose interpreter and memory are given, not found: `memory` holds
+    // what its memory would and `binary` the interpreter's symbols. For the attach
+    // fuzzer and the unit tests, which build a CPython's memory by hand. Nothing of
+    // /proc is read for it but, where a sample asks, `pid`'s thread list and states.
+    static Result<PythonProcess> attach_to_address_space(pid_t pid, PythonBinary binary,
+                                                         std::shared_ptr<const AddressSpace> memory);
 
     PythonProcess(PythonProcess&&) noexcept;
     PythonProcess& operator=(PythonProcess&&) noexcept;

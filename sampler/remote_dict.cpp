@@ -60,7 +60,9 @@ Result<std::vector<DictEntry>> read_keys(const ObjectReader& reader, RemoteAddre
         }
     }
     if (nentries > max_entries)
-        return fail(ErrorKind::bad_data, fmt::format("dict keys at {:#x} have {} entries", keys, nentries));
+        return fail(ErrorKind::bad_data, fmt::format("dict keys at {:#x} say they have {} entries, more than the {} "
+                                                     "believed",
+                                                     keys, nentries, max_entries));
 
     std::vector<std::byte> raw(nentries * entry_size);
     if (auto ok = memory.read(keys + entries_offset, raw); !ok) return std::unexpected(ok.error());
@@ -88,8 +90,10 @@ Result<std::vector<DictEntry>> read_dict_py27(const ObjectReader& reader, Remote
     auto table = reader.read_pointer(at(dict, layout.dict.table));
     if (!mask) return std::unexpected(mask.error());
     if (!table) return std::unexpected(table.error());
+    // A table at most 2/3 full: 4 slots an entry is more than any real one has.
     if (*mask < 0 || static_cast<std::uint64_t>(*mask) >= 4 * max_entries)
-        return fail(ErrorKind::bad_data, fmt::format("dict at {:#x} looks corrupt", dict));
+        return fail(ErrorKind::bad_data, fmt::format("dict at {:#x} says it has {} slots, more than the {} believed",
+                                                     dict, *mask + 1, 4 * max_entries));
     std::vector<std::byte> raw(static_cast<std::size_t>(*mask + 1) * 24);
     if (auto ok = reader.memory().read(*table, raw); !ok) return std::unexpected(ok.error());
     std::vector<DictEntry> out;
@@ -148,7 +152,7 @@ Result<std::optional<RemoteAddress>> instance_attribute(const ObjectReader& read
         auto keys = reader.read_pointer(at(*type, layout.type.ht_cached_keys));
         if (!keys) return std::unexpected(keys.error());
         if (*keys == 0) return std::nullopt;
-        auto entries = read_keys(reader, *keys, values, 1 << 12);
+        auto entries = read_keys(reader, *keys, values, max_shared_keys_entries);
         if (!entries) return std::unexpected(entries.error());
         return find_str_key(reader, *entries, name);
     };

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "sampler/object_reader.hpp"
+#include "sampler/remote_limits.hpp"
 
 namespace pyprofd::sampler {
 
@@ -17,7 +18,7 @@ struct DictEntry {
 
 // The live entries of a dict (at most max_entries; more is bad data).
 Result<std::vector<DictEntry>> read_dict(const ObjectReader& reader, RemoteAddress dict,
-                                         std::size_t max_entries = 1 << 16);
+                                         std::size_t max_entries = max_dict_entries);
 
 // dict[key] for a str key, or nullopt where the key is absent.
 Result<std::optional<RemoteAddress>> dict_get(const ObjectReader& reader, RemoteAddress dict,

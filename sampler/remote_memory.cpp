@@ -48,7 +48,7 @@ Result<void> RemoteMemory::read_direct(RemoteAddress address, std::span<std::byt
     iovec local{out.data(), out.size()};
     iovec remote{reinterpret_cast<void*>(address), out.size()};
     ++syscalls_;
-    ssize_t n = ::process_vm_readv(pid_, &local, 1, &remote, 1, 0);
+    ssize_t n = space_->read({&local, 1}, {&remote, 1});
     if (n == static_cast<ssize_t>(out.size())) return {};
     return fail_read(address, out.size(), n, errno);
 }
@@ -114,8 +114,7 @@ std::size_t RemoteMemory::read_many(std::span<const ReadRequest> requests) const
             bytes += r.out.size();
         }
         ++syscalls_;
-        ssize_t n = ::process_vm_readv(pid_, local_iov_.data(), local_iov_.size(), remote_iov_.data(),
-                                       remote_iov_.size(), 0);
+        ssize_t n = space_->read(local_iov_, remote_iov_);
         if (n == static_cast<ssize_t>(bytes)) {
             done += batch.size();
             continue;

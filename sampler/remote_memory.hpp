@@ -7,6 +7,8 @@
 // (3.11+ frames in one data-stack chunk; older frame objects in a few pymalloc
 // pools), so a 50-deep stack costs a couple of reads, not fifty, and the frames
 // of one sample are read at nearly one instant.
+//
+// The bytes come from an AddressSpace: the process itself, or a buffer posing as one.
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -17,6 +19,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "sampler/address_space.hpp"
 #include "sampler/error.hpp"
 
 namespace pyprofd::sampler {
@@ -27,7 +30,10 @@ class RemoteMemory {
 public:
     static constexpr std::size_t page_size = 4096;
 
-    explicit RemoteMemory(pid_t pid) : pid_(pid) {}
+    // The memory of process pid.
+    explicit RemoteMemory(pid_t pid) : pid_(pid), space_(std::make_shared<ProcessAddressSpace>(pid)) {}
+    // Memory read from `space`, as if it were process pid's (which errors name).
+    RemoteMemory(pid_t pid, std::shared_ptr<const AddressSpace> space) : pid_(pid), space_(std::move(space)) {}
 
     pid_t pid() const { return pid_; }
 
@@ -76,6 +82,7 @@ private:
     const std::byte* page_data(RemoteAddress page) const;
 
     pid_t pid_;
+    std::shared_ptr<const AddressSpace> space_;
     mutable std::uint64_t syscalls_ = 0;
     mutable bool snapshot_active_ = false;
     // The snapshot: pages_[i] is held at page_data_ + i * page_size. A handful of

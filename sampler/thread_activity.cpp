@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "sampler/remote_limits.hpp"
+
 namespace pyprofd::sampler {
 
 const char* to_string(ThreadActivity activity) {
@@ -69,8 +71,14 @@ ThreadActivity ThreadActivityReader::read(pid_t tid) {
     }
     int fd = open_stat(tid);
     if (fd < 0) return ThreadActivity::unknown;
-    stat_fds_.emplace(tid, fd);
-    return activity_from(fd).value_or(ThreadActivity::unknown);
+    auto activity = activity_from(fd).value_or(ThreadActivity::unknown);
+    // The thread ids come from the target's memory: it decides how many files this
+    // would hold open, so past a bound they are not kept.
+    if (stat_fds_.size() < max_open_thread_stat_files)
+        stat_fds_.emplace(tid, fd);
+    else
+        ::close(fd);
+    return activity;
 }
 
 void ThreadActivityReader::keep_only(std::span<const pid_t> live) {

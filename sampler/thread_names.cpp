@@ -1,6 +1,7 @@
 #include "sampler/thread_names.hpp"
 
 #include "sampler/remote_dict.hpp"
+#include "sampler/remote_limits.hpp"
 
 namespace pyprofd::sampler {
 
@@ -30,13 +31,17 @@ Result<void> ThreadNames::refresh(const ObjectReader& reader, RemoteAddress inte
         if (!entries) return std::unexpected(entries.error());
     }
     std::unordered_map<std::uint64_t, std::string> names;
+    std::size_t name_bytes = 0;
     for (const auto& entry : *entries) {
         auto ident = reader.read_int(entry.key);
         if (!ident) continue;  // a thread that just ended: skip it, keep the others
         auto name_object = instance_attribute(reader, entry.value, reader.layout().thread_name_attribute);
         if (!name_object || !*name_object) continue;
-        auto name = reader.read_str(**name_object, 1024);
+        auto name = reader.read_str(**name_object, max_thread_name_chars);
         if (!name) continue;
+        // Past the budget, threads go without a name rather than pyprofd without memory.
+        if (name_bytes + name->size() > max_thread_name_bytes) break;
+        name_bytes += name->size();
         names.emplace(static_cast<std::uint64_t>(*ident), std::move(*name));
     }
     names_ = std::move(names);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "sampler/debug_offsets.hpp"
+#include "sampler/remote_limits.hpp"
 
 namespace pyprofd::sampler {
 namespace {
@@ -28,7 +29,7 @@ std::optional<PythonVersion> version_from_buffer(const RemoteMemory& memory, con
 // Without symbols, the same buffer can still be found in .bss.
 std::optional<PythonVersion> version_in_bss(const RemoteMemory& memory, const PythonBinary& binary) {
     auto bss = binary.section_in_memory(".bss");
-    if (!bss || bss->size == 0 || bss->size > (64u << 20)) return std::nullopt;
+    if (!bss || bss->size == 0 || bss->size > max_bss_scan_bytes) return std::nullopt;
     std::vector<std::byte> data(bss->size);
     if (!memory.read(bss->address, data)) return std::nullopt;
     std::string_view s(reinterpret_cast<const char*>(data.data()), data.size());

@@ -14,6 +14,9 @@ TEST_CASE("an empty file gives every default") {
     CHECK(c->access.tokens.empty());
     CHECK_FALSE(c->access.admin_group);
     CHECK_FALSE(c->targets.allow_commands);
+    CHECK(c->targets.command_cgroups);
+    CHECK(c->limits.max_command_env_vars == 64);
+    CHECK(c->limits.max_command_env_bytes == 32768);
 }
 
 TEST_CASE("the documented example parses and holds the defaults it says") {
@@ -50,10 +53,11 @@ access:
     - {name: alice-laptop, file: /etc/pyprofd/alice.token, user: alice}
 checkpoint_interval_s: 2
 limits: {max_running_sessions: 4, max_rate_hz: 2000, max_duration_s: 60, allow_unlimited_duration: yes, max_request_body_bytes: 4096,
-         max_connections: 64, max_profile_stacks: 500, max_profile_frames: 20000, max_profile_label_mb: 2}
+         max_connections: 64, max_command_env_vars: 3, max_command_env_bytes: 100, max_profile_stacks: 500, max_profile_frames: 20000,
+         max_profile_label_mb: 2}
 retention: {max_sessions: 10, max_age_days: 0.5, max_disk_mb: 100}
 log: {level: debug, format: json}
-targets: {allowed_uids: [1000, 0], allowed_executables: ["/usr/bin/python3*"], allow_commands: true, command_user: www-data}
+targets: {allowed_uids: [1000, 0], allowed_executables: ["/usr/bin/python3*"], allow_commands: true, command_user: www-data, command_cgroups: no}
 )", "c.yaml");
     REQUIRE_MESSAGE(c, c.error());
     REQUIRE(c->listen.size() == 3);
@@ -82,6 +86,8 @@ targets: {allowed_uids: [1000, 0], allowed_executables: ["/usr/bin/python3*"], a
     CHECK(c->limits.max_duration_s == 60);
     CHECK(c->limits.allow_unlimited_duration);
     CHECK(c->limits.max_request_body_bytes == 4096);
+    CHECK(c->limits.max_command_env_vars == 3);
+    CHECK(c->limits.max_command_env_bytes == 100);
     CHECK(c->limits.max_connections == 64);
     CHECK(c->limits.max_profile_stacks == 500);
     CHECK(c->limits.max_profile_frames == 20000);
@@ -94,6 +100,7 @@ targets: {allowed_uids: [1000, 0], allowed_executables: ["/usr/bin/python3*"], a
     CHECK(c->targets.allowed_uids == std::vector<unsigned>{1000, 0});
     CHECK(c->targets.allowed_executables == std::vector<std::string>{"/usr/bin/python3*"});
     CHECK(c->targets.command_user == "www-data");
+    CHECK_FALSE(c->targets.command_cgroups);
 }
 
 TEST_CASE("errors name the file, the line, the key and what is allowed") {

@@ -349,6 +349,7 @@ def main():
             ("GET", "/sessions?state=done", None, 400, "state"),
             ("GET", "/sessions?limit=0", None, 400, "limit"),
             ("GET", "/sessions/%s/flame.svg?width=5" % sid, None, 400, "width"),
+            ("GET", "/sessions/%s/output" % sid, None, 404, None),  # a process pyprofd did not launch
             ("GET", "/sessions/%s/flame.svg?colour=red" % sid, None, 400, "colour"),
             ("POST", "/sessions/%s/stop" % sid, None, 409, None),
             ("PUT", "/sessions", None, 405, None),
@@ -449,6 +450,9 @@ def main():
         check(done and done["state"] == "completed" and done["samples"] > 50,
               "the command session completes: %s" % str(done and (done["state"], done.get("failure"), done["samples"])))
         check(launched and not process_exists(launched), "its program is gone when it ends")
+        status, headers, output = daemon.request("GET", "/sessions/%s/output" % s["id"], raw=True)
+        check(status == 200 and headers.get("Content-Type") == "text/plain; charset=utf-8" and b"READY" in output,
+              "its output is kept: %s %r" % (status, output[:100]))
 
         # A program that never runs Python: the session fails and says why.
         status, _, s = daemon.request("POST", "/sessions", {"command": ["false"], "duration_s": 5})

@@ -104,7 +104,10 @@ def main():
         big.stdout.readline()
         try:
             status, _, s = daemon.request("POST", "/sessions", {"pid": big.pid, "rate_hz": 20, "duration_s": 30, "idle": True})
-            time.sleep(1)
+            for _ in range(200):  # until the session holds a descriptor per thread (slower under ASan)
+                if open_descriptors(daemon.process.pid) >= 230:
+                    break
+                time.sleep(0.05)
             log_before = os.path.getsize(daemon.log_path)
             cpu_before = cpu_seconds(daemon.process.pid)
             for _ in range(150):

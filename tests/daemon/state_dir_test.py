@@ -19,7 +19,7 @@ import time
 
 PYPROFD = sys.argv[1]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_support import Daemon, check, report  # noqa: E402
+from daemon_support import PYTHON, Daemon, check, report, wait_for_state  # noqa: E402
 
 RECORD = {"id": "00000000000000b1", "name": "planted", "owner": {"id": "uid:0", "name": "root"}, "state": "completed",
           "target": {"pid": 1, "command_line": ["x"], "python_version": "3.11.7"},
@@ -78,6 +78,17 @@ def main():
             check("a symbolic link, not followed" in daemon.log(), "and the log says why")
             status, _, _ = daemon.request("GET", "/sessions/" + linked["id"])
             check(status == 404, "a session record that is a link is skipped")
+            target = subprocess.Popen([PYTHON, "-c", "import time; print('READY', flush=True); time.sleep(30)"],
+                                      stdout=subprocess.PIPE)
+            target.stdout.readline()
+            os.umask(0o022)
+            status, _, s = daemon.request("POST", "/sessions", {"pid": target.pid, "duration_s": 0.3, "idle": True})
+            done = wait_for_state(daemon, s["id"], {"completed"})
+            target.kill()
+            target.wait()
+            modes = {name: oct(os.stat(os.path.join(sessions, s["id"] + name)).st_mode & 0o777) for name in (".json", ".folded")}
+            check(done is not None and set(modes.values()) == {"0o600"},
+                  "its files are owner-only whatever the umask: %s" % modes)
         finally:
             daemon.stop()
     finally:

@@ -86,7 +86,7 @@ void add_interpreter_frames(HeaderFields& h, std::string_view code, std::string_
 std::vector<HeaderFields> build() {
     std::vector<HeaderFields> all;
 
-    HeaderFields py27{2, 7, "#include <Python.h>\n#include <frameobject.h>\n#include <code.h>\n", {
+    HeaderFields py27{2, 7, "#include <Python.h>\n#include <frameobject.h>\n#include <code.h>\n#include <longintrepr.h>\n", {
         {"interpreter.next", "offsetof(PyInterpreterState, next)"},
         {"interpreter.threads_head", "offsetof(PyInterpreterState, tstate_head)"},
         {"interpreter.modules", "offsetof(PyInterpreterState, modules)"},
@@ -112,6 +112,7 @@ std::vector<HeaderFields> build() {
         {"dict.mask", "offsetof(PyDictObject, ma_mask)"},
         {"dict.table", "offsetof(PyDictObject, ma_table)"},
         {"integer.size", "offsetof(PyIntObject, ob_ival)"},
+        {"integer.digits", "offsetof(PyLongObject, ob_digit)"},  // a long ident: its ob_size is at ob_ival's place
     }};
     all.push_back(py27);
 
