@@ -151,6 +151,9 @@ daemon::OutputDetails details_for(const daemon::SessionInfo& info) {
                                          info.elapsed_s, info.samples, info.failed_samples + info.thread_errors,
                                          info.spec.aggregation.include_idle ? ", idle threads included" : "",
                                          info.state == daemon::SessionState::running ? ", still running" : "");
+    if (info.truncated_samples > 0)
+        d.flame_graph.subtitle += fmt::format("; {} samples of stacks past {} under [truncated]", info.truncated_samples,
+                                              info.truncated_by.empty() ? "the profile's limits" : info.truncated_by);
     return d;
 }
 

@@ -245,6 +245,15 @@ std::expected<DaemonConfig, std::string> parse_config(std::string_view yaml, std
                      {"max_request_body_bytes", [&](const YAML::Node& v, const std::string& key) {
                           l.max_request_body_bytes = r.whole(v, key, 1024, 64 << 20);
                       }},
+                     {"max_profile_stacks", [&](const YAML::Node& v, const std::string& key) {
+                          l.max_profile_stacks = r.whole(v, key, 1, 100'000'000);
+                      }},
+                     {"max_profile_frames", [&](const YAML::Node& v, const std::string& key) {
+                          l.max_profile_frames = r.whole(v, key, 1, 1'000'000'000);
+                      }},
+                     {"max_profile_label_mb", [&](const YAML::Node& v, const std::string& key) {
+                          l.max_profile_label_bytes = r.whole(v, key, 1, 1ULL << 20) << 20;
+                      }},
                      {"max_command_env_vars", [&](const YAML::Node& v, const std::string& key) {
                           l.max_command_env_vars = r.whole(v, key, 0, 4096);
                       }},

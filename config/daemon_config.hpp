@@ -36,6 +36,11 @@ struct Limits {
     // HTTP connections open at once; more wait in the kernel's backlog. Lowered at
     // start to what the descriptor limit leaves room for.
     std::size_t max_connections = 512;
+    // What one session's profile may hold (its memory, its saved file and its graphs
+    // grow with these); past any, new stacks count under one [truncated] frame.
+    std::size_t max_profile_stacks = 100'000;        // distinct stacks
+    std::size_t max_profile_frames = 1'000'000;      // frames of those stacks, a shared prefix once
+    std::uint64_t max_profile_label_bytes = 64ULL << 20;  // their text, as folded stacks
 };
 
 // What is kept of finished sessions; the oldest go first.

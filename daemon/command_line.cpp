@@ -54,7 +54,7 @@ Options of render (output on standard output unless -o):
                        name, else svg)
       --rate HZ            the rate the input was sampled at: speedscope and
                            pprof then give times, not only sample counts
-      --title T, --subtitle S, --search REGEX (highlighted on opening)
+      --title T, --subtitle S, --search TERM (highlighted on opening: text, or /regex/)
       --width PX (1200), --frame-height PX (16), --font-size PX (12), --font NAME
       --minwidth PX|P%     leave out frames narrower than this (default 0.1 px)
       --inverted           an icicle graph: the root at the top

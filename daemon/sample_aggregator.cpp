@@ -3,20 +3,25 @@
 #include <fmt/format.h>
 
 #include "render/frame_label.hpp"
+#include "render/label_text.hpp"
 
 namespace pyprofd::daemon {
 
 SampleAggregator::SampleAggregator(render::Profile& profile, AggregationOptions options)
     : profile_(profile), options_(options) {}
 
+// The names come from the target: made safe here, so that the profile holds the
+// same labels before a restart as after its saved folded stacks are read back.
 std::string SampleAggregator::frame_label(const sampler::Frame& frame, bool by_function) {
-    if (by_function || frame.line < 0) return fmt::format("{} ({})", frame.function(), frame.filename());
-    return fmt::format("{} ({}:{})", frame.function(), frame.filename(), frame.line);
+    auto function = render::safe_label_text(frame.function());
+    auto file = render::safe_label_text(frame.filename());
+    if (by_function || frame.line < 0) return fmt::format("{} ({})", function, file);
+    return fmt::format("{} ({}:{})", function, file, frame.line);
 }
 
 std::string SampleAggregator::thread_label(pid_t tid, const std::string& name) {
     if (name.empty()) return fmt::format("thread ({})", tid);
-    return fmt::format("thread \"{}\" ({})", name, tid);
+    return fmt::format("thread \"{}\" ({})", render::safe_label_text(name), tid);
 }
 
 bool SampleAggregator::keeps(const sampler::ThreadStack& thread) const {
@@ -32,6 +37,14 @@ render::FrameId SampleAggregator::frame_id(const sampler::Frame& frame) {
     auto it = frame_ids_.find(key);
     if (it != frame_ids_.end()) return it->second;
     auto id = profile_.intern(frame_label(frame, options_.by_function));
+    // A label past the profile's limits is not kept, and neither is its code. A target
+    // that makes fresh code objects all the time would grow the cache without end:
+    // it starts again when full (the profile still knows the labels).
+    if (id == render::Profile::no_frame) return id;
+    if (frame_ids_.size() >= max_cached) {
+        frame_ids_.clear();
+        codes_kept_.clear();
+    }
     frame_ids_.emplace(key, id);
     codes_kept_.push_back(frame.code);
     return id;
@@ -42,6 +55,8 @@ render::FrameId SampleAggregator::thread_id(const sampler::ThreadStack& thread) 
     auto it = thread_ids_.find(key);
     if (it != thread_ids_.end()) return it->second;
     auto id = profile_.intern(thread_label(thread.native_id, thread.name));
+    if (id == render::Profile::no_frame) return id;
+    if (thread_ids_.size() >= max_cached) thread_ids_.clear();
     thread_ids_.emplace(std::move(key), id);
     return id;
 }
@@ -61,9 +76,16 @@ std::size_t SampleAggregator::add(const sampler::StackSample& sample) {
             stack_.push_back(*idle_id_);
         }
         profile_.add(stack_);
-        auto& seen = threads_[thread.native_id];
-        seen.name = thread.name;
-        ++seen.samples;
+        // Threads are listed up to a limit: a target that starts threads without end
+        // does not grow the session's record without end.
+        auto seen = threads_.find(thread.native_id);
+        if (seen == threads_.end() && threads_.size() < max_threads_listed)
+            seen = threads_.emplace(thread.native_id, SeenThread{}).first;
+        if (seen != threads_.end()) {
+            auto name = std::string_view(thread.name).substr(0, max_thread_name_bytes);
+            if (seen->second.name != name) seen->second.name = name;
+            ++seen->second.samples;
+        }
         ++added;
     }
     return added;

@@ -36,7 +36,10 @@ public:
     // Adds every thread of the sample that the options keep; returns how many.
     std::size_t add(const sampler::StackSample& sample);
 
+    // The threads counted, up to max_threads_listed of them.
     const std::map<pid_t, SeenThread>& threads_seen() const { return threads_; }
+    static constexpr std::size_t max_threads_listed = 1000;
+    static constexpr std::size_t max_thread_name_bytes = 256;
 
     // Labels as they appear in profiles: "function (file:line)", "function (file)".
     static std::string frame_label(const sampler::Frame& frame, bool by_function);
@@ -46,6 +49,8 @@ private:
     bool keeps(const sampler::ThreadStack& thread) const;
     render::FrameId frame_id(const sampler::Frame& frame);
     render::FrameId thread_id(const sampler::ThreadStack& thread);
+
+    static constexpr std::size_t max_cached = 1 << 16;
 
     render::Profile& profile_;
     AggregationOptions options_;

@@ -3,15 +3,58 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <new>
+#include <stop_token>
+
 #include "daemon/launched_program.hpp"
 #include "sampler/sampling_loop.hpp"
 
 namespace pyprofd::daemon {
 
-Session::Session(SessionInfo info, std::optional<sampler::PythonProcess> process, LaunchOptions launch, EndHandler on_end)
-    : id_(info.id), owner_(info.owner), info_(std::move(info)), process_(std::move(process)), launch_(std::move(launch)), on_end_(std::move(on_end)) {
+Session::Session(SessionInfo info, std::optional<sampler::PythonProcess> process, LaunchOptions launch, EndHandler on_end,
+                 render::ProfileLimits limits)
+    : id_(info.id), owner_(info.owner), info_(std::move(info)), profile_(limits), process_(std::move(process)),
+      launch_(std::move(launch)), on_end_(std::move(on_end)) {
     if (!process_ && launch_.clean) output_ = std::make_shared<OutputTail>();
-    thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
+    thread_ = std::jthread([this](std::stop_token stop) {
+        // Whatever goes wrong in one session (an allocation that fails, say) ends that
+        // session, never the daemon.
+        try {
+            run(stop);
+        } catch (const std::exception& e) {
+            spdlog::error("session={} ended by an error: {}", id_, e.what());
+            {
+                std::lock_guard lock(mutex_);
+                if (info_.state == SessionState::running) {
+                    info_.state = SessionState::failed;
+                    info_.failure = std::string("ended by an error: ") + e.what();
+                    info_.ended = WallClock::now();
+                }
+                thread_done_ = true;
+            }
+            ended_.notify_all();
+        }
+    });
+}
+
+std::string Session::limit_key(render::ProfileCap cap) {
+    switch (cap) {
+        case render::ProfileCap::stacks: return "limits.max_profile_stacks";
+        case render::ProfileCap::frames: return "limits.max_profile_frames";
+        case render::ProfileCap::label_bytes: return "limits.max_profile_label_mb";
+        case render::ProfileCap::none: break;
+    }
+    return {};
+}
+
+SessionInfo Session::current_info() const {
+    auto info = info_;
+    if (aggregator_) {
+        info.threads = aggregator_->threads_seen();
+        info.truncated_samples = profile_.truncated_samples();
+        info.truncated_by = limit_key(profile_.cap_reached());
+    }
+    return info;
 }
 
 Session::Session(SessionInfo info, ProfileLoader loader) : id_(info.id), owner_(info.owner), info_(std::move(info)), loader_(std::move(loader)) {}
@@ -25,9 +68,7 @@ Session::~Session() {
 
 SessionInfo Session::info() const {
     std::lock_guard lock(mutex_);
-    auto info = info_;
-    if (aggregator_) info.threads = aggregator_->threads_seen();
-    return info;
+    return current_info();
 }
 
 std::pair<SessionInfo, std::shared_ptr<const render::Profile>> Session::snapshot() const {
@@ -42,9 +83,17 @@ std::pair<SessionInfo, std::shared_ptr<const render::Profile>> Session::snapshot
         if (!final_profile_) final_profile_ = std::move(loaded);
         return {info_, final_profile_};
     }
-    auto info = info_;
-    if (aggregator_) info.threads = aggregator_->threads_seen();
-    return {std::move(info), std::make_shared<const render::Profile>(profile_)};
+    // Readers at about the same moment share one copy, while any of them still holds
+    // it: a large profile is not copied once per request.
+    auto now = std::chrono::steady_clock::now();
+    auto shared = recent_snapshot_.lock();
+    if (!shared || now - recent_snapshot_at_ > std::chrono::seconds(1)) {
+        shared = std::make_shared<const render::Profile>(profile_);
+        recent_snapshot_ = shared;
+        recent_snapshot_at_ = now;
+        recent_snapshot_info_ = current_info();
+    }
+    return {recent_snapshot_info_, std::move(shared)};
 }
 
 void Session::set_save_error(std::string error) {
@@ -83,7 +132,7 @@ void Session::run(std::stop_token stop) {
             info_.failure = std::move(failure);
             info_.ended = WallClock::now();
             info_.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-            if (aggregator_) info_.threads = aggregator_->threads_seen();
+            info_ = current_info();
             aggregator_.reset();
             final_profile_ = std::make_shared<const render::Profile>(std::move(profile_));
             profile_ = render::Profile();
@@ -144,13 +193,33 @@ void Session::run(std::stop_token stop) {
         std::lock_guard lock(mutex_);
         aggregator_.emplace(profile_, aggregation);
     }
+    // The loop stops on the session's own stop, or when the profile cannot grow.
+    std::stop_source loop_stop;
+    std::stop_callback forward_stop(stop, [&] { loop_stop.request_stop(); });
+    bool out_of_memory = false;
+    bool truncation_logged = false;
     sampler::SamplingCallbacks callbacks{
         .on_sample =
             [&](const sampler::StackSample& sample) {
                 std::uint64_t errors = 0;
                 for (const auto& t : sample.threads) errors += t.error.has_value();
                 std::lock_guard lock(mutex_);
-                aggregator_->add(sample);
+                if (out_of_memory) return;
+                try {
+                    aggregator_->add(sample);
+                } catch (const std::bad_alloc&) {
+                    // The profile keeps what it held; this session ends, the daemon goes on.
+                    out_of_memory = true;
+                    loop_stop.request_stop();
+                    return;
+                }
+                if (!truncation_logged && profile_.truncated_samples() > 0) {
+                    truncation_logged = true;
+                    spdlog::warn("session={} its profile reached {} ({} stacks, {} frames, {} bytes of labels): stacks "
+                                 "it does not hold yet count under [truncated] from now on",
+                                 id_, limit_key(profile_.cap_reached()), profile_.stack_count(),
+                                 profile_.node_count() - 1, profile_.stack_text_bytes());
+                }
                 ++info_.samples;
                 info_.thread_errors += errors;
                 info_.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -165,7 +234,7 @@ void Session::run(std::stop_token stop) {
     if (spec.duration_s)
         duration = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(*spec.duration_s));
     auto result = sampler::run_sampling_loop(*process_, {.rate_hz = spec.rate_hz, .duration = duration},
-                                             {.pause_threads = spec.blocking}, callbacks, stop);
+                                             {.pause_threads = spec.blocking}, callbacks, loop_stop.get_token());
     bool program_exited = program && program->exited();
     if (program) program->terminate();
     if (output) output->finish(output_end_limit);
@@ -180,6 +249,9 @@ void Session::run(std::stop_token stop) {
         info_.mean_lag_ms =
             s.samples_taken ? std::chrono::duration<double, std::milli>(s.total_lag).count() / static_cast<double>(s.samples_taken) : 0;
     }
+    if (out_of_memory)
+        return finish(SessionState::failed, "out of memory while adding samples to its profile; the samples so far "
+                                            "are kept (lower limits.max_profile_* to keep sessions smaller)");
     switch (result.end) {
         case sampler::SamplingEnd::duration_reached: return finish(SessionState::completed);
         case sampler::SamplingEnd::stopped:

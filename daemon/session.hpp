@@ -30,9 +30,11 @@ public:
     using ProfileLoader = std::function<std::shared_ptr<const render::Profile>()>;
     using EndHandler = std::function<void(Session&)>;
 
-    // Starts sampling. on_end runs on the session's thread once the record is final.
-    // Without a process, it launches the spec's command as launch says.
-    Session(SessionInfo info, std::optional<sampler::PythonProcess> process, LaunchOptions launch, EndHandler on_end);
+    // Starts sampling into a profile with these limits. on_end runs on the session's
+    // thread once the record is final. Without a process, it launches the spec's
+    // command as launch says.
+    Session(SessionInfo info, std::optional<sampler::PythonProcess> process, LaunchOptions launch, EndHandler on_end,
+            render::ProfileLimits limits = {});
     // A finished session from disk.
     Session(SessionInfo info, ProfileLoader loader);
     Session(const Session&) = delete;
@@ -65,8 +67,13 @@ public:
     void mark_removed() { removed_ = true; }
     bool removed() const { return removed_; }
 
+    // The configuration key of the limit a profile reached.
+    static std::string limit_key(render::ProfileCap cap);
+
 private:
     void run(std::stop_token stop);
+    // The record with what the profile so far says; with mutex_ held.
+    SessionInfo current_info() const;
 
     const std::string id_;
     const std::string owner_;
@@ -75,6 +82,9 @@ private:
     render::Profile profile_;  // a root per thread, always: every format can be made from it
     std::optional<SampleAggregator> aggregator_;  // into profile_, while sampling
     mutable std::shared_ptr<const render::Profile> final_profile_;  // set at the end, or when first loaded
+    mutable std::weak_ptr<const render::Profile> recent_snapshot_;  // a running session's, while a reader has it
+    mutable std::chrono::steady_clock::time_point recent_snapshot_at_;
+    mutable SessionInfo recent_snapshot_info_;  // the record as it was then
     ProfileLoader loader_;
     std::optional<sampler::PythonProcess> process_;
     LaunchOptions launch_;

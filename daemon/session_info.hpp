@@ -62,6 +62,10 @@ struct SessionInfo {
     double mean_lag_ms = 0;
     double elapsed_s = 0;
     std::map<pid_t, SeenThread> threads;
+    // Samples of stacks that the profile's limits kept out, counted under one
+    // [truncated] frame, and the limit reached first (its configuration key).
+    std::uint64_t truncated_samples = 0;
+    std::string truncated_by;
     // Why its results could not be saved last time (disk full, read-only): they are
     // served from memory meanwhile and saved again later. Not itself saved.
     std::string save_error;

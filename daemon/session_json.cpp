@@ -91,6 +91,8 @@ nlohmann::json session_to_json(const SessionInfo& info) {
     };
     if (info.state == SessionState::failed) j["failure"] = info.failure;
     if (!info.save_error.empty()) j["save_error"] = info.save_error;
+    if (info.truncated_samples > 0)
+        j["truncated"] = {{"samples", info.truncated_samples}, {"limit", info.truncated_by}};
     return j;
 }
 
@@ -134,6 +136,10 @@ std::expected<SessionInfo, std::string> session_from_json(const nlohmann::json& 
         for (const auto& t : j.at("threads_seen"))
             info.threads[t.at("tid").get<pid_t>()] = {t.at("name").get<std::string>(), t.at("samples").get<std::uint64_t>()};
         if (j.contains("failure")) info.failure = j.at("failure").get<std::string>();
+        if (j.contains("truncated")) {
+            info.truncated_samples = j.at("truncated").at("samples").get<std::uint64_t>();
+            info.truncated_by = j.at("truncated").at("limit").get<std::string>();
+        }
         if (j.contains("owner")) {
             info.owner = j.at("owner").at("id").get<std::string>();
             info.owner_name = j.at("owner").at("name").get<std::string>();

@@ -38,12 +38,10 @@ SessionManager::SessionManager(const config::DaemonConfig& config, SessionStore 
         }
         auto id = info.id;
         auto loader = [this, id]() -> std::shared_ptr<const render::Profile> {
-            auto profile = store_.load_profile(id);
-            if (!profile) {
-                spdlog::warn("session={} {}; its profile is served empty", id, profile.error());
-                return std::make_shared<const render::Profile>();
-            }
-            return std::make_shared<const render::Profile>(std::move(*profile));
+            auto read = store_.load_profile(id, profile_limits());
+            if (!read.problem.empty())
+                spdlog::warn("session={} {}; its profile is served with the stacks before that line", id, read.problem);
+            return std::make_shared<const render::Profile>(std::move(read.profile));
         };
         sessions_.emplace(id, std::make_shared<Session>(std::move(info), loader));
     }
@@ -60,6 +58,13 @@ SessionManager::SessionManager(const config::DaemonConfig& config, SessionStore 
 }
 
 SessionManager::~SessionManager() { shutdown(); }
+
+render::ProfileLimits SessionManager::profile_limits() const {
+    const auto& l = config_.limits;
+    return {.max_stacks = l.max_profile_stacks,
+            .max_frames = l.max_profile_frames,
+            .max_label_bytes = static_cast<std::size_t>(l.max_profile_label_bytes)};
+}
 
 std::expected<std::optional<LaunchOptions>, SessionError> SessionManager::check(const SessionSpec& spec, const Caller& caller) const {
     const auto& limits = config_.limits;
@@ -170,7 +175,7 @@ std::expected<SessionInfo, SessionError> SessionManager::start(SessionSpec spec,
         // Saved before it runs: a daemon that dies now leaves it `interrupted`, not lost.
         if (auto saved = store_.save_record(info); !saved) spdlog::warn("session={} {}", info.id, saved.error());
         session = std::make_shared<Session>(info, std::move(process), launch->value_or(LaunchOptions{}),
-                                            [this](Session& s) { session_ended(s); });
+                                            [this](Session& s) { session_ended(s); }, profile_limits());
         sessions_.emplace(info.id, session);
     }
     spdlog::info("session={} started by {}: {} at {} Hz for {}", info.id, caller.describe(),
@@ -330,7 +335,13 @@ void SessionManager::session_ended(Session& session) {
     auto [info, profile] = session.snapshot();
     {
         std::lock_guard lock(checkpoint_mutex_);
-        if (auto saved = store_.save(info, *profile); !saved) {
+        std::expected<void, std::string> saved;
+        try {
+            saved = store_.save(info, *profile);
+        } catch (const std::exception& e) {  // out of memory while writing, say
+            saved = std::unexpected(std::string(e.what()));
+        }
+        if (!saved) {
             spdlog::error("session={} its results are kept in memory and saved again every few seconds: {}", info.id,
                           saved.error());
             session.set_save_error(saved.error());
@@ -355,10 +366,19 @@ void SessionManager::checkpoint_running() {
     for (const auto& s : due) {
         // Under the lock the final save also takes: a checkpoint never lands after it.
         std::lock_guard lock(checkpoint_mutex_);
-        auto [info, profile] = s->snapshot();
-        bool retry = is_finished(info.state) && !info.save_error.empty();
-        if (info.state != SessionState::running && !retry) continue;
-        if (auto saved = store_.save(info, *profile); !saved) {
+        std::expected<void, std::string> saved;
+        SessionInfo info;
+        try {
+            auto [snapshot_info, profile] = s->snapshot();
+            info = std::move(snapshot_info);
+            bool retry = is_finished(info.state) && !info.save_error.empty();
+            if (info.state != SessionState::running && !retry) continue;
+            saved = store_.save(info, *profile);
+        } catch (const std::exception& e) {  // one session's failure is not the checkpointer's end
+            saved = std::unexpected(std::string(e.what()));
+            info = s->info();
+        }
+        if (!saved) {
             if (saved.error() != info.save_error) spdlog::warn("session={} not saved: {}", info.id, saved.error());
             s->set_save_error(saved.error());
             continue;
@@ -379,6 +399,8 @@ void SessionManager::checkpoint_loop(std::stop_token stop) {
         wake_.wait_for(lock, stop, interval, [] { return false; });
         if (stop.stop_requested()) break;
         checkpoint_running();
+        // Running sessions' checkpoints count against the disk limit too.
+        apply_retention();
         bury_removed();
         reap_stray_children();
     }
@@ -388,9 +410,13 @@ void SessionManager::apply_retention(const std::string& keep) {
     {
         std::lock_guard lock(mutex_);
         std::vector<SessionInfo> finished;
+        std::uint64_t bytes = 0;  // on disk, the running sessions' checkpoints too
         for (const auto& [id, s] : sessions_) {
             auto info = s->info();
-            if (is_finished(info.state)) finished.push_back(std::move(info));
+            if (is_finished(info.state))
+                finished.push_back(std::move(info));
+            else
+                bytes += store_.bytes_on_disk(id);
         }
         std::sort(finished.begin(), finished.end(),
                   [](const SessionInfo& a, const SessionInfo& b) { return a.created < b.created; });  // oldest first
@@ -398,7 +424,6 @@ void SessionManager::apply_retention(const std::string& keep) {
         auto oldest_allowed = WallClock::now() - std::chrono::duration_cast<WallClock::duration>(
                                                      std::chrono::duration<double>(r.max_age_days * 86400));
         std::vector<std::uint64_t> sizes;  // on disk, each looked up once
-        std::uint64_t bytes = 0;
         for (const auto& info : finished) bytes += sizes.emplace_back(store_.bytes_on_disk(info.id));
         std::size_t left = finished.size();
         for (std::size_t i = 0; i < finished.size(); ++i) {

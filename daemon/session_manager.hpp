@@ -80,6 +80,8 @@ public:
     void shutdown();
 
     const config::DaemonConfig& config() const { return config_; }
+    // What each session's profile may hold (limits.max_profile_*).
+    render::ProfileLimits profile_limits() const;
 
 private:
     // The spec's fields and the caller's right to its target; for a command, how it is launched.

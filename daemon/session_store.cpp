@@ -190,19 +190,20 @@ SessionStore::Loaded SessionStore::load_all() const {
     return loaded;
 }
 
-std::expected<render::Profile, std::string> SessionStore::load_profile(const std::string& id) const {
-    render::Profile profile;
+SessionStore::LoadedProfile SessionStore::load_profile(const std::string& id, const render::ProfileLimits& limits) const {
+    LoadedProfile loaded{render::Profile(limits), {}};
     auto path = profile_path(id);
     std::string why;
     auto text = read_state_file(path, why);
     if (!text) {
-        if (why == std::strerror(ENOENT)) return profile;  // a session that ended before its first sample has none
-        return std::unexpected(fmt::format("{}: {}", path, why));
+        // A session that ended before its first sample has none.
+        if (why != std::strerror(ENOENT)) loaded.problem = fmt::format("{}: {}", path, why);
+        return loaded;
     }
     std::istringstream in(std::move(*text));
-    if (auto error = render::read_folded(in, profile))
-        return std::unexpected(fmt::format("{} line {}: {}", path, error->line, error->message));
-    return profile;
+    if (auto error = render::read_folded(in, loaded.profile))
+        loaded.problem = fmt::format("{} line {}: {}", path, error->line, error->message);
+    return loaded;
 }
 
 std::expected<void, std::string> SessionStore::save_output(const std::string& id, const std::string& text) const {

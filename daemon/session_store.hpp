@@ -28,7 +28,14 @@ public:
         std::vector<std::string> problems;  // files that could not be read: reported and skipped
     };
     Loaded load_all() const;
-    std::expected<render::Profile, std::string> load_profile(const std::string& id) const;
+    // A session's saved profile, read into a profile with these limits. A file that
+    // cannot be read to its end still gives the stacks before the line at fault, and
+    // says what was wrong with it (problem).
+    struct LoadedProfile {
+        render::Profile profile;
+        std::string problem;
+    };
+    LoadedProfile load_profile(const std::string& id, const render::ProfileLimits& limits = {}) const;
     std::expected<void, std::string> save_output(const std::string& id, const std::string& text) const;
     std::optional<std::string> load_output(const std::string& id) const;
     void remove(const std::string& id) const;

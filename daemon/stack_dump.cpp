@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "render/label_text.hpp"
+
 namespace pyprofd::daemon {
 namespace {
 
@@ -32,14 +34,17 @@ std::string format_dump_text(const sampler::PythonProcess& process, const sample
         out += fmt::format("\nThread {} ({})", t.native_id != 0 ? std::to_string(t.native_id)
                                                                  : fmt::format("{:#x}", t.ident),
                            thread_status(t));
-        if (!t.name.empty()) out += fmt::format(": \"{}\"", t.name);
+        // Names from the target reach a terminal: no escape sequence or line of its own.
+        if (!t.name.empty()) out += fmt::format(": \"{}\"", render::safe_label_text(t.name));
         out += "\n";
         if (t.error) out += fmt::format("    <stack not readable: {}>\n", t.error->message);
         for (const auto& f : t.frames) {
+            auto function = render::safe_label_text(f.function());
+            auto file = render::safe_label_text(f.filename());
             if (f.line >= 0)
-                out += fmt::format("    {} ({}:{})\n", f.function(), f.filename(), f.line);
+                out += fmt::format("    {} ({}:{})\n", function, file, f.line);
             else
-                out += fmt::format("    {} ({})\n", f.function(), f.filename());
+                out += fmt::format("    {} ({})\n", function, file);
         }
     }
     return out;

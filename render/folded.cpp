@@ -4,15 +4,29 @@
 #include <optional>
 #include <vector>
 
+#include "render/label_text.hpp"
+
 namespace pyprofd::render {
 
 void write_folded(const Profile& profile, std::ostream& out) {
+    // A name that holds a newline or ';' must not make lines or frames of its own.
+    // Each label is checked once, not once per line it is on; the few that need it
+    // are replaced once.
+    enum : std::uint8_t { unknown, safe, replaced };
+    std::vector<std::uint8_t> state(profile.frame_count(), unknown);
+    std::vector<std::string> replacement(profile.frame_count());
     std::string line;
     profile.for_each_stack([&](std::span<const NodeId> path, std::uint64_t self) {
         line.clear();
         for (std::size_t i = 0; i < path.size(); ++i) {
             if (i) line += ';';
-            line += profile.label(profile.node(path[i]).frame);
+            auto frame = profile.node(path[i]).frame;
+            const auto& label = profile.label(frame);
+            if (state[frame] == unknown) {
+                state[frame] = is_safe_label_text(label) ? safe : replaced;
+                if (state[frame] == replaced) replacement[frame] = safe_label_text(label);
+            }
+            line += state[frame] == safe ? label : replacement[frame];
         }
         line += ' ';
         line += std::to_string(self);

@@ -12,7 +12,8 @@
 namespace pyprofd::render {
 
 // Writes every stack of the profile with its own (self) samples, children in the
-// order they were first seen.
+// order they were first seen. Labels are written as safe_label_text() makes them
+// (label_text.hpp): whatever they hold, one stack is one line of its own frames.
 void write_folded(const Profile& profile, std::ostream& out);
 
 struct FoldedReadError {

@@ -34,6 +34,8 @@ Rgb frame_color(std::string_view label) {
             return {mix(170, 205, a), mix(140, 170, b), mix(205, 235, a)};
         case FrameKind::idle:
             return {215, 215, 215};
+        case FrameKind::truncated:  // what the profile's limits kept out: grey, apart from idle
+            return {175, 175, 175};
         case FrameKind::thread_root:
             return {mix(160, 180, a), mix(170, 185, a), mix(185, 200, a)};
     }

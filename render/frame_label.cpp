@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "render/profile.hpp"
+
 namespace pyprofd::render {
 
 FrameLabel parse_frame_label(std::string_view label) {
@@ -54,6 +56,7 @@ std::optional<ThreadLabel> parse_thread_label(std::string_view label) {
 
 FrameKind frame_kind(std::string_view label) {
     if (label == idle_frame_label) return FrameKind::idle;
+    if (label == truncated_frame_label) return FrameKind::truncated;
     if (parse_thread_label(label)) return FrameKind::thread_root;
     auto parsed = parse_frame_label(label);
     auto file = parsed.file;
@@ -73,6 +76,7 @@ const char* to_string(FrameKind kind) {
         case FrameKind::site_packages: return "package";
         case FrameKind::native: return "native";
         case FrameKind::idle: return "idle";
+        case FrameKind::truncated: return "truncated";
         case FrameKind::thread_root: return "thread";
     }
     return "own";

@@ -17,6 +17,7 @@ enum class FrameKind {
     native,         // no Python file: C code, the kernel, other tools' frames
     idle,           // the marker pyprofd puts under a waiting thread's stack
     thread_root,    // thread "name" (tid), from --threads
+    truncated,      // "[truncated]": samples of stacks past a profile's limits
 };
 
 struct FrameLabel {

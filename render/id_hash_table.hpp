@@ -30,6 +30,19 @@ public:
         }
     }
 
+    // The id whose key equals, or empty.
+    template <typename Equals>
+    std::uint32_t find(std::uint64_t hash, Equals&& equals) const {
+        if (slots_.empty()) return empty;
+        auto tag = static_cast<std::uint32_t>(hash);
+        std::size_t mask = slots_.size() - 1;
+        for (std::size_t i = tag & mask;; i = (i + 1) & mask) {
+            const auto& slot = slots_[i];
+            if (slot.id == empty) return empty;
+            if (slot.tag == tag && equals(slot.id)) return slot.id;
+        }
+    }
+
 private:
     struct Slot {
         std::uint32_t id = empty;

@@ -1,7 +1,8 @@
 #pragma once
 // Text made safe for XML (SVG): the five special characters escaped, and what XML
 // cannot carry (invalid UTF-8 from another tool's input, control characters)
-// replaced by U+FFFD, so a nasty name never breaks the document.
+// replaced by U+FFFD, so a nasty name never breaks the document. U+FFFE and
+// U+FFFF are valid UTF-8 but not XML characters: replaced too.
 #include <string>
 #include <string_view>
 

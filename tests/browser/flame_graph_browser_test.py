@@ -6,8 +6,11 @@ It renders known folded stacks with `pyprofd render`, opens the SVG with
 ?s=heavy and reads back from the DOM which frames are highlighted and the
 matched share; then it clicks a frame and checks the zoom (widths, hidden
 frames, the URL); then it checks the Reset Zoom button and a nested search; a
-differential graph's colours and hover text; and last, that speedscope itself
-(its release from npm, served on localhost) opens our speedscope file.
+differential graph's colours and hover text; that speedscope itself (its release
+from npm, served on localhost) opens our speedscope file; and last, that no ?s= can
+hang the page: a search is plain text unless written /like this/, and a regular
+expression runs on the graph's own engine, in linear time within a budget, so a
+catastrophic-backtracking expression on long names still leaves the page answering.
 
 Usage: flame_graph_browser_test.py PYPROFD_BINARY
 """
@@ -134,6 +137,33 @@ def check_speedscope_opens(driver, pyprofd, work):
         server.shutdown()
 
 
+def check_search_cannot_hang(pyprofd, work):
+    """A link whose ?s= backtracks catastrophically in the browser's own regex engine
+    ((a+)+$ on names of 40 a's and a '!', 2^40 steps there): the page answers a
+    script within seconds, whether the term is read as text or as /expression/."""
+    folded = os.path.join(work, "long_names.folded")
+    with open(folded, "w") as f:
+        for i in range(200):
+            f.write("main;%s%d!;%s 1\n" % ("a" * 40, i, "a" * 40))
+    svg = os.path.join(work, "long_names.svg")
+    subprocess.run([pyprofd, "render", folded, "-o", svg], check=True)
+    with chromium() as driver:
+        driver.s("POST", "/timeouts", {"pageLoad": 15000, "script": 15000})
+        for term, matched in (("(a+)+$", "Matched: 0.00%"), ("/(a+)+$/", "Matched: 100.00%"),
+                              ("/^(a|aa)+!$/", "Matched: 0.00%")):
+            started = time.monotonic()
+            try:
+                driver.open("file://" + svg + "?s=" + urllib.parse.quote(term))
+                answer = driver.js("return document.getElementById('matched').textContent")
+            except Exception as e:  # the page load or the script timed out: the page hangs
+                answer = "no answer (%s)" % str(e)[:80]
+            elapsed = time.monotonic() - started
+            check(answer == matched and elapsed < 10,
+                  "?s=%s does not hang the page: it answers %r in %.1f s" % (term, answer, elapsed))
+            if elapsed >= 10:
+                break  # the browser is stuck; the rest would be too
+
+
 @contextlib.contextmanager
 def chromium(extra_args=()):
     """A headless Chromium session through a ChromeDriver of our own, ended after.
@@ -187,6 +217,8 @@ def main():
     try:
         with chromium() as driver:
             run_checks(driver, pyprofd, work, svg, diff_svg)
+        # In a browser of its own: on a hang, the browser goes with it.
+        check_search_cannot_hang(pyprofd, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print("%d failed" % len(failures))
@@ -245,6 +277,23 @@ def run_checks(driver, pyprofd, work, svg, diff_svg):
         " +Array.from(document.querySelectorAll('#frames > g')).filter(function (g) {"
         " return g.querySelector('title').textContent.startsWith('heavy (') })[0].querySelector('rect').getAttribute('width')]")
     check(after[0] == 0 and abs(after[1] - heavy_width_before) < 0.2, "Reset Zoom restores every frame")
+
+    # A search is plain text; /.../ is a regular expression.
+    def highlighted_names():
+        return sorted(driver.js(
+            "return Array.from(document.querySelectorAll('#frames > g.match')).map(function (g) {"
+            " return g.querySelector('title').textContent.split('\\n')[0]; })"))
+    driver.open("file://" + svg + "?s=" + urllib.parse.quote("heavy_(compute|helper)"))
+    check(highlighted_names() == [], "?s= is plain text: heavy_(compute|helper) matches no frame")
+    driver.open("file://" + svg + "?s=" + urllib.parse.quote("/heavy_(compute|helper)/"))
+    check(highlighted_names() == ["heavy_compute (/srv/app.py:20)", "heavy_helper (/srv/app.py:30)"],
+          "?s=/heavy_(compute|helper)/ is a regular expression: %s" % highlighted_names())
+    driver.open("file://" + svg + "?s=" + urllib.parse.quote("/^HEAVY \\(/i"))
+    check(highlighted_names() == ["heavy (/srv/app.py:5)"], "/.../i ignores case: %s" % highlighted_names())
+    driver.open("file://" + svg + "?s=" + urllib.parse.quote("/(heavy)\\1/"))
+    message = driver.js("return document.getElementById('matched').textContent")
+    check(message == "Not a regular expression this search takes: backreferences are not supported",
+          "an expression it cannot run in linear time is refused, saying why: %r" % message)
 
     # A zoomed link opens zoomed.
     driver.open("file://" + svg + "?z=2,0&s=compute")

@@ -29,6 +29,9 @@ TEST_CASE("the documented example parses and holds the defaults it says") {
     CHECK(c->limits.max_duration_s == defaults.limits.max_duration_s);
     CHECK(c->limits.max_request_body_bytes == defaults.limits.max_request_body_bytes);
     CHECK(c->limits.max_connections == defaults.limits.max_connections);
+    CHECK(c->limits.max_profile_stacks == defaults.limits.max_profile_stacks);
+    CHECK(c->limits.max_profile_frames == defaults.limits.max_profile_frames);
+    CHECK(c->limits.max_profile_label_bytes == defaults.limits.max_profile_label_bytes);
     CHECK(c->retention.max_sessions == defaults.retention.max_sessions);
     CHECK(c->retention.max_disk_bytes == defaults.retention.max_disk_bytes);
     CHECK(c->checkpoint_interval_s == defaults.checkpoint_interval_s);
@@ -49,7 +52,9 @@ access:
     - {name: ci, file: /etc/pyprofd/ci.token, role: admin}
     - {name: alice-laptop, file: /etc/pyprofd/alice.token, user: alice}
 checkpoint_interval_s: 2
-limits: {max_running_sessions: 4, max_rate_hz: 2000, max_duration_s: 60, allow_unlimited_duration: yes, max_request_body_bytes: 4096, max_connections: 64, max_command_env_vars: 3, max_command_env_bytes: 100}
+limits: {max_running_sessions: 4, max_rate_hz: 2000, max_duration_s: 60, allow_unlimited_duration: yes, max_request_body_bytes: 4096,
+         max_connections: 64, max_command_env_vars: 3, max_command_env_bytes: 100, max_profile_stacks: 500, max_profile_frames: 20000,
+         max_profile_label_mb: 2}
 retention: {max_sessions: 10, max_age_days: 0.5, max_disk_mb: 100}
 log: {level: debug, format: json}
 targets: {allowed_uids: [1000, 0], allowed_executables: ["/usr/bin/python3*"], allow_commands: true, command_user: www-data, command_cgroups: no}
@@ -84,6 +89,9 @@ targets: {allowed_uids: [1000, 0], allowed_executables: ["/usr/bin/python3*"], a
     CHECK(c->limits.max_command_env_vars == 3);
     CHECK(c->limits.max_command_env_bytes == 100);
     CHECK(c->limits.max_connections == 64);
+    CHECK(c->limits.max_profile_stacks == 500);
+    CHECK(c->limits.max_profile_frames == 20000);
+    CHECK(c->limits.max_profile_label_bytes == 2ULL << 20);
     CHECK(c->retention.max_sessions == 10);
     CHECK(c->retention.max_age_days == 0.5);
     CHECK(c->retention.max_disk_bytes == 100ULL << 20);
@@ -124,6 +132,10 @@ TEST_CASE("errors name the file, the line, the key and what is allowed") {
     CHECK(error_of("limits:\n  max_rate_hz: .nan\n").find("must be a number") != std::string::npos);
     CHECK(error_of("limits:\n  max_running_sessions: -1\n") ==
           "p.yaml:2: limits.max_running_sessions: must be a whole number, not '-1'");
+    CHECK(error_of("limits:\n  max_profile_stacks: 0\n") ==
+          "p.yaml:2: limits.max_profile_stacks: must be between 1 and 100000000, not 0");
+    CHECK(error_of("limits:\n  max_profile_label_mb: 1.5\n") ==
+          "p.yaml:2: limits.max_profile_label_mb: must be a whole number, not '1.5'");
     CHECK(error_of("limits:\n  maxrate: 5\n").starts_with("p.yaml:2: limits.maxrate: unknown key"));
     CHECK(error_of("log: {level: loud}\n") ==
           "p.yaml:1: log.level: must be one of trace, debug, info, warn, error, not 'loud'");

@@ -56,6 +56,7 @@ TEST_CASE("frame kinds: own code, standard library, packages, native, idle, thre
     CHECK(frame_kind("get (/venv/lib/python3.12/site-packages/requests/api.py:73)") == FrameKind::site_packages);
     CHECK(frame_kind("__libc_start_main") == FrameKind::native);
     CHECK(frame_kind("<idle>") == FrameKind::idle);
+    CHECK(frame_kind("[truncated]") == FrameKind::truncated);
     CHECK(frame_kind("thread \"worker-1\" (4243)") == FrameKind::thread_root);
 }
 
