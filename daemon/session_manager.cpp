@@ -275,6 +275,7 @@ std::expected<void, SessionError> SessionManager::remove(const std::string& id, 
     session->request_stop();
     if (session->wait_ended(std::chrono::milliseconds(1000))) {
         std::lock_guard lock(checkpoint_mutex_);
+        checkpoints_.erase(id);
         store_.remove(id);
     }
     {
@@ -337,6 +338,7 @@ void SessionManager::session_ended(Session& session) {
         std::lock_guard lock(checkpoint_mutex_);
         std::expected<void, std::string> saved;
         try {
+            checkpoints_.erase(info.id);  // the final save writes it whole
             saved = store_.save(info, *profile);
         } catch (const std::exception& e) {  // out of memory while writing, say
             saved = std::unexpected(std::string(e.what()));
@@ -366,6 +368,7 @@ void SessionManager::checkpoint_running() {
     for (const auto& s : due) {
         // Under the lock the final save also takes: a checkpoint never lands after it.
         std::lock_guard lock(checkpoint_mutex_);
+        if (s->removed()) continue;  // deleted since: its files are gone, or going
         std::expected<void, std::string> saved;
         SessionInfo info;
         try {
@@ -373,7 +376,10 @@ void SessionManager::checkpoint_running() {
             info = std::move(snapshot_info);
             bool retry = is_finished(info.state) && !info.save_error.empty();
             if (info.state != SessionState::running && !retry) continue;
-            saved = store_.save(info, *profile);
+            if (retry)
+                saved = store_.save(info, *profile);
+            else
+                saved = store_.save_checkpoint(info, *profile, checkpoints_[info.id]);
         } catch (const std::exception& e) {  // one session's failure is not the checkpointer's end
             saved = std::unexpected(std::string(e.what()));
             info = s->info();
@@ -456,10 +462,9 @@ void SessionManager::bury_removed() {
     for (auto& [session, delete_files] : removed) {
         auto id = session->id();
         session->join();
-        if (delete_files) {
-            std::lock_guard lock(checkpoint_mutex_);
-            store_.remove(id);
-        }
+        std::lock_guard lock(checkpoint_mutex_);
+        checkpoints_.erase(id);
+        if (delete_files) store_.remove(id);
     }
 }  // destroyed here, outside the lock
 

@@ -118,6 +118,9 @@ private:
     bool shutting_down_ = false;
     std::condition_variable_any wake_;
     std::mutex checkpoint_mutex_;
+    // Running sessions' profiles on disk, appended to by each checkpoint; under
+    // checkpoint_mutex_. A session's entry goes at its final save or removal.
+    std::map<std::string, ProfileCheckpoint> checkpoints_;
     std::jthread checkpointer_;
 };
 

@@ -140,6 +140,13 @@ std::expected<void, std::string> SessionStore::save(const SessionInfo& info, con
     return save_record(info);
 }
 
+std::expected<void, std::string> SessionStore::save_checkpoint(const SessionInfo& info, const render::Profile& profile,
+                                                               ProfileCheckpoint& checkpoint) const {
+    auto written = checkpoint.save(profile_path(info.id), profile, state_file_mode);
+    if (!written) return written;
+    return save_record(info);
+}
+
 std::expected<void, std::string> SessionStore::save_record(const SessionInfo& info) const {
     auto saved = info;
     saved.save_error.clear();  // true of this process's attempts only
@@ -200,9 +207,20 @@ SessionStore::LoadedProfile SessionStore::load_profile(const std::string& id, co
         if (why != std::strerror(ENOENT)) loaded.problem = fmt::format("{}: {}", path, why);
         return loaded;
     }
+    std::string torn;
+    if (!text->empty() && text->back() != '\n') {
+        auto last = text->rfind('\n');
+        last = last == std::string::npos ? 0 : last + 1;
+        torn = fmt::format("{}: its last line was cut short (the daemon stopped while appending a checkpoint) and is "
+                           "left out",
+                           path);
+        text->resize(last);
+    }
     std::istringstream in(std::move(*text));
     if (auto error = render::read_folded(in, loaded.profile))
         loaded.problem = fmt::format("{} line {}: {}", path, error->line, error->message);
+    else
+        loaded.problem = std::move(torn);
     return loaded;
 }
 

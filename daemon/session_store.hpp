@@ -1,15 +1,17 @@
 #pragma once
 // Sessions on disk, under STATE_DIR/sessions: ID.json (the session record),
 // ID.folded (its profile, a root per thread) and, for a launched program, ID.output
-// (the last of its output), each written atomically. The profile
-// is written before the record, so a record never points at a profile older
-// than itself.
+// (the last of its output), each written atomically; a running session's profile
+// is appended to between whole writes (profile_checkpoint.hpp). The profile is
+// written before the record, so a record never points at a profile older than
+// itself.
 #include <cstdint>
 #include <expected>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "daemon/profile_checkpoint.hpp"
 #include "daemon/session_info.hpp"
 #include "render/profile.hpp"
 
@@ -21,6 +23,10 @@ public:
     static std::expected<SessionStore, std::string> open(const std::string& state_dir);
 
     std::expected<void, std::string> save(const SessionInfo& info, const render::Profile& profile) const;
+    // A running session's checkpoint: its profile as `checkpoint` brings it up to
+    // date (by appending, mostly), then its record.
+    std::expected<void, std::string> save_checkpoint(const SessionInfo& info, const render::Profile& profile,
+                                                     ProfileCheckpoint& checkpoint) const;
     std::expected<void, std::string> save_record(const SessionInfo& info) const;
 
     struct Loaded {
@@ -30,7 +36,8 @@ public:
     Loaded load_all() const;
     // A session's saved profile, read into a profile with these limits. A file that
     // cannot be read to its end still gives the stacks before the line at fault, and
-    // says what was wrong with it (problem).
+    // says what was wrong with it (problem). A last line without its newline is a
+    // checkpoint that a crash cut short: it is left out, and said so.
     struct LoadedProfile {
         render::Profile profile;
         std::string problem;

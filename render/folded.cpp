@@ -9,6 +9,11 @@
 namespace pyprofd::render {
 
 void write_folded(const Profile& profile, std::ostream& out) {
+    FoldedWritten none;
+    write_folded_since(profile, none, out);
+}
+
+std::uint64_t write_folded_since(const Profile& profile, FoldedWritten& written, std::ostream& out) {
     // A name that holds a newline or ';' must not make lines or frames of its own.
     // Each label is checked once, not once per line it is on; the few that need it
     // are replaced once.
@@ -16,7 +21,15 @@ void write_folded(const Profile& profile, std::ostream& out) {
     std::vector<std::uint8_t> state(profile.frame_count(), unknown);
     std::vector<std::string> replacement(profile.frame_count());
     std::string line;
+    std::uint64_t bytes = 0;
+    auto& done = written.self_by_node;
+    done.resize(profile.node_count(), 0);
     profile.for_each_stack([&](std::span<const NodeId> path, std::uint64_t self) {
+        auto& before = done[path.back()];
+        if (self <= before) return;
+        auto added = self - before;
+        before = self;
+        written.samples += added;
         line.clear();
         for (std::size_t i = 0; i < path.size(); ++i) {
             if (i) line += ';';
@@ -29,10 +42,12 @@ void write_folded(const Profile& profile, std::ostream& out) {
             line += state[frame] == safe ? label : replacement[frame];
         }
         line += ' ';
-        line += std::to_string(self);
+        line += std::to_string(added);
         line += '\n';
         out << line;
+        bytes += line.size();
     });
+    return bytes;
 }
 
 namespace {

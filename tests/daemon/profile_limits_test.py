@@ -5,7 +5,8 @@ names 4,000 characters long; a real daemon samples it at 100 Hz for 15 s under t
 documented default limits (limits.max_profile_*; on a build too slow to reach one in
 15 s, such as ASan's, until it does). The session says it was truncated;
 the daemon's memory (VmHWM), its state directory and its flame graph stay within
-bounds set by those limits; /folded holds at most max_profile_stacks lines and one
+bounds set by those limits; once capped, checkpoints append a little instead of
+writing the whole profile each time; /folded holds at most max_profile_stacks lines and one
 [truncated] line; the session reloads after a SIGKILL. Then, under a small
 retention.max_disk_mb, a running session's checkpoints count against the disk limit:
 an older finished session is removed while it runs. Last, with limits far above
@@ -37,9 +38,10 @@ MAX_STACKS = 100000
 MAX_LABEL_BYTES = 64 * MIB
 # Generous bounds that the limits imply: the profile's text at most twice over
 # (the profile and a snapshot of it), with what a graph and a checkpoint add. On
-# disk, a checkpoint is written beside the one before it, then replaces it.
+# disk, a checkpoint appends, and is written whole again (beside the one before it,
+# then replacing it) once what it appended passes what it wrote whole.
 MAX_RSS = 512 * MIB
-MAX_STATE = 2 * MAX_LABEL_BYTES + 4 * MIB
+MAX_STATE = 3 * MAX_LABEL_BYTES + 4 * MIB
 MAX_GRAPH = 2 * MAX_LABEL_BYTES
 
 
@@ -50,6 +52,12 @@ def rss_kib(pid, field):
     with open("/proc/%d/status" % pid) as f:
         m = re.search(r"^%s:\s+(\d+) kB" % field, f.read(), re.M)
     return int(m.group(1)) if m else 0
+
+
+def bytes_written(pid):
+    """What a process has written with write() and its kind so far (/proc/PID/io's wchar)."""
+    with open("/proc/%d/io" % pid) as f:
+        return int(re.search(r"^wchar:\s+(\d+)", f.read(), re.M).group(1))
 
 
 def tree_bytes(path):
@@ -84,6 +92,7 @@ def fresh_names_under_default_limits(work):
         status, _, s = daemon.request("POST", "/sessions", {"pid": target.pid, "rate_hz": 100, "duration_s": 180})
         check(status == 201, "a session on the fresh-names target starts: %s" % status)
         peak_state = 0
+        capped_writes = None
         started = time.monotonic()
         while True:
             peak_state = max(peak_state, tree_bytes(state))
@@ -91,6 +100,11 @@ def fresh_names_under_default_limits(work):
             if now["state"] != "running":
                 break
             if time.monotonic() - started >= 15 and "truncated" in now:
+                # Capped, it goes on sampling: its checkpoints now append a line or
+                # two each, instead of writing the whole profile again.
+                written = bytes_written(daemon.process.pid)
+                time.sleep(3.5)
+                capped_writes = bytes_written(daemon.process.pid) - written
                 daemon.request("POST", "/sessions/%s/stop" % s["id"])
             time.sleep(0.5)
         check(now["state"] == "stopped" and now["samples"] > 0,
@@ -112,6 +126,9 @@ def fresh_names_under_default_limits(work):
         check(lines and re.fullmatch(r"\[truncated\] \d+", lines[-1]) is not None and
               int(lines[-1].split()[1]) == truncated.get("samples"),
               "its last line counts the truncated samples: %r" % (lines[-1][:60] if lines else None))
+        check(capped_writes is not None and capped_writes < MIB,
+              "once capped, 3.5 s of checkpoints (one a second) write under 1 MiB, not the profile again each time "
+              "(%.1f MiB; the profile is %.1f MiB)" % ((capped_writes or 0) / MIB, len(folded) / MIB))
         peak_rss = rss_kib(daemon.process.pid, "VmHWM") * 1024
         peak_state = max(peak_state, tree_bytes(state))
         print("figures: %d samples (%d under [truncated], by %s); daemon peak RSS %.0f MiB, now %.0f MiB; state "
