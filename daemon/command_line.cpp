@@ -47,6 +47,9 @@ Options of record:
       --function       one frame per function (line numbers dropped)
       --blocking       pause the target's threads for each sample (exact stacks)
       --nonblocking    read while the target runs (the default)
+      --max-stacks N, --max-frames N, --max-label-mb N
+                       what the profile may hold (as the daemon's limits.max_profile_*:
+                       100000, 1000000, 64); past one, new stacks count under [truncated]
 
 Options of render (output on standard output unless -o):
   -o, --output FILE    where to write ('-': standard output)
@@ -59,6 +62,7 @@ Options of render (output on standard output unless -o):
       --minwidth PX|P%     leave out frames narrower than this (default 0.1 px)
       --inverted           an icicle graph: the root at the top
       --unit NAME          what counts are of (default samples)
+      --max-stacks N, --max-frames N, --max-label-mb N   as for record
 
 A program launched after '--' never outlives pyprofd: it is ended with its whole
 process group when recording ends (duration, Ctrl-C, SIGTERM) or pyprofd dies.

@@ -104,6 +104,8 @@ std::expected<RecordOptions, std::string> parse_record_arguments(std::span<const
             if (blocking && *blocking != wanted) return std::unexpected("--blocking and --nonblocking exclude each other");
             ok = reader.no_value();
             blocking = wanted;
+        } else if (auto limit = read_profile_limit_option(reader, options.limits)) {
+            ok = *limit;
         } else {
             return std::unexpected(fmt::format("record: unknown argument '{}'", reader.argument()));
         }
@@ -173,7 +175,7 @@ int run_record(const RecordOptions& options) {
                              options.blocking ? "blocking (threads paused for each sample)" : "non-blocking",
                              options.duration ? "; Ctrl-C to stop early" : "");
 
-    render::Profile profile;
+    render::Profile profile(options.limits);
     SampleAggregator aggregator(profile, options.aggregation);
     std::atomic<std::uint64_t> samples{0}, thread_errors{0};
     ProgressDisplay progress(stderr, options.duration);
@@ -232,6 +234,8 @@ int run_record(const RecordOptions& options) {
                                  seconds);
     if (profile.total_samples() == 0 && result.stats.samples_taken > 0 && !options.aggregation.include_idle)
         std::cerr << "pyprofd: no thread was running in any sample (all idle); --idle includes waiting threads\n";
+
+    if (auto note = truncation_note(profile); !note.empty()) std::cerr << note << "\n";
 
     OutputDetails details{.rate_hz = options.rate_hz,
                           .wall_clock = options.aggregation.include_idle,

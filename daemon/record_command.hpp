@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/profile_limit_options.hpp"
 #include "daemon/profile_output.hpp"
 #include "daemon/sample_aggregator.hpp"
 
@@ -25,6 +26,7 @@ struct RecordOptions {
     std::optional<OutputFormat> format;
     AggregationOptions aggregation;
     bool blocking = false;
+    render::ProfileLimits limits = default_profile_limits();  // --max-stacks, --max-frames, --max-label-mb
 };
 
 constexpr double max_rate_hz = 100'000;

@@ -76,6 +76,8 @@ std::expected<RenderOptions, std::string> parse_render_arguments(std::span<const
             auto n = reader.number(0.001, 1e9);
             if (!n) return std::unexpected(n.error());
             options.details.rate_hz = *n;
+        } else if (auto limit = read_profile_limit_option(reader, options.limits)) {
+            if (!*limit) return std::unexpected(limit->error());
         } else if (arg == "-" || !arg.starts_with("-")) {
             inputs.emplace_back(arg);
         } else {
@@ -131,9 +133,11 @@ bool read_input(const std::string& input, render::Profile& profile) {
 }  // namespace
 
 int run_render(const RenderOptions& options) {
-    render::Profile profile, before;
+    render::Profile profile(options.limits), before(options.limits);
     if (options.diff_before && !read_input(*options.diff_before, before)) return 1;
     if (!read_input(options.input, profile)) return 1;
+    for (const auto* read : {&before, &profile})
+        if (auto note = truncation_note(*read); !note.empty()) std::cerr << note << "\n";
     auto details = options.details;
     if (options.diff_before) details.flame_graph.baseline = &before;
     auto written = write_profile(profile, *options.format, options.output, details);

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/profile_limit_options.hpp"
 #include "daemon/profile_output.hpp"
 #include "render/flame_graph.hpp"
 
@@ -20,6 +21,7 @@ struct RenderOptions {
     std::string output = "-";
     std::optional<OutputFormat> format;
     OutputDetails details;  // --rate sets details.rate_hz
+    render::ProfileLimits limits = default_profile_limits();  // --max-stacks, --max-frames, --max-label-mb
 };
 
 std::expected<RenderOptions, std::string> parse_render_arguments(std::span<const std::string_view> args);

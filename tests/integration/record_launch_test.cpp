@@ -134,3 +134,28 @@ TEST_CASE("a target given by --pid that exits mid-run ends the recording normall
     CHECK(r.err.find("process " + std::to_string(target.pid()) + " exited after") != std::string::npos);
     CHECK(read_folded_file(out).samples_containing("work (") > 50);
 }
+
+TEST_CASE("what a recorded profile holds is bounded: past --max-stacks, new stacks count under [truncated]") {
+    // A target that makes fresh stacks of fresh names without end (3.11+: it names
+    // its functions through co_qualname).
+    const Interpreter* python = nullptr;
+    for (const auto& py : interpreters())
+        if (py.at_least(3, 11)) python = &py;
+    REQUIRE_MESSAGE(python, "no Python 3.11 or later on this machine");
+    ScratchDir dir;
+    auto out = dir.file("p.folded");
+    auto r = run_record({"--duration", "3", "--rate", "200", "--max-stacks", "5", "-o", out, "--", python->executable,
+                         target_path("fresh_names.py"), "20", "50"});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto profile = read_folded_file(out);
+    auto truncated = profile.stacks.find("[truncated]");
+    REQUIRE_MESSAGE(truncated != profile.stacks.end(), "no [truncated] line in " << out);
+    CHECK(profile.stacks.size() <= 6);  // five stacks, and [truncated]
+    CHECK(truncated->second > 0);
+    CHECK_MESSAGE(r.err.find(std::to_string(truncated->second) + " of ") != std::string::npos, r.err);
+    CHECK_MESSAGE(r.err.find("--max-stacks raises it") != std::string::npos, r.err);
+
+    auto bad = run_record({"--max-label-mb", "0", "--pid", "1"});
+    CHECK(bad.exit_code == 2);
+    CHECK_MESSAGE(bad.err.find("--max-label-mb") != std::string::npos, bad.err);
+}

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "tests/integration/record_support.hpp"
 
@@ -75,4 +76,30 @@ TEST_CASE("render: bad input names the line; bad arguments say what is wrong") {
     auto name = render({"-o", "out.png"});
     CHECK(name.exit_code == 2);
     CHECK(name.err.find("cannot tell the format from the name 'out.png'") != std::string::npos);
+}
+
+TEST_CASE("render: what it reads is bounded as a session is; past a limit, stacks count under [truncated]") {
+    ScratchDir dir;
+    {
+        std::ofstream many(dir.file("many.folded"));
+        for (int i = 0; i < 50; ++i) many << "main (app.py:1);work_" << i << " (app.py:2) " << i + 1 << "\n";
+    }
+    auto r = render({"--max-stacks", "10", "-f", "folded", dir.file("many.folded")});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    std::size_t lines = 0, truncated = 0, total = 0;
+    std::istringstream out(r.out);
+    for (std::string line; std::getline(out, line);) {
+        ++lines;
+        auto count = std::stoull(line.substr(line.rfind(' ') + 1));
+        total += count;
+        if (line.starts_with("[truncated] ")) truncated = count;
+    }
+    CHECK(lines == 11);
+    CHECK(total == 50 * 51 / 2);  // every sample is still counted
+    CHECK(truncated == total - 10 * 11 / 2);
+    CHECK_MESSAGE(r.err.find("--max-stacks raises it") != std::string::npos, r.err);
+
+    auto bad = render({"--max-frames", "1.5", dir.file("many.folded")});
+    CHECK(bad.exit_code == 2);
+    CHECK_MESSAGE(bad.err.find("--max-frames takes a whole number") != std::string::npos, bad.err);
 }
