@@ -78,9 +78,12 @@ std::string_view string_at(std::span<const std::byte> file, const Elf64_Shdr& st
 Result<ElfFile> ElfFile::load(const std::string& path) {
     MappedFile mapped;
     if (auto ok = mapped.open(path); !ok) return std::unexpected(ok.error());
-    auto file = mapped.bytes();
+    return parse(mapped.bytes(), path);
+}
+
+Result<ElfFile> ElfFile::parse(std::span<const std::byte> file, std::string_view what) {
     auto bad = [&](std::string_view why) {
-        return fail(ErrorKind::bad_data, fmt::format("{} is not a usable ELF file: {}", path, why));
+        return fail(ErrorKind::bad_data, fmt::format("{} is not a usable ELF file: {}", what, why));
     };
 
     Elf64_Ehdr eh{};

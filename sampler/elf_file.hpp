@@ -3,6 +3,7 @@
 // sections and loadable segments, so an address in the file can be placed in a process.
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -32,8 +33,11 @@ struct ElfLoadSegment {
 
 class ElfFile {
 public:
-    // Parses the 64-bit ELF file at path. `what` names it in errors.
+    // Parses the 64-bit ELF file at path (named by it in errors).
     static Result<ElfFile> load(const std::string& path);
+    // Parses a 64-bit ELF file's bytes; `what` names the file in errors. Nothing outside
+    // `file` is read, whatever its numbers say: the file may be a hostile user's.
+    static Result<ElfFile> parse(std::span<const std::byte> file, std::string_view what);
     // A file known by its symbols alone: for an interpreter whose memory is built by
     // hand (the attach fuzzer, unit tests), with no file behind it.
     static ElfFile from_symbols(const std::vector<std::pair<std::string, ElfSymbol>>& symbols);
