@@ -63,6 +63,24 @@ bool read_at(std::span<const std::byte> file, std::uint64_t offset, T& out) {
     return true;
 }
 
+// Where entry `index` of a table at `offset` with entries of `entry_size` bytes starts,
+// or nothing where that passes 2^64: the file's owner chose all three numbers, and a
+// sum that wraps would land inside the file, on bytes that are not the table.
+std::optional<std::uint64_t> entry_offset(std::uint64_t offset, std::uint64_t index, std::uint64_t entry_size) {
+    std::uint64_t skip = 0;
+    std::uint64_t at = 0;
+    if (__builtin_mul_overflow(index, entry_size, &skip) || __builtin_add_overflow(offset, skip, &at))
+        return std::nullopt;
+    return at;
+}
+
+// Whether a table of `count` entries lies wholly within the file.
+bool table_fits(std::span<const std::byte> file, std::uint64_t offset, std::uint64_t count,
+                std::uint64_t entry_size) {
+    auto end = entry_offset(offset, count, entry_size);
+    return end && *end <= file.size();
+}
+
 std::string_view string_at(std::span<const std::byte> file, const Elf64_Shdr& strtab,
                            std::uint32_t index) {
     // The file is the target's: its owner may have written any numbers here.
@@ -95,18 +113,29 @@ Result<ElfFile> ElfFile::parse(std::span<const std::byte> file, std::string_view
     ElfFile elf;
     elf.position_independent_ = eh.e_type == ET_DYN;
 
+    // Entries smaller than the struct would overlap: one header read many times over.
+    if (eh.e_phnum > 0 && eh.e_phentsize < sizeof(Elf64_Phdr))
+        return bad(fmt::format("its program headers are {} bytes each, less than the {} of one",
+                               eh.e_phentsize, sizeof(Elf64_Phdr)));
+    if (eh.e_shnum > 0 && eh.e_shentsize < sizeof(Elf64_Shdr))
+        return bad(fmt::format("its section headers are {} bytes each, less than the {} of one",
+                               eh.e_shentsize, sizeof(Elf64_Shdr)));
+    if (!table_fits(file, eh.e_phoff, eh.e_phnum, eh.e_phentsize)) return bad("truncated program headers");
+    if (!table_fits(file, eh.e_shoff, eh.e_shnum, eh.e_shentsize)) return bad("truncated section headers");
+
     for (unsigned i = 0; i < eh.e_phnum; ++i) {
         Elf64_Phdr ph{};
-        if (!read_at(file, eh.e_phoff + std::uint64_t{i} * eh.e_phentsize, ph))
-            return bad("truncated program headers");
+        auto at = entry_offset(eh.e_phoff, i, eh.e_phentsize);
+        if (!at || !read_at(file, *at, ph)) return bad("truncated program headers");
         if (ph.p_type == PT_LOAD)
             elf.segments_.push_back({ph.p_vaddr, ph.p_offset, ph.p_filesz, ph.p_memsz});
     }
 
     std::vector<Elf64_Shdr> sections(eh.e_shnum);
-    for (unsigned i = 0; i < eh.e_shnum; ++i)
-        if (!read_at(file, eh.e_shoff + std::uint64_t{i} * eh.e_shentsize, sections[i]))
-            return bad("truncated section headers");
+    for (unsigned i = 0; i < eh.e_shnum; ++i) {
+        auto at = entry_offset(eh.e_shoff, i, eh.e_shentsize);
+        if (!at || !read_at(file, *at, sections[i])) return bad("truncated section headers");
+    }
 
     if (eh.e_shstrndx < sections.size()) {
         const auto& names = sections[eh.e_shstrndx];
@@ -122,9 +151,13 @@ Result<ElfFile> ElfFile::parse(std::span<const std::byte> file, std::string_view
         if (sh.sh_type == SHT_SYMTAB) elf.has_symtab_ = true;
         const auto& strtab = sections[sh.sh_link];
         std::uint64_t count = sh.sh_size / sizeof(Elf64_Sym);
+        if (!table_fits(file, sh.sh_offset, count, sizeof(Elf64_Sym)))
+            return bad(fmt::format("a symbol table of {} entries at offset {} runs past its end", count,
+                                   sh.sh_offset));
         for (std::uint64_t i = 1; i < count; ++i) {
             Elf64_Sym sym{};
-            if (!read_at(file, sh.sh_offset + i * sizeof(Elf64_Sym), sym)) break;
+            auto at = entry_offset(sh.sh_offset, i, sizeof(Elf64_Sym));
+            if (!at || !read_at(file, *at, sym)) return bad("truncated symbol table");
             if (sym.st_shndx == SHN_UNDEF || sym.st_value == 0) continue;
             auto name = string_at(file, strtab, sym.st_name);
             if (name.empty()) continue;

@@ -5,14 +5,25 @@
 #include <elf.h>
 
 #include <cstring>
+#include <fmt/format.h>
 #include <fstream>
 #include <iterator>
 #include <vector>
 
 #include "sampler/elf_file.hpp"
+#include "tests/support/elf_image.hpp"
 #include "tests/support/scratch_dir.hpp"
 
 using namespace pyprofd;
+using tests::ElfImage;
+
+namespace {
+
+bool mentions(const sampler::Result<sampler::ElfFile>& elf, std::string_view text) {
+    return !elf && elf.error().message.find(text) != std::string::npos;
+}
+
+}  // namespace
 
 TEST_CASE("a string table that says it lies past the end of the address space is not read") {
     // This test's own executable, with its symbol table's strings moved to where
@@ -47,4 +58,58 @@ TEST_CASE("a string table that says it lies past the end of the address space is
     auto intact = sampler::ElfFile::load("/proc/self/exe");
     REQUIRE(intact);
     CHECK(intact->symbol("main"));
+}
+
+TEST_CASE("the hand-built ELF image parses, with its symbol and its segment") {
+    ElfImage image({{"PyCode_Type", 0x4000}});
+    auto elf = sampler::ElfFile::parse(image.bytes(), "image");
+    REQUIRE_MESSAGE(elf, elf.error().message);
+    REQUIRE(elf->symbol("PyCode_Type"));
+    CHECK(elf->symbol("PyCode_Type")->value == 0x4000);
+    CHECK(elf->load_segments().size() == 1);
+}
+
+TEST_CASE("header entries smaller than a header are refused, not read over and over") {
+    ElfImage image({{"PyCode_Type", 0x4000}});
+    SUBCASE("program headers of 0 bytes: the one PT_LOAD, 65535 times") {
+        auto eh = image.header();
+        eh.e_phentsize = 0;
+        eh.e_phnum = 0xffff;
+        image.set_header(eh);
+        auto elf = sampler::ElfFile::parse(image.bytes(), "crafted");
+        CHECK_MESSAGE(mentions(elf, "crafted is not a usable ELF file: its program headers are 0 bytes each"),
+                      (elf ? fmt::format("{} segments", elf->load_segments().size()) : elf.error().message));
+    }
+    SUBCASE("section headers of 1 byte: each read across the next") {
+        auto eh = image.header();
+        eh.e_shentsize = 1;
+        image.set_header(eh);
+        auto elf = sampler::ElfFile::parse(image.bytes(), "crafted");
+        CHECK_MESSAGE(mentions(elf, "its section headers are 1 bytes each"), (elf ? "parsed" : elf.error().message));
+    }
+}
+
+TEST_CASE("header tables past the end of the file, or of the address space, are refused") {
+    // Regression cover: the reader checked each entry as it read it, which refused
+    // these as well; the table's whole extent is now checked, with checked arithmetic.
+    ElfImage image({{"PyCode_Type", 0x4000}});
+    auto eh = image.header();
+    SUBCASE("program headers") { eh.e_phoff = ~std::uint64_t{0} - 8; }
+    SUBCASE("section headers") { eh.e_shoff = ~std::uint64_t{0} - 8; }
+    SUBCASE("section headers, the last one past the end") { eh.e_shnum = 5; }
+    image.set_header(eh);
+    auto elf = sampler::ElfFile::parse(image.bytes(), "crafted");
+    CHECK(mentions(elf, "headers"));
+}
+
+TEST_CASE("a symbol table that runs past the end of the file is refused, not read in part") {
+    ElfImage image({{"PyCode_Type", 0x4000}, {"Py_Initialize", 0x5000}});
+    auto symtab = image.section(ElfImage::symtab_index);
+    SUBCASE("past the end of the file") { symtab.sh_size += 1000 * sizeof(Elf64_Sym); }
+    SUBCASE("past the end of the address space") {
+        symtab.sh_size = ~std::uint64_t{0} - sizeof(Elf64_Sym);
+    }
+    image.set_section(ElfImage::symtab_index, symtab);
+    auto elf = sampler::ElfFile::parse(image.bytes(), "crafted");
+    CHECK_MESSAGE(mentions(elf, "runs past its end"), (elf ? "parsed" : elf.error().message));
 }
