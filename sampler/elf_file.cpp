@@ -14,6 +14,14 @@
 namespace pyprofd::sampler {
 namespace {
 
+Result<void> check_file_size(std::uint64_t size, std::string_view what) {
+    if (size <= ElfFile::max_file_size) return {};
+    return fail(ErrorKind::bad_data,
+                fmt::format("{} is not a Python interpreter pyprofd reads: it is {} bytes, more than the "
+                            "{} MiB an interpreter's file may have",
+                            what, size, ElfFile::max_file_size >> 20));
+}
+
 // A read-only mapping of a whole file, unmapped on scope exit.
 class MappedFile {
 public:
@@ -35,6 +43,10 @@ public:
         if (::fstat(fd, &st) != 0 || st.st_size <= 0) {
             ::close(fd);
             return fail(ErrorKind::io, fmt::format("cannot read {}: empty or unreadable", path));
+        }
+        if (auto ok = check_file_size(static_cast<std::uint64_t>(st.st_size), path); !ok) {
+            ::close(fd);
+            return ok;
         }
         size_ = static_cast<std::size_t>(st.st_size);
         void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -103,6 +115,7 @@ Result<ElfFile> ElfFile::parse(std::span<const std::byte> file, std::string_view
     auto bad = [&](std::string_view why) {
         return fail(ErrorKind::bad_data, fmt::format("{} is not a usable ELF file: {}", what, why));
     };
+    if (auto ok = check_file_size(file.size(), what); !ok) return std::unexpected(ok.error());
 
     Elf64_Ehdr eh{};
     if (!read_at(file, 0, eh) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)

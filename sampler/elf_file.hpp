@@ -33,6 +33,11 @@ struct ElfLoadSegment {
 
 class ElfFile {
 public:
+    // No CPython's file comes near this (the largest here, libpython3.13 with its
+    // symbols, is 31 MB); a larger file, such as a sparse one of terabytes, would only
+    // keep the daemon reading.
+    static constexpr std::uint64_t max_file_size = std::uint64_t{1} << 30;
+
     // Parses the 64-bit ELF file at path (named by it in errors).
     static Result<ElfFile> load(const std::string& path);
     // Parses a 64-bit ELF file's bytes; `what` names the file in errors. Nothing outside

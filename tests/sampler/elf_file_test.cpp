@@ -113,3 +113,18 @@ TEST_CASE("a symbol table that runs past the end of the file is refused, not rea
     auto elf = sampler::ElfFile::parse(image.bytes(), "crafted");
     CHECK_MESSAGE(mentions(elf, "runs past its end"), (elf ? "parsed" : elf.error().message));
 }
+
+TEST_CASE("a file larger than any interpreter's is refused before it is read") {
+    // A sparse file costs its owner nothing, and a reader that went through it would
+    // take minutes; no CPython's file is 1 GiB.
+    tests::ScratchDir dir;
+    ElfImage image({{"PyCode_Type", 0x4000}});
+    image.write(dir.file("libpython3.11.so"), sampler::ElfFile::max_file_size + 1);
+    auto elf = sampler::ElfFile::load(dir.file("libpython3.11.so"));
+    CHECK_MESSAGE(mentions(elf, "it is 1073741825 bytes, more than the 1024 MiB an interpreter's file may have"),
+                  (elf ? "loaded" : elf.error().message));
+
+    image.write(dir.file("libpython3.11.so"), sampler::ElfFile::max_file_size);
+    auto at_the_limit = sampler::ElfFile::load(dir.file("libpython3.11.so"));
+    CHECK_MESSAGE(at_the_limit, at_the_limit.error().message);
+}
