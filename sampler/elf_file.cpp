@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
@@ -93,25 +94,33 @@ bool table_fits(std::span<const std::byte> file, std::uint64_t offset, std::uint
     return end && *end <= file.size();
 }
 
-std::string_view string_at(std::span<const std::byte> file, const Elf64_Shdr& strtab,
-                           std::uint32_t index) {
-    // The file is the target's: its owner may have written any numbers here.
+// The NUL-terminated string at `index` of a string table, or nothing where it is not
+// terminated within the table and within max_length bytes. The file is the target's:
+// its owner may have written any numbers here, and a table of a gigabyte without a NUL.
+std::optional<std::string_view> string_at(std::span<const std::byte> file, const Elf64_Shdr& strtab,
+                                          std::uint32_t index, std::size_t max_length) {
     if (index >= strtab.sh_size || strtab.sh_offset > file.size() || strtab.sh_size > file.size() - strtab.sh_offset)
-        return {};
-    const char* base = reinterpret_cast<const char*>(file.data() + strtab.sh_offset);
-    std::size_t max = strtab.sh_size - index;
-    return {base + index, ::strnlen(base + index, max)};
+        return std::nullopt;
+    const char* text = reinterpret_cast<const char*>(file.data() + strtab.sh_offset) + index;
+    std::size_t available = strtab.sh_size - index;
+    std::size_t length = ::strnlen(text, std::min(available, max_length + 1));
+    if (length == available || length > max_length) return std::nullopt;
+    return std::string_view(text, length);
+}
+
+bool starts_with_any(std::string_view name, const std::vector<std::string>& prefixes) {
+    return std::ranges::any_of(prefixes, [&](const std::string& p) { return name.starts_with(p); });
 }
 
 }  // namespace
 
-Result<ElfFile> ElfFile::load(const std::string& path) {
+Result<ElfFile> ElfFile::load(const std::string& path, const SymbolSelection& keep) {
     MappedFile mapped;
     if (auto ok = mapped.open(path); !ok) return std::unexpected(ok.error());
-    return parse(mapped.bytes(), path);
+    return parse(mapped.bytes(), path, keep);
 }
 
-Result<ElfFile> ElfFile::parse(std::span<const std::byte> file, std::string_view what) {
+Result<ElfFile> ElfFile::parse(std::span<const std::byte> file, std::string_view what, const SymbolSelection& keep) {
     auto bad = [&](std::string_view why) {
         return fail(ErrorKind::bad_data, fmt::format("{} is not a usable ELF file: {}", what, why));
     };
@@ -153,11 +162,13 @@ Result<ElfFile> ElfFile::parse(std::span<const std::byte> file, std::string_view
     if (eh.e_shstrndx < sections.size()) {
         const auto& names = sections[eh.e_shstrndx];
         for (const auto& sh : sections) {
-            auto name = string_at(file, names, sh.sh_name);
-            if (!name.empty()) elf.sections_.emplace(std::string(name), ElfSection{sh.sh_addr, sh.sh_size});
+            auto name = string_at(file, names, sh.sh_name, max_section_name_length);
+            if (name && !name->empty()) elf.sections_.emplace(std::string(*name), ElfSection{sh.sh_addr, sh.sh_size});
         }
     }
 
+    std::uint64_t symbols_read = 0;
+    std::size_t kept_by_prefix = 0;
     for (const auto& sh : sections) {
         if (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) continue;
         if (sh.sh_link >= sections.size() || sh.sh_entsize != sizeof(Elf64_Sym)) continue;
@@ -167,14 +178,24 @@ Result<ElfFile> ElfFile::parse(std::span<const std::byte> file, std::string_view
         if (!table_fits(file, sh.sh_offset, count, sizeof(Elf64_Sym)))
             return bad(fmt::format("a symbol table of {} entries at offset {} runs past its end", count,
                                    sh.sh_offset));
+        // Counted over all tables: many section headers may name one table.
+        symbols_read += count;
+        if (symbols_read > max_symbols_read)
+            return bad(fmt::format("its symbol tables have more than {} entries, far more than any "
+                                   "interpreter's",
+                                   max_symbols_read));
         for (std::uint64_t i = 1; i < count; ++i) {
             Elf64_Sym sym{};
             auto at = entry_offset(sh.sh_offset, i, sizeof(Elf64_Sym));
             if (!at || !read_at(file, *at, sym)) return bad("truncated symbol table");
             if (sym.st_shndx == SHN_UNDEF || sym.st_value == 0) continue;
-            auto name = string_at(file, strtab, sym.st_name);
-            if (name.empty()) continue;
-            elf.symbols_.try_emplace(std::string(name), ElfSymbol{sym.st_value, sym.st_size});
+            auto name = string_at(file, strtab, sym.st_name, max_symbol_name_length);
+            if (!name || name->empty()) continue;
+            bool named = std::ranges::find(keep.names, *name) != keep.names.end();
+            if (!named && (kept_by_prefix >= max_symbols_kept_by_prefix || !starts_with_any(*name, keep.prefixes)))
+                continue;
+            if (elf.symbols_.try_emplace(std::string(*name), ElfSymbol{sym.st_value, sym.st_size}).second && !named)
+                ++kept_by_prefix;
         }
     }
     return elf;

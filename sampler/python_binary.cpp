@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <fmt/format.h>
 
+#include "sampler/interpreter_symbols.hpp"
+
 namespace pyprofd::sampler {
 namespace {
 
@@ -39,7 +41,7 @@ Result<std::pair<ElfFile, std::string>> open_mapped_file(pid_t pid, const Memory
     if (!m.deleted) candidates.push_back(fmt::format("/proc/{}/root{}", pid, m.path));
     Error last{ErrorKind::io, "no way to open " + m.path};
     for (const auto& candidate : candidates) {
-        auto elf = ElfFile::load(candidate);
+        auto elf = ElfFile::load(candidate, interpreter_symbols());
         if (elf) return std::pair{std::move(*elf), candidate};
         last = elf.error();
     }
