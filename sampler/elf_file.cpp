@@ -1,10 +1,7 @@
 #include "sampler/elf_file.hpp"
 
 #include <elf.h>
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -33,28 +30,13 @@ public:
         if (data_) ::munmap(data_, size_);
     }
 
-    Result<void> open(const std::string& path) {
-        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-            int err = errno;
-            return fail(err == EACCES || err == EPERM ? ErrorKind::permission_denied : ErrorKind::io,
-                        fmt::format("cannot open {}: {}", path, std::strerror(err)));
-        }
-        struct stat st {};
-        if (::fstat(fd, &st) != 0 || st.st_size <= 0) {
-            ::close(fd);
-            return fail(ErrorKind::io, fmt::format("cannot read {}: empty or unreadable", path));
-        }
-        if (auto ok = check_file_size(static_cast<std::uint64_t>(st.st_size), path); !ok) {
-            ::close(fd);
-            return ok;
-        }
-        size_ = static_cast<std::size_t>(st.st_size);
-        void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-        int err = errno;
-        ::close(fd);
+    Result<void> open(const RegularFile& file) {
+        if (file.size() == 0) return fail(ErrorKind::io, fmt::format("cannot read {}: it is empty", file.name()));
+        if (auto ok = check_file_size(file.size(), file.name()); !ok) return ok;
+        size_ = static_cast<std::size_t>(file.size());
+        void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, file.fd(), 0);
         if (p == MAP_FAILED) {
-            return fail(ErrorKind::io, fmt::format("cannot map {}: {}", path, std::strerror(err)));
+            return fail(ErrorKind::io, fmt::format("cannot map {}: {}", file.name(), std::strerror(errno)));
         }
         data_ = p;
         return {};
@@ -115,9 +97,15 @@ bool starts_with_any(std::string_view name, const std::vector<std::string>& pref
 }  // namespace
 
 Result<ElfFile> ElfFile::load(const std::string& path, const SymbolSelection& keep) {
+    auto file = RegularFile::open(path);
+    if (!file) return std::unexpected(file.error());
+    return load(*file, keep);
+}
+
+Result<ElfFile> ElfFile::load(const RegularFile& file, const SymbolSelection& keep) {
     MappedFile mapped;
-    if (auto ok = mapped.open(path); !ok) return std::unexpected(ok.error());
-    return parse(mapped.bytes(), path, keep);
+    if (auto ok = mapped.open(file); !ok) return std::unexpected(ok.error());
+    return parse(mapped.bytes(), file.name(), keep);
 }
 
 Result<ElfFile> ElfFile::parse(std::span<const std::byte> file, std::string_view what, const SymbolSelection& keep) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "sampler/error.hpp"
+#include "sampler/regular_file.hpp"
 
 namespace pyprofd::sampler {
 
@@ -57,8 +58,10 @@ public:
     // Symbols kept because of a prefix; further ones are skipped (every named one is kept).
     static constexpr std::size_t max_symbols_kept_by_prefix = 256;
 
-    // Parses the 64-bit ELF file at path (named by it in errors), keeping the symbols selected.
+    // Parses the 64-bit ELF file at path (named by it in errors), keeping the symbols
+    // selected. Only a regular file is opened (sampler/regular_file.hpp).
     static Result<ElfFile> load(const std::string& path, const SymbolSelection& keep);
+    static Result<ElfFile> load(const RegularFile& file, const SymbolSelection& keep);
     // Parses a 64-bit ELF file's bytes; `what` names the file in errors. Nothing outside
     // `file` is read, whatever its numbers say: the file may be a hostile user's.
     static Result<ElfFile> parse(std::span<const std::byte> file, std::string_view what,
