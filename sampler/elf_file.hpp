@@ -16,6 +16,8 @@
 
 namespace pyprofd::sampler {
 
+class FileBytes;
+
 struct ElfSymbol {
     std::uint64_t value = 0;  // link-time virtual address
     std::uint64_t size = 0;
@@ -57,11 +59,16 @@ public:
     static constexpr std::size_t max_section_name_length = 128;
     // Symbols kept because of a prefix; further ones are skipped (every named one is kept).
     static constexpr std::size_t max_symbols_kept_by_prefix = 256;
+    // String tables are read whole; all of them together (.strtab, .dynstr, the
+    // section names) are 440 KB in the largest interpreter here. A file whose
+    // tables hold more is refused.
+    static constexpr std::uint64_t max_string_bytes_read = std::uint64_t{64} << 20;
 
     // Parses the 64-bit ELF file at path (named by it in errors), keeping the symbols
     // selected. Only a regular file is opened (sampler/regular_file.hpp).
     static Result<ElfFile> load(const std::string& path, const SymbolSelection& keep);
     static Result<ElfFile> load(const RegularFile& file, const SymbolSelection& keep);
+    // The file is read with pread, never mapped (sampler/file_bytes.hpp).
     // Parses a 64-bit ELF file's bytes; `what` names the file in errors. Nothing outside
     // `file` is read, whatever its numbers say: the file may be a hostile user's.
     static Result<ElfFile> parse(std::span<const std::byte> file, std::string_view what,
@@ -80,6 +87,8 @@ public:
     std::vector<std::string> symbols_with_prefix(std::string_view prefix) const;
 
 private:
+    static Result<ElfFile> read(const FileBytes& file, std::string_view what, const SymbolSelection& keep);
+
     std::unordered_map<std::string, ElfSymbol> symbols_;
     std::unordered_map<std::string, ElfSection> sections_;
     std::vector<ElfLoadSegment> segments_;

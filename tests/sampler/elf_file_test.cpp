@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <elf.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <fmt/format.h>
@@ -223,4 +224,44 @@ TEST_CASE("symbol tables of more entries than any interpreter's are refused, cou
     image.write(dir.file("libpython3.11.so"), table_at + entries * sizeof(Elf64_Sym));
     auto at_the_limit = sampler::ElfFile::load(dir.file("libpython3.11.so"), {.names = {"PyCode_Type"}});
     CHECK_MESSAGE(at_the_limit, at_the_limit.error().message);
+}
+
+TEST_CASE("a file its owner truncates while it is read gives an error, not a SIGBUS") {
+    // Past a file's end, a mapping of it raises SIGBUS, which would end the daemon.
+    // The file here is truncated between its opening and its reading, as its owner
+    // can do at any moment; more than a page of symbols puts the section headers past
+    // the first page.
+    tests::ScratchDir dir;
+    std::vector<ElfImageSymbol> symbols;
+    for (int i = 0; i < 400; ++i) symbols.push_back({"symbol_" + std::to_string(i), 0x4000});
+    ElfImage image(symbols);
+    REQUIRE(image.bytes().size() > 3 * 4096);
+    image.write(dir.file("libpython3.11.so"));
+    auto file = sampler::RegularFile::open(dir.file("libpython3.11.so"));
+    REQUIRE_MESSAGE(file, file.error().message);
+    REQUIRE(::truncate(dir.file("libpython3.11.so").c_str(), sizeof(Elf64_Ehdr)) == 0);
+
+    auto elf = sampler::ElfFile::load(*file, {.prefixes = {"symbol_"}});
+    CHECK_MESSAGE(mentions(elf, "is not a usable ELF file: truncated"), (elf ? "loaded" : elf.error().message));
+}
+
+TEST_CASE("string tables of more bytes than any interpreter's are refused, counted over all tables") {
+    // String tables are read whole: a file may not make the daemon read 64 MiB of them,
+    // once or through many section headers. The tables lie in a hole of a sparse file.
+    tests::ScratchDir dir;
+    ElfImage image({{"PyCode_Type", 0x4000}});
+    const std::uint64_t table_at = 1 << 20;
+    auto strtab = image.section(ElfImage::strtab_index);
+    strtab.sh_offset = table_at;
+    SUBCASE("one table") { strtab.sh_size = sampler::ElfFile::max_string_bytes_read + 1; }
+    SUBCASE("section names and symbol names from one table of half as many") {
+        strtab.sh_size = sampler::ElfFile::max_string_bytes_read / 2 + 1;
+        auto eh = image.header();
+        eh.e_shstrndx = ElfImage::strtab_index;
+        image.set_header(eh);
+    }
+    image.set_section(ElfImage::strtab_index, strtab);
+    image.write(dir.file("libpython3.11.so"), table_at + strtab.sh_size);
+    auto elf = sampler::ElfFile::load(dir.file("libpython3.11.so"), {.names = {"PyCode_Type"}});
+    CHECK_MESSAGE(mentions(elf, "its string tables hold more than 64 MiB"), (elf ? "loaded" : elf.error().message));
 }
