@@ -67,7 +67,8 @@ bool defines_interpreter(const ElfFile& elf) {
 
 std::uint64_t compute_load_bias(const ElfFile& elf, const MemoryMapping& first) {
     for (const auto& seg : elf.load_segments()) {
-        if (first.offset >= seg.file_offset && first.offset < seg.file_offset + seg.file_size)
+        // The segment's numbers are the file's: a sum of them could pass 2^64.
+        if (first.offset >= seg.file_offset && first.offset - seg.file_offset < seg.file_size)
             return first.start - (seg.vaddr - seg.file_offset + first.offset);
     }
     return 0;
