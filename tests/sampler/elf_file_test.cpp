@@ -6,12 +6,15 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
 #include <iterator>
 #include <vector>
 
 #include "sampler/elf_file.hpp"
+#include "sampler/interpreter_symbols.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/elf_image.hpp"
 #include "tests/support/scratch_dir.hpp"
 
@@ -264,4 +267,23 @@ TEST_CASE("string tables of more bytes than any interpreter's are refused, count
     image.write(dir.file("libpython3.11.so"), table_at + strtab.sh_size);
     auto elf = sampler::ElfFile::load(dir.file("libpython3.11.so"), {.names = {"PyCode_Type"}});
     CHECK_MESSAGE(mentions(elf, "its string tables hold more than 64 MiB"), (elf ? "loaded" : elf.error().message));
+}
+
+TEST_CASE("the ELF fuzzer's seeds parse, and name an interpreter as the sampler looks for one") {
+    // tests/fuzz/make_elf_seeds.py cut them from the interpreters of the test machine.
+    int seeds = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(tests::source_path("tests/fuzz/corpus/elf"))) {
+        if (!entry.path().filename().string().starts_with("seed-")) continue;
+        INFO(entry.path().string());
+        auto elf = sampler::ElfFile::load(entry.path().string(), sampler::interpreter_symbols());
+        REQUIRE_MESSAGE(elf, elf.error().message);
+        CHECK(elf->symbol("PyCode_Type"));
+        CHECK(elf->symbol("Py_Initialize"));
+        CHECK((elf->symbol("_PyRuntime") || elf->symbol("interp_head")));
+        CHECK((elf->symbol("Py_Version") || elf->symbol("version") || !elf->symbols_with_prefix("version.").empty()));
+        CHECK(elf->section(".bss"));
+        CHECK(!elf->load_segments().empty());
+        ++seeds;
+    }
+    CHECK(seeds >= 10);
 }
