@@ -54,8 +54,14 @@ Result<RegularFile> RegularFile::open_in_root(const std::string& root, const std
     if (root_fd < 0) return std::unexpected(open_error(errno, root));
     // RESOLVE_IN_ROOT alone also refuses magic links today; the man page asks for
     // RESOLVE_NO_MAGICLINKS to be said, in case that changes.
-    int path_fd = openat2_path(root_fd, path, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-    int err = errno;
+    // EAGAIN: a rename elsewhere raced with a ".." on the way (from a symlink); the
+    // kernel asks for a retry rather than risk an escape.
+    int path_fd = -1;
+    int err = EAGAIN;
+    for (int attempt = 0; attempt < 8 && path_fd < 0 && err == EAGAIN; ++attempt) {
+        path_fd = openat2_path(root_fd, path, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+        err = errno;
+    }
     ::close(root_fd);
     // ENOSYS: a kernel before 5.6. EPERM: a seccomp filter that answers so for a
     // system call it does not know (as older container runtimes did); an O_PATH open
