@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <fmt/format.h>
 
+#include "sampler/interpreter_symbols.hpp"
+#include "sampler/regular_file.hpp"
+
 namespace pyprofd::sampler {
 namespace {
 
@@ -31,20 +34,30 @@ std::vector<const MemoryMapping*> mappings_of(const std::vector<MemoryMapping>& 
 
 // Opens the file behind a mapping. /proc/PID/map_files reaches the very file that is
 // mapped, even when it was deleted or replaced since, or lives in another mount
-// namespace; /proc/PID/root/PATH is the fallback where map_files is not allowed.
+// namespace; /proc/PID/root/PATH is the fallback where map_files is not allowed (or
+// the mapping is gone since maps was read). The path is the target's to choose, and
+// its owner may have put a FIFO, a device node or a symlink there since: it is
+// resolved inside the target's root, and only the regular file of the mapped inode
+// is read (sampler/regular_file.hpp).
 Result<std::pair<ElfFile, std::string>> open_mapped_file(pid_t pid, const MemoryMapping& m) {
-    std::vector<std::string> candidates = {
-        fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, m.start, m.end),
-    };
-    if (!m.deleted) candidates.push_back(fmt::format("/proc/{}/root{}", pid, m.path));
-    Error last{ErrorKind::io, "no way to open " + m.path};
-    for (const auto& candidate : candidates) {
-        auto elf = ElfFile::load(candidate);
-        if (elf) return std::pair{std::move(*elf), candidate};
-        last = elf.error();
+    std::optional<std::uint64_t> inode;
+    if (m.inode != 0) inode = m.inode;
+    auto map_files = fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, m.start, m.end);
+    auto file = RegularFile::open(map_files, inode);
+    std::string opened_from = map_files;
+    if (!file && !m.deleted) {
+        auto root = fmt::format("/proc/{}/root", pid);
+        file = RegularFile::open_in_root(root, m.path, inode);
+        opened_from = root + m.path;
     }
-    return std::unexpected(Error{last.kind, fmt::format("cannot read {} of process {}: {}", m.path,
-                                                        pid, last.message)});
+    auto cannot_read = [&](const Error& e) {
+        return std::unexpected(
+            Error{e.kind, fmt::format("cannot read {} of process {}: {}", m.path, pid, e.message)});
+    };
+    if (!file) return cannot_read(file.error());
+    auto elf = ElfFile::load(*file, interpreter_symbols());
+    if (!elf) return cannot_read(elf.error());
+    return std::pair{std::move(*elf), opened_from};
 }
 
 bool defines_interpreter(const ElfFile& elf) {
@@ -54,7 +67,8 @@ bool defines_interpreter(const ElfFile& elf) {
 
 std::uint64_t compute_load_bias(const ElfFile& elf, const MemoryMapping& first) {
     for (const auto& seg : elf.load_segments()) {
-        if (first.offset >= seg.file_offset && first.offset < seg.file_offset + seg.file_size)
+        // The segment's numbers are the file's: a sum of them could pass 2^64.
+        if (first.offset >= seg.file_offset && first.offset - seg.file_offset < seg.file_size)
             return first.start - (seg.vaddr - seg.file_offset + first.offset);
     }
     return 0;
@@ -80,11 +94,19 @@ Result<PythonBinary> locate_python_binary(pid_t pid, const std::vector<MemoryMap
     std::string exe_path(exe);
     if (exe_path.ends_with(deleted_suffix)) exe_path.resize(exe_path.size() - deleted_suffix.size());
 
-    // Candidates: every libpython mapped (shared builds), then the executable (static builds).
+    // Candidates: the libpythons mapped (shared builds), then the executable (static
+    // builds). A process may map thousands of files named libpython*.so, each one a
+    // file to open and parse: the first few are tried, and then the executable.
+    constexpr std::size_t max_libpython_candidates = 8;
     std::vector<std::string> candidates;
-    for (const auto& m : maps)
-        if (is_libpython(m.path) && std::ranges::find(candidates, m.path) == candidates.end())
+    std::size_t not_tried = 0;
+    for (const auto& m : maps) {
+        if (!is_libpython(m.path) || std::ranges::find(candidates, m.path) != candidates.end()) continue;
+        if (candidates.size() < max_libpython_candidates)
             candidates.push_back(m.path);
+        else
+            ++not_tried;
+    }
     candidates.push_back(exe_path);
 
     std::vector<std::string> tried;
@@ -112,6 +134,9 @@ Result<PythonBinary> locate_python_binary(pid_t pid, const std::vector<MemoryMap
     }
     std::string what = tried.empty() ? exe_path : tried.front();
     for (std::size_t i = 1; i < tried.size(); ++i) what += ", " + tried[i];
+    if (not_tried > 0)
+        what += fmt::format(" ({} more mappings of files named libpython*.so not tried: pyprofd tries {} such files)",
+                            not_tried, max_libpython_candidates);
     return fail(ErrorKind::not_python,
                 fmt::format("process {} is not a Python process: no CPython interpreter in {}", pid,
                             what));

@@ -7,7 +7,7 @@ set -u
 build="$1"; corpus="$2"; seconds="$3"
 work=$(mktemp -d /tmp/pyprofd-fuzz-XXXXXX)
 failed=0
-for name in session_request request_target folded config attach; do
+for name in session_request request_target folded config attach elf; do
   binary="$build/fuzz_$name"
   if [ ! -x "$binary" ]; then
     echo "FAIL $binary is missing: the fuzz targets need clang-14 and libclang-rt-14-dev (scripts/deps-test.txt)"
