@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 #include <span>
 
+#include "sampler/byte_reads.hpp"
+
 namespace pyprofd::sampler {
 namespace {
 
@@ -55,13 +57,6 @@ private:
     void* data_ = nullptr;
     std::size_t size_ = 0;
 };
-
-template <class T>
-bool read_at(std::span<const std::byte> file, std::uint64_t offset, T& out) {
-    if (offset > file.size() || file.size() - offset < sizeof(T)) return false;
-    std::memcpy(&out, file.data() + offset, sizeof(T));
-    return true;
-}
 
 std::string_view string_at(std::span<const std::byte> file, const Elf64_Shdr& strtab,
                            std::uint32_t index) {

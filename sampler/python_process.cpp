@@ -7,11 +7,11 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstring>
 #include <optional>
 #include <unordered_map>
 #include <fmt/format.h>
 
+#include "sampler/byte_reads.hpp"
 #include "sampler/code_cache.hpp"
 #include "sampler/debug_offsets.hpp"
 #include "sampler/frame_walker.hpp"
@@ -36,15 +36,6 @@ struct ThreadStateInfo {
     std::uint64_t ident = 0;
     pid_t native_id = 0;
 };
-
-template <class T>
-T load(const std::byte* block, Offset offset) {
-    T v;
-    std::memcpy(&v, block + offset, sizeof v);
-    return v;
-}
-
-RemoteAddress at(RemoteAddress base, Offset offset) { return base + static_cast<RemoteAddress>(offset); }
 
 // Whether the process exists and we may look at it, with the error a user can act on.
 Result<void> check_process(pid_t pid) {
@@ -127,7 +118,7 @@ Result<RemoteAddress> PythonProcess::State::first_interpreter() const {
     Result<RemoteAddress> head = fail(ErrorKind::not_python, "no interpreter");
     // The layout says where the list is (3.7+: in _PyRuntime), not which symbols exist.
     if (layout.runtime.interpreters_head != absent && runtime)
-        head = memory.read<RemoteAddress>(at(*runtime, layout.runtime.interpreters_head));
+        head = memory.read<RemoteAddress>(field_address(*runtime, layout.runtime.interpreters_head));
     else if (layout.runtime.interpreters_head == absent && interp_head)
         head = memory.read<RemoteAddress>(*interp_head);
     if (head && *head == 0)
@@ -146,7 +137,7 @@ Result<std::vector<ThreadStateInfo>> PythonProcess::State::thread_states() {
     std::array<std::byte, thread_state_buffer_size> block{};
     std::vector<ThreadStateInfo> out;
     for (std::size_t i = 0; *interp != 0 && i < max_interpreters; ++i) {
-        auto tstate = memory.read<RemoteAddress>(at(*interp, layout.interpreter.threads_head));
+        auto tstate = memory.read<RemoteAddress>(field_address(*interp, layout.interpreter.threads_head));
         if (!tstate) return std::unexpected(tstate.error());
         RemoteAddress address = *tstate;
         while (address != 0) {
@@ -167,7 +158,7 @@ Result<std::vector<ThreadStateInfo>> PythonProcess::State::thread_states() {
             out.push_back(info);
             address = load<RemoteAddress>(block.data(), t.next);
         }
-        auto next = memory.read<RemoteAddress>(at(*interp, layout.interpreter.next));
+        auto next = memory.read<RemoteAddress>(field_address(*interp, layout.interpreter.next));
         if (!next) return std::unexpected(next.error());
         *interp = *next;
     }
@@ -213,14 +204,14 @@ RemoteAddress PythonProcess::State::gil_holder(RemoteAddress interpreter) const 
             if (current_thread) return memory.read<RemoteAddress>(*current_thread).value_or(0);
             return 0;
         case GilModel::runtime_tstate_current:
-            if (runtime) return memory.read<RemoteAddress>(at(*runtime, layout.runtime.tstate_current)).value_or(0);
+            if (runtime) return memory.read<RemoteAddress>(field_address(*runtime, layout.runtime.tstate_current)).value_or(0);
             return 0;
         case GilModel::interpreter_gil: {
-            auto gil = memory.read<RemoteAddress>(at(interpreter, layout.interpreter.ceval_gil));
+            auto gil = memory.read<RemoteAddress>(field_address(interpreter, layout.interpreter.ceval_gil));
             if (!gil || *gil == 0) return 0;
-            auto locked = memory.read<std::int32_t>(at(*gil, layout.gil_state.locked));
+            auto locked = memory.read<std::int32_t>(field_address(*gil, layout.gil_state.locked));
             if (!locked || *locked == 0) return 0;
-            return memory.read<RemoteAddress>(at(*gil, layout.gil_state.last_holder)).value_or(0);
+            return memory.read<RemoteAddress>(field_address(*gil, layout.gil_state.last_holder)).value_or(0);
         }
     }
     return 0;
