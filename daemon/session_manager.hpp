@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -47,8 +48,13 @@ struct SessionCounts {
 
 class SessionManager {
 public:
+    // How a running process is attached: sampler::PythonProcess::attach; the unit
+    // tests give a CPython built by hand (tests/support/fake_cpython).
+    using AttachProcess = std::function<sampler::Result<sampler::PythonProcess>(pid_t)>;
+
     // Reloads the sessions of the store; problems with its files are logged and skipped.
-    SessionManager(const config::DaemonConfig& config, SessionStore store, AccessPolicy policy);
+    SessionManager(const config::DaemonConfig& config, SessionStore store, AccessPolicy policy,
+                   AttachProcess attach_process = &sampler::PythonProcess::attach);
     SessionManager(const SessionManager&) = delete;
     SessionManager& operator=(const SessionManager&) = delete;
     ~SessionManager();  // shutdown()
@@ -104,6 +110,7 @@ private:
     const config::DaemonConfig config_;
     const SessionStore store_;
     const AccessPolicy policy_;
+    const AttachProcess attach_process_;
     LaunchCgroups launch_cgroups_;  // where launched programs get a cgroup each, if anywhere
     mutable std::mutex mutex_;
     std::map<std::string, std::shared_ptr<Session>> sessions_;
