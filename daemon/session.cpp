@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <new>
 #include <stop_token>
 
@@ -13,8 +14,10 @@ namespace pyprofd::daemon {
 
 Session::Session(SessionInfo info, std::optional<sampler::PythonProcess> process, LaunchOptions launch, EndHandler on_end,
                  render::ProfileLimits limits)
-    : id_(info.id), owner_(info.owner), info_(std::move(info)), profile_(limits), process_(std::move(process)),
-      launch_(std::move(launch)), on_end_(std::move(on_end)) {
+    : id_(info.id), owner_(info.owner), info_(std::move(info)), profile_(limits),
+      published_(std::make_shared<const render::Profile>(limits)), published_info_(info_),
+      published_at_(std::chrono::steady_clock::now()), process_(std::move(process)), launch_(std::move(launch)),
+      on_end_(std::move(on_end)) {
     if (!process_ && launch_.clean) output_ = std::make_shared<OutputTail>();
     thread_ = std::jthread([this](std::stop_token stop) {
         // Whatever goes wrong in one session (an allocation that fails, say) ends that
@@ -30,10 +33,23 @@ Session::Session(SessionInfo info, std::optional<sampler::PythonProcess> process
                     info_.failure = std::string("ended by an error: ") + e.what();
                     info_.ended = WallClock::now();
                 }
+                if (!final_profile_) {  // what it holds is what readers get from now on
+                    aggregator_.reset();
+                    try {
+                        final_profile_ = std::make_shared<const render::Profile>(std::move(profile_));
+                    } catch (const std::bad_alloc&) {
+                        final_profile_ = published_;
+                    }
+                }
                 thread_done_ = true;
             }
+            snapshot_published_.notify_all();
             ended_.notify_all();
         }
+        // Readers have the final profile now.
+        std::shared_ptr<const render::Profile> published;
+        std::lock_guard lock(mutex_);
+        published.swap(published_);
     });
 }
 
@@ -71,6 +87,12 @@ SessionInfo Session::info() const {
     return current_info();
 }
 
+std::chrono::milliseconds Session::snapshot_wait_limit(double rate_hz) {
+    auto periods = std::chrono::duration<double, std::milli>(2000.0 / std::max(rate_hz, 1.0));
+    return std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(periods) + std::chrono::milliseconds(50),
+                      std::chrono::milliseconds(100), std::chrono::milliseconds(2100));
+}
+
 std::pair<SessionInfo, std::shared_ptr<const render::Profile>> Session::snapshot() const {
     std::unique_lock lock(mutex_);
     if (final_profile_) return {info_, final_profile_};
@@ -83,18 +105,48 @@ std::pair<SessionInfo, std::shared_ptr<const render::Profile>> Session::snapshot
         if (!final_profile_) final_profile_ = std::move(loaded);
         return {info_, final_profile_};
     }
-    // Readers at about the same moment share one copy, while any of them still holds
-    // it: a large profile is not copied once per request.
-    auto now = std::chrono::steady_clock::now();
-    auto shared = recent_snapshot_.lock();
-    if (!shared || now - recent_snapshot_at_ > std::chrono::seconds(1)) {
-        shared = std::make_shared<const render::Profile>(profile_);
-        recent_snapshot_ = shared;
-        recent_snapshot_at_ = now;
-        recent_snapshot_info_ = current_info();
+    // Not sampling yet (a launched program on its way): the profile is still empty.
+    if (!aggregator_) return {current_info(), published_};
+    // Readers at about the same moment share one snapshot: a large profile is copied
+    // at most every snapshot_max_age, however many ask.
+    bool fresh = published_info_.samples == info_.samples ||
+                 (publications_ > 0 && std::chrono::steady_clock::now() - published_at_ <= snapshot_max_age);
+    if (!fresh) {
+        snapshot_wanted_ = true;
+        auto seen = publications_;
+        // On time out (a sample that takes long), the last one published.
+        snapshot_published_.wait_for(lock, snapshot_wait_limit(info_.spec.rate_hz),
+                                     [&] { return publications_ != seen || final_profile_; });
+        if (final_profile_) return {info_, final_profile_};
     }
-    return {recent_snapshot_info_, std::move(shared)};
+    return {published_info_, published_};
 }
+
+void Session::publish_snapshot_if_wanted() {
+    SessionInfo info;
+    {
+        std::lock_guard lock(mutex_);
+        if (!snapshot_wanted_) return;
+        snapshot_wanted_ = false;
+        info = current_info();
+    }
+    std::shared_ptr<const render::Profile> snapshot;
+    try {
+        snapshot = std::make_shared<const render::Profile>(profile_);
+    } catch (const std::bad_alloc&) {
+        // Readers keep the last one; sampling goes on (it stops where adding fails).
+        spdlog::warn("session={} no memory for a snapshot of its profile: readers get an older one", id_);
+        return;
+    }
+    {
+        std::lock_guard lock(mutex_);
+        published_.swap(snapshot);
+        published_info_ = std::move(info);
+        published_at_ = std::chrono::steady_clock::now();
+        ++publications_;
+    }
+    snapshot_published_.notify_all();
+}  // the snapshot before, unless a reader still has it, is freed here, outside the lock
 
 void Session::set_save_error(std::string error) {
     std::lock_guard lock(mutex_);
@@ -137,6 +189,7 @@ void Session::run(std::stop_token stop) {
             final_profile_ = std::make_shared<const render::Profile>(std::move(profile_));
             profile_ = render::Profile();
         }
+        snapshot_published_.notify_all();  // readers waiting for a snapshot take the final profile
         // What it attached (a pidfd, a descriptor per thread's /proc file) goes now,
         // not when the session is deleted. Only this thread touches process_.
         process_.reset();
@@ -203,7 +256,7 @@ void Session::run(std::stop_token stop) {
             [&](const sampler::StackSample& sample) {
                 std::uint64_t errors = 0;
                 for (const auto& t : sample.threads) errors += t.error.has_value();
-                std::lock_guard lock(mutex_);
+                std::unique_lock lock(mutex_);
                 if (out_of_memory) return;
                 try {
                     aggregator_->add(sample);
@@ -223,6 +276,8 @@ void Session::run(std::stop_token stop) {
                 ++info_.samples;
                 info_.thread_errors += errors;
                 info_.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+                lock.unlock();
+                publish_snapshot_if_wanted();
             },
         .on_fell_behind =
             [&](const sampler::SamplingStats&) {

@@ -2,13 +2,17 @@
 // One sampling session: its own thread samples the target (a process attached
 // before the session was accepted, or a program it launches and always ends) at
 // the spec's rate until the duration passes, it is stopped, or the target exits.
-// Its record and profile can be read at any time: while it runs, as a snapshot.
+// Its record and profile can be read at any time: while it runs, as a snapshot
+// that the session's own thread copies between two samples when a reader asks for
+// one, and publishes immutable; readers share it and never copy the profile under
+// the lock the sampler takes every sample.
 //
 // A session read back from the state directory after a restart has no thread; its
 // profile is loaded from disk when first asked for.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -44,9 +48,15 @@ public:
     const std::string& id() const { return id_; }
     const std::string& owner() const { return owner_; }
     SessionInfo info() const;
-    // The record and its samples at one moment: a copy of the profile so far while it
-    // runs, the final profile after.
+    // The record and its samples at one moment: while it runs, the profile so far as
+    // last published (at most snapshot_max_age old, or nothing sampled since; asking
+    // the session's thread for a newer one waits at most snapshot_wait_limit), the
+    // final profile after.
     std::pair<SessionInfo, std::shared_ptr<const render::Profile>> snapshot() const;
+    static constexpr auto snapshot_max_age = std::chrono::milliseconds(250);
+    // Two sample periods and a little, within bounds: a request never waits long,
+    // however slow the rate or the sample.
+    static std::chrono::milliseconds snapshot_wait_limit(double rate_hz);
 
     // What the last attempt to save it said: empty once saved.
     void set_save_error(std::string error);
@@ -74,17 +84,31 @@ private:
     void run(std::stop_token stop);
     // The record with what the profile so far says; with mutex_ held.
     SessionInfo current_info() const;
+    // On the session's thread, between samples: if a reader asked, copies the profile
+    // (outside mutex_: no other thread changes it) and publishes the copy.
+    void publish_snapshot_if_wanted();
 
     const std::string id_;
     const std::string owner_;
+    // Guards the record, the profile's changes, the snapshots and thread_done_. The
+    // session's thread takes it once per sample, to add the sample; readers take it
+    // briefly and never copy the profile under it. Taken after the manager's locks,
+    // never before them (see DESIGN.md, "Threads and locks").
     mutable std::mutex mutex_;
     SessionInfo info_;
-    render::Profile profile_;  // a root per thread, always: every format can be made from it
+    // A root per thread, always: every format can be made from it. Changed only by
+    // the session's thread, under mutex_; that thread reads it without the lock.
+    render::Profile profile_;
     std::optional<SampleAggregator> aggregator_;  // into profile_, while sampling
     mutable std::shared_ptr<const render::Profile> final_profile_;  // set at the end, or when first loaded
-    mutable std::weak_ptr<const render::Profile> recent_snapshot_;  // a running session's, while a reader has it
-    mutable std::chrono::steady_clock::time_point recent_snapshot_at_;
-    mutable SessionInfo recent_snapshot_info_;  // the record as it was then
+    // A running session's profile as its thread last published it, and the record as
+    // it was then; kept until the session ends (readers share it). Under mutex_.
+    std::shared_ptr<const render::Profile> published_;
+    SessionInfo published_info_;
+    std::chrono::steady_clock::time_point published_at_;
+    std::uint64_t publications_ = 0;  // by the session's thread: the empty one it starts with is not one
+    mutable bool snapshot_wanted_ = false;  // a reader waits for a newer one
+    mutable std::condition_variable snapshot_published_;  // a snapshot was published, or the final profile set
     ProfileLoader loader_;
     std::optional<sampler::PythonProcess> process_;
     LaunchOptions launch_;

@@ -22,8 +22,9 @@ SessionError attach_error(pid_t pid, const sampler::Error& e) {
 
 }  // namespace
 
-SessionManager::SessionManager(const config::DaemonConfig& config, SessionStore store, AccessPolicy policy)
-    : config_(config), store_(std::move(store)), policy_(std::move(policy)) {
+SessionManager::SessionManager(const config::DaemonConfig& config, SessionStore store, AccessPolicy policy,
+                               AttachProcess attach_process)
+    : config_(config), store_(std::move(store)), policy_(std::move(policy)), attach_process_(std::move(attach_process)) {
     auto loaded = store_.load_all();
     for (const auto& problem : loaded.problems) spdlog::warn("state: {}", problem);
     for (auto& info : loaded.sessions) {
@@ -201,7 +202,7 @@ std::expected<void, SessionError> SessionManager::check_target(pid_t pid, const 
 
 std::expected<sampler::PythonProcess, SessionError> SessionManager::attach(pid_t pid, const Caller& caller) const {
     if (auto allowed = check_target(pid, caller); !allowed) return std::unexpected(allowed.error());
-    auto process = sampler::PythonProcess::attach(pid);
+    auto process = attach_process_(pid);
     if (!process) return std::unexpected(attach_error(pid, process.error()));
     // Checked again now that the process is pinned: the PID may have named another
     // process a moment ago, before that one exited and this one took its number.

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -47,8 +48,13 @@ struct SessionCounts {
 
 class SessionManager {
 public:
+    // How a running process is attached: sampler::PythonProcess::attach; the unit
+    // tests give a CPython built by hand (tests/support/fake_cpython).
+    using AttachProcess = std::function<sampler::Result<sampler::PythonProcess>(pid_t)>;
+
     // Reloads the sessions of the store; problems with its files are logged and skipped.
-    SessionManager(const config::DaemonConfig& config, SessionStore store, AccessPolicy policy);
+    SessionManager(const config::DaemonConfig& config, SessionStore store, AccessPolicy policy,
+                   AttachProcess attach_process = &sampler::PythonProcess::attach);
     SessionManager(const SessionManager&) = delete;
     SessionManager& operator=(const SessionManager&) = delete;
     ~SessionManager();  // shutdown()
@@ -104,7 +110,15 @@ private:
     const config::DaemonConfig config_;
     const SessionStore store_;
     const AccessPolicy policy_;
+    const AttachProcess attach_process_;
     LaunchCgroups launch_cgroups_;  // where launched programs get a cgroup each, if anywhere
+    // The threads that call in: the io threads (every public call), the checkpoint
+    // thread (checkpoint_loop), session threads (session_ended, at their end) and
+    // the shutdown. Lock order (DESIGN.md, "Threads and locks"): mutex_ or
+    // checkpoint_mutex_, never both, then a session's own mutex_; never the other
+    // way round, and no session thread is joined under either.
+    //
+    // mutex_ guards sessions_, removed_ and shutting_down_.
     mutable std::mutex mutex_;
     std::map<std::string, std::shared_ptr<Session>> sessions_;
     // Sessions that retention removed, destroyed later on the checkpoint thread: a
@@ -117,6 +131,10 @@ private:
     std::vector<Removed> removed_;
     bool shutting_down_ = false;
     std::condition_variable_any wake_;
+    // checkpoint_mutex_ guards checkpoints_ and orders every save of a session's files
+    // (checkpoint, final save, deletion), so a checkpoint never lands after a final
+    // save or a removal. A session's snapshot is taken under it: that may wait a
+    // bounded time for the session's thread, which takes this lock only at its end.
     std::mutex checkpoint_mutex_;
     // Running sessions' profiles on disk, appended to by each checkpoint; under
     // checkpoint_mutex_. A session's entry goes at its final save or removal.

@@ -43,56 +43,84 @@ private:
     std::vector<std::string> strings_;
 };
 
-}  // namespace
+// One location per frame label; one function per (name, file), its first line
+// the smallest line seen, as near to the def as samples tell.
+class LocationTable {
+public:
+    explicit LocationTable(const Profile& profile) : profile_(profile), location_of_frame_(profile.frame_count(), 0) {}
 
-std::string pprof_message(const Profile& profile, const PprofOptions& options) {
-    StringTable strings;
-    ProtobufWriter out, part, inner;
+    std::uint64_t location_id(FrameId frame) {
+        if (location_of_frame_[frame]) return location_of_frame_[frame];
+        auto parsed = parse_frame_label(profile_.label(frame));
+        FunctionKey key{parsed.function, parsed.file};
+        auto [it, inserted] = function_ids_.try_emplace(key, functions_.size() + 1);
+        if (inserted) {
+            functions_.push_back(key);
+            function_start_line_.push_back(parsed.line > 0 ? parsed.line : 0);
+        } else if (parsed.line > 0) {
+            auto& start = function_start_line_[it->second - 1];
+            if (start == 0 || parsed.line < start) start = parsed.line;
+        }
+        locations_.push_back({it->second, parsed.line > 0 ? parsed.line : 0});
+        return location_of_frame_[frame] = locations_.size();
+    }
 
-    const char* time_kind = options.wall_clock ? "wall" : "cpu";
-    const std::int64_t period_ns = options.rate_hz ? std::llround(1e9 / *options.rate_hz) : 0;
-    auto value_type = [&](std::uint32_t at, std::string_view type, std::string_view unit) {
-        part.clear();
-        part.int64_field(field::value_type_type, strings.index(type));
-        part.int64_field(field::value_type_unit, strings.index(unit));
-        out.message_field(at, part);
-    };
-    value_type(field::sample_type, "samples", "count");
-    if (options.rate_hz) value_type(field::sample_type, time_kind, "nanoseconds");
+    // Every location, then every function.
+    void write(ProtobufWriter& out, StringTable& strings) const {
+        ProtobufWriter part, inner;
+        for (std::size_t i = 0; i < locations_.size(); ++i) {
+            inner.clear();
+            inner.varint_field(field::line_function_id, locations_[i].function);
+            if (locations_[i].line > 0) inner.int64_field(field::line_line, locations_[i].line);
+            part.clear();
+            part.varint_field(field::location_id, i + 1);
+            part.message_field(field::location_line, inner);
+            out.message_field(field::location, part);
+        }
+        for (std::size_t i = 0; i < functions_.size(); ++i) {
+            auto name = strings.index(functions_[i].name);
+            part.clear();
+            part.varint_field(field::function_id, i + 1);
+            part.int64_field(field::function_name, name);
+            part.int64_field(field::function_system_name, name);
+            if (!functions_[i].file.empty()) part.int64_field(field::function_filename, strings.index(functions_[i].file));
+            if (function_start_line_[i] > 0) part.int64_field(field::function_start_line, function_start_line_[i]);
+            out.message_field(field::function, part);
+        }
+    }
 
-    // One location per frame label; one function per (name, file), its first line
-    // the smallest line seen, as near to the def as samples tell.
+private:
     struct FunctionKey {
         std::string_view name, file;
         auto operator<=>(const FunctionKey&) const = default;
     };
-    std::map<FunctionKey, std::uint64_t> function_ids;
-    std::vector<std::int64_t> function_start_line;
-    std::vector<FunctionKey> functions;
-    std::vector<std::uint64_t> location_of_frame(profile.frame_count(), 0);
     struct Location {
         std::uint64_t function;
         std::int64_t line;
     };
-    std::vector<Location> locations;
-    auto location_id = [&](FrameId frame) {
-        if (location_of_frame[frame]) return location_of_frame[frame];
-        auto parsed = parse_frame_label(profile.label(frame));
-        FunctionKey key{parsed.function, parsed.file};
-        auto [it, inserted] = function_ids.try_emplace(key, functions.size() + 1);
-        if (inserted) {
-            functions.push_back(key);
-            function_start_line.push_back(parsed.line > 0 ? parsed.line : 0);
-        } else if (parsed.line > 0) {
-            auto& start = function_start_line[it->second - 1];
-            if (start == 0 || parsed.line < start) start = parsed.line;
-        }
-        locations.push_back({it->second, parsed.line > 0 ? parsed.line : 0});
-        return location_of_frame[frame] = locations.size();
-    };
+    const Profile& profile_;
+    std::map<FunctionKey, std::uint64_t> function_ids_;
+    std::vector<std::int64_t> function_start_line_;
+    std::vector<FunctionKey> functions_;
+    std::vector<std::uint64_t> location_of_frame_;
+    std::vector<Location> locations_;
+};
 
+void write_value_type(ProtobufWriter& out, std::uint32_t at, StringTable& strings, std::string_view type,
+                      std::string_view unit) {
+    ProtobufWriter part;
+    part.int64_field(field::value_type_type, strings.index(type));
+    part.int64_field(field::value_type_unit, strings.index(unit));
+    out.message_field(at, part);
+}
+
+// A sample per stack: its locations (leaf first), its count (and time, where the
+// period is known: period_ns > 0), and its thread as labels.
+void write_samples(ProtobufWriter& out, const Profile& profile, StringTable& strings, LocationTable& locations,
+                   bool timed, std::int64_t period_ns) {
     const auto thread_id_key = strings.index("thread_id");
     const auto thread_name_key = strings.index("thread_name");
+    ProtobufWriter part, inner;
     std::vector<std::uint64_t> location_ids;
     std::int64_t values[2];
     profile.for_each_stack([&](std::span<const NodeId> path, std::uint64_t self) {
@@ -100,14 +128,14 @@ std::string pprof_message(const Profile& profile, const PprofOptions& options) {
         location_ids.clear();
         // pprof lists a sample's locations leaf first.
         for (std::size_t i = path.size(); i-- > (thread ? 1 : 0);)
-            location_ids.push_back(location_id(profile.node(path[i]).frame));
+            location_ids.push_back(locations.location_id(profile.node(path[i]).frame));
         // Saturated, not wrapped: pprof's values are signed 64-bit.
         constexpr auto most = std::numeric_limits<std::int64_t>::max();
         values[0] = self > static_cast<std::uint64_t>(most) ? most : static_cast<std::int64_t>(self);
         values[1] = period_ns > 0 && values[0] > most / period_ns ? most : values[0] * period_ns;
         part.clear();
         part.packed_field<std::uint64_t>(field::sample_location_id, location_ids);
-        part.packed_field<std::int64_t>(field::sample_value, std::span<const std::int64_t>(values, options.rate_hz ? 2 : 1));
+        part.packed_field<std::int64_t>(field::sample_value, std::span<const std::int64_t>(values, timed ? 2 : 1));
         if (thread) {
             inner.clear();
             inner.int64_field(field::label_key, thread_id_key);
@@ -122,39 +150,39 @@ std::string pprof_message(const Profile& profile, const PprofOptions& options) {
         }
         out.message_field(field::sample, part);
     });
+}
 
-    for (std::size_t i = 0; i < locations.size(); ++i) {
-        inner.clear();
-        inner.varint_field(field::line_function_id, locations[i].function);
-        if (locations[i].line > 0) inner.int64_field(field::line_line, locations[i].line);
-        part.clear();
-        part.varint_field(field::location_id, i + 1);
-        part.message_field(field::location_line, inner);
-        out.message_field(field::location, part);
-    }
-    for (std::size_t i = 0; i < functions.size(); ++i) {
-        auto name = strings.index(functions[i].name);
-        part.clear();
-        part.varint_field(field::function_id, i + 1);
-        part.int64_field(field::function_name, name);
-        part.int64_field(field::function_system_name, name);
-        if (!functions[i].file.empty()) part.int64_field(field::function_filename, strings.index(functions[i].file));
-        if (function_start_line[i] > 0) part.int64_field(field::function_start_line, function_start_line[i]);
-        out.message_field(field::function, part);
-    }
-
+// When, for how long, at what period, and the comment.
+void write_trailer(ProtobufWriter& out, StringTable& strings, const PprofOptions& options, std::string_view time_kind,
+                   std::int64_t period_ns) {
     if (options.start_unix_ns) out.int64_field(field::time_nanos, *options.start_unix_ns);
     if (options.duration_ns) out.int64_field(field::duration_nanos, *options.duration_ns);
     if (options.rate_hz) {
-        value_type(field::period_type, time_kind, "nanoseconds");
+        write_value_type(out, field::period_type, strings, time_kind, "nanoseconds");
         out.int64_field(field::period, period_ns);
         out.int64_field(field::default_sample_type, strings.index(time_kind));
     } else {
-        value_type(field::period_type, "samples", "count");
+        write_value_type(out, field::period_type, strings, "samples", "count");
         out.int64_field(field::period, 1);
     }
     std::int64_t comment = options.comment.empty() ? 0 : strings.index(options.comment);
     if (comment) out.int64_field(field::comment, comment);
+}
+
+}  // namespace
+
+std::string pprof_message(const Profile& profile, const PprofOptions& options) {
+    StringTable strings;
+    ProtobufWriter out;
+    const char* time_kind = options.wall_clock ? "wall" : "cpu";
+    const std::int64_t period_ns = options.rate_hz ? std::llround(1e9 / *options.rate_hz) : 0;
+
+    write_value_type(out, field::sample_type, strings, "samples", "count");
+    if (options.rate_hz) write_value_type(out, field::sample_type, strings, time_kind, "nanoseconds");
+    LocationTable locations(profile);
+    write_samples(out, profile, strings, locations, options.rate_hz.has_value(), period_ns);
+    locations.write(out, strings);
+    write_trailer(out, strings, options, time_kind, period_ns);
 
     // The string table goes last: only now is every string in it.
     ProtobufWriter table;

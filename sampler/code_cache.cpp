@@ -1,20 +1,14 @@
 #include "sampler/code_cache.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <fmt/format.h>
 #include <vector>
 
+#include "sampler/byte_reads.hpp"
 #include "sampler/local_buffers.hpp"
 
 namespace pyprofd::sampler {
 namespace {
-
-std::uint64_t load_u64(std::span<const std::byte> block, Offset offset, std::size_t size = 8) {
-    std::uint64_t v = 0;
-    std::memcpy(&v, block.data() + offset, size);
-    return v;
-}
 
 }  // namespace
 
@@ -30,7 +24,7 @@ CodeCache::Fingerprint CodeCache::fingerprint_of(std::span<const std::byte> head
     const auto& layout = reader_.layout();
     const auto& c = layout.code;
     auto at = [&](Offset offset, std::size_t size = 8) {
-        return offset == absent ? 0 : load_u64(header, offset - header_start_, size);
+        return offset == absent ? 0 : load_unsigned(header, static_cast<std::size_t>(offset - header_start_), size);
     };
     return {at(layout.object.ob_type), at(c.filename), at(c.name), at(c.qualname), at(c.linetable),
             at(c.firstlineno, sizeof(int))};
@@ -67,7 +61,7 @@ void CodeCache::header_requests(std::span<const RemoteAddress> codes, std::vecto
     buffer.resize(codes.size() * header_size_);
     requests.clear();
     for (std::size_t i = 0; i < codes.size(); ++i)
-        requests.push_back({codes[i] + static_cast<RemoteAddress>(header_start_),
+        requests.push_back({field_address(codes[i], header_start_),
                             std::span(buffer).subspan(i * header_size_, header_size_)});
 }
 
@@ -125,15 +119,14 @@ Result<CodeCache::Entry> CodeCache::load(RemoteAddress code) {
     const auto& c = layout.code;
     std::array<std::byte, code_header_buffer_size> buffer{};
     auto header = std::span(buffer).first(header_size_);
-    if (auto ok = reader_.memory().read(code + static_cast<RemoteAddress>(header_start_), header); !ok)
+    if (auto ok = reader_.memory().read(field_address(code, header_start_), header); !ok)
         return std::unexpected(ok.error());
     auto fingerprint = fingerprint_of(header);
-    auto field = [&](Offset offset) { return load_u64(header, offset - header_start_); };
+    auto field = [&](Offset offset) { return load_unsigned(header, static_cast<std::size_t>(offset - header_start_), 8); };
     if (field(layout.object.ob_type) != reader_.types().code)
         return fail(ErrorKind::bad_data, fmt::format("object at {:#x} is not a code object", code));
 
-    int first_line = 0;
-    std::memcpy(&first_line, header.data() + (c.firstlineno - header_start_), sizeof first_line);
+    auto first_line = sampler::load<int>(header.data(), c.firstlineno - header_start_);
     if (first_line < 0) return fail(ErrorKind::bad_data, fmt::format("code at {:#x} has line {}", code, first_line));
 
     auto filename = reader_.read_str(field(c.filename));

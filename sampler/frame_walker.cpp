@@ -2,18 +2,12 @@
 
 #include <algorithm>
 #include <array>
-#include <cstring>
 #include <fmt/format.h>
+
+#include "sampler/byte_reads.hpp"
 
 namespace pyprofd::sampler {
 namespace {
-
-template <class T>
-T load(const std::byte* block, Offset offset) {
-    T v;
-    std::memcpy(&v, block + offset, sizeof v);
-    return v;
-}
 
 std::unexpected<Error> too_deep(std::size_t max_depth) {
     return fail(ErrorKind::bad_data,
@@ -36,7 +30,7 @@ Result<std::vector<Frame>> FrameWalker::walk(RemoteAddress frame_field) const {
     if (layout.frames == FrameModel::frame_objects) return walk_frame_objects(frame_field);
     RemoteAddress frame = frame_field;
     if (layout.frame_access == ThreadFrameAccess::through_cframe && frame != 0) {
-        auto current = reader_.read_pointer(frame + static_cast<RemoteAddress>(layout.cframe.current_frame));
+        auto current = reader_.read_pointer(field_address(frame, layout.cframe.current_frame));
         if (!current) return std::unexpected(current.error());
         frame = *current;
     }
@@ -80,7 +74,7 @@ Result<std::vector<Frame>> FrameWalker::walk_interpreter_frames(RemoteAddress fr
         }
         RemoteAddress code_address = load<RemoteAddress>(block.data(), f.code);
         auto instr = load<RemoteAddress>(block.data(), f.instr_ptr);
-        auto first_instruction = code_address + static_cast<RemoteAddress>(layout.code.code_adaptive);
+        auto first_instruction = field_address(code_address, layout.code.code_adaptive);
         frames.push_back({code_address, static_cast<std::int64_t>(instr - first_instruction)});
         frame = previous;
     }

@@ -4,18 +4,12 @@
 #include <cstring>
 #include <fmt/format.h>
 
+#include "sampler/byte_reads.hpp"
 #include "sampler/local_buffers.hpp"
 #include "sampler/text_encoding.hpp"
 
 namespace pyprofd::sampler {
 namespace {
-
-template <class T>
-T load(const std::byte* p) {
-    T v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
 
 // The header of a PEP 393 string, as far as we need it.
 struct UnicodeHeader {
@@ -46,7 +40,7 @@ ObjectReader::ObjectReader(const RemoteMemory& memory, const Layout& layout, con
       int_span_(int_view(layout).span()) {}
 
 Result<RemoteAddress> ObjectReader::type_of(RemoteAddress object) const {
-    return memory_.read<RemoteAddress>(object + static_cast<RemoteAddress>(layout_.object.ob_type));
+    return memory_.read<RemoteAddress>(field_address(object, layout_.object.ob_type));
 }
 
 Result<std::string> ObjectReader::read_str(RemoteAddress object, std::size_t max_chars) const {

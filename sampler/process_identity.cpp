@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "sampler/byte_reads.hpp"
 #include "sampler/proc_files.hpp"
 #include "sampler/remote_memory.hpp"
 #include "sampler/thread_activity.hpp"
@@ -97,8 +98,7 @@ std::optional<ProcessIdentity::ImageId> ProcessIdentity::image_of(pid_t pid) {
     if (!auxv) return std::nullopt;
     ImageId id;
     for (std::size_t at = 0; at + sizeof(Elf64_auxv_t) <= auxv->size(); at += sizeof(Elf64_auxv_t)) {
-        Elf64_auxv_t entry;
-        std::memcpy(&entry, auxv->data() + at, sizeof entry);
+        auto entry = load<Elf64_auxv_t>(reinterpret_cast<const std::byte*>(auxv->data()) + at);
         if (entry.a_type == AT_RANDOM) id.at_random = entry.a_un.a_val;
     }
     if (id.at_random == 0) return std::nullopt;

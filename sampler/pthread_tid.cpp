@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cstring>
 
+#include "sampler/byte_reads.hpp"
 #include "sampler/remote_limits.hpp"
 
 namespace pyprofd::sampler {
@@ -19,9 +19,7 @@ std::optional<std::size_t> own_tid_offset() {
     auto self = reinterpret_cast<const std::byte*>(pthread_self());
     pid_t tid = ::gettid();
     for (std::size_t off = 0; off + sizeof(pid_t) <= pthread_descriptor_scan; off += sizeof(pid_t)) {
-        pid_t v;
-        std::memcpy(&v, self + off, sizeof v);
-        if (v == tid) return off;
+        if (load<pid_t>(self + off) == tid) return off;
     }
     return std::nullopt;
 }
@@ -40,8 +38,7 @@ bool PthreadTidResolver::learn(const RemoteMemory& memory, const std::vector<std
     auto fits = [&](std::size_t off) {
         std::vector<pid_t> seen;
         for (const auto& d : descriptors) {
-            pid_t v;
-            std::memcpy(&v, d.data() + off, sizeof v);
+            auto v = load<pid_t>(d.data() + off);
             if (v <= 0 || std::ranges::find(tids, v) == tids.end() || std::ranges::find(seen, v) != seen.end())
                 return false;
             seen.push_back(v);

@@ -7,11 +7,11 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstring>
 #include <optional>
 #include <unordered_map>
 #include <fmt/format.h>
 
+#include "sampler/byte_reads.hpp"
 #include "sampler/code_cache.hpp"
 #include "sampler/debug_offsets.hpp"
 #include "sampler/frame_walker.hpp"
@@ -36,15 +36,6 @@ struct ThreadStateInfo {
     std::uint64_t ident = 0;
     pid_t native_id = 0;
 };
-
-template <class T>
-T load(const std::byte* block, Offset offset) {
-    T v;
-    std::memcpy(&v, block + offset, sizeof v);
-    return v;
-}
-
-RemoteAddress at(RemoteAddress base, Offset offset) { return base + static_cast<RemoteAddress>(offset); }
 
 // Whether the process exists and we may look at it, with the error a user can act on.
 Result<void> check_process(pid_t pid) {
@@ -121,13 +112,32 @@ struct PythonProcess::State {
     Result<std::vector<ThreadStateInfo>> thread_states();
     Result<std::optional<ThreadStateInfo>> thread_state_again(const ThreadStateInfo& thread);
     RemoteAddress gil_holder(RemoteAddress interpreter) const;
+
+    // The parts of a sample.
+    // What a sample knows of every thread before reading its stack.
+    struct ThreadFacts {
+        std::unordered_map<pid_t, ThreadActivity> activity_before_pause;  // blocking mode
+        bool paused = false;
+        bool gil_known = false;
+        RemoteAddress gil_holder = 0;
+    };
+    // Blocking mode: every thread paused (and what each was doing before); else none.
+    Result<std::optional<ThreadPause>> pause_threads(const SampleOptions& options,
+                                                     std::unordered_map<pid_t, ThreadActivity>& activity_before_pause);
+    // The threads' OS ids (learnt once, where the version keeps only pthread_t) and names.
+    void learn_threads(const std::vector<ThreadStateInfo>& states, const SampleOptions& options);
+    // A thread's stack without its frames yet: ids, name, GIL, activity.
+    ThreadStack thread_stack(const ThreadStateInfo& t, const SampleOptions& options, const ThreadFacts& facts);
+    // Its frames, read again afresh where they did not hold together; nullopt: it ended.
+    Result<std::optional<std::vector<Frame>>> read_frames(const FrameWalker& walker, const ThreadStateInfo& t,
+                                                          std::size_t& rereads);
 };
 
 Result<RemoteAddress> PythonProcess::State::first_interpreter() const {
     Result<RemoteAddress> head = fail(ErrorKind::not_python, "no interpreter");
     // The layout says where the list is (3.7+: in _PyRuntime), not which symbols exist.
     if (layout.runtime.interpreters_head != absent && runtime)
-        head = memory.read<RemoteAddress>(at(*runtime, layout.runtime.interpreters_head));
+        head = memory.read<RemoteAddress>(field_address(*runtime, layout.runtime.interpreters_head));
     else if (layout.runtime.interpreters_head == absent && interp_head)
         head = memory.read<RemoteAddress>(*interp_head);
     if (head && *head == 0)
@@ -146,7 +156,7 @@ Result<std::vector<ThreadStateInfo>> PythonProcess::State::thread_states() {
     std::array<std::byte, thread_state_buffer_size> block{};
     std::vector<ThreadStateInfo> out;
     for (std::size_t i = 0; *interp != 0 && i < max_interpreters; ++i) {
-        auto tstate = memory.read<RemoteAddress>(at(*interp, layout.interpreter.threads_head));
+        auto tstate = memory.read<RemoteAddress>(field_address(*interp, layout.interpreter.threads_head));
         if (!tstate) return std::unexpected(tstate.error());
         RemoteAddress address = *tstate;
         while (address != 0) {
@@ -167,7 +177,7 @@ Result<std::vector<ThreadStateInfo>> PythonProcess::State::thread_states() {
             out.push_back(info);
             address = load<RemoteAddress>(block.data(), t.next);
         }
-        auto next = memory.read<RemoteAddress>(at(*interp, layout.interpreter.next));
+        auto next = memory.read<RemoteAddress>(field_address(*interp, layout.interpreter.next));
         if (!next) return std::unexpected(next.error());
         *interp = *next;
     }
@@ -213,14 +223,14 @@ RemoteAddress PythonProcess::State::gil_holder(RemoteAddress interpreter) const 
             if (current_thread) return memory.read<RemoteAddress>(*current_thread).value_or(0);
             return 0;
         case GilModel::runtime_tstate_current:
-            if (runtime) return memory.read<RemoteAddress>(at(*runtime, layout.runtime.tstate_current)).value_or(0);
+            if (runtime) return memory.read<RemoteAddress>(field_address(*runtime, layout.runtime.tstate_current)).value_or(0);
             return 0;
         case GilModel::interpreter_gil: {
-            auto gil = memory.read<RemoteAddress>(at(interpreter, layout.interpreter.ceval_gil));
+            auto gil = memory.read<RemoteAddress>(field_address(interpreter, layout.interpreter.ceval_gil));
             if (!gil || *gil == 0) return 0;
-            auto locked = memory.read<std::int32_t>(at(*gil, layout.gil_state.locked));
+            auto locked = memory.read<std::int32_t>(field_address(*gil, layout.gil_state.locked));
             if (!locked || *locked == 0) return 0;
-            return memory.read<RemoteAddress>(at(*gil, layout.gil_state.last_holder)).value_or(0);
+            return memory.read<RemoteAddress>(field_address(*gil, layout.gil_state.last_holder)).value_or(0);
         }
     }
     return 0;
@@ -332,19 +342,79 @@ bool PythonProcess::exited() const { return s_->identity && s_->identity->exited
 
 bool PythonProcess::program_replaced() const { return s_->identity && s_->identity->program_replaced(); }
 
-Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
-    // Blocking mode: whether a thread was running must be read before pausing it
-    // (a paused thread is in tracing stop, which says nothing of what it was doing).
-    std::unordered_map<pid_t, ThreadActivity> activity_before_pause;
-    std::optional<ThreadPause> pause;
-    if (options.pause_threads) {
-        if (options.thread_activity)
-            if (auto tids = list_threads(s_->pid))
-                for (pid_t tid : *tids) activity_before_pause[tid] = s_->activity.read(tid);
-        auto paused = ThreadPause::pause_all(s_->pid, s_->stragglers);
-        if (!paused) return std::unexpected(paused.error());
-        pause.emplace(std::move(*paused));
+Result<std::optional<ThreadPause>> PythonProcess::State::pause_threads(
+    const SampleOptions& options, std::unordered_map<pid_t, ThreadActivity>& activity_before_pause) {
+    if (!options.pause_threads) return std::nullopt;
+    // Whether a thread was running must be read before pausing it (a paused thread
+    // is in tracing stop, which says nothing of what it was doing).
+    if (options.thread_activity)
+        if (auto tids = list_threads(pid))
+            for (pid_t tid : *tids) activity_before_pause[tid] = activity.read(tid);
+    auto paused = ThreadPause::pause_all(pid, stragglers);
+    if (!paused) return std::unexpected(paused.error());
+    return std::move(*paused);
+}
+
+void PythonProcess::State::learn_threads(const std::vector<ThreadStateInfo>& states, const SampleOptions& options) {
+    // Thread states before 3.11 hold only the pthread_t: learn where the tid is once.
+    bool need_tids = std::ranges::any_of(states, [](const auto& t) { return t.native_id == 0; });
+    if (need_tids && !pthread_tids.known()) {
+        std::vector<std::uint64_t> pthreads;
+        for (const auto& t : states) pthreads.push_back(t.ident);
+        if (auto tids = list_threads(pid)) pthread_tids.learn(memory, pthreads, *tids);
     }
+    if (options.thread_names && !states.empty()) {
+        std::vector<std::uint64_t> idents;
+        for (const auto& t : states) idents.push_back(t.ident);
+        names.refresh_if_stale(*reader, states.front().interpreter, idents);
+    }
+}
+
+ThreadStack PythonProcess::State::thread_stack(const ThreadStateInfo& t, const SampleOptions& options,
+                                               const ThreadFacts& facts) {
+    ThreadStack stack;
+    stack.ident = t.ident;
+    stack.native_id = t.native_id != 0 ? t.native_id : pthread_tids.tid_of(memory, t.ident);
+    if (auto name = names.name_of(t.ident))
+        stack.name = *name;
+    else if (stack.native_id == pid)
+        stack.name = "MainThread";  // what threading calls it, before threading is imported
+    if (facts.gil_known) stack.holds_gil = facts.gil_holder == t.address;
+    if (options.thread_activity) {
+        if (!facts.paused)
+            stack.activity = activity.read(stack.native_id);
+        else if (auto it = facts.activity_before_pause.find(stack.native_id); it != facts.activity_before_pause.end())
+            stack.activity = it->second;
+    }
+    return stack;
+}
+
+Result<std::optional<std::vector<Frame>>> PythonProcess::State::read_frames(const FrameWalker& walker,
+                                                                            const ThreadStateInfo& t,
+                                                                            std::size_t& rereads) {
+    // The stack is read while the thread runs: it can push and pop frames between
+    // our reads (and 3.11's frame chain starts on the C stack, which changes with
+    // every call from C), or end. A stack that does not hold together is read once
+    // or twice more, afresh, before it counts as an error; a thread that ended
+    // meanwhile is left out of the sample (nullopt), as it would be of the next.
+    auto frames = walker.walk(t.frame_field);
+    for (int again = 0; !frames && frames.error().kind != ErrorKind::no_such_process && again < 2 &&
+                        rereads < max_stack_rereads_per_sample;
+         ++again, ++rereads) {
+        auto fresh = thread_state_again(t);
+        if (!fresh) break;
+        if (!*fresh) return std::nullopt;
+        frames = walker.walk((*fresh)->frame_field);
+    }
+    if (!frames) return std::unexpected(frames.error());
+    return std::move(*frames);
+}
+
+Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
+    State::ThreadFacts facts;
+    auto pause = s_->pause_threads(options, facts.activity_before_pause);
+    if (!pause) return std::unexpected(pause.error());
+    facts.paused = pause->has_value();
     // One read brings back last sample's pages, checks last sample's code objects
     // and that the program is still the one we attached to.
     struct SnapshotScope {
@@ -355,42 +425,16 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
 
     auto states = s_->thread_states();
     if (!states) return std::unexpected(states.error());
-
-    // Thread states before 3.11 hold only the pthread_t: learn where the tid is once.
-    bool need_tids = std::ranges::any_of(*states, [](const auto& t) { return t.native_id == 0; });
-    if (need_tids && !s_->pthread_tids.known()) {
-        std::vector<std::uint64_t> pthreads;
-        for (const auto& t : *states) pthreads.push_back(t.ident);
-        if (auto tids = list_threads(s_->pid)) s_->pthread_tids.learn(s_->memory, pthreads, *tids);
-    }
-    if (options.thread_names && !states->empty()) {
-        std::vector<std::uint64_t> idents;
-        for (const auto& t : *states) idents.push_back(t.ident);
-        s_->names.refresh_if_stale(*s_->reader, states->front().interpreter, idents);
-    }
+    s_->learn_threads(*states, options);
 
     FrameWalker walker(*s_->reader, *s_->codes);
     StackSample sample;
     std::size_t frames_in_sample = 0;
     std::size_t rereads = 0;
-    RemoteAddress holder = 0;
-    bool gil_known = s_->layout.gil != GilModel::current_thread_symbol || s_->current_thread.has_value();
-    if (!states->empty()) holder = s_->gil_holder(states->front().interpreter);
+    facts.gil_known = s_->layout.gil != GilModel::current_thread_symbol || s_->current_thread.has_value();
+    if (!states->empty()) facts.gil_holder = s_->gil_holder(states->front().interpreter);
     for (const auto& t : *states) {
-        ThreadStack stack;
-        stack.ident = t.ident;
-        stack.native_id = t.native_id != 0 ? t.native_id : s_->pthread_tids.tid_of(s_->memory, t.ident);
-        if (auto name = s_->names.name_of(t.ident))
-            stack.name = *name;
-        else if (stack.native_id == s_->pid)
-            stack.name = "MainThread";  // what threading calls it, before threading is imported
-        if (gil_known) stack.holds_gil = holder == t.address;
-        if (options.thread_activity) {
-            if (!pause)
-                stack.activity = s_->activity.read(stack.native_id);
-            else if (auto it = activity_before_pause.find(stack.native_id); it != activity_before_pause.end())
-                stack.activity = it->second;
-        }
+        ThreadStack stack = s_->thread_stack(t, options, facts);
         if (frames_in_sample >= max_frames_per_sample) {
             stack.error = Error{ErrorKind::bad_data, fmt::format("not read: this sample's threads had {} frames "
                                                                  "already, the most pyprofd reads in one sample",
@@ -398,28 +442,11 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
             sample.threads.push_back(std::move(stack));
             continue;
         }
-        // The stack is read while the thread runs: it can push and pop frames between
-        // our reads (and 3.11's frame chain starts on the C stack, which changes with
-        // every call from C), or end. A stack that does not hold together is read once
-        // or twice more, afresh, before it counts as an error; a thread that ended
-        // meanwhile is left out of the sample, as it would be of the next.
-        auto frames = walker.walk(t.frame_field);
-        bool ended = false;
-        for (int again = 0; !frames && frames.error().kind != ErrorKind::no_such_process && again < 2 &&
-                            rereads < max_stack_rereads_per_sample;
-             ++again, ++rereads) {
-            auto fresh = s_->thread_state_again(t);
-            if (!fresh) break;
-            if (!*fresh) {
-                ended = true;
-                break;
-            }
-            frames = walker.walk((*fresh)->frame_field);
-        }
-        if (ended) continue;
+        auto frames = s_->read_frames(walker, t, rereads);
+        if (frames && !*frames) continue;  // it ended
         if (frames) {
-            frames_in_sample += frames->size();
-            stack.frames = std::move(*frames);
+            frames_in_sample += (*frames)->size();
+            stack.frames = std::move(**frames);
         } else {
             if (frames.error().kind == ErrorKind::no_such_process) return std::unexpected(frames.error());
             stack.error = frames.error();

@@ -1,8 +1,9 @@
 #include "sampler/remote_dict.hpp"
 
 #include <array>
-#include <cstring>
 #include <fmt/format.h>
+
+#include "sampler/byte_reads.hpp"
 
 namespace pyprofd::sampler {
 namespace {
@@ -10,15 +11,6 @@ namespace {
 constexpr unsigned long tpflags_inline_values = 1ul << 2;  // 3.13
 constexpr unsigned long tpflags_managed_dict = 1ul << 4;   // 3.11+
 constexpr int dict_kind_general = 0;                        // 3.11+: (hash, key, value) entries
-
-template <class T>
-T load(const std::vector<std::byte>& bytes, std::size_t offset) {
-    T v;
-    std::memcpy(&v, bytes.data() + offset, sizeof v);
-    return v;
-}
-
-RemoteAddress at(RemoteAddress base, Offset offset) { return base + static_cast<RemoteAddress>(offset); }
 
 // The entries of a keys object; values come from `values` for split (shared-key) tables.
 Result<std::vector<DictEntry>> read_keys(const ObjectReader& reader, RemoteAddress keys,
@@ -31,8 +23,8 @@ Result<std::vector<DictEntry>> read_keys(const ObjectReader& reader, RemoteAddre
     std::size_t key_in_entry = 8;
 
     if (layout.dicts == DictModel::compact_py36) {
-        auto size = memory.read<std::int64_t>(at(keys, layout.dict_keys.size));
-        auto n = memory.read<std::int64_t>(at(keys, layout.dict_keys.nentries));
+        auto size = memory.read<std::int64_t>(field_address(keys, layout.dict_keys.size));
+        auto n = memory.read<std::int64_t>(field_address(keys, layout.dict_keys.nentries));
         if (!size) return std::unexpected(size.error());
         if (!n) return std::unexpected(n.error());
         if (*size <= 0 || *size > (1ll << 30) || (*size & (*size - 1)) != 0 || *n < 0 || *n > *size)
@@ -44,8 +36,8 @@ Result<std::vector<DictEntry>> read_keys(const ObjectReader& reader, RemoteAddre
         struct {
             std::uint8_t log2_size, log2_index_bytes, kind;
         } head{};
-        auto h = memory.read<std::array<std::uint8_t, 3>>(at(keys, layout.dict_keys.size));
-        auto n = memory.read<std::int64_t>(at(keys, layout.dict_keys.nentries));
+        auto h = memory.read<std::array<std::uint8_t, 3>>(field_address(keys, layout.dict_keys.size));
+        auto n = memory.read<std::int64_t>(field_address(keys, layout.dict_keys.nentries));
         if (!h) return std::unexpected(h.error());
         if (!n) return std::unexpected(n.error());
         head = {(*h)[0], (*h)[1], (*h)[2]};
@@ -70,7 +62,7 @@ Result<std::vector<DictEntry>> read_keys(const ObjectReader& reader, RemoteAddre
     if (values != 0 && nentries > 0) {
         split_values.resize(nentries);
         auto bytes = std::as_writable_bytes(std::span(split_values));
-        if (auto ok = memory.read(at(values, layout.dict_values.values), bytes); !ok)
+        if (auto ok = memory.read(field_address(values, layout.dict_values.values), bytes); !ok)
             return std::unexpected(ok.error());
     }
     std::vector<DictEntry> out;
@@ -86,8 +78,8 @@ Result<std::vector<DictEntry>> read_keys(const ObjectReader& reader, RemoteAddre
 Result<std::vector<DictEntry>> read_dict_py27(const ObjectReader& reader, RemoteAddress dict,
                                               std::size_t max_entries) {
     const auto& layout = reader.layout();
-    auto mask = reader.memory().read<std::int64_t>(at(dict, layout.dict.mask));
-    auto table = reader.read_pointer(at(dict, layout.dict.table));
+    auto mask = reader.memory().read<std::int64_t>(field_address(dict, layout.dict.mask));
+    auto table = reader.read_pointer(field_address(dict, layout.dict.table));
     if (!mask) return std::unexpected(mask.error());
     if (!table) return std::unexpected(table.error());
     // A table at most 2/3 full: 4 slots an entry is more than any real one has.
@@ -125,8 +117,8 @@ Result<std::vector<DictEntry>> read_dict(const ObjectReader& reader, RemoteAddre
         return fail(ErrorKind::bad_data, fmt::format("object at {:#x} is not a dict", dict));
     const auto& layout = reader.layout();
     if (layout.dicts == DictModel::open_addressing_py27) return read_dict_py27(reader, dict, max_entries);
-    auto keys = reader.read_pointer(at(dict, layout.dict.keys));
-    auto values = reader.read_pointer(at(dict, layout.dict.values));
+    auto keys = reader.read_pointer(field_address(dict, layout.dict.keys));
+    auto values = reader.read_pointer(field_address(dict, layout.dict.values));
     if (!keys) return std::unexpected(keys.error());
     if (!values) return std::unexpected(values.error());
     return read_keys(reader, *keys, *values, max_entries);
@@ -144,12 +136,12 @@ Result<std::optional<RemoteAddress>> instance_attribute(const ObjectReader& read
     const auto& layout = reader.layout();
     auto type = reader.type_of(object);
     if (!type) return std::unexpected(type.error());
-    auto flags = reader.memory().read<unsigned long>(at(*type, layout.type.tp_flags));
+    auto flags = reader.memory().read<unsigned long>(field_address(*type, layout.type.tp_flags));
     if (!flags) return std::unexpected(flags.error());
 
     // Values that live outside a dict object share the keys cached on the type.
     auto from_shared_keys = [&](RemoteAddress values) -> Result<std::optional<RemoteAddress>> {
-        auto keys = reader.read_pointer(at(*type, layout.type.ht_cached_keys));
+        auto keys = reader.read_pointer(field_address(*type, layout.type.ht_cached_keys));
         if (!keys) return std::unexpected(keys.error());
         if (*keys == 0) return std::nullopt;
         auto entries = read_keys(reader, *keys, values, max_shared_keys_entries);
@@ -201,10 +193,10 @@ Result<std::optional<RemoteAddress>> instance_attribute(const ObjectReader& read
         case InstanceDictModel::dict_offset:
             break;
     }
-    auto dictoffset = reader.memory().read<std::int64_t>(at(*type, layout.type.tp_dictoffset));
+    auto dictoffset = reader.memory().read<std::int64_t>(field_address(*type, layout.type.tp_dictoffset));
     if (!dictoffset) return std::unexpected(dictoffset.error());
     if (*dictoffset <= 0) return std::nullopt;
-    auto dict = reader.read_pointer(object + static_cast<RemoteAddress>(*dictoffset));
+    auto dict = reader.read_pointer(object + static_cast<RemoteAddress>(*dictoffset));  // a 64-bit size, not an Offset
     if (!dict) return std::unexpected(dict.error());
     return from_dict(*dict);
 }

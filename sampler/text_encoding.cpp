@@ -1,7 +1,8 @@
 #include "sampler/text_encoding.hpp"
 
 #include <cstdint>
-#include <cstring>
+
+#include "sampler/byte_reads.hpp"
 
 namespace pyprofd::sampler {
 
@@ -33,13 +34,9 @@ std::string utf8_from_code_units(std::span<const std::byte> data, int kind) {
         if (unit == 1) {
             cp = static_cast<unsigned char>(data[i]);
         } else if (unit == 2) {
-            std::uint16_t v;
-            std::memcpy(&v, data.data() + i, 2);
-            cp = v;
+            cp = load<std::uint16_t>(data.data() + i);
         } else {
-            std::uint32_t v;
-            std::memcpy(&v, data.data() + i, 4);
-            cp = v;
+            cp = load<std::uint32_t>(data.data() + i);
         }
         append_utf8(out, cp);
     }

@@ -1,5 +1,6 @@
 #include "sampler/thread_names.hpp"
 
+#include "sampler/byte_reads.hpp"
 #include "sampler/remote_dict.hpp"
 #include "sampler/remote_limits.hpp"
 
@@ -7,13 +8,13 @@ namespace pyprofd::sampler {
 
 Result<RemoteAddress> ThreadNames::find_active_dict(const ObjectReader& reader, RemoteAddress interpreter) {
     const auto& layout = reader.layout();
-    auto modules = reader.read_pointer(interpreter + static_cast<RemoteAddress>(layout.interpreter.modules));
+    auto modules = reader.read_pointer(field_address(interpreter, layout.interpreter.modules));
     if (!modules) return std::unexpected(modules.error());
     if (*modules == 0) return 0;
     auto threading = dict_get(reader, *modules, "threading");
     if (!threading) return std::unexpected(threading.error());
     if (!*threading) return 0;
-    auto module_dict = reader.read_pointer(**threading + static_cast<RemoteAddress>(layout.module.md_dict));
+    auto module_dict = reader.read_pointer(field_address(**threading, layout.module.md_dict));
     if (!module_dict) return std::unexpected(module_dict.error());
     auto active = dict_get(reader, *module_dict, "_active");
     if (!active) return std::unexpected(active.error());

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <iostream>
 #include <set>
+#include <stdexcept>
+#include <string>
 
 namespace fs = std::filesystem;
 
@@ -78,11 +80,22 @@ std::vector<Interpreter> discover() {
         if (!present.contains("pyenv " + f)) skipped += " [pyenv " + f + "]";
     for (const auto& f : expected_system)
         if (!present.contains("debian " + f)) skipped += " [debian " + f + "]";
+    if (!skipped.empty() && interpreters_required())
+        throw std::runtime_error("Interpreters MISSING, and CI requires every one:" + skipped +
+                                 " (install them with pyenv, and Debian's python3.11; locally, without CI set, "
+                                 "the tests skip them)");
     std::cout << "Interpreters SKIPPED (not installed):" << (skipped.empty() ? " none" : skipped) << "\n";
     return found;
 }
 
 }  // namespace
+
+bool interpreters_required() {
+    const char* ci = std::getenv("CI");
+    if (!ci) return false;
+    std::string value = ci;
+    return !value.empty() && value != "0" && value != "false";
+}
 
 const std::vector<Interpreter>& interpreters() {
     static const std::vector<Interpreter> all = discover();

@@ -17,8 +17,15 @@ struct Interpreter {
 };
 
 // Every interpreter found; prints once which were found and which expected ones were
-// not (and so are skipped).
+// not (and so are skipped). Where missing ones are not allowed (interpreters_required),
+// it throws instead, saying which are missing: a test that loops over them fails
+// rather than pass having run against nothing.
 const std::vector<Interpreter>& interpreters();
+
+// Whether every expected interpreter must be there: in CI (the CI environment
+// variable set, as .ci/run sets it), so that a CI machine without them fails.
+// Elsewhere they are skipped, and said so.
+bool interpreters_required();
 
 // The first interpreter of each frame model (frame objects up to 3.10, interpreter
 // frames from 3.11): for tests of code that knows no versions.

@@ -1,0 +1,158 @@
+// A session's record as JSON: every field survives a round trip, records written
+// before a field existed still read (owners, truncation, launched commands), and a
+// record that is not one says what is wrong instead of throwing.
+#include <doctest/doctest.h>
+
+#include "daemon/session_json.hpp"
+
+using namespace pyprofd;
+using daemon::SessionInfo;
+using daemon::SessionState;
+
+namespace {
+
+SessionInfo full_record() {
+    SessionInfo info;
+    info.id = "0123456789abcdef";
+    info.owner = "uid:1000";
+    info.owner_name = "alice";
+    info.spec.command = {"python3", "job.py", "--fast"};
+    info.spec.env = {{"MODE", ""}, {"TOKEN", ""}};  // names only: values are never saved
+    info.spec.cwd = "/srv/app";
+    info.spec.rate_hz = 250;
+    info.spec.duration_s = 12.5;
+    info.spec.name = "nightly & more";
+    info.spec.aggregation = {.include_idle = true, .gil_only = true, .per_thread = true, .by_function = true};
+    info.spec.blocking = true;
+    info.state = SessionState::failed;
+    info.failure = "the target went away";
+    info.target_pid = 4242;
+    info.target_command_line = {"python3", "job.py", "--fast"};
+    info.python_version = "3.11.2";
+    info.created = daemon::WallClock::time_point(std::chrono::milliseconds(1'700'000'000'123));
+    info.ended = info.created + std::chrono::milliseconds(12'500);
+    info.samples = 3000;
+    info.samples_expected = 3125;
+    info.failed_samples = 7;
+    info.thread_errors = 9;
+    info.max_lag_ms = 4.5;
+    info.mean_lag_ms = 0.25;
+    info.elapsed_s = 12.5;
+    info.threads = {{4242, {"MainThread", 3000}}, {4243, {"worker \"1\"", 12}}};
+    info.truncated_samples = 17;
+    info.truncated_by = "limits.max_profile_stacks";
+    return info;
+}
+
+}  // namespace
+
+TEST_CASE("a session record reads back as it was written, field by field") {
+    auto info = full_record();
+    auto back = daemon::session_from_json(daemon::session_to_json(info));
+    REQUIRE_MESSAGE(back, back.error());
+    CHECK(back->id == info.id);
+    CHECK(back->owner == info.owner);
+    CHECK(back->owner_name == info.owner_name);
+    CHECK(back->spec.command == info.spec.command);
+    CHECK(back->spec.env == info.spec.env);
+    CHECK(back->spec.cwd == info.spec.cwd);
+    CHECK(!back->spec.pid);
+    CHECK(back->spec.rate_hz == info.spec.rate_hz);
+    CHECK(back->spec.duration_s == info.spec.duration_s);
+    CHECK(back->spec.name == info.spec.name);
+    CHECK(back->spec.aggregation.include_idle);
+    CHECK(back->spec.aggregation.gil_only);
+    CHECK(back->spec.aggregation.per_thread);
+    CHECK(back->spec.aggregation.by_function);
+    CHECK(back->spec.blocking);
+    CHECK(back->state == SessionState::failed);
+    CHECK(back->failure == info.failure);
+    CHECK(back->target_pid == info.target_pid);
+    CHECK(back->target_command_line == info.target_command_line);
+    CHECK(back->python_version == info.python_version);
+    CHECK(back->created == info.created);  // to the millisecond, as ISO 8601 keeps it
+    CHECK(back->ended == info.ended);
+    CHECK(back->samples == info.samples);
+    CHECK(back->samples_expected == info.samples_expected);
+    CHECK(back->failed_samples == info.failed_samples);
+    CHECK(back->thread_errors == info.thread_errors);
+    CHECK(back->max_lag_ms == info.max_lag_ms);
+    CHECK(back->mean_lag_ms == info.mean_lag_ms);
+    CHECK(back->elapsed_s == info.elapsed_s);
+    REQUIRE(back->threads.size() == 2);
+    CHECK(back->threads.at(4243).name == "worker \"1\"");
+    CHECK(back->threads.at(4243).samples == 12);
+    CHECK(back->truncated_samples == 17);
+    CHECK(back->truncated_by == "limits.max_profile_stacks");
+}
+
+TEST_CASE("a session of a running process, without a duration, still running") {
+    SessionInfo info;
+    info.id = "fedcba9876543210";
+    info.spec.pid = 77;
+    info.spec.duration_s.reset();
+    info.created = daemon::WallClock::time_point(std::chrono::seconds(1'700'000'000));
+    auto json = daemon::session_to_json(info);
+    CHECK(json.at("ended_at").is_null());
+    CHECK(json.at("options").at("duration_s").is_null());
+    CHECK(json.at("target").at("pid").is_null());  // not attached yet
+    CHECK(!json.contains("failure"));
+    CHECK(!json.contains("truncated"));
+    CHECK(!json.at("target").contains("command"));
+    auto back = daemon::session_from_json(json);
+    REQUIRE_MESSAGE(back, back.error());
+    CHECK(back->spec.pid == 77);
+    CHECK(!back->spec.duration_s);
+    CHECK(!back->ended);
+    CHECK(back->state == SessionState::running);
+}
+
+TEST_CASE("a record from before owners, truncation and commands were kept belongs to root") {
+    auto json = daemon::session_to_json(full_record());
+    json.erase("owner");
+    json.erase("truncated");
+    json.at("target").erase("command");
+    json.at("target").erase("cwd");
+    json.at("target").erase("env");
+    auto back = daemon::session_from_json(json);
+    REQUIRE_MESSAGE(back, back.error());
+    CHECK(back->owner == "uid:0");
+    CHECK(back->owner_name == "root");
+    CHECK(back->truncated_samples == 0);
+    CHECK(back->truncated_by.empty());
+    CHECK(back->spec.command.empty());
+    CHECK(back->spec.env.empty());
+}
+
+TEST_CASE("what is not a session record is refused with the reason") {
+    auto good = daemon::session_to_json(full_record());
+
+    auto missing = good;
+    missing.erase("samples");
+    auto read = daemon::session_from_json(missing);
+    REQUIRE(!read);
+    CHECK(read.error().find("not a session record") != std::string::npos);
+
+    auto state = good;
+    state["state"] = "dancing";
+    read = daemon::session_from_json(state);
+    REQUIRE(!read);
+    CHECK(read.error().find("unknown state \"dancing\"") != std::string::npos);
+
+    auto created = good;
+    created["created_at"] = "yesterday";
+    read = daemon::session_from_json(created);
+    REQUIRE(!read);
+    CHECK(read.error().find("created_at is not a time") != std::string::npos);
+
+    auto wrong_type = good;
+    wrong_type["samples"] = "many";
+    CHECK(!daemon::session_from_json(wrong_type));
+    CHECK(!daemon::session_from_json(nlohmann::json::array()));
+}
+
+TEST_CASE("times are ISO 8601 in UTC to the millisecond") {
+    CHECK(daemon::iso8601(daemon::WallClock::time_point(std::chrono::milliseconds(1'700'000'000'123))) ==
+          "2023-11-14T22:13:20.123Z");
+    CHECK(daemon::iso8601(daemon::WallClock::time_point{}) == "1970-01-01T00:00:00.000Z");
+}
