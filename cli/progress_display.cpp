@@ -1,4 +1,4 @@
-#include "daemon/progress_display.hpp"
+#include "cli/progress_display.hpp"
 
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <fmt/format.h>
 
-namespace pyprofd::daemon {
+namespace pyprofd::cli {
 namespace {
 
 constexpr auto plain_line_every = std::chrono::seconds(5);
@@ -63,4 +63,4 @@ void ProgressDisplay::finish() {
     std::fflush(out_);
 }
 
-}  // namespace pyprofd::daemon
+}  // namespace pyprofd::cli

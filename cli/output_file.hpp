@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-namespace pyprofd::daemon {
+namespace pyprofd::cli {
 
 // A FIFO is written once a reader opens it, as with the shell's `>`: while none
 // has, `waiting` is called once and `give_up` asked every 0.1 s (pyprofd record
@@ -38,4 +38,4 @@ std::expected<void, std::string> check_output_file(const std::string& path);
 std::expected<void, std::string> write_to_descriptor(int fd, std::string_view name,
                                                      const std::function<void(std::ostream&)>& write);
 
-}  // namespace pyprofd::daemon
+}  // namespace pyprofd::cli

@@ -1,4 +1,4 @@
-#include "daemon/record_command.hpp"
+#include "cli/record_command.hpp"
 
 #include <unistd.h>
 
@@ -9,124 +9,41 @@
 #include <iostream>
 #include <thread>
 
-#include "daemon/command_arguments.hpp"
 #include "daemon/launched_program.hpp"
-#include "daemon/output_file.hpp"
-#include "daemon/progress_display.hpp"
+#include "cli/profile_file.hpp"
+#include "cli/progress_display.hpp"
 #include "daemon/termination_signals.hpp"
 #include "sampler/python_process.hpp"
 #include "sampler/sampling_loop.hpp"
 #include "sampler/thread_pause.hpp"
 
-namespace pyprofd::daemon {
+namespace pyprofd::cli {
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-std::string default_output_name(pid_t pid, OutputFormat format) {
+std::string default_output_name(pid_t pid, daemon::OutputFormat format) {
     char stamp[32];
     std::time_t now = std::time(nullptr);
     std::tm local{};
     ::localtime_r(&now, &local);
     std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &local);
-    return fmt::format("pyprofd-{}-{}{}", pid, stamp, file_extension(format));
+    return fmt::format("pyprofd-{}-{}{}", pid, stamp, daemon::file_extension(format));
 }
 
 std::string describe_target(const sampler::PythonProcess& process) {
-    auto command = command_text(process.command_line());
+    auto command = daemon::command_text(process.command_line());
     if (command.size() > 100) command = command.substr(0, 97) + "...";
     return fmt::format("process {} ({}), Python {}", process.pid(), command, process.version().to_string());
 }
 
 }  // namespace
 
-std::expected<RecordOptions, std::string> parse_record_arguments(std::span<const std::string_view> args) {
-    RecordOptions options;
-    std::optional<bool> blocking;
-    ArgumentReader reader(args);
-    while (reader.next()) {
-        auto name = reader.name();
-        if (reader.argument() == "--") {
-            for (auto word : reader.rest()) options.command.emplace_back(word);
-            if (options.command.empty()) return std::unexpected("'--' must be followed by the program to run");
-            break;
-        }
-        auto flag = [&](bool& target) {
-            target = true;
-            return reader.no_value();
-        };
-        std::expected<void, std::string> ok;
-        if (name == "--pid" || name == "-p") {
-            auto v = reader.value();
-            if (!v) return std::unexpected(v.error());
-            auto n = parse_number(*v);
-            if (!n || *n < 1 || *n != std::floor(*n) || *n > 4194304)
-                return std::unexpected(fmt::format("--pid takes a process id, not '{}'", *v));
-            options.pid = static_cast<pid_t>(*n);
-        } else if (name == "--rate" || name == "-r") {
-            auto v = reader.value();
-            if (!v) return std::unexpected(v.error());
-            auto n = parse_number(*v);
-            if (!n || *n < 1 || *n > max_rate_hz)
-                return std::unexpected(
-                    fmt::format("--rate takes samples per second from 1 to {}, not '{}'", max_rate_hz, *v));
-            options.rate_hz = *n;
-        } else if (name == "--duration" || name == "-d") {
-            auto v = reader.value();
-            if (!v) return std::unexpected(v.error());
-            auto n = parse_number(*v);
-            if (!n || *n <= 0 || *n > 366.0 * 24 * 3600)
-                return std::unexpected(fmt::format("--duration takes seconds (more than 0), not '{}'", *v));
-            options.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(*n));
-        } else if (name == "--output" || name == "-o") {
-            auto v = reader.value();
-            if (!v) return std::unexpected(v.error());
-            auto path = output_path_option(*v);
-            if (!path) return std::unexpected(path.error());
-            options.output = *path;
-        } else if (name == "--format" || name == "-f") {
-            auto v = reader.value();
-            if (!v) return std::unexpected(v.error());
-            auto format = output_format_option(*v);
-            if (!format) return std::unexpected(format.error());
-            options.format = *format;
-        } else if (name == "--idle") {
-            ok = flag(options.aggregation.include_idle);
-        } else if (name == "--gil") {
-            ok = flag(options.aggregation.gil_only);
-        } else if (name == "--threads") {
-            ok = flag(options.aggregation.per_thread);
-        } else if (name == "--function") {
-            ok = flag(options.aggregation.by_function);
-        } else if (name == "--blocking" || name == "--nonblocking") {
-            bool wanted = name == "--blocking";
-            if (blocking && *blocking != wanted) return std::unexpected("--blocking and --nonblocking exclude each other");
-            ok = reader.no_value();
-            blocking = wanted;
-        } else if (auto limit = read_profile_limit_option(reader, options.limits)) {
-            ok = *limit;
-        } else {
-            return std::unexpected(fmt::format("record: unknown argument '{}'", reader.argument()));
-        }
-        if (!ok) return std::unexpected(ok.error());
-    }
-    options.blocking = blocking.value_or(false);
-    if (options.pid && !options.command.empty())
-        return std::unexpected("give either --pid or a program after '--', not both");
-    if (!options.pid && options.command.empty())
-        return std::unexpected("record needs --pid PID or a program to launch after '--'");
-    auto format = output_format_for(options.format, options.output);
-    if (!format) return std::unexpected(format.error());
-    options.format = *format;
-    if (format_keeps_threads(*format)) options.aggregation.per_thread = true;
-    return options;
-}
-
 int run_record(const RecordOptions& options) {
     // First, before any thread starts: Ctrl-C and SIGTERM become a stop request.
-    TerminationSignals signals;
-    std::optional<LaunchedProgram> program;
+    daemon::TerminationSignals signals;
+    std::optional<daemon::LaunchedProgram> program;
     std::optional<sampler::PythonProcess> process;
 
     // An output that cannot be written (a directory, a missing directory) is said
@@ -140,14 +57,14 @@ int run_record(const RecordOptions& options) {
     if (!options.output.empty() && !check_output(options.output)) return 1;
 
     if (!options.command.empty()) {
-        become_child_subreaper();
-        auto launched = LaunchedProgram::launch(options.command);
+        daemon::become_child_subreaper();
+        auto launched = daemon::LaunchedProgram::launch(options.command);
         if (!launched) {
             std::cerr << "pyprofd: " << launched.error() << "\n";
             return 1;
         }
         program.emplace(std::move(*launched));
-        auto attached = attach_when_python_runs(*program, signals.stop_token());
+        auto attached = daemon::attach_when_python_runs(*program, signals.stop_token());
         if (!attached) {
             std::cerr << "pyprofd: " << attached.error() << "\n";
             return 1;  // the program is ended by its destructor
@@ -176,7 +93,7 @@ int run_record(const RecordOptions& options) {
                              options.duration ? "; Ctrl-C to stop early" : "");
 
     render::Profile profile(options.limits);
-    SampleAggregator aggregator(profile, options.aggregation);
+    daemon::SampleAggregator aggregator(profile, options.aggregation);
     std::atomic<std::uint64_t> samples{0}, thread_errors{0};
     ProgressDisplay progress(stderr, options.duration);
     auto started = Clock::now();
@@ -237,12 +154,12 @@ int run_record(const RecordOptions& options) {
 
     if (auto note = truncation_note(profile); !note.empty()) std::cerr << note << "\n";
 
-    OutputDetails details{.rate_hz = options.rate_hz,
+    daemon::OutputDetails details{.rate_hz = options.rate_hz,
                           .wall_clock = options.aggregation.include_idle,
                           .start_unix_ns = started_unix_ns,
                           .duration_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(result.stats.elapsed).count()};
     auto& graph = details.flame_graph;
-    graph.title = graph_title(command_text(process->command_line()));
+    graph.title = daemon::graph_title(daemon::command_text(process->command_line()));
     graph.subtitle = fmt::format("process {}, Python {}, {} Hz{}, {:.1f} s, {} samples, {} errors{}", process->pid(),
                                  process->version().to_string(), options.rate_hz,
                                  options.blocking ? " blocking" : "", seconds, result.stats.samples_taken,
@@ -267,4 +184,4 @@ int run_record(const RecordOptions& options) {
     return 0;
 }
 
-}  // namespace pyprofd::daemon
+}  // namespace pyprofd::cli

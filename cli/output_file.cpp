@@ -1,4 +1,4 @@
-#include "daemon/output_file.hpp"
+#include "cli/output_file.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -16,7 +16,7 @@
 #include "daemon/atomic_file.hpp"
 #include "daemon/fd_output_buffer.hpp"
 
-namespace pyprofd::daemon {
+namespace pyprofd::cli {
 namespace {
 
 namespace fs = std::filesystem;
@@ -107,7 +107,7 @@ std::expected<void, std::string> write_in_place(const Destination& to, const std
         ::close(fd);
         return fail("it changed from a device or FIFO into something else as it was opened; nothing was written");
     }
-    int error = stream_to_descriptor(fd, write);
+    int error = daemon::stream_to_descriptor(fd, write);
     if (::close(fd) != 0 && error == 0) error = errno;
     if (error != 0) return fail(std::strerror(error));
     return {};
@@ -121,7 +121,7 @@ std::expected<void, std::string> write_to_descriptor(int fd, std::string_view na
     // What the streams hold goes first, so it stays in order.
     if (fd == STDOUT_FILENO) std::cout.flush();
     if (fd == STDERR_FILENO) std::cerr.flush();
-    if (int error = stream_to_descriptor(fd, write); error != 0)
+    if (int error = daemon::stream_to_descriptor(fd, write); error != 0)
         return std::unexpected(fmt::format("cannot write to {}: {}", name, std::strerror(error)));
     return {};
 }
@@ -189,7 +189,7 @@ std::expected<void, std::string> check_output_file(const std::string& path) {
     if (plan->kind == WriteKind::own_descriptor && ::fcntl(*plan->destination.own_descriptor, F_GETFD) < 0)
         return std::unexpected(fmt::format("cannot write to {}: it is not open", plan->shown));
     if (plan->kind == WriteKind::replace_file)
-        return naming_link(check_file_atomically_writable(plan->destination.path), path, plan->destination);
+        return naming_link(daemon::check_file_atomically_writable(plan->destination.path), path, plan->destination);
     return {};
 }
 
@@ -203,9 +203,9 @@ std::expected<void, std::string> write_output_file(const std::string& path,
             return write_to_descriptor(*plan->destination.own_descriptor, plan->shown, write);
         case WriteKind::in_place: return write_in_place(plan->destination, plan->shown, write, wait);
         case WriteKind::replace_file:
-            return naming_link(write_file_atomically(plan->destination.path, write), path, plan->destination);
+            return naming_link(daemon::write_file_atomically(plan->destination.path, write), path, plan->destination);
     }
     return std::unexpected(fmt::format("cannot write {}", path));
 }
 
-}  // namespace pyprofd::daemon
+}  // namespace pyprofd::cli

@@ -1,4 +1,4 @@
-#include "api/serve.hpp"
+#include "cli/serve_command.hpp"
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -26,7 +26,7 @@
 #include "daemon/session_store.hpp"
 #include "daemon/systemd_notify.hpp"
 
-namespace pyprofd::api {
+namespace pyprofd::cli {
 namespace {
 
 constexpr int exit_usage = 2;
@@ -58,41 +58,6 @@ void set_up_logging(const config::Logging& log) {
     spdlog::set_default_logger(logger);
 }
 
-struct ServeOptions {
-    std::optional<std::string> config_file;
-    std::vector<std::string> listen;
-    std::optional<std::string> state_dir;
-};
-
-std::expected<ServeOptions, std::string> parse_arguments(std::span<const std::string_view> args) {
-    ServeOptions options;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        std::string_view arg = args[i];
-        std::string_view name = arg, value;
-        bool inline_value = false;
-        if (auto eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
-            name = arg.substr(0, eq);
-            value = arg.substr(eq + 1);
-            inline_value = true;
-        }
-        auto take = [&]() -> std::expected<std::string, std::string> {
-            if (inline_value) return std::string(value);
-            if (i + 1 >= args.size()) return std::unexpected(std::string(name) + " needs a value");
-            return std::string(args[++i]);
-        };
-        if (name == "--config" || name == "--listen" || name == "--state-dir") {
-            auto v = take();
-            if (!v) return std::unexpected(v.error());
-            if (name == "--config") options.config_file = *v;
-            if (name == "--listen") options.listen.push_back(*v);
-            if (name == "--state-dir") options.state_dir = *v;
-        } else {
-            return std::unexpected("serve: unknown argument '" + std::string(arg) + "'");
-        }
-    }
-    return options;
-}
-
 // Every session holds descriptors (a pidfd, one per target thread while it runs),
 // and so does every connection: the soft limit goes up to the hard one, and the
 // connections are capped below it, leaving room for the sessions and files.
@@ -119,12 +84,8 @@ std::size_t fit_descriptor_limit(std::size_t max_connections) {
 
 }  // namespace
 
-int run_serve(std::span<const std::string_view> args) {
-    auto options = parse_arguments(args);
-    if (!options) {
-        std::cerr << "pyprofd: " << options.error() << "\nRun 'pyprofd --help' for usage.\n";
-        return exit_usage;
-    }
+int run_serve(const ServeOptions& serve_options) {
+    const auto* options = &serve_options;
     config::DaemonConfig config;
     if (options->config_file) {
         auto loaded = config::load_config_file(*options->config_file);
@@ -147,11 +108,11 @@ int run_serve(std::span<const std::string_view> args) {
     }
     if (options->state_dir) config.state_dir = std::filesystem::absolute(*options->state_dir).string();
     set_up_logging(config.log);
-    if (auto exposed = check_exposure(config); !exposed) {
+    if (auto exposed = api::check_exposure(config); !exposed) {
         spdlog::error("{}", exposed.error());
         return exit_usage;
     }
-    auto tokens = BearerTokens::load(config.access.tokens);
+    auto tokens = api::BearerTokens::load(config.access.tokens);
     if (!tokens) {
         spdlog::error("{}", tokens.error());
         return exit_usage;
@@ -175,12 +136,12 @@ int run_serve(std::span<const std::string_view> args) {
         return exit_usage;
     }
     daemon::SessionManager sessions(config, std::move(*store), std::move(*policy));
-    Routes routes(sessions, std::move(*tokens), BrowserGuard(config.access.server_names));
+    api::Routes routes(sessions, std::move(*tokens), api::BrowserGuard(config.access.server_names));
 
     boost::asio::io_context io;
-    HttpServer server(
-        io, [&](const Request& r, const PeerIdentity& peer, std::string& caller) { return routes.handle(r, peer, caller); },
-        ServerLimits{.unix_socket_group = config.unix_socket_group,
+    api::HttpServer server(
+        io, [&](const api::Request& r, const api::PeerIdentity& peer, std::string& caller) { return routes.handle(r, peer, caller); },
+        api::ServerLimits{.unix_socket_group = config.unix_socket_group,
                      .max_body_bytes = config.limits.max_request_body_bytes,
                      .max_connections = max_connections},
         [&](unsigned status) { routes.count_response(status); });
@@ -238,4 +199,4 @@ int run_serve(std::span<const std::string_view> args) {
     return 0;
 }
 
-}  // namespace pyprofd::api
+}  // namespace pyprofd::cli

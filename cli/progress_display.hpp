@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-namespace pyprofd::daemon {
+namespace pyprofd::cli {
 
 class ProgressDisplay {
 public:
@@ -32,4 +32,4 @@ private:
     std::mutex mutex_;
 };
 
-}  // namespace pyprofd::daemon
+}  // namespace pyprofd::cli

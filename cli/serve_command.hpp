@@ -2,11 +2,10 @@
 // `pyprofd serve`: the long-lived daemon. Reads the configuration (file, then
 // flags), reloads the saved sessions, listens, and on SIGTERM or SIGINT stops
 // accepting, ends the running sessions as `stopped`, saves them, and exits 0.
-#include <span>
-#include <string_view>
+#include "cli/serve_arguments.hpp"
 
-namespace pyprofd::api {
+namespace pyprofd::cli {
 
-int run_serve(std::span<const std::string_view> args);
+int run_serve(const ServeOptions& options);
 
-}  // namespace pyprofd::api
+}  // namespace pyprofd::cli

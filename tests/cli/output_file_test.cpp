@@ -16,7 +16,7 @@
 #include <string>
 
 #include "daemon/atomic_file.hpp"
-#include "daemon/output_file.hpp"
+#include "cli/output_file.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/null_device.hpp"
 #include "tests/support/scratch_dir.hpp"
@@ -78,7 +78,7 @@ TEST_CASE("a regular file is replaced atomically: a reader of the old one keeps 
     int reader = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     REQUIRE(reader >= 0);
 
-    auto written = daemon::write_output_file(path, writing("new contents\n"));
+    auto written = cli::write_output_file(path, writing("new contents\n"));
     REQUIRE_MESSAGE(written, error_of(written));
 
     CHECK(read_file(path) == "new contents\n");
@@ -94,7 +94,7 @@ TEST_CASE("a regular file is replaced atomically: a reader of the old one keeps 
 TEST_CASE("a new name is created") {
     ScratchDir dir;
     auto path = dir.file("new.svg");
-    auto written = daemon::write_output_file(path, writing("<svg/>\n"));
+    auto written = cli::write_output_file(path, writing("<svg/>\n"));
     REQUIRE_MESSAGE(written, error_of(written));
     CHECK(read_file(path) == "<svg/>\n");
     CHECK(S_ISREG(stat_of(path).st_mode));
@@ -110,11 +110,11 @@ TEST_CASE("through a symbolic link the file it leads to is replaced, and the lin
     fs::create_symlink(dir.path / "link", dir.path / "link-to-link");
 
     SUBCASE("one link") {
-        auto written = daemon::write_output_file(dir.file("link"), writing("new\n"));
+        auto written = cli::write_output_file(dir.file("link"), writing("new\n"));
         REQUIRE_MESSAGE(written, error_of(written));
     }
     SUBCASE("a link to a link") {
-        auto written = daemon::write_output_file(dir.file("link-to-link"), writing("new\n"));
+        auto written = cli::write_output_file(dir.file("link-to-link"), writing("new\n"));
         REQUIRE_MESSAGE(written, error_of(written));
     }
     CHECK(read_file(target) == "new\n");
@@ -128,7 +128,7 @@ TEST_CASE("a dangling symbolic link gets its target created, and stays a link") 
     ScratchDir dir;
     fs::create_directory(dir.path / "out");
     fs::create_symlink("out/profile.svg", dir.path / "link");
-    auto written = daemon::write_output_file(dir.file("link"), writing("<svg/>\n"));
+    auto written = cli::write_output_file(dir.file("link"), writing("<svg/>\n"));
     REQUIRE_MESSAGE(written, error_of(written));
     CHECK(S_ISLNK(stat_of(dir.file("link")).st_mode));
     CHECK(read_file(dir.file("out/profile.svg")) == "<svg/>\n");
@@ -143,7 +143,7 @@ TEST_CASE("a FIFO is written in place: its reader gets the whole profile, and it
     // writer until killed.
     auto copy = dir.file("copy");
     tests::ChildProcess reader({.argv = {"/bin/sh", "-c", "exec cat \"$1\" > \"$2\"", "sh", fifo, copy}});
-    auto written = daemon::write_output_file(fifo, writing(text));
+    auto written = cli::write_output_file(fifo, writing(text));
     REQUIRE_MESSAGE(written, error_of(written));
     auto status = reader.wait_for_exit(std::chrono::seconds(10));
     REQUIRE_MESSAGE(status.has_value(), "the FIFO's reader got no end of input: was the FIFO replaced?");
@@ -162,14 +162,14 @@ TEST_CASE("a FIFO without a reader yet: the wait is said once, and a reader that
     auto copy = dir.file("copy");
     std::optional<tests::ChildProcess> reader;
     int waits = 0;
-    daemon::ReaderWait wait{.waiting =
+    cli::ReaderWait wait{.waiting =
                                 [&] {
                                     ++waits;
                                     reader.emplace(tests::SpawnOptions{
                                         .argv = {"/bin/sh", "-c", "exec cat \"$1\" > \"$2\"", "sh", fifo, copy}});
                                 },
                             .give_up = [] { return false; }};
-    auto written = daemon::write_output_file(fifo, writing("a;b 1\n"), wait);
+    auto written = cli::write_output_file(fifo, writing("a;b 1\n"), wait);
     REQUIRE_MESSAGE(written, error_of(written));
     CHECK(waits == 1);
     REQUIRE(reader);
@@ -183,8 +183,8 @@ TEST_CASE("a wait for a FIFO's reader ends when asked, with nothing written") {
     auto fifo = dir.file("fifo");
     REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
     int asked = 0;
-    daemon::ReaderWait wait{.waiting = [] {}, .give_up = [&] { return ++asked == 3; }};
-    auto written = daemon::write_output_file(fifo, writing("a;b 1\n"), wait);
+    cli::ReaderWait wait{.waiting = [] {}, .give_up = [&] { return ++asked == 3; }};
+    auto written = cli::write_output_file(fifo, writing("a;b 1\n"), wait);
     REQUIRE_FALSE(written);
     CHECK(written.error() == "cannot write " + fifo + ": no reader opened it; given up");
     CHECK(asked == 3);
@@ -195,7 +195,7 @@ TEST_CASE("a wait for a FIFO's reader ends when asked, with nothing written") {
 TEST_CASE("a character device is written in place and stays the same device") {
     ScratchDir dir;
     auto null = tests::make_null_device(dir);
-    auto written = daemon::write_output_file(null, writing(large_text()));
+    auto written = cli::write_output_file(null, writing(large_text()));
     REQUIRE_MESSAGE(written, error_of(written));
     auto st = stat_of(null);
     CHECK(S_ISCHR(st.st_mode));
@@ -206,7 +206,7 @@ TEST_CASE("a character device is written in place and stays the same device") {
 
     SUBCASE("through a symbolic link too") {
         fs::create_symlink(null, dir.path / "sink");
-        auto through = daemon::write_output_file(dir.file("sink"), writing("a;b 1\n"));
+        auto through = cli::write_output_file(dir.file("sink"), writing("a;b 1\n"));
         REQUIRE_MESSAGE(through, error_of(through));
         CHECK(S_ISCHR(stat_of(null).st_mode));
         CHECK(S_ISLNK(stat_of(dir.file("sink")).st_mode));
@@ -217,7 +217,7 @@ TEST_CASE("a device that refuses the write is reported, and stays a device") {
     ScratchDir dir;
     auto full = dir.file("full");
     REQUIRE(::mknod(full.c_str(), S_IFCHR | 0666, ::makedev(1, 7)) == 0);  // /dev/full: every write fails
-    auto written = daemon::write_output_file(full, writing("a;b 1\n"));
+    auto written = cli::write_output_file(full, writing("a;b 1\n"));
     REQUIRE_FALSE(written);
     CHECK(written.error() == "cannot write " + full + ": No space left on device");
     CHECK(S_ISCHR(stat_of(full).st_mode));
@@ -230,7 +230,7 @@ TEST_CASE("our own descriptors (/dev/stdout, /dev/fd/N, /proc/self/fd/N) are wri
             CAPTURE(directory);
             int ends[2];
             REQUIRE(::pipe2(ends, O_CLOEXEC) == 0);
-            auto written = daemon::write_output_file(directory + std::to_string(ends[1]), writing("a;b 1\n"));
+            auto written = cli::write_output_file(directory + std::to_string(ends[1]), writing("a;b 1\n"));
             ::close(ends[1]);
             CHECK_MESSAGE(written, error_of(written));
             CHECK(read_descriptor(ends[0]) == (written ? "a;b 1\n" : ""));
@@ -243,7 +243,7 @@ TEST_CASE("our own descriptors (/dev/stdout, /dev/fd/N, /proc/self/fd/N) are wri
         int fd = ::open(log.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
         REQUIRE(fd >= 0);
         fs::create_symlink("/proc/self/fd/" + std::to_string(fd), dir.path / "stdout");
-        auto written = daemon::write_output_file(dir.file("stdout"), writing("a;b 1\n"));
+        auto written = cli::write_output_file(dir.file("stdout"), writing("a;b 1\n"));
         ::close(fd);
         REQUIRE_MESSAGE(written, error_of(written));
         CHECK(read_file(log) == "before\na;b 1\n");  // appended: not truncated, not replaced
@@ -253,7 +253,7 @@ TEST_CASE("our own descriptors (/dev/stdout, /dev/fd/N, /proc/self/fd/N) are wri
         int fd = ::open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
         REQUIRE(fd >= 0);
         ::close(fd);
-        auto written = daemon::write_output_file("/proc/self/fd/" + std::to_string(fd), writing("x"));
+        auto written = cli::write_output_file("/proc/self/fd/" + std::to_string(fd), writing("x"));
         REQUIRE_FALSE(written);
         CHECK(written.error().find("it is not open") != std::string::npos);
     }
@@ -262,13 +262,13 @@ TEST_CASE("our own descriptors (/dev/stdout, /dev/fd/N, /proc/self/fd/N) are wri
 TEST_CASE("a directory is refused, saying so") {
     ScratchDir dir;
     fs::create_directory(dir.path / "out");
-    auto written = daemon::write_output_file(dir.file("out"), writing("x"));
+    auto written = cli::write_output_file(dir.file("out"), writing("x"));
     REQUIRE_FALSE(written);
     CHECK(written.error() == "cannot write " + dir.file("out") + ": it is a directory; name a file in it");
     CHECK(fs::is_directory(dir.path / "out"));
     CHECK(fs::is_empty(dir.path / "out"));
 
-    auto through_link = (fs::create_symlink("out", dir.path / "link"), daemon::write_output_file(dir.file("link"), writing("x")));
+    auto through_link = (fs::create_symlink("out", dir.path / "link"), cli::write_output_file(dir.file("link"), writing("x")));
     REQUIRE_FALSE(through_link);
     CHECK(through_link.error() == "cannot write " + dir.file("link") + " (which leads to " + dir.file("out") +
                                       "): it is a directory; name a file in it");
@@ -279,12 +279,12 @@ TEST_CASE("a block device and a socket are refused; a missing directory is named
     auto disk = dir.file("disk");
     // Major 0 is no driver's: even a write that got through would reach nothing.
     REQUIRE(::mknod(disk.c_str(), S_IFBLK | 0600, ::makedev(0, 0)) == 0);
-    auto to_disk = daemon::write_output_file(disk, writing("x"));
+    auto to_disk = cli::write_output_file(disk, writing("x"));
     REQUIRE_FALSE(to_disk);
     CHECK(to_disk.error().find("cannot write " + disk + ": it is a block device") == 0);
     CHECK(S_ISBLK(stat_of(disk).st_mode));
 
-    auto missing = daemon::write_output_file(dir.file("no/such/dir/p.svg"), writing("x"));
+    auto missing = cli::write_output_file(dir.file("no/such/dir/p.svg"), writing("x"));
     REQUIRE_FALSE(missing);
     CHECK(missing.error() == "cannot write " + dir.file("no/such/dir/p.svg") +
                                  ": cannot open its directory: No such file or directory");
@@ -298,19 +298,19 @@ TEST_CASE("the check before writing says what the write would, and writes nothin
     std::ofstream(dir.file("old.svg")) << "old\n";
     fs::create_symlink("old.svg", dir.path / "link");
 
-    CHECK(daemon::check_output_file(dir.file("new.svg")));
-    CHECK(daemon::check_output_file(dir.file("old.svg")));
-    CHECK(daemon::check_output_file(dir.file("link")));
-    CHECK(daemon::check_output_file(fifo));  // not opened: that would wait for a reader
-    CHECK(daemon::check_output_file("/dev/stdout"));
+    CHECK(cli::check_output_file(dir.file("new.svg")));
+    CHECK(cli::check_output_file(dir.file("old.svg")));
+    CHECK(cli::check_output_file(dir.file("link")));
+    CHECK(cli::check_output_file(fifo));  // not opened: that would wait for a reader
+    CHECK(cli::check_output_file("/dev/stdout"));
 
-    auto directory = daemon::check_output_file(dir.file("out"));
+    auto directory = cli::check_output_file(dir.file("out"));
     REQUIRE_FALSE(directory);
     CHECK(directory.error() == "cannot write " + dir.file("out") + ": it is a directory; name a file in it");
-    auto missing = daemon::check_output_file(dir.file("no/p.svg"));
+    auto missing = cli::check_output_file(dir.file("no/p.svg"));
     REQUIRE_FALSE(missing);
     CHECK(missing.error() == "cannot write " + dir.file("no/p.svg") + ": cannot open its directory: No such file or directory");
-    auto in_dev = daemon::check_output_file("/dev/pyprofd-no-such-device");  // only looked at
+    auto in_dev = cli::check_output_file("/dev/pyprofd-no-such-device");  // only looked at
     REQUIRE_FALSE(in_dev);
     CHECK(in_dev.error() == "cannot write /dev/pyprofd-no-such-device: there is no such device, and pyprofd creates "
                             "no files in /dev");
@@ -376,7 +376,7 @@ TEST_CASE("a replaced file keeps its owner and permissions") {
     std::ofstream(path) << "old\n";
     REQUIRE(::chown(path.c_str(), 65534, 65534) == 0);  // nobody's, as a user's own file would be
     REQUIRE(::chmod(path.c_str(), 0604) == 0);
-    auto written = daemon::write_output_file(path, writing("new\n"));
+    auto written = cli::write_output_file(path, writing("new\n"));
     REQUIRE_MESSAGE(written, error_of(written));
     auto st = stat_of(path);
     CHECK(st.st_uid == 65534);

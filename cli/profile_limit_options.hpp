@@ -3,24 +3,21 @@
 // daemon's limits.max_profile_* with their defaults, as --max-stacks, --max-frames
 // and --max-label-mb. A hostile target can make fresh stacks of fresh names without
 // end, and `sudo pyprofd record` must not hand it the machine's memory either.
-#include <expected>
+#include <CLI/App.hpp>
 #include <string>
 
-#include "daemon/command_arguments.hpp"
 #include "render/profile.hpp"
 
-namespace pyprofd::daemon {
+namespace pyprofd::cli {
 
 // The daemon's defaults (config::Limits).
 render::ProfileLimits default_profile_limits();
 
-// Reads the reader's current option into limits if it is one of these: nullopt when
-// it is not, else what reading it said.
-std::optional<std::expected<void, std::string>> read_profile_limit_option(ArgumentReader& reader,
-                                                                          render::ProfileLimits& limits);
+// Declares --max-stacks, --max-frames and --max-label-mb, read into limits.
+void add_profile_limit_options(CLI::App& command, render::ProfileLimits& limits);
 
 // One line for stderr about samples counted under [truncated], naming the option
 // that raises the limit reached; empty when nothing was truncated.
 std::string truncation_note(const render::Profile& profile);
 
-}  // namespace pyprofd::daemon
+}  // namespace pyprofd::cli
