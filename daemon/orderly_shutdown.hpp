@@ -7,9 +7,14 @@
 //
 // Construct it before any other thread starts: the two signals are blocked in every
 // thread and taken by one (termination_signals.hpp). A signal that comes before
-// the steps are known is acted on once they are.
+// the steps are known is acted on once they are. The thread that runs the steps
+// starts with the signal, not before: a daemon under an address-space limit
+// (tests/daemon/profile_limits_test.py) has no room for an idle thread's stack
+// and malloc arena.
 #include <csignal>
 #include <functional>
+#include <optional>
+#include <stop_token>
 #include <thread>
 
 #include "daemon/termination_signals.hpp"
@@ -35,8 +40,12 @@ public:
     void join();
 
 private:
+    void run_steps();
+
     TerminationSignals signals_{SIGINT, SIGTERM};
-    std::jthread worker_;
+    Steps steps_;
+    std::jthread worker_;  // started by the signal
+    std::optional<std::stop_callback<std::function<void()>>> on_stop_;  // last: it goes first
 };
 
 }  // namespace pyprofd::daemon
