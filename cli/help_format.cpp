@@ -1,6 +1,7 @@
 #include "cli/help_format.hpp"
 
 #include <CLI/Formatter.hpp>
+#include <cctype>
 #include <memory>
 #include <sstream>
 
@@ -14,6 +15,30 @@ class HelpFormat : public CLI::Formatter {
 public:
     explicit HelpFormat(std::map<const CLI::App*, std::string> usages) : usages_(std::move(usages)) {
         column_width(name_column);
+    }
+
+    // --help-all: one page for every command, in the shape help2man reads into the
+    // man page: the usage lines of all commands (its SYNOPSIS), then a section of
+    // options per command, each headed "COMMAND options:".
+    std::string make_help(const CLI::App* app, std::string name, CLI::AppFormatMode mode) const override {
+        if (mode != CLI::AppFormatMode::All || app->get_parent() != nullptr)
+            return CLI::Formatter::make_help(app, std::move(name), mode);
+        std::string out = make_description(app);
+        out += "Usage: pyprofd [--help|--help-all|--version]\n";
+        for (const auto* command : app->get_subcommands({}))
+            if (auto found = usages_.find(command); found != usages_.end()) out += "  or:  " + continued(found->second) + "\n";
+        out += make_groups(app, mode);
+        out += "\nCommands:\n";
+        for (const auto* command : app->get_subcommands({})) out += make_subcommand(command);
+        for (const auto* command : app->get_subcommands({})) {
+            auto title = command->get_name();
+            title[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(title[0])));
+            out += "\n" + title + " options:\n";
+            for (const auto* option : command->get_options({}))
+                if (option != command->get_help_ptr()) out += make_option(option, option->get_positional());
+            if (!command->get_footer().empty()) out += "\n" + wrapped(command->get_footer(), line_width, 0) + "\n";
+        }
+        return out + "\n" + make_footer(app);
     }
 
     std::string make_usage(const CLI::App* app, std::string name) const override {
@@ -41,6 +66,12 @@ public:
     }
 
 private:
+    // A usage of several lines as "or:" lines.
+    static std::string continued(std::string usage) {
+        for (std::size_t at = 0; (at = usage.find("\n       ", at)) != std::string::npos;) usage.replace(at, 8, "\n  or:  ");
+        return usage;
+    }
+
     std::string two_columns(const std::string& name, const std::string& text) const {
         auto left = "  " + name;
         auto description = wrapped(text, line_width - name_column, 0);

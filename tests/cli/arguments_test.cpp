@@ -83,6 +83,10 @@ TEST_CASE("--help-all shows every command's options; --version the version") {
     auto all = printout({"--help-all"});
     CHECK(all.exit_status == 0);
     for (const auto* s : {"--pid", "--rate", "--minwidth", "--listen", "--json"}) CHECK_MESSAGE(has(all.text, s), s);
+    // The shape help2man makes the man page of: every usage (SYNOPSIS), a section per command.
+    for (const auto* s : {"  or:  pyprofd dump --pid PID [--json]\n", "  or:  pyprofd record [OPTIONS] -- PROGRAM [ARGS...]\n",
+                          "\nDump options:\n", "\nRecord options:\n", "\nRender options:\n", "\nServe options:\n"})
+        CHECK_MESSAGE(has(all.text, s), s);
     auto version = printout({"--version"});
     CHECK(version.exit_status == 0);
     CHECK(version.text == std::string("pyprofd ") + PYPROFD_VERSION + "\n");
