@@ -36,6 +36,8 @@ struct CommandLine {
     CommandLine() {
         app.set_version_flag("--version", fmt::format("pyprofd {}", PYPROFD_VERSION), "the version");
         app.require_subcommand(0, 1);
+        // A flag takes no value ("--idle=3" is an error, not a true), in every command.
+        app.option_defaults()->disable_flag_override();
         dump_command = &add_dump_command(app, dump);
         record_command = &add_record_command(app, record);
         render_command = &add_render_command(app, render);

@@ -125,6 +125,7 @@ TEST_CASE("usage errors name the option and what was wrong, and tell where help 
         {{"record", "--pid", "1", "--max-label-mb", "0"}, "--max-label-mb takes a number from 1 to 1048576, not '0'"},
         {{"record", "--pid", "1", "--max-frames", "1.5"}, "--max-frames takes a whole number, not 1.5"},
         {{"record", "--pid", "1", "--rate"}, "--rate"},
+        {{"record", "--pid", "1", "--idle=3"}, "idle was given a disallowed flag override"},
         {{"render", "--width", "abc"}, "--width takes a number from 100 to 100000, not 'abc'"},
         {{"render", "--minwidth", "150%"}, "--minwidth takes pixels (0.1) or a percentage (0.5%), not '150%'"},
         {{"render", "--rate", "0"}, "--rate takes a number from 0.001 to 1000000000, not '0'"},
