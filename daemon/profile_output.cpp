@@ -1,7 +1,5 @@
 #include "daemon/profile_output.hpp"
 
-#include <unistd.h>
-
 #include <fmt/format.h>
 #include <sstream>
 
@@ -92,34 +90,6 @@ std::string_view output_format_names() { return "svg, folded, speedscope, pprof"
 
 bool format_keeps_threads(OutputFormat format) {
     return format == OutputFormat::speedscope || format == OutputFormat::pprof;
-}
-
-std::expected<OutputFormat, std::string> output_format_option(std::string_view value) {
-    if (auto format = output_format_named(value)) return *format;
-    return std::unexpected(fmt::format("--format takes one of {}, not '{}'", output_format_names(), value));
-}
-
-std::expected<std::string, std::string> output_path_option(std::string_view value) {
-    if (value.empty()) return std::unexpected("--output needs a file name ('-' for standard output)");
-    return std::string(value);
-}
-
-std::expected<OutputFormat, std::string> output_format_for(std::optional<OutputFormat> chosen, const std::string& output) {
-    if (chosen) return *chosen;
-    if (output.empty() || output == "-") return OutputFormat::svg;
-    if (auto format = output_format_for_path(output)) return *format;
-    return std::unexpected(fmt::format("cannot tell the format from the name '{}': use --format ({}) or one of the "
-                                       "endings .svg, .folded, .txt, .json, .pb.gz",
-                                       output, output_format_names()));
-}
-
-std::expected<void, std::string> write_profile(const render::Profile& profile, OutputFormat format,
-                                               const std::string& path, const OutputDetails& details,
-                                               const ReaderWait& wait) {
-    // Streamed as it is rendered: a large graph is never held whole in memory.
-    auto rendered = [&](std::ostream& out) { render_profile(profile, format, details, out); };
-    if (path == "-") return write_to_descriptor(STDOUT_FILENO, "standard output", rendered);
-    return write_output_file(path, rendered, wait);
 }
 
 }  // namespace pyprofd::daemon

@@ -1,6 +1,7 @@
 #pragma once
-// Writing a profile in the format the user chose, to standard output or where
-// -o points (output_file.hpp: a file atomically, a device or FIFO in place).
+// A profile in one of the formats pyprofd writes (flame graph SVG, folded stacks,
+// speedscope, pprof): the formats' names and file endings, and the rendering,
+// for the command line and the HTTP API alike.
 #include <cstdint>
 #include <expected>
 #include <optional>
@@ -9,7 +10,6 @@
 #include <string_view>
 #include <vector>
 
-#include "daemon/output_file.hpp"
 #include "render/flame_graph.hpp"
 #include "render/profile.hpp"
 
@@ -47,18 +47,5 @@ std::string graph_title(std::string_view target);
 void render_profile(const render::Profile& profile, OutputFormat format, const OutputDetails& details,
                     std::ostream& out);
 std::string render_profile(const render::Profile& profile, OutputFormat format, const OutputDetails& details);
-
-// The value of a --format option, or an error naming the formats.
-std::expected<OutputFormat, std::string> output_format_option(std::string_view value);
-// The value of an --output option ("-": standard output), or an error.
-std::expected<std::string, std::string> output_path_option(std::string_view value);
-// The format chosen, else the one the output's name says, else svg for standard
-// output (empty or "-"); an error when the name says nothing.
-std::expected<OutputFormat, std::string> output_format_for(std::optional<OutputFormat> chosen, const std::string& output);
-
-// "-" writes to stdout; other names as write_output_file() does.
-std::expected<void, std::string> write_profile(const render::Profile& profile, OutputFormat format,
-                                               const std::string& path, const OutputDetails& details = {},
-                                               const ReaderWait& wait = {});
 
 }  // namespace pyprofd::daemon

@@ -8,7 +8,6 @@
 #include <stop_token>
 
 #include "daemon/launched_program.hpp"
-#include "sampler/sampling_loop.hpp"
 
 namespace pyprofd::daemon {
 
@@ -175,69 +174,86 @@ bool Session::running() const {
     return info_.state == SessionState::running;
 }
 
-void Session::run(std::stop_token stop) {
-    auto started = std::chrono::steady_clock::now();
-    auto finish = [&](SessionState state, std::string failure = {}) {
-        {
-            std::lock_guard lock(mutex_);
-            info_.state = state;
-            info_.failure = std::move(failure);
-            info_.ended = WallClock::now();
-            info_.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-            info_ = current_info();
-            aggregator_.reset();
-            final_profile_ = std::make_shared<const render::Profile>(std::move(profile_));
-            profile_ = render::Profile();
-        }
-        snapshot_published_.notify_all();  // readers waiting for a snapshot take the final profile
-        // What it attached (a pidfd, a descriptor per thread's /proc file) goes now,
-        // not when the session is deleted. Only this thread touches process_.
-        process_.reset();
-        if (on_end_) on_end_(*this);
-        {
-            std::lock_guard lock(mutex_);
-            thread_done_ = true;
-        }
-        ended_.notify_all();
-    };
+namespace {
 
+// How long a launched program's output may take to end once it and all it started are gone.
+constexpr auto output_end_limit = std::chrono::milliseconds(500);
+
+// How a session ends after sampling ended this way.
+Session::Ending ending_of(const SamplingRunEnd& end) {
+    switch (end.loop.end) {
+        case sampler::SamplingEnd::duration_reached: return {SessionState::completed};
+        case sampler::SamplingEnd::stopped:
+            return {end.program_exited ? SessionState::target_exited : SessionState::stopped};
+        case sampler::SamplingEnd::target_exited: return {SessionState::target_exited};
+        case sampler::SamplingEnd::unresponsive:
+            return {SessionState::failed,
+                    fmt::format("blocking sampling gave up: {}; sample it without blocking", end.loop.failure)};
+        case sampler::SamplingEnd::target_replaced: return {SessionState::target_exited, {}, true};
+    }
+    return {SessionState::failed, "sampling ended for no known reason"};
+}
+
+}  // namespace
+
+void Session::run(std::stop_token stop) {
+    const auto started = std::chrono::steady_clock::now();
     SessionSpec spec;
     {
         std::lock_guard lock(mutex_);
         spec = info_.spec;
     }
-    // How long the output may take to end once the program and all it started are gone.
-    constexpr auto output_end_limit = std::chrono::milliseconds(500);
-    std::optional<LaunchedProgram> program;
-    std::optional<OutputReader> output;  // after program: it stops reading before the pipe closes
-    if (!process_) {
-        auto launched = LaunchedProgram::launch(spec.command, launch_);
-        if (!launched) return finish(SessionState::failed, launched.error());
-        program.emplace(std::move(*launched));
-        if (output_ && program->output() >= 0) output.emplace(program->output(), output_);
-        {
-            std::lock_guard lock(mutex_);
-            info_.target_pid = program->pid();
-        }
-        spdlog::info("session={} launched {} as process {} (user {}){}", id_, spec.command.front(), program->pid(),
-                     launch_.run_as ? launch_.run_as->name : "pyprofd's", program->cgroup().empty() ? "" : ", in cgroup " + program->cgroup());
-        auto attached = attach_when_python_runs(*program, stop);
-        if (!attached) {
-            program->terminate();
-            auto failure = attached.error();
-            if (output) {
-                // What it said before it died is most often why.
-                output->finish(output_end_limit);
-                if (auto said = output_->last_lines(2048); !said.empty()) failure += "; its output ended with:\n" + said;
-            }
-            return finish(stop.stop_requested() ? SessionState::stopped : SessionState::failed, std::move(failure));
-        }
-        process_.emplace(std::move(*attached));
-        std::lock_guard lock(mutex_);
-        info_.target_command_line = process_->command_line();
-        info_.python_version = process_->version().to_string();
+    std::optional<SamplingRun> run;
+    std::optional<OutputReader> output;  // after run: it stops reading before the program's pipe closes
+    std::optional<Ending> ending;
+    if (process_) {
+        run.emplace(std::move(*process_));
+        process_.reset();
+    } else {
+        ending = launch_program(spec, stop, run, output);
     }
+    if (!ending) ending = sample(*run, spec, started, stop);
+    if (output) output->finish(output_end_limit);
+    // What it attached (a pidfd, a descriptor per thread's /proc file) goes now,
+    // not when the session is deleted; the output reader first, then the pipe.
+    output.reset();
+    run.reset();
+    if (ending->replaced) spdlog::info("session={} process {} replaced its program (exec)", id_, info().target_pid);
+    finish(ending->state, std::move(ending->failure), started);
+}
 
+std::optional<Session::Ending> Session::launch_program(const SessionSpec& spec, std::stop_token stop,
+                                                       std::optional<SamplingRun>& run,
+                                                       std::optional<OutputReader>& output) {
+    auto launched = SamplingRun::launch(spec.command, launch_);
+    if (!launched) return Ending{SessionState::failed, launched.error()};
+    run.emplace(std::move(*launched));
+    auto& program = *run->program();
+    if (output_ && program.output() >= 0) output.emplace(program.output(), output_);
+    {
+        std::lock_guard lock(mutex_);
+        info_.target_pid = program.pid();
+    }
+    spdlog::info("session={} launched {} as process {} (user {}){}", id_, spec.command.front(), program.pid(),
+                 launch_.run_as ? launch_.run_as->name : "pyprofd's",
+                 program.cgroup().empty() ? "" : ", in cgroup " + program.cgroup());
+    if (auto attached = run->wait_for_python(stop); !attached) {
+        auto failure = attached.error();
+        if (output) {
+            // What it said before it died is most often why.
+            output->finish(output_end_limit);
+            if (auto said = output_->last_lines(2048); !said.empty()) failure += "; its output ended with:\n" + said;
+        }
+        return Ending{stop.stop_requested() ? SessionState::stopped : SessionState::failed, std::move(failure)};
+    }
+    std::lock_guard lock(mutex_);
+    info_.target_command_line = run->process().command_line();
+    info_.python_version = run->process().version().to_string();
+    return std::nullopt;
+}
+
+Session::Ending Session::sample(SamplingRun& run, const SessionSpec& spec,
+                                std::chrono::steady_clock::time_point started, std::stop_token stop) {
     // A root per thread always: speedscope and pprof need them; graphs merge them
     // unless the spec asked to see threads.
     auto aggregation = spec.aggregation;
@@ -251,11 +267,9 @@ void Session::run(std::stop_token stop) {
     std::stop_callback forward_stop(stop, [&] { loop_stop.request_stop(); });
     bool out_of_memory = false;
     bool truncation_logged = false;
-    sampler::SamplingCallbacks callbacks{
+    SamplingRunCallbacks callbacks{
         .on_sample =
-            [&](const sampler::StackSample& sample) {
-                std::uint64_t errors = 0;
-                for (const auto& t : sample.threads) errors += t.error.has_value();
+            [&](const sampler::StackSample& sample, std::uint64_t thread_errors) {
                 std::unique_lock lock(mutex_);
                 if (out_of_memory) return;
                 try {
@@ -268,13 +282,10 @@ void Session::run(std::stop_token stop) {
                 }
                 if (!truncation_logged && profile_.truncated_samples() > 0) {
                     truncation_logged = true;
-                    spdlog::warn("session={} its profile reached {} ({} stacks, {} frames, {} bytes of labels): stacks "
-                                 "it does not hold yet count under [truncated] from now on",
-                                 id_, limit_key(profile_.cap_reached()), profile_.stack_count(),
-                                 profile_.node_count() - 1, profile_.stack_text_bytes());
+                    log_truncation();
                 }
                 ++info_.samples;
-                info_.thread_errors += errors;
+                info_.thread_errors += thread_errors;
                 info_.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
                 lock.unlock();
                 publish_snapshot_if_wanted();
@@ -288,37 +299,53 @@ void Session::run(std::stop_token stop) {
     std::optional<std::chrono::nanoseconds> duration;
     if (spec.duration_s)
         duration = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(*spec.duration_s));
-    auto result = sampler::run_sampling_loop(*process_, {.rate_hz = spec.rate_hz, .duration = duration},
-                                             {.pause_threads = spec.blocking}, callbacks, loop_stop.get_token());
-    bool program_exited = program && program->exited();
-    if (program) program->terminate();
-    if (output) output->finish(output_end_limit);
+    auto end = run.sample({.rate_hz = spec.rate_hz, .duration = duration}, {.pause_threads = spec.blocking}, callbacks,
+                          loop_stop.get_token());
+    record_stats(end.loop.stats);
+    if (out_of_memory)
+        return {SessionState::failed, "out of memory while adding samples to its profile; the samples so far are kept "
+                                      "(lower limits.max_profile_* to keep sessions smaller)"};
+    return ending_of(end);
+}
+
+void Session::log_truncation() const {
+    spdlog::warn("session={} its profile reached {} ({} stacks, {} frames, {} bytes of labels): stacks it does not "
+                 "hold yet count under [truncated] from now on",
+                 id_, limit_key(profile_.cap_reached()), profile_.stack_count(), profile_.node_count() - 1,
+                 profile_.stack_text_bytes());
+}
+
+void Session::record_stats(const sampler::SamplingStats& s) {
+    std::lock_guard lock(mutex_);
+    info_.samples = s.samples_taken;
+    info_.samples_expected = s.samples_expected;
+    info_.failed_samples = s.failed_samples;
+    info_.thread_errors = s.thread_errors;
+    info_.max_lag_ms = std::chrono::duration<double, std::milli>(s.max_lag).count();
+    info_.mean_lag_ms = s.samples_taken ? std::chrono::duration<double, std::milli>(s.total_lag).count() /
+                                              static_cast<double>(s.samples_taken)
+                                        : 0;
+}
+
+void Session::finish(SessionState state, std::string failure, std::chrono::steady_clock::time_point started) {
     {
         std::lock_guard lock(mutex_);
-        const auto& s = result.stats;
-        info_.samples = s.samples_taken;
-        info_.samples_expected = s.samples_expected;
-        info_.failed_samples = s.failed_samples;
-        info_.thread_errors = s.thread_errors;
-        info_.max_lag_ms = std::chrono::duration<double, std::milli>(s.max_lag).count();
-        info_.mean_lag_ms =
-            s.samples_taken ? std::chrono::duration<double, std::milli>(s.total_lag).count() / static_cast<double>(s.samples_taken) : 0;
+        info_.state = state;
+        info_.failure = std::move(failure);
+        info_.ended = WallClock::now();
+        info_.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        info_ = current_info();
+        aggregator_.reset();
+        final_profile_ = std::make_shared<const render::Profile>(std::move(profile_));
+        profile_ = render::Profile();
     }
-    if (out_of_memory)
-        return finish(SessionState::failed, "out of memory while adding samples to its profile; the samples so far "
-                                            "are kept (lower limits.max_profile_* to keep sessions smaller)");
-    switch (result.end) {
-        case sampler::SamplingEnd::duration_reached: return finish(SessionState::completed);
-        case sampler::SamplingEnd::stopped:
-            return finish(program_exited ? SessionState::target_exited : SessionState::stopped);
-        case sampler::SamplingEnd::target_exited: return finish(SessionState::target_exited);
-        case sampler::SamplingEnd::unresponsive:
-            return finish(SessionState::failed,
-                          fmt::format("blocking sampling gave up: {}; sample it without blocking", result.failure));
-        case sampler::SamplingEnd::target_replaced:
-            spdlog::info("session={} process {} replaced its program (exec)", id_, info().target_pid);
-            return finish(SessionState::target_exited);
+    snapshot_published_.notify_all();  // readers waiting for a snapshot take the final profile
+    if (on_end_) on_end_(*this);
+    {
+        std::lock_guard lock(mutex_);
+        thread_done_ = true;
     }
+    ended_.notify_all();
 }
 
 }  // namespace pyprofd::daemon

@@ -23,6 +23,7 @@
 #include "daemon/launched_program.hpp"
 #include "daemon/program_output.hpp"
 #include "daemon/sample_aggregator.hpp"
+#include "daemon/sampling_run.hpp"
 #include "daemon/session_info.hpp"
 #include "render/profile.hpp"
 #include "sampler/python_process.hpp"
@@ -80,8 +81,29 @@ public:
     // The configuration key of the limit a profile reached.
     static std::string limit_key(render::ProfileCap cap);
 
+    // How the session's thread ends it: its state, the failure (if any), and whether
+    // the process replaced its program (exec), which is logged.
+    struct Ending {
+        SessionState state;
+        std::string failure;
+        bool replaced = false;
+    };
+
 private:
+    // The session's thread: the target, its sampling, and the end.
     void run(std::stop_token stop);
+    // Launches the spec's program and waits for its Python; how the session ends
+    // when that fails.
+    std::optional<Ending> launch_program(const SessionSpec& spec, std::stop_token stop, std::optional<SamplingRun>& run,
+                                         std::optional<OutputReader>& output);
+    // Samples the run's target into the profile until it ends; how the session ends.
+    Ending sample(SamplingRun& run, const SessionSpec& spec, std::chrono::steady_clock::time_point started,
+                  std::stop_token stop);
+    // With mutex_ held.
+    void log_truncation() const;
+    void record_stats(const sampler::SamplingStats& stats);
+    // Makes the record final, saves it through on_end, and lets waiters know.
+    void finish(SessionState state, std::string failure, std::chrono::steady_clock::time_point started);
     // The record with what the profile so far says; with mutex_ held.
     SessionInfo current_info() const;
     // On the session's thread, between samples: if a reader asked, copies the profile

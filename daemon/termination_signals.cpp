@@ -8,17 +8,19 @@
 namespace pyprofd::daemon {
 namespace {
 
-sigset_t termination_set() {
+sigset_t signal_set(std::initializer_list<int> signals) {
     sigset_t set;
     ::sigemptyset(&set);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaddset(&set, sig);
+    for (int sig : signals) ::sigaddset(&set, sig);
     return set;
 }
 
 }  // namespace
 
-TerminationSignals::TerminationSignals() {
-    auto set = termination_set();
+TerminationSignals::TerminationSignals() : TerminationSignals({SIGINT, SIGTERM, SIGHUP}) {}
+
+TerminationSignals::TerminationSignals(std::initializer_list<int> signals) {
+    auto set = signal_set(signals);
     ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
     waiter_ = std::jthread([this, set](std::stop_token own) {
         const timespec poll{0, 100'000'000};  // to notice our own end

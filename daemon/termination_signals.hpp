@@ -1,5 +1,5 @@
 #pragma once
-// Ctrl-C (SIGINT), SIGTERM and SIGHUP turned into a stop request: the signals are
+// Ctrl-C (SIGINT), SIGTERM and SIGHUP (or the signals given) turned into a stop request: the signals are
 // blocked in every thread and taken by one waiting thread, so no code runs in a
 // signal handler and every thread sees the request through a stop_token.
 //
@@ -7,13 +7,17 @@
 // Programs pyprofd launches get a clean mask back before exec.
 #include <atomic>
 #include <stop_token>
+#include <initializer_list>
 #include <thread>
 
 namespace pyprofd::daemon {
 
 class TerminationSignals {
 public:
+    // Ctrl-C (SIGINT), SIGTERM and SIGHUP (the terminal closed).
     TerminationSignals();
+    // Only these signals; the others keep what they do.
+    explicit TerminationSignals(std::initializer_list<int> signals);
     ~TerminationSignals();
     TerminationSignals(const TerminationSignals&) = delete;
     TerminationSignals& operator=(const TerminationSignals&) = delete;

@@ -1,13 +1,16 @@
 #!/bin/sh
-# The systemd unit: `systemd-analyze verify` accepts it, and `systemd-analyze
-# security` rates its exposure 2.5 or better (the README gives the figure). With
+# The systemd unit: `systemd-analyze verify` accepts it, its Documentation=
+# man:pyprofd(1) included (the page help2man made in the build, found through
+# MANPATH), and `systemd-analyze security` rates its exposure 2.5 or better (the
+# README gives the figure). With
 # the drop-in allow-commands.conf its exposure is printed, and must stay "OK".
 # systemd-analyze runs with a /run of its own, since as root it leaves a file in
 # /run/systemd. tests/daemon/systemd_container_test.py runs the unit for real.
-# Usage: systemd_unit_test.sh BUILD_TREE_UNIT ALLOW_COMMANDS_DROP_IN
+# Usage: systemd_unit_test.sh BUILD_TREE_UNIT ALLOW_COMMANDS_DROP_IN BUILD_MAN_DIR
 set -u
 unit="$1"
 drop_in="$2"
+man_dir="$3"
 max_exposure=2.5
 if ! command -v systemd-analyze >/dev/null; then
   echo "FAIL systemd-analyze is needed (Debian's systemd package)"; exit 1
@@ -23,8 +26,12 @@ exposure() {  # "LEVEL RATING" of the unit, given systemd-analyze security's arg
   analyze security --offline=true "$@" 2>/dev/null | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\) \([A-Z]*\).*/\1 \2/p'
 }
 failed=0
-if out=$(analyze verify --man=no "$unit" 2>&1) && [ -z "$out" ]; then
-  echo "ok   systemd-analyze verify: no complaints"
+if [ ! -f "$man_dir/man1/pyprofd.1" ]; then
+  echo "FAIL no man page at $man_dir/man1/pyprofd.1 (cli/CMakeLists.txt makes it with help2man)"; failed=1
+fi
+# The build's pages first, then the system's (the trailing colon).
+if out=$(MANPATH="$man_dir:" analyze verify "$unit" 2>&1) && [ -z "$out" ]; then
+  echo "ok   systemd-analyze verify: no complaints, man:pyprofd(1) found"
 else
   echo "FAIL systemd-analyze verify: $out"; failed=1
 fi

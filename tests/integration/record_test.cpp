@@ -197,7 +197,7 @@ TEST_CASE("bad arguments and targets get one clear line and a non-zero exit") {
         {{"--pid", "1", "--duration", "-1"}, 2, "--duration takes seconds (more than 0), not '-1'"},
         {{"--pid", "1", "-o", "x.png"}, 2, "cannot tell the format from the name 'x.png'"},
         {{"--pid", "1", "--format", "png"}, 2, "--format takes one of"},
-        {{"--pid", "1", "--blocking", "--nonblocking"}, 2, "exclude each other"},
+        {{"--pid", "1", "--blocking", "--nonblocking"}, 2, "--blocking excludes --nonblocking"},
         {{"--pid", "1", "--", "python3"}, 2, "either --pid or a program"},
         {{"--rate", "10"}, 2, "record needs --pid PID or a program"},
         {{"--"}, 2, "'--' must be followed by the program"},
