@@ -14,6 +14,7 @@
 #include "daemon/session_json.hpp"
 #include "daemon/session_store.hpp"
 #include "daemon/stack_dump.hpp"
+#include "render/output_format.hpp"
 #include "render/thread_roots.hpp"
 #include "sampler/python_process.hpp"
 
@@ -155,16 +156,6 @@ daemon::OutputDetails details_for(const daemon::SessionInfo& info) {
         d.flame_graph.subtitle += fmt::format("; {} samples of stacks past {} under [truncated]", info.truncated_samples,
                                               info.truncated_by.empty() ? "the profile's limits" : info.truncated_by);
     return d;
-}
-
-const char* content_type_of(daemon::OutputFormat format) {
-    switch (format) {
-        case daemon::OutputFormat::svg: return "image/svg+xml";
-        case daemon::OutputFormat::folded: return "text/plain; charset=utf-8";
-        case daemon::OutputFormat::speedscope: return "application/json";
-        case daemon::OutputFormat::pprof: return "application/octet-stream";
-    }
-    return "application/octet-stream";
 }
 
 }  // namespace
@@ -374,34 +365,33 @@ Response Routes::route(const Request& request, const daemon::Caller& caller) {
         auto before_merged = render::without_thread_roots(*before->second);
         auto after_merged = render::without_thread_roots(*after->second);
         details.flame_graph.baseline = &before_merged;
-        return with_body(http::status::ok, "image/svg+xml",
-                         daemon::render_profile(after_merged, daemon::OutputFormat::svg, details));
+        auto body = render::profile_as(render::OutputFormat::svg, after_merged, details);
+        if (!body) return problem(http::status::internal_server_error, "Internal error", body.error());
+        return with_body(http::status::ok, "image/svg+xml", std::move(*body));
     }
     if (parts.size() == 3) {
-        std::optional<daemon::OutputFormat> format;
-        if (parts[2] == "flame.svg") format = daemon::OutputFormat::svg;
-        if (parts[2] == "folded") format = daemon::OutputFormat::folded;
-        if (parts[2] == "speedscope.json") format = daemon::OutputFormat::speedscope;
-        if (parts[2] == "profile.pb.gz") format = daemon::OutputFormat::pprof;
-        if (format) {
+        if (auto format = render::output_format_at_url(parts[2])) {
+            const auto& row = render::output_format_row(*format);
             if (!get) return method_not_allowed("GET");
             auto profile = sessions_.profile(id, caller);
             if (!profile) return session_problem(profile.error());
             const auto& [info, samples] = *profile;
             auto details = details_for(info);
-            if (*format == daemon::OutputFormat::svg) {
+            if (row.draws_graph) {
                 auto graph = graph_options(*target, details.flame_graph);
                 if (!graph) return graph.error();
                 details.flame_graph = *graph;
             }
             // Profiles keep a root per thread; the graph and folded views merge them
             // unless the session asked to see threads.
-            bool merge = !info.spec.aggregation.per_thread && !daemon::format_keeps_threads(*format);
-            auto body = merge ? daemon::render_profile(render::without_thread_roots(*samples), *format, details)
-                              : daemon::render_profile(*samples, *format, details);
-            auto response = with_body(http::status::ok, content_type_of(*format), std::move(body));
-            if (*format == daemon::OutputFormat::pprof)
-                response.set(http::field::content_disposition, "attachment; filename=\"" + id + ".pb.gz\"");
+            bool merge = !info.spec.aggregation.per_thread && !row.keeps_threads;
+            auto body = merge ? render::profile_as(*format, render::without_thread_roots(*samples), details)
+                              : render::profile_as(*format, *samples, details);
+            if (!body) return problem(http::status::internal_server_error, "Internal error", body.error());
+            auto response = with_body(http::status::ok, std::string(row.content_type), std::move(*body));
+            if (row.attachment)
+                response.set(http::field::content_disposition,
+                             "attachment; filename=\"" + id + std::string(row.file_extension) + "\"");
             return response;
         }
     }

@@ -3,39 +3,8 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
-#include <sstream>
-
-#include "render/folded.hpp"
-#include "render/pprof.hpp"
-#include "render/speedscope.hpp"
 
 namespace pyprofd::daemon {
-
-void render_profile(const render::Profile& profile, OutputFormat format, const OutputDetails& details,
-                    std::ostream& out) {
-    switch (format) {
-        case OutputFormat::svg: render::write_flame_graph(profile, details.flame_graph, out); break;
-        case OutputFormat::folded: render::write_folded(profile, out); break;
-        case OutputFormat::speedscope:
-            render::write_speedscope(profile, {.name = details.flame_graph.title, .rate_hz = details.rate_hz}, out);
-            break;
-        case OutputFormat::pprof:
-            render::write_pprof(profile,
-                                {.rate_hz = details.rate_hz,
-                                 .wall_clock = details.wall_clock,
-                                 .start_unix_ns = details.start_unix_ns,
-                                 .duration_ns = details.duration_ns,
-                                 .comment = details.flame_graph.subtitle},
-                                out);
-            break;
-    }
-}
-
-std::string render_profile(const render::Profile& profile, OutputFormat format, const OutputDetails& details) {
-    std::ostringstream out;
-    render_profile(profile, format, details, out);
-    return std::move(out).str();
-}
 
 std::string command_text(const std::vector<std::string>& words) {
     std::string out;
@@ -50,48 +19,6 @@ std::string graph_title(std::string_view target) {
     auto title = fmt::format("pyprofd: {}", target);
     if (title.size() > 120) title = title.substr(0, 117) + "...";
     return title;
-}
-
-std::optional<OutputFormat> output_format_named(std::string_view name) {
-    if (name == "svg" || name == "flamegraph") return OutputFormat::svg;
-    if (name == "folded" || name == "collapsed") return OutputFormat::folded;
-    if (name == "speedscope") return OutputFormat::speedscope;
-    if (name == "pprof") return OutputFormat::pprof;
-    return std::nullopt;
-}
-
-std::optional<OutputFormat> output_format_for_path(std::string_view path) {
-    if (path.ends_with(".svg")) return OutputFormat::svg;
-    if (path.ends_with(".folded") || path.ends_with(".txt") || path.ends_with(".collapsed")) return OutputFormat::folded;
-    if (path.ends_with(".json")) return OutputFormat::speedscope;
-    if (path.ends_with(".pb.gz") || path.ends_with(".pprof")) return OutputFormat::pprof;
-    return std::nullopt;
-}
-
-std::string_view output_format_name(OutputFormat format) {
-    switch (format) {
-        case OutputFormat::svg: return "svg";
-        case OutputFormat::folded: return "folded";
-        case OutputFormat::speedscope: return "speedscope";
-        case OutputFormat::pprof: return "pprof";
-    }
-    return "";
-}
-
-std::string_view file_extension(OutputFormat format) {
-    switch (format) {
-        case OutputFormat::svg: return ".svg";
-        case OutputFormat::folded: return ".folded";
-        case OutputFormat::speedscope: return ".speedscope.json";
-        case OutputFormat::pprof: return ".pb.gz";
-    }
-    return "";
-}
-
-std::string_view output_format_names() { return "svg, folded, speedscope, pprof"; }
-
-bool format_keeps_threads(OutputFormat format) {
-    return format == OutputFormat::speedscope || format == OutputFormat::pprof;
 }
 
 std::expected<OutputFormat, std::string> output_format_option(std::string_view value) {
@@ -109,17 +36,27 @@ std::expected<OutputFormat, std::string> output_format_for(std::optional<OutputF
     if (output.empty() || output == "-") return OutputFormat::svg;
     if (auto format = output_format_for_path(output)) return *format;
     return std::unexpected(fmt::format("cannot tell the format from the name '{}': use --format ({}) or one of the "
-                                       "endings .svg, .folded, .txt, .json, .pb.gz",
-                                       output, output_format_names()));
+                                       "endings {}",
+                                       output, output_format_names(), render::output_format_endings()));
 }
 
 std::expected<void, std::string> write_profile(const render::Profile& profile, OutputFormat format,
                                                const std::string& path, const OutputDetails& details,
                                                const ReaderWait& wait) {
-    // Streamed as it is rendered: a large graph is never held whole in memory.
-    auto rendered = [&](std::ostream& out) { render_profile(profile, format, details, out); };
-    if (path == "-") return write_to_descriptor(STDOUT_FILENO, "standard output", rendered);
-    return write_output_file(path, rendered, wait);
+    // Streamed as it is rendered: a large graph is never held whole in memory. A
+    // format that cannot be made fails the stream, so no file is replaced by it.
+    std::string not_rendered;
+    auto rendered = [&](std::ostream& out) {
+        if (auto written = render::write_profile_as(format, profile, details, out); !written) {
+            not_rendered = written.error();
+            out.setstate(std::ios::badbit);
+        }
+    };
+    auto written = path == "-" ? write_to_descriptor(STDOUT_FILENO, "standard output", rendered)
+                               : write_output_file(path, rendered, wait);
+    if (!not_rendered.empty())
+        return std::unexpected(fmt::format("cannot write {}: {}", path == "-" ? "to standard output" : path, not_rendered));
+    return written;
 }
 
 }  // namespace pyprofd::daemon
