@@ -6,12 +6,14 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "api/error_response.hpp"
 #include "api/index_page.hpp"
 #include "api/problem.hpp"
 #include "api/query_string.hpp"
 #include "api/session_request.hpp"
 #include "daemon/profile_output.hpp"
 #include "daemon/session_json.hpp"
+#include "daemon/session_output.hpp"
 #include "daemon/session_store.hpp"
 #include "daemon/stack_dump.hpp"
 #include "render/output_format.hpp"
@@ -37,34 +39,6 @@ Response json_response(http::status status, const nlohmann::json& body) {
     return with_body(status, "application/json",
                      body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
-
-http::status status_of(daemon::SessionError::Kind kind) {
-    using K = daemon::SessionError::Kind;
-    switch (kind) {
-        case K::invalid: return http::status::bad_request;
-        case K::not_found: return http::status::not_found;
-        case K::not_python: return http::status::unprocessable_entity;
-        case K::not_permitted: return http::status::forbidden;
-        case K::conflict: return http::status::conflict;
-        case K::too_many: return http::status::too_many_requests;
-    }
-    return http::status::internal_server_error;
-}
-
-const char* title_of(daemon::SessionError::Kind kind) {
-    using K = daemon::SessionError::Kind;
-    switch (kind) {
-        case K::invalid: return "Invalid field";
-        case K::not_found: return "Not found";
-        case K::not_python: return "Not a readable Python process";
-        case K::not_permitted: return "Not permitted";
-        case K::conflict: return "Conflict";
-        case K::too_many: return "Too many running sessions";
-    }
-    return "Error";
-}
-
-Response session_problem(const daemon::SessionError& e) { return problem(status_of(e.kind), title_of(e.kind), e.message, e.field); }
 
 Response method_not_allowed(const char* allow) {
     auto r = problem(http::status::method_not_allowed, "Method not allowed", fmt::format("this resource takes {}", allow));
@@ -139,25 +113,6 @@ std::expected<render::FlameGraphOptions, Response> graph_options(const Target& t
     return graph;
 }
 
-daemon::OutputDetails details_for(const daemon::SessionInfo& info) {
-    daemon::OutputDetails d{.rate_hz = info.spec.rate_hz, .wall_clock = info.spec.aggregation.include_idle};
-    d.start_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(info.created.time_since_epoch()).count();
-    d.duration_ns = static_cast<std::int64_t>(info.elapsed_s * 1e9);
-    d.flame_graph.title = daemon::graph_title(
-        !info.spec.name.empty() ? info.spec.name
-                                : daemon::command_text(info.target_command_line.empty() ? info.spec.command
-                                                                                         : info.target_command_line));
-    d.flame_graph.subtitle = fmt::format("session {}, process {}, Python {}, {} Hz, {:.1f} s, {} samples, {} errors{}{}",
-                                         info.id, info.target_pid, info.python_version, info.spec.rate_hz,
-                                         info.elapsed_s, info.samples, info.failed_samples + info.thread_errors,
-                                         info.spec.aggregation.include_idle ? ", idle threads included" : "",
-                                         info.state == daemon::SessionState::running ? ", still running" : "");
-    if (info.truncated_samples > 0)
-        d.flame_graph.subtitle += fmt::format("; {} samples of stacks past {} under [truncated]", info.truncated_samples,
-                                              info.truncated_by.empty() ? "the profile's limits" : info.truncated_by);
-    return d;
-}
-
 }  // namespace
 
 void Routes::count_response(unsigned status) {
@@ -226,7 +181,7 @@ Response Routes::route(const Request& request, const daemon::Caller& caller) {
 
     if (parts.empty()) {
         if (!get) return method_not_allowed("GET");
-        return with_body(http::status::ok, "text/html; charset=utf-8", index_page(sessions_.list(caller)));
+        return with_body(http::status::ok, "text/html; charset=utf-8", index_page(sessions_.list(caller).sessions));
     }
     if (parts.size() == 1 && parts[0] == "healthz") {
         if (!get) return method_not_allowed("GET");
@@ -245,15 +200,9 @@ Response Routes::route(const Request& request, const daemon::Caller& caller) {
         auto pid = whole_number(parts[1]);
         if (!pid || *pid < 1 || *pid > INT_MAX)
             return problem(http::status::bad_request, "Invalid path", fmt::format("'{}' is not a process id", parts[1]), "pid");
-        auto process = sessions_.attach(static_cast<pid_t>(*pid), caller);
-        if (!process) return session_problem(process.error());
-        auto sample = process->sample();
-        if (!sample) {
-            using K = sampler::ErrorKind;
-            if (sample.error().kind == K::no_such_process) return problem(http::status::not_found, "Not found", sample.error().message);
-            return problem(http::status::unprocessable_entity, "Not a readable Python process", sample.error().message);
-        }
-        return json_response(http::status::ok, daemon::format_dump_json(*process, *sample));
+        auto stacks = sessions_.process_stacks(static_cast<pid_t>(*pid), caller);
+        if (!stacks) return error_response(stacks.error());
+        return json_response(http::status::ok, daemon::format_dump_json(stacks->process, stacks->sample));
     }
     if (parts[0] != "sessions") return problem(http::status::not_found, "Not found", fmt::format("no resource {}", target->path));
 
@@ -270,20 +219,19 @@ Response Routes::route(const Request& request, const daemon::Caller& caller) {
                 return problem(http::status::unsupported_media_type, "Unsupported media type",
                                fmt::format("the body must be JSON (Content-Type: application/json), not {}", media));
             auto spec = parse_session_request(request.body());
-            if (!spec) return problem(http::status::bad_request, "Invalid request body", spec.error().message, spec.error().field);
+            if (!spec) return error_response(spec.error(), RequestPart::body);
             auto started = sessions_.start(std::move(*spec), caller);
-            if (!started) return session_problem(started.error());
+            if (!started) return error_response(started.error());
             auto response = json_response(http::status::created, daemon::session_to_json(*started));
             response.set(http::field::location, "/sessions/" + started->id);
             return response;
         }
         if (!get) return method_not_allowed("GET, POST");
-        std::optional<daemon::SessionState> state;
-        long long limit = 50, offset = 0;
+        daemon::SessionFilter filter{.limit = 50};
         for (const auto& [name, value] : target->query) {
             if (name == "state") {
-                state = daemon::session_state_named(value);
-                if (!state)
+                filter.state = daemon::session_state_named(value);
+                if (!filter.state)
                     return problem(http::status::bad_request, "Invalid query parameter",
                                    fmt::format("state is one of running, completed, stopped, target_exited, failed, "
                                                "interrupted, not '{}'",
@@ -294,28 +242,23 @@ Response Routes::route(const Request& request, const daemon::Caller& caller) {
                 if (!n || *n < 1 || *n > 1000)
                     return problem(http::status::bad_request, "Invalid query parameter",
                                    fmt::format("limit is from 1 to 1000, not '{}'", value), "limit");
-                limit = *n;
+                filter.limit = static_cast<std::size_t>(*n);
             } else if (name == "offset") {
                 auto n = whole_number(value);
                 if (!n || *n < 0)
                     return problem(http::status::bad_request, "Invalid query parameter",
                                    fmt::format("offset is 0 or more, not '{}'", value), "offset");
-                offset = *n;
+                filter.offset = static_cast<std::size_t>(*n);
             } else {
                 return problem(http::status::bad_request, "Invalid query parameter",
                                fmt::format("unknown query parameter '{}'; the list takes state, limit and offset", name), name);
             }
         }
-        auto all = sessions_.list(caller);
+        auto page = sessions_.list(caller, filter);
         nlohmann::json list = nlohmann::json::array();
-        long long index = 0, total = 0;
-        for (const auto& info : all) {
-            if (state && info.state != *state) continue;
-            ++total;
-            if (index++ < offset || static_cast<long long>(list.size()) >= limit) continue;
-            list.push_back(daemon::session_to_json(info));
-        }
-        return json_response(http::status::ok, {{"sessions", list}, {"total", total}, {"limit", limit}, {"offset", offset}});
+        for (const auto& info : page.sessions) list.push_back(daemon::session_to_json(info));
+        return json_response(http::status::ok,
+                             {{"sessions", list}, {"total", page.total}, {"limit", *filter.limit}, {"offset", filter.offset}});
     }
 
     std::string id(parts[1]);
@@ -325,18 +268,18 @@ Response Routes::route(const Request& request, const daemon::Caller& caller) {
     if (parts.size() == 2) {
         if (method == http::verb::delete_) {
             auto removed = sessions_.remove(id, caller);
-            if (!removed) return session_problem(removed.error());
+            if (!removed) return error_response(removed.error());
             return Response{http::status::no_content, 11};
         }
         if (!get) return method_not_allowed("GET, DELETE");
         auto info = sessions_.get(id, caller);
-        if (!info) return session_problem(info.error());
+        if (!info) return error_response(info.error());
         return json_response(http::status::ok, daemon::session_to_json(*info));
     }
     if (parts.size() == 3 && parts[2] == "stop") {
         if (method != http::verb::post) return method_not_allowed("POST");
         auto stopped = sessions_.stop(id, caller);
-        if (!stopped) return session_problem(stopped.error());
+        if (!stopped) return error_response(stopped.error());
         // Still ending (a slow target): it finishes in the background.
         return json_response(stopped->state == daemon::SessionState::running ? http::status::accepted : http::status::ok,
                              daemon::session_to_json(*stopped));
@@ -344,7 +287,7 @@ Response Routes::route(const Request& request, const daemon::Caller& caller) {
     if (parts.size() == 3 && parts[2] == "output") {
         if (!get) return method_not_allowed("GET");
         auto output = sessions_.output(id, caller);
-        if (!output) return session_problem(output.error());
+        if (!output) return error_response(output.error());
         return with_body(http::status::ok, "text/plain; charset=utf-8", std::move(*output));
     }
     if (parts.size() == 4 && parts[2] == "diff" && parts[3].ends_with(".svg")) {
@@ -353,20 +296,15 @@ Response Routes::route(const Request& request, const daemon::Caller& caller) {
         if (!daemon::is_session_id(other))
             return problem(http::status::not_found, "Not found", fmt::format("no session '{}' (ids are 16 hex digits)", other));
         auto before = sessions_.profile(id, caller);
-        if (!before) return session_problem(before.error());
+        if (!before) return error_response(before.error());
         auto after = sessions_.profile(other, caller);
-        if (!after) return session_problem(after.error());
-        auto details = details_for(after->first);
-        details.flame_graph.title = fmt::format("pyprofd: {} against {}", other, id);
-        details.flame_graph.subtitle = "red: a larger share of the samples than in " + id + "; blue: a smaller one";
+        if (!after) return error_response(after.error());
+        auto details = daemon::difference_details(before->first, after->first);
         auto graph = graph_options(*target, details.flame_graph);
         if (!graph) return graph.error();
         details.flame_graph = *graph;
-        auto before_merged = render::without_thread_roots(*before->second);
-        auto after_merged = render::without_thread_roots(*after->second);
-        details.flame_graph.baseline = &before_merged;
-        auto body = render::profile_as(render::OutputFormat::svg, after_merged, details);
-        if (!body) return problem(http::status::internal_server_error, "Internal error", body.error());
+        auto body = daemon::difference_graph(*before->second, *after->second, details);
+        if (!body) return error_response(body.error());
         return with_body(http::status::ok, "image/svg+xml", std::move(*body));
     }
     if (parts.size() == 3) {
@@ -374,20 +312,16 @@ Response Routes::route(const Request& request, const daemon::Caller& caller) {
             const auto& row = render::output_format_row(*format);
             if (!get) return method_not_allowed("GET");
             auto profile = sessions_.profile(id, caller);
-            if (!profile) return session_problem(profile.error());
+            if (!profile) return error_response(profile.error());
             const auto& [info, samples] = *profile;
-            auto details = details_for(info);
+            auto details = daemon::session_output_details(info);
             if (row.draws_graph) {
                 auto graph = graph_options(*target, details.flame_graph);
                 if (!graph) return graph.error();
                 details.flame_graph = *graph;
             }
-            // Profiles keep a root per thread; the graph and folded views merge them
-            // unless the session asked to see threads.
-            bool merge = !info.spec.aggregation.per_thread && !row.keeps_threads;
-            auto body = merge ? render::profile_as(*format, render::without_thread_roots(*samples), details)
-                              : render::profile_as(*format, *samples, details);
-            if (!body) return problem(http::status::internal_server_error, "Internal error", body.error());
+            auto body = daemon::session_profile_as(*format, info, *samples, details);
+            if (!body) return error_response(body.error());
             auto response = with_body(http::status::ok, std::string(row.content_type), std::move(*body));
             if (row.attachment)
                 response.set(http::field::content_disposition,

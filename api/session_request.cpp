@@ -6,15 +6,16 @@
 
 namespace pyprofd::api {
 
-std::expected<daemon::SessionSpec, RequestError> parse_session_request(std::string_view body) {
+daemon::Result<daemon::SessionSpec> parse_session_request(std::string_view body) {
     auto json = nlohmann::json::parse(body, nullptr, false);
     if (json.is_discarded())
-        return std::unexpected(RequestError{{}, "the body is not JSON; send an object such as {\"pid\": 4242, "
-                                                "\"rate_hz\": 100, \"duration_s\": 10}"});
-    if (!json.is_object()) return std::unexpected(RequestError{{}, "the body must be a JSON object"});
+        return std::unexpected(daemon::Error{daemon::Error::Kind::invalid,
+                                             "the body is not JSON; send an object such as {\"pid\": 4242, "
+                                             "\"rate_hz\": 100, \"duration_s\": 10}"});
+    if (!json.is_object()) return std::unexpected(daemon::Error{daemon::Error::Kind::invalid, "the body must be a JSON object"});
     daemon::SessionSpec spec;
     auto fail = [](std::string field, std::string message) {
-        return std::unexpected(RequestError{std::move(field), std::move(message)});
+        return std::unexpected(daemon::Error{daemon::Error::Kind::invalid, std::move(message), std::move(field)});
     };
     for (const auto& item : json.items()) {
         // Named, not a structured binding: the lambda below captures them.
