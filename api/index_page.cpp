@@ -3,9 +3,22 @@
 #include <fmt/format.h>
 
 #include "daemon/session_json.hpp"
+#include "render/output_format.hpp"
 #include "render/xml_text.hpp"
 
 namespace pyprofd::api {
+namespace {
+
+// A link to the session's profile in every format.
+std::string result_links(const std::string& id) {
+    std::string links;
+    for (const auto& format : render::output_formats())
+        links += fmt::format("{}<a href=\"/sessions/{}/{}\">{}</a>", links.empty() ? "" : " &middot; ", id,
+                             format.url_name, format.label);
+    return links;
+}
+
+}  // namespace
 
 std::string index_page(const std::vector<daemon::SessionInfo>& sessions) {
     std::string html = R"html(<!DOCTYPE html>
@@ -31,14 +44,11 @@ th, td { text-align: left; padding: 0.3em 0.8em; border-bottom: 1px solid #ddd; 
             fmt::format_to(std::back_inserter(html),
                            "<tr><td><a href=\"/sessions/{id}\">{id}</a></td><td>{name}</td><td>{pid} {target}</td>"
                            "<td class=\"{state}\">{state}</td><td>{created}</td><td>{samples}</td>"
-                           "<td><a href=\"/sessions/{id}/flame.svg\">flame graph</a> &middot; "
-                           "<a href=\"/sessions/{id}/folded\">folded</a> &middot; "
-                           "<a href=\"/sessions/{id}/speedscope.json\">speedscope</a> &middot; "
-                           "<a href=\"/sessions/{id}/profile.pb.gz\">pprof</a></td></tr>\n",
+                           "<td>{results}</td></tr>\n",
                            fmt::arg("id", s.id), fmt::arg("name", render::xml_escaped(s.spec.name)),
                            fmt::arg("pid", s.target_pid), fmt::arg("target", render::xml_escaped(target)),
                            fmt::arg("state", daemon::to_string(s.state)), fmt::arg("created", daemon::iso8601(s.created)),
-                           fmt::arg("samples", s.samples));
+                           fmt::arg("samples", s.samples), fmt::arg("results", result_links(s.id)));
         }
         html += "</table>\n";
     }

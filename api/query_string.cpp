@@ -1,5 +1,7 @@
 #include "api/query_string.hpp"
 
+#include <charconv>
+
 namespace pyprofd::api {
 namespace {
 
@@ -55,6 +57,13 @@ std::expected<Target, std::string> parse_target(std::string_view target) {
         parsed.query[std::move(*name)] = std::move(*value);
     }
     return parsed;
+}
+
+std::optional<long long> whole_number(std::string_view text) {
+    long long v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) return std::nullopt;
+    return v;
 }
 
 }  // namespace pyprofd::api

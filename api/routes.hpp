@@ -1,17 +1,15 @@
 #pragma once
-// Every endpoint of openapi.yaml: a plain function from request to response that
-// translates HTTP into calls on the session manager, and their results into JSON,
-// graphs and problem details. Nothing here decides; the manager does.
-#include <atomic>
-#include <map>
-#include <mutex>
-#include <optional>
+// The way in for every request: the browser guard, who the caller is, then the
+// route of operations.hpp for its method and path, whose handler translates it
+// into calls on the session manager. Nothing here decides; the manager does.
+#include <expected>
 #include <string>
 
 #include "api/bearer_auth.hpp"
 #include "api/browser_guard.hpp"
 #include "api/http_types.hpp"
 #include "api/peer_identity.hpp"
+#include "api/response_counts.hpp"
 #include "daemon/session_manager.hpp"
 
 namespace pyprofd::api {
@@ -31,13 +29,11 @@ public:
 private:
     std::expected<daemon::Caller, Response> identify(const Request& request, const PeerIdentity& peer) const;
     Response route(const Request& request, const daemon::Caller& caller);
-    Response metrics() const;
 
     daemon::SessionManager& sessions_;
     BearerTokens tokens_;
     BrowserGuard guard_;
-    mutable std::mutex counts_mutex_;
-    std::map<unsigned, std::uint64_t> responses_by_status_;
+    ResponseCounts responses_;
 };
 
 }  // namespace pyprofd::api

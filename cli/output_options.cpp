@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cli/option_values.hpp"
+#include "render/output_format.hpp"
 
 namespace pyprofd::cli {
 
@@ -23,8 +24,8 @@ std::expected<OutputFormat, std::string> output_format_for(std::optional<OutputF
     if (output.empty() || output == "-") return OutputFormat::svg;
     if (auto format = daemon::output_format_for_path(output)) return *format;
     return std::unexpected(fmt::format("cannot tell the format from the name '{}': use --format ({}) or one of the "
-                                       "endings .svg, .folded, .txt, .json, .pb.gz",
-                                       output, daemon::output_format_names()));
+                                       "endings {}",
+                                       output, daemon::output_format_names(), render::output_format_endings()));
 }
 
 void add_output_options(CLI::App& command, std::string& output, std::optional<OutputFormat>& format,

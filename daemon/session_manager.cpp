@@ -9,19 +9,6 @@
 #include "sampler/thread_pause.hpp"
 
 namespace pyprofd::daemon {
-namespace {
-
-SessionError attach_error(pid_t pid, const sampler::Error& e) {
-    using K = sampler::ErrorKind;
-    switch (e.kind) {
-        case K::no_such_process: return {SessionError::Kind::not_found, fmt::format("no process {}: {}", pid, e.message), "pid"};
-        case K::permission_denied: return {SessionError::Kind::not_permitted, e.message, "pid"};
-        default: return {SessionError::Kind::not_python, e.message, "pid"};
-    }
-}
-
-}  // namespace
-
 SessionManager::SessionManager(const config::DaemonConfig& config, SessionStore store, AccessPolicy policy,
                                AttachProcess attach_process)
     : config_(config), store_(std::move(store)), policy_(std::move(policy)), attach_process_(std::move(attach_process)) {
@@ -67,10 +54,10 @@ render::ProfileLimits SessionManager::profile_limits() const {
             .max_label_bytes = static_cast<std::size_t>(l.max_profile_label_bytes)};
 }
 
-std::expected<std::optional<LaunchOptions>, SessionError> SessionManager::check(const SessionSpec& spec, const Caller& caller) const {
+Result<std::optional<LaunchOptions>> SessionManager::check(const SessionSpec& spec, const Caller& caller) const {
     const auto& limits = config_.limits;
     auto invalid = [](std::string field, std::string message) {
-        return std::unexpected(SessionError{SessionError::Kind::invalid, std::move(message), std::move(field)});
+        return std::unexpected(Error{Error::Kind::invalid, std::move(message), std::move(field)});
     };
     if (spec.pid.has_value() == !spec.command.empty())
         return invalid("pid", "give either pid (a running process) or command (a program to launch), not both or neither");
@@ -82,7 +69,7 @@ std::expected<std::optional<LaunchOptions>, SessionError> SessionManager::check(
     std::optional<LaunchOptions> launch;
     if (!spec.command.empty()) {
         auto not_permitted = [](std::string why) {
-            return std::unexpected(SessionError{SessionError::Kind::not_permitted, std::move(why), "command"});
+            return std::unexpected(Error{Error::Kind::not_permitted, std::move(why), "command"});
         };
         auto user = policy_.launch_user(caller);
         if (!user) return not_permitted(user.error());
@@ -122,7 +109,7 @@ std::expected<std::optional<LaunchOptions>, SessionError> SessionManager::check(
     return launch;
 }
 
-std::expected<SessionInfo, SessionError> SessionManager::start(SessionSpec spec, const Caller& caller) {
+Result<SessionInfo> SessionManager::start(SessionSpec spec, const Caller& caller) {
     auto launch = check(spec, caller);
     if (!launch) return std::unexpected(launch.error());
     auto running_now = [&] {
@@ -131,7 +118,7 @@ std::expected<SessionInfo, SessionError> SessionManager::start(SessionSpec spec,
         return n;
     };
     auto too_many = [&] {
-        return SessionError{SessionError::Kind::too_many,
+        return Error{Error::Kind::too_many,
                             fmt::format("{} sessions are running, the most allowed (limits.max_running_sessions); "
                                         "stop one or wait for one to end",
                                         config_.limits.max_running_sessions),
@@ -139,7 +126,7 @@ std::expected<SessionInfo, SessionError> SessionManager::start(SessionSpec spec,
     };
     {
         std::lock_guard lock(mutex_);
-        if (shutting_down_) return std::unexpected(SessionError{SessionError::Kind::conflict, "the daemon is shutting down", {}});
+        if (shutting_down_) return std::unexpected(Error{Error::Kind::conflict, "the daemon is shutting down", {}});
         if (running_now() >= config_.limits.max_running_sessions) return std::unexpected(too_many());
     }
     SessionInfo info;
@@ -154,7 +141,7 @@ std::expected<SessionInfo, SessionError> SessionManager::start(SessionSpec spec,
         process.emplace(std::move(*attached));
         if (spec.blocking)
             if (auto free = sampler::ThreadPause::check_not_traced(*spec.pid); !free)
-                return std::unexpected(SessionError{SessionError::Kind::conflict, free.error().message, "blocking"});
+                return std::unexpected(Error{Error::Kind::conflict, free.error().message, "blocking"});
         info.target_pid = process->pid();
         info.target_command_line = process->command_line();
         info.python_version = process->version().to_string();
@@ -166,8 +153,8 @@ std::expected<SessionInfo, SessionError> SessionManager::start(SessionSpec spec,
         if (running_now() >= config_.limits.max_running_sessions) return std::unexpected(too_many());
         if (info.spec.blocking && info.spec.pid)
             if (auto other = blocking_session_of(*info.spec.pid))
-                return std::unexpected(SessionError{
-                    SessionError::Kind::conflict,
+                return std::unexpected(Error{
+                    Error::Kind::conflict,
                     fmt::format("process {} is already sampled in blocking mode by session {}; a process has one "
                                 "tracer at a time, so two blocking sessions would fail each other's samples. "
                                 "Sample it without blocking, or stop that session first",
@@ -194,21 +181,21 @@ std::optional<std::string> SessionManager::blocking_session_of(pid_t pid) const 
     return std::nullopt;
 }
 
-std::expected<void, SessionError> SessionManager::check_target(pid_t pid, const Caller& caller) const {
+Result<void> SessionManager::check_target(pid_t pid, const Caller& caller) const {
     if (auto allowed = policy_.allows_process(caller, pid); !allowed)
-        return std::unexpected(SessionError{SessionError::Kind::not_permitted, allowed.error(), "pid"});
+        return std::unexpected(Error{Error::Kind::not_permitted, allowed.error(), "pid"});
     return {};
 }
 
-std::expected<sampler::PythonProcess, SessionError> SessionManager::attach(pid_t pid, const Caller& caller) const {
+Result<sampler::PythonProcess> SessionManager::attach(pid_t pid, const Caller& caller) const {
     if (auto allowed = check_target(pid, caller); !allowed) return std::unexpected(allowed.error());
     auto process = attach_process_(pid);
-    if (!process) return std::unexpected(attach_error(pid, process.error()));
+    if (!process) return std::unexpected(process_error(pid, process.error()));
     // Checked again now that the process is pinned: the PID may have named another
     // process a moment ago, before that one exited and this one took its number.
     if (auto allowed = check_target(pid, caller); !allowed) return std::unexpected(allowed.error());
     if (process->exited())
-        return std::unexpected(SessionError{SessionError::Kind::not_found, fmt::format("no process {}: it exited", pid), "pid"});
+        return std::unexpected(Error{Error::Kind::not_found, fmt::format("no process {}: it exited", pid), "pid"});
     return std::move(*process);
 }
 
@@ -234,23 +221,35 @@ std::vector<SessionInfo> SessionManager::all_sessions() const {
     return infos;
 }
 
-std::vector<SessionInfo> SessionManager::list(const Caller& caller) const {
-    auto infos = all_sessions();
-    std::erase_if(infos, [&](const SessionInfo& info) { return !policy_.may_see(caller, info.owner); });
-    return infos;
+SessionPage SessionManager::list(const Caller& caller, const SessionFilter& filter) const {
+    SessionPage page;
+    for (auto& info : all_sessions()) {
+        if (!policy_.may_see(caller, info.owner) || (filter.state && info.state != *filter.state)) continue;
+        bool on_page = page.total++ >= filter.offset && (!filter.limit || page.sessions.size() < *filter.limit);
+        if (on_page) page.sessions.push_back(std::move(info));
+    }
+    return page;
 }
 
-std::expected<SessionInfo, SessionError> SessionManager::get(const std::string& id, const Caller& caller) const {
+Result<ProcessStacks> SessionManager::process_stacks(pid_t pid, const Caller& caller) const {
+    auto process = attach(pid, caller);
+    if (!process) return std::unexpected(process.error());
+    auto sample = process->sample();
+    if (!sample) return std::unexpected(process_error(pid, sample.error()));
+    return ProcessStacks{std::move(*process), std::move(*sample)};
+}
+
+Result<SessionInfo> SessionManager::get(const std::string& id, const Caller& caller) const {
     auto session = find(id, caller);
-    if (!session) return std::unexpected(SessionError{SessionError::Kind::not_found, fmt::format("no session {}", id), {}});
+    if (!session) return std::unexpected(Error{Error::Kind::not_found, fmt::format("no session {}", id), {}});
     return session->info();
 }
 
-std::expected<SessionInfo, SessionError> SessionManager::stop(const std::string& id, const Caller& caller) {
+Result<SessionInfo> SessionManager::stop(const std::string& id, const Caller& caller) {
     auto session = find(id, caller);
-    if (!session) return std::unexpected(SessionError{SessionError::Kind::not_found, fmt::format("no session {}", id), {}});
+    if (!session) return std::unexpected(Error{Error::Kind::not_found, fmt::format("no session {}", id), {}});
     if (!session->running())
-        return std::unexpected(SessionError{SessionError::Kind::conflict,
+        return std::unexpected(Error{Error::Kind::conflict,
                                             fmt::format("session {} has already ended ({})", id,
                                                         to_string(session->info().state)),
                                             {}});
@@ -262,13 +261,13 @@ std::expected<SessionInfo, SessionError> SessionManager::stop(const std::string&
     return session->info();
 }
 
-std::expected<void, SessionError> SessionManager::remove(const std::string& id, const Caller& caller) {
+Result<void> SessionManager::remove(const std::string& id, const Caller& caller) {
     std::shared_ptr<Session> session;
     {
         std::lock_guard lock(mutex_);
         auto it = sessions_.find(id);
         if (it == sessions_.end() || !policy_.may_see(caller, it->second->owner()))
-            return std::unexpected(SessionError{SessionError::Kind::not_found, fmt::format("no session {}", id), {}});
+            return std::unexpected(Error{Error::Kind::not_found, fmt::format("no session {}", id), {}});
         session = std::move(it->second);
         sessions_.erase(it);
     }
@@ -289,27 +288,27 @@ std::expected<void, SessionError> SessionManager::remove(const std::string& id, 
     return {};
 }
 
-std::expected<std::pair<SessionInfo, std::shared_ptr<const render::Profile>>, SessionError> SessionManager::profile(
+Result<std::pair<SessionInfo, std::shared_ptr<const render::Profile>>> SessionManager::profile(
     const std::string& id, const Caller& caller) const {
     auto session = find(id, caller);
-    if (!session) return std::unexpected(SessionError{SessionError::Kind::not_found, fmt::format("no session {}", id), {}});
+    if (!session) return std::unexpected(Error{Error::Kind::not_found, fmt::format("no session {}", id), {}});
     return session->snapshot();
 }
 
-std::expected<std::string, SessionError> SessionManager::output(const std::string& id, const Caller& caller) const {
+Result<std::string> SessionManager::output(const std::string& id, const Caller& caller) const {
     auto session = find(id, caller);
-    if (!session) return std::unexpected(SessionError{SessionError::Kind::not_found, fmt::format("no session {}", id), {}});
+    if (!session) return std::unexpected(Error{Error::Kind::not_found, fmt::format("no session {}", id), {}});
     if (auto output = session->output()) return output->text();
     auto info = session->info();
     if (info.spec.pid)
-        return std::unexpected(SessionError{SessionError::Kind::not_found,
+        return std::unexpected(Error{Error::Kind::not_found,
                                             fmt::format("session {} samples process {}, which pyprofd did not launch: its "
                                                         "output is not pyprofd's to keep",
                                                         id, *info.spec.pid),
                                             {}});
     if (auto saved = store_.load_output(id)) return std::move(*saved);
-    return std::unexpected(SessionError{
-        SessionError::Kind::not_found,
+    return std::unexpected(Error{
+        Error::Kind::not_found,
         fmt::format("the output of session {} was not saved (its program never started, or the daemon stopped first)", id),
         {}});
 }

@@ -23,20 +23,27 @@
 #include "daemon/session_store.hpp"
 #include "daemon/access_policy.hpp"
 #include "daemon/caller.hpp"
+#include "daemon/error.hpp"
 
 namespace pyprofd::daemon {
 
-struct SessionError {
-    enum class Kind {
-        invalid,          // a field out of range or not allowed (field says which)
-        not_found,        // no such session (or not the caller's), or no such process
-        not_python,       // the process runs no Python pyprofd can read
-        not_permitted,    // the caller may not read the process (or it is pyprofd itself), or launch
-        conflict,         // e.g. stopping a session that has ended
-        too_many,         // the limit of running sessions is reached
-    } kind;
-    std::string message;
-    std::string field;  // for invalid: the request field at fault
+// Which of the sessions a list shows: newest first, in one state or all, a page at a time.
+struct SessionFilter {
+    std::optional<SessionState> state;  // only sessions in this state; none: all
+    std::size_t offset = 0;             // skipped first
+    std::optional<std::size_t> limit;   // at most this many; none: all
+};
+
+struct SessionPage {
+    std::vector<SessionInfo> sessions;  // newest first
+    std::size_t total = 0;              // that the state matches, before offset and limit
+};
+
+// A running process's stacks now: the process as attached (its version, command
+// line) and one sample of its threads.
+struct ProcessStacks {
+    sampler::PythonProcess process;
+    sampler::StackSample sample;
 };
 
 struct SessionCounts {
@@ -61,24 +68,23 @@ public:
 
     // Every call acts for a caller: it sees and touches only its own sessions (an
     // admin, all of them); another's answers not_found, so its existence does not leak.
-    std::expected<SessionInfo, SessionError> start(SessionSpec spec, const Caller& caller);
-    std::vector<SessionInfo> list(const Caller& caller) const;  // newest first
-    std::expected<SessionInfo, SessionError> get(const std::string& id, const Caller& caller) const;
+    Result<SessionInfo> start(SessionSpec spec, const Caller& caller);
+    SessionPage list(const Caller& caller, const SessionFilter& filter = {}) const;
+    Result<SessionInfo> get(const std::string& id, const Caller& caller) const;
     // Asks a running session to stop and waits a moment for it to end: what it
     // answers is the session as it ended, or still running if it takes longer (it
     // ends in the background).
-    std::expected<SessionInfo, SessionError> stop(const std::string& id, const Caller& caller);
-    std::expected<void, SessionError> remove(const std::string& id, const Caller& caller);
-    std::expected<std::pair<SessionInfo, std::shared_ptr<const render::Profile>>, SessionError> profile(
+    Result<SessionInfo> stop(const std::string& id, const Caller& caller);
+    Result<void> remove(const std::string& id, const Caller& caller);
+    Result<std::pair<SessionInfo, std::shared_ptr<const render::Profile>>> profile(
         const std::string& id, const Caller& caller) const;
     // What a launched program wrote to stdout and stderr, the last of it kept (also
     // after a restart, as last saved).
-    std::expected<std::string, SessionError> output(const std::string& id, const Caller& caller) const;
+    Result<std::string> output(const std::string& id, const Caller& caller) const;
     // Every session's counts, whoever's: figures for /metrics.
     SessionCounts counts() const;
-    // A running process, attached for this caller if the rules let it read that
-    // process (for sessions and for the stacks endpoint alike).
-    std::expected<sampler::PythonProcess, SessionError> attach(pid_t pid, const Caller& caller) const;
+    // A running process's stacks, if the rules let this caller read that process.
+    Result<ProcessStacks> process_stacks(pid_t pid, const Caller& caller) const;
 
     const AccessPolicy& access() const { return policy_; }
 
@@ -90,9 +96,12 @@ public:
     render::ProfileLimits profile_limits() const;
 
 private:
+    // A running process, attached for this caller if the rules let it read that
+    // process (for sessions and for the stacks alike).
+    Result<sampler::PythonProcess> attach(pid_t pid, const Caller& caller) const;
     // The spec's fields and the caller's right to its target; for a command, how it is launched.
-    std::expected<std::optional<LaunchOptions>, SessionError> check(const SessionSpec& spec, const Caller& caller) const;
-    std::expected<void, SessionError> check_target(pid_t pid, const Caller& caller) const;
+    Result<std::optional<LaunchOptions>> check(const SessionSpec& spec, const Caller& caller) const;
+    Result<void> check_target(pid_t pid, const Caller& caller) const;
     std::vector<SessionInfo> all_sessions() const;
     // The running blocking session of this process, if one is; with mutex_ held.
     std::optional<std::string> blocking_session_of(pid_t pid) const;

@@ -190,8 +190,11 @@ std::string pprof_message(const Profile& profile, const PprofOptions& options) {
     return out.bytes() + table.bytes();
 }
 
-void write_pprof(const Profile& profile, const PprofOptions& options, std::ostream& out) {
-    out << gzip_compressed(pprof_message(profile, options));
+std::expected<void, std::string> write_pprof(const Profile& profile, const PprofOptions& options, std::ostream& out) {
+    auto compressed = gzip_compressed(pprof_message(profile, options));
+    if (!compressed) return std::unexpected(compressed.error());
+    out << *compressed;
+    return {};
 }
 
 }  // namespace pyprofd::render

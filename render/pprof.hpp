@@ -5,6 +5,7 @@
 // becomes the sample labels "thread_id" and "thread_name", so pprof can focus on
 // a thread (-tagfocus) or merge them.
 #include <cstdint>
+#include <expected>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -21,8 +22,9 @@ struct PprofOptions {
     std::string comment;                    // e.g. the target and Python version
 };
 
-// The uncompressed protocol buffer, and the gzip'd file pprof reads.
+// The uncompressed protocol buffer, and the gzip'd file pprof reads (or why gzip
+// could not make it).
 std::string pprof_message(const Profile& profile, const PprofOptions& options);
-void write_pprof(const Profile& profile, const PprofOptions& options, std::ostream& out);
+std::expected<void, std::string> write_pprof(const Profile& profile, const PprofOptions& options, std::ostream& out);
 
 }  // namespace pyprofd::render

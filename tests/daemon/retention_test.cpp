@@ -43,7 +43,7 @@ std::vector<std::string> save_finished(const DaemonFixture& daemon, const std::v
 
 std::vector<std::string> ids_kept(const daemon::SessionManager& manager, const daemon::Caller& caller) {
     std::vector<std::string> ids;
-    for (const auto& info : manager.list(caller)) ids.push_back(info.id);
+    for (const auto& info : manager.list(caller).sessions) ids.push_back(info.id);
     std::sort(ids.begin(), ids.end());
     return ids;
 }

@@ -13,7 +13,7 @@
 #include "tests/support/daemon_fixture.hpp"
 
 using namespace pyprofd;
-using daemon::SessionError;
+using SessionError = daemon::Error;
 using daemon::SessionState;
 using tests::DaemonFixture;
 using tests::eventually;
@@ -57,13 +57,13 @@ TEST_CASE("a session samples, is its owner's alone, stops and is removed with it
     CHECK(holds_label(*snapshot->second, work_label));
 
     // Another caller cannot tell that it exists.
-    CHECK(manager->list(stranger).empty());
+    CHECK(manager->list(stranger).sessions.empty());
     CHECK(manager->get(id, stranger).error().kind == SessionError::Kind::not_found);
     CHECK(manager->profile(id, stranger).error().kind == SessionError::Kind::not_found);
     CHECK(manager->stop(id, stranger).error().kind == SessionError::Kind::not_found);
     CHECK(manager->remove(id, stranger).error().kind == SessionError::Kind::not_found);
     CHECK(manager->get(id, root)->state == SessionState::running);
-    REQUIRE(manager->list(root).size() == 1);
+    REQUIRE(manager->list(root).sessions.size() == 1);
 
     auto stopped = manager->stop(id, root);
     REQUIRE(stopped);
@@ -81,7 +81,7 @@ TEST_CASE("a session samples, is its owner's alone, stops and is removed with it
     CHECK(fs::exists(sessions + "/" + id + ".json"));
     CHECK(fs::exists(sessions + "/" + id + ".folded"));
     REQUIRE(manager->remove(id, root));
-    CHECK(manager->list(root).empty());
+    CHECK(manager->list(root).sessions.empty());
     CHECK(manager->get(id, root).error().kind == SessionError::Kind::not_found);
     CHECK(!fs::exists(sessions + "/" + id + ".json"));
     CHECK(!fs::exists(sessions + "/" + id + ".folded"));
@@ -103,9 +103,9 @@ TEST_CASE("a user's session: theirs and the admins', and a user profiles only th
     REQUIRE_MESSAGE(started, started.error().message);
     CHECK(started->owner == "uid:65534");
     CHECK(started->owner_name == "nobody");
-    CHECK(manager->list(user).size() == 1);
-    CHECK(manager->list(daemon.root()).size() == 1);  // an admin sees every session
-    CHECK(manager->list(daemon.user(4321, 4321)).empty());
+    CHECK(manager->list(user).sessions.size() == 1);
+    CHECK(manager->list(daemon.root()).sessions.size() == 1);  // an admin sees every session
+    CHECK(manager->list(daemon.user(4321, 4321)).sessions.empty());
     CHECK(manager->stop(started->id, daemon.root()));
 }
 
@@ -145,7 +145,7 @@ TEST_CASE("what attaching says reaches the caller as the kind of error it is") {
         CHECK(started.error().kind == expected);
         CHECK(started.error().field == "pid");
         CHECK(started.error().message.find("made to fail by the test") != std::string::npos);
-        CHECK(manager->list(daemon.root()).empty());
+        CHECK(manager->list(daemon.root()).sessions.empty());
     }
 }
 

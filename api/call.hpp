@@ -1,0 +1,22 @@
+#pragma once
+// What a handler is given: the request, its path's parameters (already checked)
+// and query, the caller it acts for, and what it may call.
+#include "api/http_types.hpp"
+#include "api/path_parameters.hpp"
+#include "api/query_string.hpp"
+#include "api/response_counts.hpp"
+#include "daemon/caller.hpp"
+#include "daemon/session_manager.hpp"
+
+namespace pyprofd::api {
+
+struct Call {
+    const Request& request;
+    const Target& target;  // the path and the query's parameters
+    const PathParameters& path;
+    const daemon::Caller& caller;
+    daemon::SessionManager& sessions;
+    const ResponseCounts& responses;  // for /metrics
+};
+
+}  // namespace pyprofd::api

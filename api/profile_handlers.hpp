@@ -1,0 +1,16 @@
+#pragma once
+// The handlers of a session's results: its profile in each format of
+// render/output_format.hpp (/sessions/{id}/flame.svg, /folded, ...), and the
+// difference of two sessions as a graph.
+#include "api/call.hpp"
+#include "render/output_format.hpp"
+
+namespace pyprofd::api {
+
+// GET /sessions/{id}/<the format's url_name>; a graph takes its options from the
+// query (?title=&width=&minwidth=&inverted=&search=).
+Response get_profile(const Call& call, render::OutputFormat format);
+// GET /sessions/{id}/diff/{other}.svg: {other}'s graph, coloured against {id}'s.
+Response get_difference(const Call& call);
+
+}  // namespace pyprofd::api

@@ -1,0 +1,57 @@
+#include "api/service_handlers.hpp"
+
+#include <sstream>
+
+#include "api/error_response.hpp"
+#include "api/index_page.hpp"
+#include "api/response_body.hpp"
+#include "daemon/stack_dump.hpp"
+
+namespace pyprofd::api {
+namespace {
+
+// openapi.yaml, embedded at build time: the contract is served by what follows it.
+constexpr std::string_view openapi_text =
+#include "openapi_yaml.inc"
+    ;
+
+void write_session_metrics(const daemon::SessionCounts& counts, std::ostream& out) {
+    out << "# HELP pyprofd_sessions Sessions known to the daemon, by state.\n# TYPE pyprofd_sessions gauge\n";
+    for (auto s : {daemon::SessionState::running, daemon::SessionState::completed, daemon::SessionState::stopped,
+                   daemon::SessionState::target_exited, daemon::SessionState::failed, daemon::SessionState::interrupted})
+        out << "pyprofd_sessions{state=\"" << daemon::to_string(s) << "\"} "
+            << (counts.by_state.contains(s) ? counts.by_state.at(s) : 0) << "\n";
+    out << "# HELP pyprofd_samples Samples taken by the sessions the daemon knows.\n# TYPE pyprofd_samples gauge\n"
+        << "pyprofd_samples " << counts.samples << "\n";
+    out << "# HELP pyprofd_sample_errors Failed samples and unreadable thread stacks of those sessions.\n"
+        << "# TYPE pyprofd_sample_errors gauge\npyprofd_sample_errors " << counts.errors << "\n";
+    out << "# HELP pyprofd_max_lag_seconds The latest a sample started, over those sessions.\n"
+        << "# TYPE pyprofd_max_lag_seconds gauge\npyprofd_max_lag_seconds " << counts.max_lag_ms / 1000 << "\n";
+}
+
+}  // namespace
+
+Response get_index(const Call& call) {
+    return with_body(http::status::ok, "text/html; charset=utf-8", index_page(call.sessions.list(call.caller).sessions));
+}
+
+Response get_health(const Call&) { return json_response(http::status::ok, {{"status", "ok"}}); }
+
+Response get_metrics(const Call& call) {
+    std::ostringstream out;
+    write_session_metrics(call.sessions.counts(), out);
+    out << "# HELP pyprofd_http_responses_total HTTP responses by status code.\n# TYPE pyprofd_http_responses_total counter\n";
+    for (const auto& [status, n] : call.responses.by_status())
+        out << "pyprofd_http_responses_total{code=\"" << status << "\"} " << n << "\n";
+    return with_body(http::status::ok, "text/plain; version=0.0.4; charset=utf-8", out.str());
+}
+
+Response get_openapi(const Call&) { return with_body(http::status::ok, "application/yaml", std::string(openapi_text)); }
+
+Response get_process_stacks(const Call& call) {
+    auto stacks = call.sessions.process_stacks(call.path.pid, call.caller);
+    if (!stacks) return error_response(stacks.error());
+    return json_response(http::status::ok, daemon::format_dump_json(stacks->process, stacks->sample));
+}
+
+}  // namespace pyprofd::api

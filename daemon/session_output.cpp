@@ -1,0 +1,61 @@
+#include "daemon/session_output.hpp"
+
+#include <fmt/format.h>
+
+#include "daemon/profile_output.hpp"
+#include "render/thread_roots.hpp"
+
+namespace pyprofd::daemon {
+namespace {
+
+Result<std::string> rendered(render::OutputFormat format, const render::Profile& profile,
+                             const render::OutputDetails& details) {
+    auto made = render::profile_as(format, profile, details);
+    if (!made) return std::unexpected(Error{Error::Kind::internal, made.error()});
+    return std::move(*made);
+}
+
+}  // namespace
+
+render::OutputDetails session_output_details(const SessionInfo& info) {
+    render::OutputDetails d{.rate_hz = info.spec.rate_hz, .wall_clock = info.spec.aggregation.include_idle};
+    d.start_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(info.created.time_since_epoch()).count();
+    d.duration_ns = static_cast<std::int64_t>(info.elapsed_s * 1e9);
+    d.flame_graph.title = graph_title(
+        !info.spec.name.empty()
+            ? info.spec.name
+            : command_text(info.target_command_line.empty() ? info.spec.command : info.target_command_line));
+    d.flame_graph.subtitle = fmt::format("session {}, process {}, Python {}, {} Hz, {:.1f} s, {} samples, {} errors{}{}",
+                                         info.id, info.target_pid, info.python_version, info.spec.rate_hz,
+                                         info.elapsed_s, info.samples, info.failed_samples + info.thread_errors,
+                                         info.spec.aggregation.include_idle ? ", idle threads included" : "",
+                                         info.state == SessionState::running ? ", still running" : "");
+    if (info.truncated_samples > 0)
+        d.flame_graph.subtitle += fmt::format("; {} samples of stacks past {} under [truncated]", info.truncated_samples,
+                                              info.truncated_by.empty() ? "the profile's limits" : info.truncated_by);
+    return d;
+}
+
+render::OutputDetails difference_details(const SessionInfo& before, const SessionInfo& after) {
+    auto details = session_output_details(after);
+    details.flame_graph.title = fmt::format("pyprofd: {} against {}", after.id, before.id);
+    details.flame_graph.subtitle = "red: a larger share of the samples than in " + before.id + "; blue: a smaller one";
+    return details;
+}
+
+Result<std::string> session_profile_as(render::OutputFormat format, const SessionInfo& info,
+                                       const render::Profile& profile, const render::OutputDetails& details) {
+    bool merge = !info.spec.aggregation.per_thread && !render::format_keeps_threads(format);
+    if (!merge) return rendered(format, profile, details);
+    return rendered(format, render::without_thread_roots(profile), details);
+}
+
+Result<std::string> difference_graph(const render::Profile& before, const render::Profile& after,
+                                     render::OutputDetails details) {
+    auto before_merged = render::without_thread_roots(before);
+    auto after_merged = render::without_thread_roots(after);
+    details.flame_graph.baseline = &before_merged;
+    return rendered(render::OutputFormat::svg, after_merged, details);
+}
+
+}  // namespace pyprofd::daemon
