@@ -8,9 +8,9 @@
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
-#include <sstream>
 
 #include "daemon/atomic_file.hpp"
+#include "daemon/fd_output_buffer.hpp"
 
 namespace pyprofd::daemon {
 
@@ -43,12 +43,8 @@ std::expected<void, std::string> ProfileCheckpoint::write_whole(const std::strin
 }
 
 std::expected<void, std::string> ProfileCheckpoint::append(const std::string& path, const render::Profile& profile) {
-    // What changed, in memory first: the file gets whole lines or nothing more.
-    auto written = written_;
-    std::ostringstream lines;
-    render::write_folded_since(profile, written, lines);
-    auto text = std::move(lines).str();
-    if (text.empty()) return {};
+    // Samples only grow, and every one written is counted: equal totals mean nothing new.
+    if (profile.total_samples() == written_.samples) return {};
 
     // The file this checkpoint wrote whole before: a regular file, not a link
     // planted in its place.
@@ -59,24 +55,19 @@ std::expected<void, std::string> ProfileCheckpoint::append(const std::string& pa
         ::close(fd);
         return std::unexpected(fmt::format("cannot append to {}: not a regular file", path));
     }
-    std::size_t done = 0;
-    while (done < text.size()) {
-        auto n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            int err = n < 0 ? errno : EIO;
-            ::close(fd);
-            return std::unexpected(fmt::format("cannot append to {}: {}", path, std::strerror(err)));
-        }
-        done += static_cast<std::size_t>(n);
-    }
+    // Recorded as written only once it is on disk; a failed write leaves a torn
+    // line, which save() then replaces by writing the file whole.
+    auto written = written_;
+    FdOutputBuffer buffer(fd);
+    std::ostream out(&buffer);
+    auto bytes = render::write_folded_since(profile, written, out);
+    bool flushed = buffer.flush();
     // On disk before the record that counts these samples is written.
-    int synced = ::fdatasync(fd);
-    int err = errno;
+    int err = !flushed ? buffer.error() : ::fdatasync(fd) != 0 ? errno : 0;
     ::close(fd);
-    if (synced != 0) return std::unexpected(fmt::format("cannot append to {}: {}", path, std::strerror(err)));
+    if (err != 0) return std::unexpected(fmt::format("cannot append to {}: {}", path, std::strerror(err)));
     written_ = std::move(written);
-    appended_bytes_ += text.size();
+    appended_bytes_ += bytes;
     return {};
 }
 
