@@ -4,15 +4,11 @@
 
 #include "cli/option_values.hpp"
 #include "config/daemon_config.hpp"
+#include "daemon/session_manager.hpp"
 
 namespace pyprofd::cli {
 
-render::ProfileLimits default_profile_limits() {
-    config::Limits defaults;
-    return {.max_stacks = defaults.max_profile_stacks,
-            .max_frames = defaults.max_profile_frames,
-            .max_label_bytes = static_cast<std::size_t>(defaults.max_profile_label_bytes)};
-}
+render::ProfileLimits default_profile_limits() { return daemon::profile_limits_of(config::Limits{}); }
 
 void add_profile_limit_options(CLI::App& command, render::ProfileLimits& limits) {
     const auto defaults = default_profile_limits();

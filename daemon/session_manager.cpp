@@ -47,12 +47,13 @@ SessionManager::SessionManager(const config::DaemonConfig& config, SessionStore 
 
 SessionManager::~SessionManager() { shutdown(); }
 
-render::ProfileLimits SessionManager::profile_limits() const {
-    const auto& l = config_.limits;
-    return {.max_stacks = l.max_profile_stacks,
-            .max_frames = l.max_profile_frames,
-            .max_label_bytes = static_cast<std::size_t>(l.max_profile_label_bytes)};
+render::ProfileLimits profile_limits_of(const config::Limits& limits) {
+    return {.max_stacks = limits.max_profile_stacks,
+            .max_frames = limits.max_profile_frames,
+            .max_label_bytes = static_cast<std::size_t>(limits.max_profile_label_bytes)};
 }
+
+render::ProfileLimits SessionManager::profile_limits() const { return profile_limits_of(config_.limits); }
 
 Result<std::optional<LaunchOptions>> SessionManager::check(const SessionSpec& spec, const Caller& caller) const {
     const auto& limits = config_.limits;

@@ -53,6 +53,10 @@ struct SessionCounts {
     double max_lag_ms = 0;
 };
 
+// What one profile may hold under these limits (limits.max_profile_*): the
+// daemon's sessions, and the command line's with the defaults.
+render::ProfileLimits profile_limits_of(const config::Limits& limits);
+
 class SessionManager {
 public:
     // How a running process is attached: sampler::PythonProcess::attach; the unit
