@@ -130,8 +130,16 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def session_on(daemon, body, timeout=60):
+def session_on(daemon, body, timeout=60, at_start=None):
+    """The session when it ended, and its folded stacks. at_start, a set, gets the
+    target's descendants at the session's start: those before it was asked for and
+    those once it answered."""
+    root = body["pid"]
+    if at_start is not None:
+        at_start.update(descendants(root))
     status, _, s = request(daemon, "POST", "/sessions", body)
+    if at_start is not None:
+        at_start.update(descendants(root))
     if not check(status == 201, "a session with subprocesses starts: %s %s" % (status, s if status != 201 else "")):
         return None, None
     done = wait_for_state(daemon, s["id"], ENDED, timeout)
@@ -150,12 +158,12 @@ def check_gunicorn(daemon, work):
         return
     for blocking in (False, True):
         mode = "blocking" if blocking else "non-blocking"
-        before = set(descendants(master.pid))
         load = start(["ab", "-q", "-t", "12", "-n", "1000000", "-c", "4", url], stdout=subprocess.DEVNULL,
                      stderr=subprocess.DEVNULL)
         time.sleep(0.5)
+        before = set()
         done, folded = session_on(daemon, {"pid": master.pid, "subprocesses": True, "rate_hz": 100, "duration_s": 6,
-                                           "blocking": blocking})
+                                           "blocking": blocking}, at_start=before)
         load.kill()
         load.wait()
         if done is None:
