@@ -230,6 +230,27 @@ def check_pool(daemon):
     check(pool.pid not in with_work, "and not under the parent's, which only waits")
 
 
+def check_process_limit(work):
+    """limits.max_session_processes: a session follows at most that many, and counts the rest."""
+    config = os.path.join(work, "limit.yaml")
+    with open(config, "w") as f:
+        f.write("limits: {max_session_processes: 2}\n")
+    daemon = Daemon(PYPROFD, ["--config", config, "--listen", "127.0.0.1:0", "--state-dir", os.path.join(work, "state2")],
+                    os.path.join(work, "daemon2.log"))
+    try:
+        pool = start([PYTHON, os.path.join(TARGETS, "pool_workers.py"), "3"], stdout=subprocess.PIPE, text=True)
+        pool.stdout.readline()
+        done, folded = session_on(daemon, {"pid": pool.pid, "subprocesses": True, "rate_hz": 100, "duration_s": 1})
+        if done is None:
+            return
+        check(len(process_roots(folded, None)) <= 2 and len(done["processes"]) == 2,
+              "limits.max_session_processes 2: the session follows 2 processes: %s" % sorted(process_roots(folded, None)))
+        check(done["processes_skipped"]["over_limit"] >= 2, "and counts the others: %s" % done["processes_skipped"])
+        check("the most allowed (limits.max_session_processes)" in daemon.log(), "and says so in its log")
+    finally:
+        daemon.stop(signal.SIGTERM, 30)
+
+
 def check_uwsgi(daemon, work):
     if not os.path.exists("/usr/lib/uwsgi/plugins/python3_plugin.so"):
         check(False, "uWSGI's python3 plugin is installed (uwsgi-core, uwsgi-plugin-python3: scripts/deps-test.txt)")
@@ -334,6 +355,8 @@ def main():
         measure_cost(daemon, work)
         end_all()
         check_pool(daemon)
+        check_process_limit(work)
+        end_all()
         check_uwsgi(daemon, work)
         check_not_permitted(daemon)
         check_record(work)
