@@ -157,17 +157,22 @@ void tell_processes(const daemon::ProcessTree& tree) {
 // What the profile's formats say beside the stacks: the title, and a subtitle of
 // how it was sampled.
 daemon::OutputDetails details_of(const RecordOptions& options, const sampler::PythonProcess& process,
-                                 const sampler::SamplingStats& stats, std::int64_t started_unix_ns) {
+                                 const daemon::ProcessTree* tree, const sampler::SamplingStats& stats,
+                                 std::int64_t started_unix_ns) {
     daemon::OutputDetails details{.rate_hz = options.rate_hz,
                                   .wall_clock = options.aggregation.include_idle,
                                   .start_unix_ns = started_unix_ns,
                                   .duration_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(stats.elapsed).count()};
     auto& graph = details.flame_graph;
     graph.title = daemon::graph_title(daemon::command_text(process.command_line()));
-    graph.subtitle = fmt::format("process {}, Python {}, {} Hz{}, {:.1f} s, {} samples, {} errors{}", process.pid(),
-                                 process.version().to_string(), options.rate_hz, options.blocking ? " blocking" : "",
-                                 std::chrono::duration<double>(stats.elapsed).count(), stats.samples_taken,
-                                 stats.failed_samples + stats.thread_errors,
+    auto descendants = tree ? fmt::format(" and its descendants ({} processes)",
+                                          tree->processes().size() - tree->skipped().failed)
+                            : std::string();
+    graph.subtitle = fmt::format("process {}{}, Python {}, {} Hz{}, {:.1f} s, {} samples, {} errors{}", process.pid(),
+                                 descendants, process.version().to_string(), options.rate_hz,
+                                 options.blocking ? " blocking" : "", std::chrono::duration<double>(stats.elapsed).count(),
+                                 stats.samples_taken,
+                                 stats.failed_samples + stats.thread_errors + (tree ? tree->skipped().failed : 0),
                                  options.aggregation.include_idle ? ", idle threads included" : "");
     return details;
 }
@@ -206,7 +211,7 @@ int run_record(const RecordOptions& options) {
                                                      output);
                         },
                     .give_up = [&, signals_before = signals.count()] { return signals.count() > signals_before; }};
-    auto written = write_profile(profile, *options.format, output, details_of(options, process, stats, started_unix_ns), wait);
+    auto written = write_profile(profile, *options.format, output, details_of(options, process, run->tree(), stats, started_unix_ns), wait);
     if (!written) {
         std::cerr << "pyprofd: " << written.error() << "\n";
         return 1;

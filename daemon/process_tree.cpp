@@ -76,8 +76,6 @@ void ProcessTree::add_failed(pid_t pid, pid_t parent, std::string error) {
                             .parent = parent,
                             .state = SampledProcessState::failed,
                             .error = std::move(error)});
-    else
-        ++changes_;
 }
 
 void ProcessTree::stop_following(std::size_t followed_index, SampledProcessState state, std::string error) {
@@ -244,8 +242,9 @@ sampler::TickOutcome ProcessTree::tick(sampler::PythonProcess& root, const sampl
     for (std::size_t i = 0; i < followed_.size();) {
         auto& f = followed_[i];
         auto taken = f.process.sample(options);
-        f.unresponsive_in_a_row =
-            !taken && taken.error().kind == sampler::ErrorKind::target_unresponsive ? f.unresponsive_in_a_row + 1 : 0;
+        bool unresponsive = !taken && taken.error().kind == sampler::ErrorKind::target_unresponsive;
+        if (unresponsive && f.unresponsive_in_a_row == 0) f.unresponsive_since = now;
+        f.unresponsive_in_a_row = unresponsive ? f.unresponsive_in_a_row + 1 : 0;
         if (taken) {
             std::uint64_t errors = 0;
             for (const auto& t : taken->threads) errors += t.error.has_value();
@@ -260,7 +259,8 @@ sampler::TickOutcome ProcessTree::tick(sampler::PythonProcess& root, const sampl
             std::erase_if(known_, [&](const auto& entry) { return entry.first.pid == f.process.pid(); });
             stop_following(i, SampledProcessState::exited);
             continue;
-        } else if (f.unresponsive_in_a_row >= sampler::unresponsive_samples_limit) {
+        } else if (f.unresponsive_in_a_row >= sampler::unresponsive_samples_limit &&
+                   now - f.unresponsive_since >= unresponsive_time_limit) {
             stop_following(i, SampledProcessState::failed,
                            fmt::format("blocking sampling gave up: {} samples in a row failed: {}",
                                        f.unresponsive_in_a_row, taken.error().message));

@@ -81,6 +81,11 @@ public:
     // Looks a descendant that is Python but cannot be read yet (an interpreter still
     // starting) gets before it counts as failed.
     static constexpr int attach_attempts = 5;
+    // Blocking: a descendant whose threads would not stop is let go after
+    // sampler::unresponsive_samples_limit samples in a row and at least this long.
+    // A worker on its way out (a gunicorn worker recycled) cannot be stopped while it
+    // exits, which on a loaded host takes longer than the samples alone would wait.
+    static constexpr std::chrono::seconds unresponsive_time_limit{2};
 
 private:
     struct Followed {
@@ -88,6 +93,7 @@ private:
         std::size_t record;
         std::string label;
         std::uint64_t unresponsive_in_a_row = 0;
+        std::chrono::steady_clock::time_point unresponsive_since{};
     };
     struct Key {
         pid_t pid;
