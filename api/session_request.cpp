@@ -49,7 +49,7 @@ Problem read_flag(const json& value, bool& target, const std::string& key) {
     return std::nullopt;
 }
 
-// The true-or-false fields: idle, gil_only, threads, function, blocking.
+// The true-or-false fields: idle, gil_only, threads, function, blocking, subprocesses.
 bool* flag_named(const std::string& key, daemon::SessionSpec& spec) {
     auto& a = spec.aggregation;
     if (key == "idle") return &a.include_idle;
@@ -57,6 +57,7 @@ bool* flag_named(const std::string& key, daemon::SessionSpec& spec) {
     if (key == "threads") return &a.per_thread;
     if (key == "function") return &a.by_function;
     if (key == "blocking") return &spec.blocking;
+    if (key == "subprocesses") return &spec.subprocesses;
     return nullptr;
 }
 
@@ -85,7 +86,7 @@ Problem read_field(const std::string& key, const json& value, daemon::SessionSpe
     } else {
         return "unknown field '" + key +
                "'; the fields are pid, command, env, cwd, rate_hz, duration_s, name, idle, gil_only, threads, "
-               "function, blocking";
+               "function, blocking, subprocesses";
     }
     return std::nullopt;
 }

@@ -58,6 +58,21 @@ void add_what_to_keep_options(CLI::App& record, RecordOptions& options) {
     const std::string nonblocking_help = "read while the target runs (the default)";
     auto* nonblocking = record.add_flag("--nonblocking", nonblocking_help);
     blocking->excludes(nonblocking);
+    record.add_flag("--subprocesses", options.subprocesses,
+                    "sample the target's descendant Python processes too (a gunicorn or uWSGI master's workers, a "
+                    "multiprocessing pool), also those started while recording, each under a root frame 'process "
+                    "PID (command line)'; at most --max-processes at once, the rate is per process");
+    add_value_option(
+        record, "--max-processes", "N",
+        [&options](const std::string& text) -> std::expected<void, std::string> {
+            auto n = whole_number_in("--max-processes", text, 4096);  // the daemon's range
+            if (!n) return std::unexpected(n.error());
+            options.max_processes = *n;
+            return {};
+        },
+        fmt::format("with --subprocesses: processes followed at once, the target included (default {}, as the "
+                    "daemon's limits.max_session_processes); more are counted and left alone",
+                    options.max_processes));
 }
 
 }  // namespace

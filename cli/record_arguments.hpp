@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli/profile_limit_options.hpp"
+#include "config/daemon_config.hpp"
 #include "daemon/profile_output.hpp"
 #include "daemon/sample_aggregator.hpp"
 
@@ -26,6 +27,10 @@ struct RecordOptions {
     std::optional<daemon::OutputFormat> format;
     daemon::AggregationOptions aggregation;
     bool blocking = false;
+    // The target's descendant Python processes too, each under a root frame
+    // "process PID (command line)"; at most max_processes at once.
+    bool subprocesses = false;
+    std::size_t max_processes = config::Limits{}.max_session_processes;
     render::ProfileLimits limits = default_profile_limits();  // --max-stacks, --max-frames, --max-label-mb
 };
 

@@ -83,12 +83,16 @@ daemon::SamplingRunEnd sample_with_progress(daemon::SamplingRun& run, const Reco
             std::this_thread::sleep_for(100ms);
         }
     });
+    if (options.subprocesses)
+        // As the user who runs record: the kernel decides which descendants it may read.
+        run.follow_descendants(&sampler::PythonProcess::attach, nullptr,
+                               {.max_processes = options.max_processes, .blocking = options.blocking});
     daemon::SamplingRunCallbacks callbacks{
         .on_sample =
-            [&](const sampler::StackSample& sample, std::uint64_t errors) {
-                aggregator.add(sample);
+            [&](const sampler::StackSample& sample, std::uint64_t errors, const daemon::ProcessTree::Source* process) {
+                aggregator.add(sample, process ? std::string_view(process->root_label) : std::string_view());
                 thread_errors += errors;
-                ++samples;
+                if (!process || process->index == 0) ++samples;  // a tick of a tree is one sample
             },
         .on_fell_behind =
             [&](const sampler::SamplingStats&) {
@@ -127,20 +131,48 @@ void tell_end(const daemon::SamplingRunEnd& end, bool launched, pid_t pid, int s
         std::cerr << fmt::format("pyprofd: stopped by SIG{} after {:.1f} s\n", ::sigabbrev_np(signal), seconds);
 }
 
+// With --subprocesses: which processes were sampled, and which were not.
+void tell_processes(const daemon::ProcessTree& tree) {
+    std::string sampled;
+    for (const auto& p : tree.processes()) {
+        if (p.state == daemon::SampledProcessState::failed) {
+            std::cerr << fmt::format("pyprofd: process {} could not be sampled: {}\n", p.pid, p.error);
+            continue;
+        }
+        sampled += fmt::format("{}{} ({} samples{})", sampled.empty() ? "" : ", ", p.pid, p.samples,
+                               p.state == daemon::SampledProcessState::exited ? ", exited" : "");
+    }
+    std::cerr << fmt::format("pyprofd: sampled {} processes: {}\n", tree.processes().size() - tree.skipped().failed,
+                             sampled);
+    const auto& skipped = tree.skipped();
+    if (skipped.not_permitted)
+        std::cerr << fmt::format("pyprofd: {} descendant processes could not be read (not permitted): skipped\n",
+                                 skipped.not_permitted);
+    if (skipped.over_limit)
+        std::cerr << fmt::format("pyprofd: {} descendant processes were left alone: {} were followed already "
+                                 "(--max-processes)\n",
+                                 skipped.over_limit, tree.followed());
+}
+
 // What the profile's formats say beside the stacks: the title, and a subtitle of
 // how it was sampled.
 daemon::OutputDetails details_of(const RecordOptions& options, const sampler::PythonProcess& process,
-                                 const sampler::SamplingStats& stats, std::int64_t started_unix_ns) {
+                                 const daemon::ProcessTree* tree, const sampler::SamplingStats& stats,
+                                 std::int64_t started_unix_ns) {
     daemon::OutputDetails details{.rate_hz = options.rate_hz,
                                   .wall_clock = options.aggregation.include_idle,
                                   .start_unix_ns = started_unix_ns,
                                   .duration_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(stats.elapsed).count()};
     auto& graph = details.flame_graph;
     graph.title = daemon::graph_title(daemon::command_text(process.command_line()));
-    graph.subtitle = fmt::format("process {}, Python {}, {} Hz{}, {:.1f} s, {} samples, {} errors{}", process.pid(),
-                                 process.version().to_string(), options.rate_hz, options.blocking ? " blocking" : "",
-                                 std::chrono::duration<double>(stats.elapsed).count(), stats.samples_taken,
-                                 stats.failed_samples + stats.thread_errors,
+    auto descendants = tree ? fmt::format(" and its descendants ({} processes)",
+                                          tree->processes().size() - tree->skipped().failed)
+                            : std::string();
+    graph.subtitle = fmt::format("process {}{}, Python {}, {} Hz{}, {:.1f} s, {} samples, {} errors{}", process.pid(),
+                                 descendants, process.version().to_string(), options.rate_hz,
+                                 options.blocking ? " blocking" : "", std::chrono::duration<double>(stats.elapsed).count(),
+                                 stats.samples_taken,
+                                 stats.failed_samples + stats.thread_errors + (tree ? tree->skipped().failed : 0),
                                  options.aggregation.include_idle ? ", idle threads included" : "");
     return details;
 }
@@ -166,6 +198,7 @@ int run_record(const RecordOptions& options) {
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     auto end = sample_with_progress(*run, options, profile, signals.stop_token());
     tell_end(end, run->program() != nullptr, process.pid(), signals.received());
+    if (const auto* tree = run->tree()) tell_processes(*tree);
     const auto& stats = end.loop.stats;
     if (profile.total_samples() == 0 && stats.samples_taken > 0 && !options.aggregation.include_idle)
         std::cerr << "pyprofd: no thread was running in any sample (all idle); --idle includes waiting threads\n";
@@ -178,7 +211,7 @@ int run_record(const RecordOptions& options) {
                                                      output);
                         },
                     .give_up = [&, signals_before = signals.count()] { return signals.count() > signals_before; }};
-    auto written = write_profile(profile, *options.format, output, details_of(options, process, stats, started_unix_ns), wait);
+    auto written = write_profile(profile, *options.format, output, details_of(options, process, run->tree(), stats, started_unix_ns), wait);
     if (!written) {
         std::cerr << "pyprofd: " << written.error() << "\n";
         return 1;

@@ -230,6 +230,9 @@ std::expected<DaemonConfig, std::string> parse_config(std::string_view yaml, std
                      {"max_running_sessions", [&](const YAML::Node& v, const std::string& key) {
                           l.max_running_sessions = r.whole(v, key, 1, 1024);
                       }},
+                     {"max_session_processes", [&](const YAML::Node& v, const std::string& key) {
+                          l.max_session_processes = r.whole(v, key, 1, 4096);
+                      }},
                      {"max_rate_hz", [&](const YAML::Node& v, const std::string& key) {
                           l.max_rate_hz = r.number(v, key, 1, 100'000);
                       }},

@@ -41,6 +41,9 @@ struct Limits {
     std::size_t max_profile_stacks = 100'000;        // distinct stacks
     std::size_t max_profile_frames = 1'000'000;      // frames of those stacks, a shared prefix once
     std::uint64_t max_profile_label_bytes = 64ULL << 20;  // their text, as folded stacks
+    // Processes one session with subprocesses follows at once, its target included;
+    // more descendants are counted and left alone (a fork bomb costs no more).
+    std::size_t max_session_processes = 64;
 };
 
 // What is kept of finished sessions; the oldest go first.

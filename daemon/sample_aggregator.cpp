@@ -61,11 +61,22 @@ render::FrameId SampleAggregator::thread_id(const sampler::ThreadStack& thread) 
     return id;
 }
 
-std::size_t SampleAggregator::add(const sampler::StackSample& sample) {
+render::FrameId SampleAggregator::process_id(std::string_view label) {
+    auto it = process_ids_.find(label);
+    if (it != process_ids_.end()) return it->second;
+    auto id = profile_.intern(label);
+    if (id == render::Profile::no_frame) return id;
+    if (process_ids_.size() >= max_cached) process_ids_.clear();
+    process_ids_.emplace(std::string(label), id);
+    return id;
+}
+
+std::size_t SampleAggregator::add(const sampler::StackSample& sample, std::string_view process_root) {
     std::size_t added = 0;
     for (const auto& thread : sample.threads) {
         if (!keeps(thread)) continue;
         stack_.clear();
+        if (!process_root.empty()) stack_.push_back(process_id(process_root));
         if (options_.per_thread) stack_.push_back(thread_id(thread));
         for (auto frame = thread.frames.rbegin(); frame != thread.frames.rend(); ++frame)
             stack_.push_back(frame_id(*frame));

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -33,8 +34,10 @@ class SampleAggregator {
 public:
     SampleAggregator(render::Profile& profile, AggregationOptions options);
 
-    // Adds every thread of the sample that the options keep; returns how many.
-    std::size_t add(const sampler::StackSample& sample);
+    // Adds every thread of the sample that the options keep; returns how many. A
+    // sample of one process of a worker tree goes under its process's root frame
+    // (process_root: "process PID (command line)", outermost, above the thread's).
+    std::size_t add(const sampler::StackSample& sample, std::string_view process_root = {});
 
     // The threads counted, up to max_threads_listed of them.
     const std::map<pid_t, SeenThread>& threads_seen() const { return threads_; }
@@ -49,6 +52,7 @@ private:
     bool keeps(const sampler::ThreadStack& thread) const;
     render::FrameId frame_id(const sampler::Frame& frame);
     render::FrameId thread_id(const sampler::ThreadStack& thread);
+    render::FrameId process_id(std::string_view label);
 
     static constexpr std::size_t max_cached = 1 << 16;
 
@@ -69,6 +73,7 @@ private:
     std::unordered_map<CodeLine, render::FrameId, CodeLineHash> frame_ids_;
     std::vector<std::shared_ptr<const sampler::CodeInfo>> codes_kept_;
     std::map<std::pair<pid_t, std::string>, render::FrameId> thread_ids_;
+    std::map<std::string, render::FrameId, std::less<>> process_ids_;
     std::map<pid_t, SeenThread> threads_;
     std::vector<render::FrameId> stack_;  // reused: root first
     std::optional<render::FrameId> idle_id_;

@@ -23,18 +23,42 @@ std::expected<void, std::string> SamplingRun::wait_for_python(std::stop_token st
     return {};
 }
 
+void SamplingRun::follow_descendants(ProcessTree::AttachProcess attach, ProcessTree::MayProfile may_profile,
+                                     ProcessTreeOptions options) {
+    tree_.emplace(*process_, std::move(attach), std::move(may_profile), options);
+}
+
 SamplingRunEnd SamplingRun::sample(const sampler::SamplingSchedule& schedule, const sampler::SampleOptions& options,
                                    const SamplingRunCallbacks& callbacks, std::stop_token stop) {
-    sampler::SamplingCallbacks loop_callbacks{
-        .on_sample =
-            [&](const sampler::StackSample& sample) {
-                std::uint64_t errors = 0;
-                for (const auto& t : sample.threads) errors += t.error.has_value();
-                if (callbacks.on_sample) callbacks.on_sample(sample, errors);
-            },
-        .on_fell_behind = callbacks.on_fell_behind,
-    };
-    SamplingRunEnd end{.loop = sampler::run_sampling_loop(*process_, schedule, options, loop_callbacks, stop)};
+    SamplingRunEnd end;
+    if (tree_) {
+        std::uint64_t changes_told = ~0ULL;
+        auto tick = [&] {
+            auto outcome = tree_->tick(*process_, options, [&](const sampler::StackSample& sample, std::uint64_t errors,
+                                                    const ProcessTree::Source& source) {
+                if (callbacks.on_sample) callbacks.on_sample(sample, errors, &source);
+            });
+            if (tree_->changes() != changes_told) {
+                changes_told = tree_->changes();
+                if (callbacks.on_processes_changed) callbacks.on_processes_changed(*tree_);
+            }
+            return outcome;
+        };
+        end.loop = sampler::run_sampling_schedule(schedule, tick, callbacks.on_fell_behind, stop);
+        tree_->finish();
+        if (callbacks.on_processes_changed) callbacks.on_processes_changed(*tree_);
+    } else {
+        sampler::SamplingCallbacks loop_callbacks{
+            .on_sample =
+                [&](const sampler::StackSample& sample) {
+                    std::uint64_t errors = 0;
+                    for (const auto& t : sample.threads) errors += t.error.has_value();
+                    if (callbacks.on_sample) callbacks.on_sample(sample, errors, nullptr);
+                },
+            .on_fell_behind = callbacks.on_fell_behind,
+        };
+        end.loop = sampler::run_sampling_loop(*process_, schedule, options, loop_callbacks, stop);
+    }
     if (program_) {
         // Its keeper may not have said so yet when the loop saw the process go.
         end.program_exited = program_->exited() || end.loop.end == sampler::SamplingEnd::target_exited;

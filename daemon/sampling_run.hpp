@@ -14,14 +14,20 @@
 #include <vector>
 
 #include "daemon/launched_program.hpp"
+#include "daemon/process_tree.hpp"
 #include "sampler/python_process.hpp"
 #include "sampler/sampling_loop.hpp"
 
 namespace pyprofd::daemon {
 
 struct SamplingRunCallbacks {
-    // A sample, and how many of its threads' stacks could not be read.
-    std::function<void(const sampler::StackSample&, std::uint64_t thread_errors)> on_sample;
+    // A sample, and how many of its threads' stacks could not be read; following a
+    // tree, which process it is of (null otherwise).
+    std::function<void(const sampler::StackSample&, std::uint64_t thread_errors, const ProcessTree::Source* process)>
+        on_sample;
+    // Following a tree: after a tick in which its processes changed (one found,
+    // ended, failed, skipped), other than by their samples' counts.
+    std::function<void(const ProcessTree&)> on_processes_changed;
     // Once, when the loop falls behind its schedule.
     std::function<void(const sampler::SamplingStats&)> on_fell_behind;
 };
@@ -52,8 +58,16 @@ public:
     // The launched program; null for a process attached before.
     LaunchedProgram* program() { return program_ ? &*program_ : nullptr; }
 
-    // Samples the target until the schedule's duration passes, stop is requested or
-    // the target ends, then ends a launched program.
+    // From now on the target's descendant Python processes are sampled too (see
+    // process_tree.hpp); once the target is known (wait_for_python()).
+    void follow_descendants(ProcessTree::AttachProcess attach, ProcessTree::MayProfile may_profile,
+                            ProcessTreeOptions options);
+    // The tree followed, if follow_descendants() was asked.
+    const ProcessTree* tree() const { return tree_ ? &*tree_ : nullptr; }
+
+    // Samples the target (and its descendants when following them) until the
+    // schedule's duration passes, stop is requested or the target ends, then ends a
+    // launched program.
     SamplingRunEnd sample(const sampler::SamplingSchedule& schedule, const sampler::SampleOptions& options,
                           const SamplingRunCallbacks& callbacks, std::stop_token stop);
 
@@ -62,6 +76,7 @@ private:
 
     std::optional<LaunchedProgram> program_;
     std::optional<sampler::PythonProcess> process_;
+    std::optional<ProcessTree> tree_;
 };
 
 }  // namespace pyprofd::daemon

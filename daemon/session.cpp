@@ -12,11 +12,11 @@
 namespace pyprofd::daemon {
 
 Session::Session(SessionInfo info, std::optional<sampler::PythonProcess> process, LaunchOptions launch, EndHandler on_end,
-                 render::ProfileLimits limits)
+                 render::ProfileLimits limits, DescendantFollowing following)
     : id_(info.id), owner_(info.owner), info_(std::move(info)), profile_(limits),
       published_(std::make_shared<const render::Profile>(limits)), published_info_(info_),
       published_at_(std::chrono::steady_clock::now()), process_(std::move(process)), launch_(std::move(launch)),
-      on_end_(std::move(on_end)) {
+      following_(std::move(following)), on_end_(std::move(on_end)) {
     if (!process_ && launch_.clean) output_ = std::make_shared<OutputTail>();
     thread_ = std::jthread([this](std::stop_token stop) {
         // Whatever goes wrong in one session (an allocation that fails, say) ends that
@@ -262,6 +262,12 @@ Session::Ending Session::sample(SamplingRun& run, const SessionSpec& spec,
         std::lock_guard lock(mutex_);
         aggregator_.emplace(profile_, aggregation);
     }
+    if (spec.subprocesses) {
+        auto attach = following_.attach ? following_.attach : &sampler::PythonProcess::attach;
+        auto options = following_.options;
+        options.blocking = spec.blocking;
+        run.follow_descendants(std::move(attach), following_.may_profile, options);
+    }
     // The loop stops on the session's own stop, or when the profile cannot grow.
     std::stop_source loop_stop;
     std::stop_callback forward_stop(stop, [&] { loop_stop.request_stop(); });
@@ -269,11 +275,11 @@ Session::Ending Session::sample(SamplingRun& run, const SessionSpec& spec,
     bool truncation_logged = false;
     SamplingRunCallbacks callbacks{
         .on_sample =
-            [&](const sampler::StackSample& sample, std::uint64_t thread_errors) {
+            [&](const sampler::StackSample& sample, std::uint64_t thread_errors, const ProcessTree::Source* process) {
                 std::unique_lock lock(mutex_);
                 if (out_of_memory) return;
                 try {
-                    aggregator_->add(sample);
+                    aggregator_->add(sample, process ? std::string_view(process->root_label) : std::string_view());
                 } catch (const std::bad_alloc&) {
                     // The profile keeps what it held; this session ends, the daemon goes on.
                     out_of_memory = true;
@@ -284,12 +290,15 @@ Session::Ending Session::sample(SamplingRun& run, const SessionSpec& spec,
                     truncation_logged = true;
                     log_truncation();
                 }
-                ++info_.samples;
+                // A tick of a tree is one sample of the session, however many processes it read.
+                if (!process || process->index == 0) ++info_.samples;
+                if (process && process->index < info_.processes.size()) ++info_.processes[process->index].samples;
                 info_.thread_errors += thread_errors;
                 info_.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
                 lock.unlock();
                 publish_snapshot_if_wanted();
             },
+        .on_processes_changed = [&](const ProcessTree& tree) { record_processes(tree); },
         .on_fell_behind =
             [&](const sampler::SamplingStats&) {
                 spdlog::warn("session={} cannot keep up with {} Hz; sampling goes on as fast as it can", id_,
@@ -306,6 +315,27 @@ Session::Ending Session::sample(SamplingRun& run, const SessionSpec& spec,
         return {SessionState::failed, "out of memory while adding samples to its profile; the samples so far are kept "
                                       "(lower limits.max_profile_* to keep sessions smaller)"};
     return ending_of(end);
+}
+
+void Session::record_processes(const ProcessTree& tree) {
+    SkippedProcesses before;
+    {
+        std::lock_guard lock(mutex_);
+        before = info_.skipped_processes;
+        info_.processes = tree.processes();
+        info_.skipped_processes = tree.skipped();
+    }
+    const auto& now = tree.skipped();
+    if (now.over_limit > 0 && before.over_limit == 0)
+        spdlog::warn("session={} follows {} processes, the most allowed (limits.max_session_processes): more "
+                     "descendants are counted, not sampled",
+                     id_, tree.followed());
+    if (now.not_permitted > before.not_permitted)
+        spdlog::info("session={} {} descendant process(es) its caller may not profile: skipped", id_,
+                     now.not_permitted - before.not_permitted);
+    if (now.failed > before.failed)
+        spdlog::info("session={} {} descendant process(es) could not be sampled (listed with their errors)", id_,
+                     now.failed - before.failed);
 }
 
 void Session::log_truncation() const {

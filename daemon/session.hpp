@@ -30,6 +30,14 @@
 
 namespace pyprofd::daemon {
 
+// How a session with subprocesses follows its target's descendants: how each is
+// attached, whether its caller may profile it, and the tree's bounds.
+struct DescendantFollowing {
+    ProcessTree::AttachProcess attach;
+    ProcessTree::MayProfile may_profile;
+    ProcessTreeOptions options;
+};
+
 class Session {
 public:
     using ProfileLoader = std::function<std::shared_ptr<const render::Profile>()>;
@@ -39,7 +47,7 @@ public:
     // thread once the record is final. Without a process, it launches the spec's
     // command as launch says.
     Session(SessionInfo info, std::optional<sampler::PythonProcess> process, LaunchOptions launch, EndHandler on_end,
-            render::ProfileLimits limits = {});
+            render::ProfileLimits limits = {}, DescendantFollowing following = {});
     // A finished session from disk.
     Session(SessionInfo info, ProfileLoader loader);
     Session(const Session&) = delete;
@@ -101,6 +109,8 @@ private:
                   std::stop_token stop);
     // With mutex_ held.
     void log_truncation() const;
+    // The tree's processes into the record, and what is worth a log line.
+    void record_processes(const ProcessTree& tree);
     void record_stats(const sampler::SamplingStats& stats);
     // Makes the record final, saves it through on_end, and lets waiters know.
     void finish(SessionState state, std::string failure, std::chrono::steady_clock::time_point started);
@@ -134,6 +144,7 @@ private:
     ProfileLoader loader_;
     std::optional<sampler::PythonProcess> process_;
     LaunchOptions launch_;
+    DescendantFollowing following_;  // used when the spec asks for subprocesses
     std::shared_ptr<OutputTail> output_;
     EndHandler on_end_;
     std::atomic<bool> removed_ = false;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "daemon/sample_aggregator.hpp"
+#include "daemon/sampled_process.hpp"
 
 namespace pyprofd::daemon {
 
@@ -28,6 +29,9 @@ struct SessionSpec {
     std::string name;
     AggregationOptions aggregation;  // per_thread here means: the graphs show a root per thread
     bool blocking = false;
+    // The target's descendant Python processes too (a worker tree), each under a
+    // root frame of its own; a running process's only.
+    bool subprocesses = false;
 };
 
 enum class SessionState { running, completed, stopped, target_exited, failed, interrupted };
@@ -62,6 +66,10 @@ struct SessionInfo {
     double mean_lag_ms = 0;
     double elapsed_s = 0;
     std::map<pid_t, SeenThread> threads;
+    // With subprocesses: the processes of the tree it sampled or tried to, the
+    // target first, and those it did not sample.
+    std::vector<SampledProcess> processes;
+    SkippedProcesses skipped_processes;
     // Samples of stacks that the profile's limits kept out, counted under one
     // [truncated] frame, and the limit reached first (its configuration key).
     std::uint64_t truncated_samples = 0;

@@ -59,6 +59,7 @@ nlohmann::json session_to_json(const SessionInfo& info) {
         {"threads", spec.aggregation.per_thread},
         {"function", spec.aggregation.by_function},
         {"blocking", spec.blocking},
+        {"subprocesses", spec.subprocesses},
     };
     nlohmann::json target{{"pid", info.target_pid ? nlohmann::json(info.target_pid) : nlohmann::json(nullptr)},
                           {"command_line", info.target_command_line},
@@ -89,6 +90,23 @@ nlohmann::json session_to_json(const SessionInfo& info) {
         {"lag_ms", {{"max", info.max_lag_ms}, {"mean", info.mean_lag_ms}}},
         {"threads_seen", std::move(threads)},
     };
+    if (spec.subprocesses) {
+        auto processes = nlohmann::json::array();
+        for (const auto& p : info.processes) {
+            nlohmann::json process{{"pid", p.pid},
+                                   {"command_line", p.command_line},
+                                   {"python_version", p.python_version},
+                                   {"samples", p.samples},
+                                   {"state", to_string(p.state)}};
+            if (p.parent) process["parent"] = p.parent;
+            if (!p.error.empty()) process["error"] = p.error;
+            processes.push_back(std::move(process));
+        }
+        j["processes"] = std::move(processes);
+        const auto& skipped = info.skipped_processes;
+        j["processes_skipped"] = {{"not_permitted", skipped.not_permitted}, {"over_limit", skipped.over_limit}};
+        j["errors"]["failed_processes"] = skipped.failed;
+    }
     if (info.state == SessionState::failed) j["failure"] = info.failure;
     if (!info.save_error.empty()) j["save_error"] = info.save_error;
     if (info.truncated_samples > 0)
@@ -122,6 +140,25 @@ std::expected<SessionInfo, std::string> session_from_json(const nlohmann::json& 
         info.spec.aggregation.per_thread = o.at("threads").get<bool>();
         info.spec.aggregation.by_function = o.at("function").get<bool>();
         info.spec.blocking = o.at("blocking").get<bool>();
+        info.spec.subprocesses = o.value("subprocesses", false);  // records saved before it was an option
+        if (j.contains("processes")) {
+            for (const auto& p : j.at("processes")) {
+                auto process_state = sampled_process_state_named(p.at("state").get<std::string>());
+                if (!process_state) return std::unexpected("unknown process state " + p.at("state").dump());
+                info.processes.push_back({.pid = p.at("pid").get<pid_t>(),
+                                          .parent = p.value("parent", pid_t{0}),
+                                          .command_line = p.at("command_line").get<std::vector<std::string>>(),
+                                          .python_version = p.at("python_version").get<std::string>(),
+                                          .samples = p.at("samples").get<std::uint64_t>(),
+                                          .state = *process_state,
+                                          .error = p.value("error", std::string())});
+            }
+        }
+        if (j.contains("processes_skipped")) {
+            info.skipped_processes.not_permitted = j.at("processes_skipped").at("not_permitted").get<std::uint64_t>();
+            info.skipped_processes.over_limit = j.at("processes_skipped").at("over_limit").get<std::uint64_t>();
+        }
+        info.skipped_processes.failed = j.at("errors").value("failed_processes", std::uint64_t{0});
         auto created = parse_iso8601(j.at("created_at").get<std::string>());
         if (!created) return std::unexpected("created_at is not a time: " + j.at("created_at").dump());
         info.created = *created;

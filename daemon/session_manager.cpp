@@ -19,6 +19,8 @@ SessionManager::SessionManager(const config::DaemonConfig& config, SessionStore 
             // It was running when the daemon stopped without ending it: keep what its
             // last checkpoint saved.
             info.state = SessionState::interrupted;
+            for (auto& process : info.processes)
+                if (process.state == SampledProcessState::sampling) process.state = SampledProcessState::sampled;
             if (!info.ended) info.ended = WallClock::now();
             if (auto saved = store_.save_record(info); !saved) spdlog::warn("session={} {}", info.id, saved.error());
             spdlog::info("session={} was running when the daemon stopped: interrupted, {} samples kept", info.id,
@@ -163,8 +165,14 @@ Result<SessionInfo> SessionManager::start(SessionSpec spec, const Caller& caller
                     "blocking"});
         // Saved before it runs: a daemon that dies now leaves it `interrupted`, not lost.
         if (auto saved = store_.save_record(info); !saved) spdlog::warn("session={} {}", info.id, saved.error());
+        // Each descendant of a worker tree passes the same check as the target, for this caller.
+        DescendantFollowing following{
+            .attach = attach_process_,
+            .may_profile = [this, caller](pid_t pid) { return policy_.allows_process(caller, pid); },
+            .options = {.max_processes = config_.limits.max_session_processes}};
         session = std::make_shared<Session>(info, std::move(process), launch->value_or(LaunchOptions{}),
-                                            [this](Session& s) { session_ended(s); }, profile_limits());
+                                            [this](Session& s) { session_ended(s); }, profile_limits(),
+                                            std::move(following));
         sessions_.emplace(info.id, session);
     }
     spdlog::info("session={} started by {}: {} at {} Hz for {}", info.id, caller.describe(),

@@ -25,9 +25,12 @@ render::OutputDetails session_output_details(const SessionInfo& info) {
         !info.spec.name.empty()
             ? info.spec.name
             : command_text(info.target_command_line.empty() ? info.spec.command : info.target_command_line));
-    d.flame_graph.subtitle = fmt::format("session {}, process {}, Python {}, {} Hz, {:.1f} s, {} samples, {} errors{}{}",
-                                         info.id, info.target_pid, info.python_version, info.spec.rate_hz,
-                                         info.elapsed_s, info.samples, info.failed_samples + info.thread_errors,
+    auto processes = info.spec.subprocesses ? fmt::format(" and its descendants ({} processes)", info.processes.size())
+                                            : std::string();
+    d.flame_graph.subtitle = fmt::format("session {}, process {}{}, Python {}, {} Hz, {:.1f} s, {} samples, {} errors{}{}",
+                                         info.id, info.target_pid, processes, info.python_version, info.spec.rate_hz,
+                                         info.elapsed_s, info.samples,
+                                         info.failed_samples + info.thread_errors + info.skipped_processes.failed,
                                          info.spec.aggregation.include_idle ? ", idle threads included" : "",
                                          info.state == SessionState::running ? ", still running" : "");
     if (info.truncated_samples > 0)

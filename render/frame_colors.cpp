@@ -38,6 +38,8 @@ Rgb frame_color(std::string_view label) {
             return {175, 175, 175};
         case FrameKind::thread_root:
             return {mix(160, 180, a), mix(170, 185, a), mix(185, 200, a)};
+        case FrameKind::process_root:  // a shade darker than a thread's, which it holds
+            return {mix(135, 155, a), mix(145, 160, a), mix(165, 180, a)};
     }
     return {200, 200, 200};
 }

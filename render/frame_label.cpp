@@ -2,12 +2,15 @@
 
 #include <charconv>
 
+#include "render/label_text.hpp"
 #include "render/profile.hpp"
 
 namespace pyprofd::render {
 
 FrameLabel parse_frame_label(std::string_view label) {
     FrameLabel parsed{label, {}, -1};
+    // A process root's parenthesis holds its command line, not a file.
+    if (parse_process_label(label)) return parsed;
     // "function (file:line)": the location is the parenthesis that closes the label,
     // matched back to its opening (file names may hold parentheses of their own).
     if (!label.ends_with(')')) return parsed;
@@ -54,10 +57,37 @@ std::optional<ThreadLabel> parse_thread_label(std::string_view label) {
     return ThreadLabel{quoted.substr(1, quoted.size() - 2), tid};
 }
 
+std::optional<ProcessLabel> parse_process_label(std::string_view label) {
+    constexpr std::string_view prefix = "process ";
+    if (!label.starts_with(prefix) || !label.ends_with(')')) return std::nullopt;
+    auto rest = label.substr(prefix.size());
+    long pid = 0;
+    auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), pid);
+    if (ec != std::errc{} || end == rest.data() || pid <= 0) return std::nullopt;
+    // The command line may hold parentheses of its own: it is all between the first
+    // " (" after the number and the last ')'.
+    rest = rest.substr(static_cast<std::size_t>(end - rest.data()));
+    if (!rest.starts_with(" (")) return std::nullopt;
+    return ProcessLabel{pid, rest.substr(2, rest.size() - 3)};
+}
+
+std::string process_label(long pid, std::string_view command) {
+    auto safe = safe_label_text(command);
+    if (safe.size() > max_process_label_command_bytes) {
+        // Cut at a character's start, never inside one, and say it was cut.
+        std::size_t cut = max_process_label_command_bytes;
+        while (cut > 0 && (static_cast<unsigned char>(safe[cut]) & 0xC0) == 0x80) --cut;
+        safe.resize(cut);
+        safe += "\u2026";
+    }
+    return "process " + std::to_string(pid) + " (" + safe + ")";
+}
+
 FrameKind frame_kind(std::string_view label) {
     if (label == idle_frame_label) return FrameKind::idle;
     if (label == truncated_frame_label) return FrameKind::truncated;
     if (parse_thread_label(label)) return FrameKind::thread_root;
+    if (parse_process_label(label)) return FrameKind::process_root;
     auto parsed = parse_frame_label(label);
     auto file = parsed.file;
     if (file.empty()) return FrameKind::native;
@@ -78,6 +108,7 @@ const char* to_string(FrameKind kind) {
         case FrameKind::idle: return "idle";
         case FrameKind::truncated: return "truncated";
         case FrameKind::thread_root: return "thread";
+        case FrameKind::process_root: return "process";
     }
     return "own";
 }

@@ -17,6 +17,7 @@ enum class FrameKind {
     native,         // no Python file: C code, the kernel, other tools' frames
     idle,           // the marker pyprofd puts under a waiting thread's stack
     thread_root,    // thread "name" (tid), from --threads
+    process_root,   // process PID (command line), over each process of a worker tree (--subprocesses)
     truncated,      // "[truncated]": samples of stacks past a profile's limits
 };
 
@@ -35,6 +36,17 @@ struct ThreadLabel {
     long tid = 0;
 };
 std::optional<ThreadLabel> parse_thread_label(std::string_view label);
+// The root frame pyprofd puts over each process's stacks when it follows a process
+// and its descendants (--subprocesses): process PID (command line), above the thread
+// roots. The command line is made safe as every label is, and bounded.
+struct ProcessLabel {
+    long pid = 0;
+    std::string_view command;
+};
+std::optional<ProcessLabel> parse_process_label(std::string_view label);
+std::string process_label(long pid, std::string_view command);
+inline constexpr std::size_t max_process_label_command_bytes = 200;
+
 FrameKind frame_kind(std::string_view label);
 const char* to_string(FrameKind kind);
 

@@ -8,6 +8,7 @@
 
 #include "render/frame_label.hpp"
 #include "render/gzip.hpp"
+#include "render/thread_roots.hpp"
 #include "render/protobuf_writer.hpp"
 
 namespace pyprofd::render {
@@ -120,15 +121,23 @@ void write_samples(ProtobufWriter& out, const Profile& profile, StringTable& str
                    bool timed, std::int64_t period_ns) {
     const auto thread_id_key = strings.index("thread_id");
     const auto thread_name_key = strings.index("thread_name");
+    const RootFrames roots(profile);
+    // Interned only when there are process roots: profiles of one process stay as they were.
+    const std::int64_t pid_key = roots.has_process_roots() ? strings.index("pid") : 0;
     ProtobufWriter part, inner;
     std::vector<std::uint64_t> location_ids;
     std::int64_t values[2];
     profile.for_each_stack([&](std::span<const NodeId> path, std::uint64_t self) {
-        auto thread = parse_thread_label(profile.label(profile.node(path.front()).frame));
+        auto stack_roots = roots.of(path);
+        std::optional<ThreadLabel> thread;
+        if (stack_roots.thread) thread = parse_thread_label(profile.label(profile.node(path[*stack_roots.thread]).frame));
+        std::optional<ProcessLabel> process;
+        if (stack_roots.process) process = parse_process_label(profile.label(profile.node(path[*stack_roots.process]).frame));
         location_ids.clear();
-        // pprof lists a sample's locations leaf first.
-        for (std::size_t i = path.size(); i-- > (thread ? 1 : 0);)
-            location_ids.push_back(locations.location_id(profile.node(path[i]).frame));
+        // pprof lists a sample's locations leaf first. A thread's root becomes its
+        // labels; a process's stays a location too (its root frame in every format).
+        for (std::size_t i = path.size(); i-- > 0;)
+            if (stack_roots.thread != i) location_ids.push_back(locations.location_id(profile.node(path[i]).frame));
         // Saturated, not wrapped: pprof's values are signed 64-bit.
         constexpr auto most = std::numeric_limits<std::int64_t>::max();
         values[0] = self > static_cast<std::uint64_t>(most) ? most : static_cast<std::int64_t>(self);
@@ -136,6 +145,12 @@ void write_samples(ProtobufWriter& out, const Profile& profile, StringTable& str
         part.clear();
         part.packed_field<std::uint64_t>(field::sample_location_id, location_ids);
         part.packed_field<std::int64_t>(field::sample_value, std::span<const std::int64_t>(values, timed ? 2 : 1));
+        if (process) {
+            inner.clear();
+            inner.int64_field(field::label_key, pid_key);
+            inner.int64_field(field::label_num, process->pid);
+            part.message_field(field::sample_label, inner);
+        }
         if (thread) {
             inner.clear();
             inner.int64_field(field::label_key, thread_id_key);

@@ -1,9 +1,12 @@
 #include "render/speedscope.hpp"
 
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "render/frame_label.hpp"
+#include "render/thread_roots.hpp"
 
 namespace pyprofd::render {
 namespace {
@@ -46,42 +49,40 @@ struct SampledProfile {
 
 void write_speedscope(const Profile& profile, const SpeedscopeOptions& options, std::ostream& out) {
     FrameTable frames(profile);
+    RootFrames roots(profile);
+    // A profile per thread (of each process, where there are process roots), in the
+    // order they were first seen; stacks without a thread root share one. The
+    // thread's root frame names its profile and is left out of the stacks; a
+    // process's stays, so that each profile says whose it is.
     std::vector<SampledProfile> profiles;
-    // Each root child's profile (threads in the order they were first seen), and
-    // whether the child is a thread root, left out of the stacks.
-    struct RootChild {
-        std::size_t profile;
-        bool thread_root;
-    };
-    std::vector<RootChild> root_child_info;
+    std::unordered_map<NodeId, std::size_t> profile_of_root;
     std::optional<std::size_t> unthreaded;
-    for (NodeId child : profile.children(Profile::root)) {
-        const auto& label = profile.label(profile.node(child).frame);
-        if (parse_thread_label(label)) {
-            root_child_info.push_back({profiles.size(), true});
-            profiles.push_back({label, {}, {}, 0});
+    const double weight_per_sample = options.rate_hz ? 1000.0 / *options.rate_hz : 1.0;
+
+    std::vector<std::uint32_t> stack;
+    profile.for_each_stack([&](std::span<const NodeId> path, std::uint64_t self) {
+        auto stack_roots = roots.of(path);
+        std::size_t profile_index;
+        if (stack_roots.thread) {
+            NodeId thread_node = path[*stack_roots.thread];
+            auto [it, added] = profile_of_root.try_emplace(thread_node, profiles.size());
+            if (added) {
+                auto name = profile.label(profile.node(thread_node).frame);
+                if (stack_roots.process) name = profile.label(profile.node(path[*stack_roots.process]).frame) + " " + name;
+                profiles.push_back({std::move(name), {}, {}, 0});
+            }
+            profile_index = it->second;
         } else {
             if (!unthreaded) {
                 unthreaded = profiles.size();
                 profiles.push_back({options.name, {}, {}, 0});
             }
-            root_child_info.push_back({*unthreaded, false});
+            profile_index = *unthreaded;
         }
-    }
-    std::vector<NodeId> root_children(profile.children(Profile::root).begin(), profile.children(Profile::root).end());
-    // Weights in time when the rate is known: speedscope then shows durations.
-    const double weight_per_sample = options.rate_hz ? 1000.0 / *options.rate_hz : 1.0;
-
-    std::size_t root_child_index = 0;
-    std::vector<std::uint32_t> stack;
-    profile.for_each_stack([&](std::span<const NodeId> path, std::uint64_t self) {
-        // Stacks come depth first, so the root child changes only forward.
-        while (root_children[root_child_index] != path.front()) ++root_child_index;
-        auto [profile_index, thread_root] = root_child_info[root_child_index];
         auto& target = profiles[profile_index];
         stack.clear();
-        for (std::size_t i = thread_root ? 1 : 0; i < path.size(); ++i)
-            stack.push_back(frames.index(profile.node(path[i]).frame));
+        for (std::size_t i = 0; i < path.size(); ++i)
+            if (stack_roots.thread != i) stack.push_back(frames.index(profile.node(path[i]).frame));
         double weight = static_cast<double>(self) * weight_per_sample;
         target.samples.push_back(stack);
         target.weights.push_back(options.rate_hz ? nlohmann::json(weight) : nlohmann::json(self));

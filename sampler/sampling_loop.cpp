@@ -49,6 +49,33 @@ const char* to_string(SamplingEnd end) {
 SamplingResult run_sampling_loop(PythonProcess& process, const SamplingSchedule& schedule,
                                  const SampleOptions& options, const SamplingCallbacks& callbacks,
                                  std::stop_token stop) {
+    std::uint64_t unresponsive_in_a_row = 0;
+    auto tick = [&]() -> TickOutcome {
+        auto sample = process.sample(options);
+        unresponsive_in_a_row = !sample && sample.error().kind == ErrorKind::target_unresponsive ? unresponsive_in_a_row + 1 : 0;
+        if (sample) {
+            TickOutcome sampled;
+            for (const auto& t : sample->threads) sampled.thread_errors += t.error.has_value();
+            if (callbacks.on_sample) callbacks.on_sample(*sample);
+            return sampled;
+        }
+        if (sample.error().kind == ErrorKind::no_such_process || process.exited())
+            return {.kind = TickOutcome::Kind::ended, .end = SamplingEnd::target_exited};
+        if (sample.error().kind == ErrorKind::program_replaced ||
+            process.program_replaced())  // looked at only when a sample fails
+            return {.kind = TickOutcome::Kind::ended, .end = SamplingEnd::target_replaced};
+        if (unresponsive_in_a_row >= unresponsive_samples_limit)
+            return {.kind = TickOutcome::Kind::ended,
+                    .end = SamplingEnd::unresponsive,
+                    .failure = fmt::format("{} samples in a row failed: {}", unresponsive_in_a_row, sample.error().message)};
+        return {.kind = TickOutcome::Kind::failed};
+    };
+    return run_sampling_schedule(schedule, tick, callbacks.on_fell_behind, stop);
+}
+
+SamplingResult run_sampling_schedule(const SamplingSchedule& schedule, const std::function<TickOutcome()>& tick,
+                                     const std::function<void(const SamplingStats&)>& on_fell_behind,
+                                     std::stop_token stop) {
     // The kernel's default timer slack (50 us) would make 10 kHz periods late by half.
     ::prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
     const auto period = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / schedule.rate_hz));
@@ -58,10 +85,9 @@ SamplingResult run_sampling_loop(PythonProcess& process, const SamplingSchedule&
     SamplingResult result;
     bool said_behind = false;
     constexpr std::uint64_t behind_check_after = 200;  // ticks
-    std::uint64_t tick = 0;  // the tick whose deadline comes next
-    std::uint64_t unresponsive_in_a_row = 0;
+    std::uint64_t next_tick = 0;  // the tick whose deadline comes next
     for (;;) {
-        auto deadline = start + period * tick;
+        auto deadline = start + period * next_tick;
         if (deadline >= end) {
             result.end = SamplingEnd::duration_reached;
             break;
@@ -72,26 +98,18 @@ SamplingResult run_sampling_loop(PythonProcess& process, const SamplingSchedule&
         }
         auto began = Clock::now();
         auto lag = std::chrono::duration_cast<std::chrono::nanoseconds>(began - deadline);
-        auto sample = process.sample(options);
-        unresponsive_in_a_row = !sample && sample.error().kind == ErrorKind::target_unresponsive ? unresponsive_in_a_row + 1 : 0;
-        if (sample) {
+        auto outcome = tick();
+        if (outcome.kind == TickOutcome::Kind::ended) {
+            if (outcome.end == SamplingEnd::unresponsive) ++result.stats.failed_samples;
+            result.end = outcome.end;
+            result.failure = std::move(outcome.failure);
+            break;
+        }
+        if (outcome.kind == TickOutcome::Kind::sampled) {
             ++result.stats.samples_taken;
-            for (const auto& t : sample->threads) result.stats.thread_errors += t.error.has_value();
-            if (callbacks.on_sample) callbacks.on_sample(*sample);
-        } else if (sample.error().kind == ErrorKind::no_such_process || process.exited()) {
-            result.end = SamplingEnd::target_exited;
-            break;
-        } else if (sample.error().kind == ErrorKind::program_replaced ||
-                   process.program_replaced()) {  // looked at only when a sample fails
-            result.end = SamplingEnd::target_replaced;
-            break;
+            result.stats.thread_errors += outcome.thread_errors;
         } else {
             ++result.stats.failed_samples;
-            if (unresponsive_in_a_row >= unresponsive_samples_limit) {
-                result.end = SamplingEnd::unresponsive;
-                result.failure = fmt::format("{} samples in a row failed: {}", unresponsive_in_a_row, sample.error().message);
-                break;
-            }
         }
         result.stats.max_lag = std::max(result.stats.max_lag, lag);
         result.stats.total_lag += lag;
@@ -105,9 +123,9 @@ SamplingResult run_sampling_loop(PythonProcess& process, const SamplingSchedule&
         if (!said_behind && next >= behind_check_after && missed * 20 > next) {
             said_behind = true;
             result.stats.samples_expected = next;
-            if (callbacks.on_fell_behind) callbacks.on_fell_behind(result.stats);
+            if (on_fell_behind) on_fell_behind(result.stats);
         }
-        tick = std::max(tick + 1, next);
+        next_tick = std::max(next_tick + 1, next);
     }
     auto finished = std::min(Clock::now(), end);
     result.stats.elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(finished - start);

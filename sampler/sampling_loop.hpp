@@ -58,6 +58,23 @@ SamplingResult run_sampling_loop(PythonProcess& process, const SamplingSchedule&
                                  const SampleOptions& options, const SamplingCallbacks& callbacks,
                                  std::stop_token stop = {});
 
+// What one tick of a schedule did, for run_sampling_schedule: it took its sample
+// (and how many of its threads' stacks could not be read), failed to, or found that
+// sampling must end (then `end` says how, and `failure` why where it matters).
+struct TickOutcome {
+    enum class Kind { sampled, failed, ended } kind = Kind::sampled;
+    std::uint64_t thread_errors = 0;
+    SamplingEnd end = SamplingEnd::stopped;
+    std::string failure;
+};
+
+// The schedule alone: calls tick at every deadline and keeps the figures, for
+// targets that are more than one process (a process and its descendants). One
+// tick is one sample in the figures, however many processes it reads.
+SamplingResult run_sampling_schedule(const SamplingSchedule& schedule, const std::function<TickOutcome()>& tick,
+                                     const std::function<void(const SamplingStats&)>& on_fell_behind,
+                                     std::stop_token stop = {});
+
 const char* to_string(SamplingEnd end);
 
 }  // namespace pyprofd::sampler

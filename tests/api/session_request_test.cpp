@@ -20,7 +20,7 @@ std::pair<std::string, std::string> refusal(std::string_view body) {
 TEST_CASE("session request: every field read, with its type") {
     auto spec = parse_session_request(R"({"command": ["python3", "app.py"], "env": {"A": "1"}, "cwd": "/srv",
         "rate_hz": 250, "duration_s": null, "name": "n", "idle": true, "gil_only": true, "threads": true,
-        "function": true, "blocking": true})");
+        "function": true, "blocking": true, "subprocesses": true})");
     REQUIRE(spec);
     CHECK(spec->command == std::vector<std::string>{"python3", "app.py"});
     CHECK(spec->env.at("A") == "1");
@@ -33,10 +33,12 @@ TEST_CASE("session request: every field read, with its type") {
     CHECK(spec->aggregation.per_thread);
     CHECK(spec->aggregation.by_function);
     CHECK(spec->blocking);
+    CHECK(spec->subprocesses);
     auto pid = parse_session_request(R"({"pid": 42, "duration_s": 2.5})");
     REQUIRE(pid);
     CHECK(pid->pid == 42);
     CHECK(pid->duration_s == 2.5);
+    CHECK_FALSE(pid->subprocesses);  // one process unless asked
 }
 
 TEST_CASE("session request: a refusal names the field at fault and says why") {
@@ -52,6 +54,8 @@ TEST_CASE("session request: a refusal names the field at fault and says why") {
     CHECK(refusal(R"({"pid": 1, "name": 5})").first == "name");
     CHECK(refusal(R"({"pid": 1, "threads": "yes"})") ==
           std::pair<std::string, std::string>{"threads", "threads must be true or false"});
+    CHECK(refusal(R"({"pid": 1, "subprocesses": 1})") ==
+          std::pair<std::string, std::string>{"subprocesses", "subprocesses must be true or false"});
     CHECK(refusal(R"({"pid": 1, "rate": 5})").second.starts_with("unknown field 'rate'"));
     CHECK(refusal(R"({})").first == "pid");
     CHECK(refusal(R"({"pid": 1, "command": ["x"]})").second == "give pid or command, not both");

@@ -180,6 +180,15 @@ TEST_CASE("record: the values given arrive in its options") {
     CHECK(repeated.rate_hz == 9);
     CHECK(repeated.aggregation.per_thread);
     CHECK(options_of<RecordOptions>({"record", "-p", "7", "--nonblocking"}).blocking == false);
+
+    // A worker tree: off unless asked; as many processes as the daemon follows by default.
+    CHECK_FALSE(defaults.subprocesses);
+    CHECK(defaults.max_processes == 64);
+    auto tree = options_of<RecordOptions>({"record", "-p", "7", "--subprocesses", "--max-processes", "3"});
+    CHECK(tree.subprocesses);
+    CHECK(tree.max_processes == 3);
+    auto refused = usage_error({"record", "-p", "7", "--subprocesses", "--max-processes", "0"});
+    CHECK_MESSAGE(has(refused, "--max-processes"), refused);
 }
 
 TEST_CASE("record: what follows '--' is the program, options of its own included") {

@@ -54,7 +54,7 @@ access:
 checkpoint_interval_s: 2
 limits: {max_running_sessions: 4, max_rate_hz: 2000, max_duration_s: 60, allow_unlimited_duration: yes, max_request_body_bytes: 4096,
          max_connections: 64, max_command_env_vars: 3, max_command_env_bytes: 100, max_profile_stacks: 500, max_profile_frames: 20000,
-         max_profile_label_mb: 2}
+         max_profile_label_mb: 2, max_session_processes: 8}
 retention: {max_sessions: 10, max_age_days: 0.5, max_disk_mb: 100}
 log: {level: debug, format: json}
 targets: {allowed_uids: [1000, 0], allowed_executables: ["/usr/bin/python3*"], allow_commands: true, command_user: www-data, command_cgroups: no}
@@ -83,6 +83,7 @@ targets: {allowed_uids: [1000, 0], allowed_executables: ["/usr/bin/python3*"], a
     CHECK(c->checkpoint_interval_s == 2);
     CHECK(c->limits.max_running_sessions == 4);
     CHECK(c->limits.max_rate_hz == 2000);
+    CHECK(c->limits.max_session_processes == 8);
     CHECK(c->limits.max_duration_s == 60);
     CHECK(c->limits.allow_unlimited_duration);
     CHECK(c->limits.max_request_body_bytes == 4096);
@@ -127,6 +128,8 @@ TEST_CASE("errors name the file, the line, the key and what is allowed") {
           "p.yaml:1: access.server_names: a host name without port or scheme, not 'http://x'");
     CHECK(error_of("targets: {allow_commands: sometimes}\n").find("targets.allow_commands: must be true or false") !=
           std::string::npos);
+    CHECK(error_of("limits:\n  max_session_processes: 0\n") ==
+          "p.yaml:2: limits.max_session_processes: must be between 1 and 4096, not 0");
     CHECK(error_of("limits:\n  max_rate_hz: 0\n") == "p.yaml:2: limits.max_rate_hz: must be between 1 and 100000, not 0");
     CHECK(error_of("limits:\n  max_rate_hz: fast\n") == "p.yaml:2: limits.max_rate_hz: must be a number, not 'fast'");
     CHECK(error_of("limits:\n  max_rate_hz: .nan\n").find("must be a number") != std::string::npos);

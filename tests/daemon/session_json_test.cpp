@@ -156,3 +156,40 @@ TEST_CASE("times are ISO 8601 in UTC to the millisecond") {
           "2023-11-14T22:13:20.123Z");
     CHECK(daemon::iso8601(daemon::WallClock::time_point{}) == "1970-01-01T00:00:00.000Z");
 }
+
+TEST_CASE("a worker tree's session: its processes and what it skipped read back; records from before it was an option too") {
+    auto info = full_record();
+    info.spec.subprocesses = true;
+    info.processes = {
+        {.pid = 10, .command_line = {"gunicorn", "app"}, .python_version = "3.11.2", .samples = 500,
+         .state = daemon::SampledProcessState::sampled},
+        {.pid = 11, .parent = 10, .command_line = {"gunicorn", "app"}, .python_version = "3.11.2", .samples = 40,
+         .state = daemon::SampledProcessState::exited},
+        {.pid = 12, .parent = 10, .state = daemon::SampledProcessState::failed, .error = "runs Python 3.16.0"},
+    };
+    info.skipped_processes = {.failed = 1, .not_permitted = 2, .over_limit = 3};
+    auto json = daemon::session_to_json(info);
+    CHECK(json.at("errors").at("failed_processes") == 1);
+    CHECK(!json.at("processes").at(0).contains("parent"));  // the target
+    CHECK(json.at("processes").at(2).at("error") == "runs Python 3.16.0");
+    auto back = daemon::session_from_json(json);
+    REQUIRE_MESSAGE(back, back.error());
+    CHECK(back->spec.subprocesses);
+    REQUIRE(back->processes.size() == 3);
+    CHECK(back->processes[1].pid == 11);
+    CHECK(back->processes[1].parent == 10);
+    CHECK(back->processes[1].samples == 40);
+    CHECK(back->processes[1].state == daemon::SampledProcessState::exited);
+    CHECK(back->processes[2].error == "runs Python 3.16.0");
+    CHECK(back->skipped_processes == info.skipped_processes);
+
+    // Without the option, nothing of it is written; a record from before it reads as without.
+    auto plain = daemon::session_to_json(full_record());
+    CHECK(!plain.contains("processes"));
+    CHECK(!plain.at("errors").contains("failed_processes"));
+    plain.at("options").erase("subprocesses");
+    auto old = daemon::session_from_json(plain);
+    REQUIRE_MESSAGE(old, old.error());
+    CHECK(!old->spec.subprocesses);
+    CHECK(old->processes.empty());
+}

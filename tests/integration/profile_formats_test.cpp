@@ -285,3 +285,37 @@ TEST_CASE("render: format and --diff errors say what is wrong") {
     CHECK(missing.exit_code == 1);
     CHECK(missing.err.find("cannot read " + dir.file("nope.folded")) != std::string::npos);
 }
+
+TEST_CASE("a worker tree's profile: the process roots stay in pprof and speedscope, as the readers see them") {
+    ScratchDir dir;
+    const std::string tree_input =
+        "process 10 (gunicorn: master);thread (10);run (/usr/lib/python3/gunicorn/arbiter.py:209) 4\n"
+        "process 11 (gunicorn: worker (1));thread (11);hello_world (/srv/flask_app.py:14) 30\n"
+        "process 12 (gunicorn: worker (2));thread \"t\" (13);hello_world (/srv/flask_app.py:14) 20\n";
+    std::ofstream(dir.file("in.folded")) << tree_input;
+    auto r = run_pyprofd({"render", dir.file("in.folded"), "-o", dir.file("p.pb.gz")});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto p = read_with_independent_reader("pprof", dir.file("p.pb.gz"));
+    std::map<std::string, std::uint64_t> by_process;
+    for (const auto& s : p["stacks"]) {
+        REQUIRE(s["labels"].contains("pid"));
+        REQUIRE(s["labels"].contains("thread_id"));
+        CHECK(s["frames"][0].get<std::string>().starts_with("process " + std::to_string(s["labels"]["pid"].get<long>()) + " ("));
+        by_process[s["frames"][0].get<std::string>()] += s["values"][0].get<std::uint64_t>();
+    }
+    CHECK(by_process == std::map<std::string, std::uint64_t>{{"process 10 (gunicorn: master)", 4},
+                                                             {"process 11 (gunicorn: worker (1))", 30},
+                                                             {"process 12 (gunicorn: worker (2))", 20}});
+    r = run_pyprofd({"render", dir.file("in.folded"), "-o", dir.file("s.json")});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto s = read_with_independent_reader("speedscope", dir.file("s.json"));
+    std::vector<std::string> names;
+    for (const auto& profile : s["profiles"]) {
+        names.push_back(profile["name"].get<std::string>());
+        for (const auto& stack : profile["stacks"])
+            CHECK(profile["name"].get<std::string>().starts_with(stack["frames"][0].get<std::string>() + " thread"));
+    }
+    CHECK(names == std::vector<std::string>{"process 10 (gunicorn: master) thread (10)",
+                                            "process 11 (gunicorn: worker (1)) thread (11)",
+                                            "process 12 (gunicorn: worker (2)) thread \"t\" (13)"});
+}
