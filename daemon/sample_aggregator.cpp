@@ -95,6 +95,7 @@ std::size_t SampleAggregator::add(const sampler::StackSample& sample, std::strin
         if (seen != threads_.end()) {
             auto name = std::string_view(thread.name).substr(0, max_thread_name_bytes);
             if (seen->second.name != name) seen->second.name = name;
+            seen->second.namespace_tid = thread.namespace_tid;
             ++seen->second.samples;
         }
         ++added;

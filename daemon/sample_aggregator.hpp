@@ -28,6 +28,7 @@ struct AggregationOptions {
 struct SeenThread {
     std::string name;
     std::uint64_t samples = 0;  // samples in which it was counted into the profile
+    pid_t namespace_tid = 0;    // its id in the target's PID namespace, where that differs; else 0
 };
 
 class SampleAggregator {

@@ -73,7 +73,11 @@ nlohmann::json session_to_json(const SessionInfo& info) {
         target["env"] = std::move(names);
     }
     nlohmann::json threads = nlohmann::json::array();
-    for (const auto& [tid, t] : info.threads) threads.push_back({{"tid", tid}, {"name", t.name}, {"samples", t.samples}});
+    for (const auto& [tid, t] : info.threads)
+        threads.push_back({{"tid", tid},
+                           {"namespace_tid", t.namespace_tid != 0 ? nlohmann::json(t.namespace_tid) : nlohmann::json(nullptr)},
+                           {"name", t.name},
+                           {"samples", t.samples}});
     nlohmann::json j{
         {"id", info.id},
         {"name", spec.name},
@@ -170,8 +174,14 @@ std::expected<SessionInfo, std::string> session_from_json(const nlohmann::json& 
         info.thread_errors = j.at("errors").at("thread_errors").get<std::uint64_t>();
         info.max_lag_ms = j.at("lag_ms").at("max").get<double>();
         info.mean_lag_ms = j.at("lag_ms").at("mean").get<double>();
-        for (const auto& t : j.at("threads_seen"))
-            info.threads[t.at("tid").get<pid_t>()] = {t.at("name").get<std::string>(), t.at("samples").get<std::uint64_t>()};
+        for (const auto& t : j.at("threads_seen")) {
+            // Sessions saved before namespace TIDs were kept have none.
+            pid_t namespace_tid = t.contains("namespace_tid") && !t.at("namespace_tid").is_null()
+                                      ? t.at("namespace_tid").get<pid_t>()
+                                      : 0;
+            info.threads[t.at("tid").get<pid_t>()] = {t.at("name").get<std::string>(),
+                                                      t.at("samples").get<std::uint64_t>(), namespace_tid};
+        }
         if (j.contains("failure")) info.failure = j.at("failure").get<std::string>();
         if (j.contains("truncated")) {
             info.truncated_samples = j.at("truncated").at("samples").get<std::uint64_t>();

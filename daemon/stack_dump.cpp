@@ -28,12 +28,14 @@ std::string layout_source_name(sampler::LayoutSource source) {
 }  // namespace
 
 std::string format_dump_text(const sampler::PythonProcess& process, const sampler::StackSample& sample) {
-    std::string out = fmt::format("Process {}: {}\n", process.pid(), joined_command_line(process.command_line()));
+    std::string out = fmt::format("Process {}", process.pid());
+    if (process.namespace_pid() != process.pid()) out += fmt::format(" [PID {} in its PID namespace]", process.namespace_pid());
+    out += fmt::format(": {}\n", joined_command_line(process.command_line()));
     out += fmt::format("Python v{} ({})\n", process.version().to_string(), process.executable());
     for (const auto& t : sample.threads) {
-        out += fmt::format("\nThread {} ({})", t.native_id != 0 ? std::to_string(t.native_id)
-                                                                 : fmt::format("{:#x}", t.ident),
-                           thread_status(t));
+        out += fmt::format("\nThread {}", t.native_id != 0 ? std::to_string(t.native_id) : fmt::format("{:#x}", t.ident));
+        if (t.namespace_tid != 0) out += fmt::format(" [TID {} in its PID namespace]", t.namespace_tid);
+        out += fmt::format(" ({})", thread_status(t));
         // Names from the target reach a terminal: no escape sequence or line of its own.
         if (!t.name.empty()) out += fmt::format(": \"{}\"", render::safe_label_text(t.name));
         out += "\n";
@@ -61,6 +63,7 @@ nlohmann::json format_dump_json(const sampler::PythonProcess& process, const sam
         }
         threads.push_back({
             {"native_id", t.native_id != 0 ? nlohmann::json(t.native_id) : nlohmann::json(nullptr)},
+            {"namespace_tid", t.namespace_tid != 0 ? nlohmann::json(t.namespace_tid) : nlohmann::json(nullptr)},
             {"ident", t.ident},
             {"name", t.name.empty() ? nlohmann::json(nullptr) : nlohmann::json(t.name)},
             {"activity", sampler::to_string(t.activity)},
@@ -71,6 +74,8 @@ nlohmann::json format_dump_json(const sampler::PythonProcess& process, const sam
     }
     return {
         {"pid", process.pid()},
+        {"namespace_pid", process.namespace_pid() != process.pid() ? nlohmann::json(process.namespace_pid())
+                                                                   : nlohmann::json(nullptr)},
         {"command_line", process.command_line()},
         {"executable", process.executable()},
         {"python",

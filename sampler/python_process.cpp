@@ -22,6 +22,7 @@
 #include "sampler/remote_limits.hpp"
 #include "sampler/thread_activity.hpp"
 #include "sampler/process_identity.hpp"
+#include "sampler/process_tasks.hpp"
 #include "sampler/thread_pause.hpp"
 #include "sampler/thread_names.hpp"
 #include "sampler/version_detection.hpp"
@@ -34,7 +35,8 @@ struct ThreadStateInfo {
     RemoteAddress interpreter = 0;
     RemoteAddress frame_field = 0;
     std::uint64_t ident = 0;
-    pid_t native_id = 0;
+    pid_t native_id = 0;  // as the target wrote it: its own namespace's id, or its parent's after a fork
+    TaskIds task;         // the task it is, where found (find_tasks)
 };
 
 // Whether the process exists and we may look at it, with the error a user can act on.
@@ -99,6 +101,9 @@ struct PythonProcess::State {
     std::unique_ptr<ObjectReader> reader;
     std::unique_ptr<CodeCache> codes;
     PthreadTidResolver pthread_tids;
+    // The process's tasks by the ids it knows them by; none for memory given by hand,
+    // whose ids are taken as they are.
+    std::optional<ProcessTasks> tasks;
     ThreadNames names;
     ThreadActivityReader activity;
     StragglerThreads stragglers;  // blocking mode: threads a pause left seized, not stopped yet
@@ -124,8 +129,9 @@ struct PythonProcess::State {
     // Blocking mode: every thread paused (and what each was doing before); else none.
     Result<std::optional<ThreadPause>> pause_threads(const SampleOptions& options,
                                                      std::unordered_map<pid_t, ThreadActivity>& activity_before_pause);
-    // The threads' OS ids (learnt once, where the version keeps only pthread_t) and names.
-    void learn_threads(const std::vector<ThreadStateInfo>& states, const SampleOptions& options);
+    // Which task each thread state is (see process_tasks.hpp), and the threads' names.
+    void learn_threads(std::vector<ThreadStateInfo>& states, const SampleOptions& options);
+    void find_tasks(std::vector<ThreadStateInfo>& states);
     // A thread's stack without its frames yet: ids, name, GIL, activity.
     ThreadStack thread_stack(const ThreadStateInfo& t, const SampleOptions& options, const ThreadFacts& facts);
     // Its frames, read again afresh where they did not hold together; nullopt: it ended.
@@ -241,6 +247,7 @@ Result<PythonProcess> PythonProcess::attach(pid_t pid) {
     auto identity = ProcessIdentity::pin(pid);
     if (!identity) return std::unexpected(identity.error());
     auto s = std::make_unique<State>(pid, std::move(*identity), RemoteMemory(pid));
+    s->tasks.emplace(pid);
     auto cmdline = read_cmdline(pid);
     if (!cmdline) return std::unexpected(cmdline.error());
     s->cmdline = std::move(*cmdline);
@@ -253,6 +260,9 @@ Result<PythonProcess> PythonProcess::attach(pid_t pid) {
     auto binary = locate_python_binary(pid, *maps, s->exe);
     if (!binary) return std::unexpected(binary.error());
     s->binary = std::move(*binary);
+    // Found and read through the process's root; shown as the process sees them.
+    s->exe = path_as_process_sees(pid, std::move(s->exe));
+    s->binary.path = path_as_process_sees(pid, std::move(s->binary.path));
     if (auto ok = s->attach_to_interpreter(); !ok) return std::unexpected(ok.error());
     return PythonProcess(std::move(s));
 }
@@ -329,6 +339,7 @@ PythonProcess& PythonProcess::operator=(PythonProcess&&) noexcept = default;
 PythonProcess::~PythonProcess() = default;
 
 pid_t PythonProcess::pid() const { return s_->pid; }
+pid_t PythonProcess::namespace_pid() const { return s_->tasks ? s_->tasks->namespace_pid() : s_->pid; }
 const std::vector<std::string>& PythonProcess::command_line() const { return s_->cmdline; }
 const std::string& PythonProcess::executable() const { return s_->exe; }
 const PythonBinary& PythonProcess::binary() const { return s_->binary; }
@@ -355,14 +366,62 @@ Result<std::optional<ThreadPause>> PythonProcess::State::pause_threads(
     return std::move(*paused);
 }
 
-void PythonProcess::State::learn_threads(const std::vector<ThreadStateInfo>& states, const SampleOptions& options) {
-    // Thread states before 3.11 hold only the pthread_t: learn where the tid is once.
-    bool need_tids = std::ranges::any_of(states, [](const auto& t) { return t.native_id == 0; });
-    if (need_tids && !pthread_tids.known()) {
-        std::vector<std::uint64_t> pthreads;
-        for (const auto& t : states) pthreads.push_back(t.ident);
-        if (auto tids = list_threads(pid)) pthread_tids.learn(memory, pthreads, *tids);
+void PythonProcess::State::find_tasks(std::vector<ThreadStateInfo>& states) {
+    if (tasks) tasks->begin_sample();
+    // First the native id, where the version keeps one and it names a task of ours.
+    std::vector<ThreadStateInfo*> unresolved;
+    for (auto& t : states) {
+        if (t.native_id != 0) {
+            if (!tasks) {
+                t.task = {t.native_id, t.native_id};
+                continue;
+            }
+            if (auto task = tasks->find(t.native_id)) {
+                t.task = *task;
+                continue;
+            }
+        }
+        unresolved.push_back(&t);
     }
+    if (!unresolved.empty()) {
+        // Then the tid in the thread's pthread descriptor: all a thread state before
+        // 3.11 gives, and right after a fork too (the C library's fork updates it, where
+        // only the interpreter's own after-fork hook updates the native id). Where it
+        // is kept is learnt once, from the ids the process knows its tasks by.
+        if (!pthread_tids.known()) {
+            std::vector<std::uint64_t> pthreads;
+            for (const auto* t : unresolved) pthreads.push_back(t->ident);
+            std::vector<pid_t> ids;
+            if (tasks)
+                for (const auto& task : tasks->list()) ids.push_back(task.namespace_tid);
+            else if (auto tids = list_threads(pid))
+                ids = *tids;
+            pthread_tids.learn(memory, pthreads, ids);
+        }
+        std::erase_if(unresolved, [&](ThreadStateInfo* t) {
+            pid_t id = pthread_tids.tid_of(memory, t->ident);
+            if (!tasks) {
+                t->task = {id, id};
+                return true;
+            }
+            auto task = tasks->find(id);
+            if (task) t->task = *task;
+            return task.has_value();
+        });
+    }
+    // Last, a process with one task and one thread state not placed yet: they are
+    // each other's (a forked worker whose pthread descriptor could not be read).
+    if (unresolved.size() == 1 && tasks) {
+        auto all = tasks->list();
+        bool taken = std::ranges::any_of(states, [&](const auto& t) { return t.task.host_tid != 0; });
+        if (all.size() == 1 && !taken)
+            if (auto task = tasks->find(all.front().namespace_tid)) unresolved.front()->task = *task;
+    }
+    if (tasks) tasks->end_sample();
+}
+
+void PythonProcess::State::learn_threads(std::vector<ThreadStateInfo>& states, const SampleOptions& options) {
+    find_tasks(states);
     if (options.thread_names && !states.empty()) {
         std::vector<std::uint64_t> idents;
         for (const auto& t : states) idents.push_back(t.ident);
@@ -374,7 +433,8 @@ ThreadStack PythonProcess::State::thread_stack(const ThreadStateInfo& t, const S
                                                const ThreadFacts& facts) {
     ThreadStack stack;
     stack.ident = t.ident;
-    stack.native_id = t.native_id != 0 ? t.native_id : pthread_tids.tid_of(memory, t.ident);
+    stack.native_id = t.task.host_tid;
+    if (t.task.namespace_tid != t.task.host_tid) stack.namespace_tid = t.task.namespace_tid;
     if (auto name = names.name_of(t.ident))
         stack.name = *name;
     else if (stack.native_id == pid)

@@ -41,6 +41,8 @@ public:
     ~PythonProcess();
 
     pid_t pid() const;
+    // Its PID as it sees it: in its own PID namespace (a container), else pid().
+    pid_t namespace_pid() const;
     const std::vector<std::string>& command_line() const;
     const std::string& executable() const;
     const PythonBinary& binary() const;

@@ -24,7 +24,8 @@ struct Frame {
 enum class ThreadActivity { running, idle, unknown };
 
 struct ThreadStack {
-    pid_t native_id = 0;          // the OS thread id, 0 where it could not be found
+    pid_t native_id = 0;          // the OS thread id (the host's), 0 where it could not be found
+    pid_t namespace_tid = 0;      // its id in the process's own PID namespace, where that differs; else 0
     std::uint64_t ident = 0;      // threading.get_ident(): the pthread_t
     std::string name;             // threading's name, empty where there is none
     std::optional<bool> holds_gil;  // nullopt where the version does not tell
