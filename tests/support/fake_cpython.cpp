@@ -379,17 +379,54 @@ std::uint64_t FakeCPython::code(const FakeFrame& frame) {
 
 std::uint64_t FakeCPython::thread_names(const std::vector<FakeThread>& threads,
                                         const std::vector<std::uint64_t>& idents) {
-    // A Thread's class: no managed or inline dict, its __dict__ at tp_dictoffset.
+    // A Thread's class: before 3.13 no managed or inline dict, its __dict__ at
+    // tp_dictoffset. 3.13+: as the real one, its attributes' values inline in the
+    // object (the names in the class's cached keys), the managed dict pointer unset;
+    // 3.14+ with a basic size past the header (a subclass with a slot), where the
+    // values then start.
+    const bool inline_values = layout_.instance_dicts == sampler::InstanceDictModel::inline_values_py313 ||
+                               layout_.instance_dicts == sampler::InstanceDictModel::inline_values_py314;
+    const std::int64_t basic_size =
+        layout_.instance_dicts == sampler::InstanceDictModel::inline_values_py314 ? 32 : 16;
     constexpr std::int64_t dict_offset = 16;
-    std::uint64_t thread_class = allocate(static_cast<std::size_t>(layout_.type.tp_dictoffset) + 8);
-    put<std::uint64_t>(thread_class, layout_.type.tp_flags, 0);
-    put<std::int64_t>(thread_class, layout_.type.tp_dictoffset, dict_offset);
+    const auto& ty = layout_.type;
+    std::uint64_t thread_class = allocate(static_cast<std::size_t>(std::max({ty.tp_dictoffset, ty.tp_basicsize,
+                                                                             ty.ht_cached_keys, ty.tp_flags})) + 8);
+    std::uint64_t cached_keys = 0;
+    if (inline_values) {
+        constexpr std::uint64_t inline_values_flag = 1u << 2, managed_dict_flag = 1u << 4;
+        put<std::uint64_t>(thread_class, ty.tp_flags, inline_values_flag | managed_dict_flag);
+        put<std::int64_t>(thread_class, ty.tp_basicsize, basic_size);
+        put<std::int64_t>(thread_class, ty.tp_dictoffset, -1);
+        // A dict of the one key, whose keys object the class shares with its instances.
+        std::uint64_t keys_holder = dict({{str(std::string(layout_.thread_name_attribute)), 1}}, true);
+        cached_keys = read<std::uint64_t>(keys_holder + static_cast<std::uint64_t>(layout_.dict.keys));
+        put_pointer(thread_class, ty.ht_cached_keys, cached_keys);
+    } else {
+        put<std::uint64_t>(thread_class, ty.tp_flags, 0);
+        put<std::int64_t>(thread_class, ty.tp_dictoffset, dict_offset);
+    }
     std::vector<std::pair<std::uint64_t, std::uint64_t>> active;
     for (std::size_t t = 0; t < threads.size(); ++t) {
         if (threads[t].name.empty()) continue;
-        std::uint64_t thread_object = object(32, thread_class);
-        std::uint64_t attributes = dict({{str(std::string(layout_.thread_name_attribute)), str(threads[t].name)}}, true);
-        write(thread_object + dict_offset, attributes);
+        std::uint64_t name = str(threads[t].name);
+        std::uint64_t thread_object = 0;
+        if (inline_values) {
+            // Three words before the object (the managed dict pointer, unset, among
+            // them), then the object, then struct _dictvalues {capacity, size,
+            // embedded, valid, values[1]}.
+            std::uint64_t block = allocate(24 + static_cast<std::size_t>(basic_size) + 16);
+            thread_object = block + 24;
+            write<std::int64_t>(thread_object, 1);  // ob_refcnt
+            put_pointer(thread_object, layout_.object.ob_type, thread_class);
+            std::uint64_t values = thread_object + static_cast<std::uint64_t>(basic_size);
+            write<std::uint32_t>(values, 0x01010101);  // capacity 1, size 1, embedded, valid
+            write(values + static_cast<std::uint64_t>(layout_.dict_values.values), name);
+        } else {
+            thread_object = object(32, thread_class);
+            std::uint64_t attributes = dict({{str(std::string(layout_.thread_name_attribute)), name}}, true);
+            write(thread_object + dict_offset, attributes);
+        }
         active.emplace_back(integer(idents[t]), thread_object);
     }
     active_dict_ = dict(active, false);
