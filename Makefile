@@ -14,9 +14,12 @@ all: build
 deps:
 	scripts/install-deps scripts/deps-build.txt
 
+# The Debian sid root (python3.14, python3.15; outside git, made once: see README):
+# scripts/make-sid-root makes it only when missing or made from another package list.
 test-deps:
 	scripts/install-deps scripts/deps-build.txt scripts/deps-test.txt
 	scripts/install-test-readers
+	scripts/make-sid-root
 
 build: deps
 	cmake --preset $(PRESET)

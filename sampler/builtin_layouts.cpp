@@ -4,6 +4,7 @@
 // Numbers it cannot check (structs private to a .c file in that version) are marked.
 #include "sampler/layout.hpp"
 
+#include <algorithm>
 #include <array>
 
 namespace pyprofd::sampler {
@@ -251,7 +252,7 @@ constexpr Layout py312{
     .thread = {.next = 8, .interp = 16, .frame = 56, .thread_id = 136, .native_thread_id = 144, .datastack_chunk = 232},
     .cframe = {.current_frame = 0},
     .frame_object = {},
-    .interpreter_frame = {.code = 0, .previous = 8, .instr_ptr = 56, .owner = 70, .owned_by_cstack = 3},
+    .interpreter_frame = {.code = 0, .previous = 8, .instr_ptr = 56, .owner = 70, .first_shim_owner = 3},
     .code = {.filename = 112, .name = 120, .qualname = 128, .firstlineno = 68, .linetable = 136, .code_adaptive = 192},
     .gil_state = {.locked = 16, .last_holder = 8},
     .object = {.ob_type = 8},
@@ -283,7 +284,7 @@ constexpr Layout py313{
     .thread = {.next = 8, .interp = 16, .frame = 72, .thread_id = 152, .native_thread_id = 160, .datastack_chunk = 232},
     .cframe = {},
     .frame_object = {},
-    .interpreter_frame = {.code = 0, .previous = 8, .instr_ptr = 56, .owner = 70, .owned_by_cstack = 3},
+    .interpreter_frame = {.code = 0, .previous = 8, .instr_ptr = 56, .owner = 70, .first_shim_owner = 3},
     .code = {.filename = 112, .name = 120, .qualname = 128, .firstlineno = 68, .linetable = 136, .code_adaptive = 200},
     .gil_state = {.locked = 16, .last_holder = 8},
     .object = {.ob_type = 8},
@@ -297,7 +298,57 @@ constexpr Layout py313{
     .integer = {.size = 16, .digits = 24},
 };
 
-constexpr std::array builtin = {py27, py36, py37, py38, py39, py310, py311, py312, py313};
+// From 3.14 on, a row is what the target's _Py_DebugOffsets does not carry: the
+// models, and the offsets of structs the table leaves out (dict keys, modules, ...).
+// Every offset the table carries is absent here and comes from the target
+// (sampler/debug_offsets.cpp); tests/sampler/layout_test checks the two together
+// against the version's headers.
+constexpr Layout py314{
+    .major = 3, .minor = 14,
+    .frames = FrameModel::interpreter_frames,
+    .frame_access = ThreadFrameAccess::direct,
+    .line_table = LineTableFormat::locations_311,
+    .instruction_pointer = InstructionPointer::pointer_into_code,
+    .strings = StringModel::unicode_pep393,
+    .dicts = DictModel::compact_py311,
+    .instance_dicts = InstanceDictModel::inline_values_py314,
+    .ints = IntModel::long_lv_tag,
+    .gil = GilModel::interpreter_gil,
+    .frame_code = CodeReference::stack_ref,
+    .thread_name_attribute = "_name",
+    .runtime = {},
+    .interpreter = {},
+    .thread = {},
+    .cframe = {},
+    .frame_object = {},
+    .interpreter_frame = {.first_shim_owner = 3},
+    .code = {},
+    .gil_state = {},
+    .object = {},
+    .type = {.tp_basicsize = 32, .tp_dictoffset = 288, .ht_cached_keys = 880},
+    .bytes = {},
+    .unicode = {.compact_data = 56},
+    .dict = {.used = 16},
+    .dict_keys = dict_keys_py311,
+    .dict_values = {.values = 8},
+    .module = {.md_dict = 16},
+    .integer = {},
+};
+
+// 3.15's table carries the type's basic size, dict offset and cached keys, and where
+// a non-ASCII str's characters start, too.
+constexpr Layout py315 = [] {
+    Layout l = py314;
+    l.minor = 15;
+    l.type = {};
+    l.unicode = {};
+    return l;
+}();
+
+constexpr std::array builtin = {py27, py36, py37, py38, py39, py310, py311, py312, py313, py314, py315};
+
+// A free-threaded row, when there is one, is not a family of its own in `versions`.
+static_assert(std::ranges::none_of(builtin, &Layout::free_threaded), "versions must then skip free-threaded rows");
 
 constexpr auto versions = [] {
     std::array<std::pair<int, int>, builtin.size()> out{};
@@ -307,9 +358,9 @@ constexpr auto versions = [] {
 
 }  // namespace
 
-std::optional<Layout> builtin_layout(int major, int minor) {
+std::optional<Layout> builtin_layout(int major, int minor, bool free_threaded) {
     for (const auto& layout : builtin)
-        if (layout.major == major && layout.minor == minor) return layout;
+        if (layout.major == major && layout.minor == minor && layout.free_threaded == free_threaded) return layout;
     return std::nullopt;
 }
 

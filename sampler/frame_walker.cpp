@@ -67,12 +67,16 @@ Result<std::vector<Frame>> FrameWalker::walk_interpreter_frames(RemoteAddress fr
         if (auto ok = reader_.memory().read(frame, std::span(block).first(frame_span_)); !ok)
             return std::unexpected(ok.error());
         RemoteAddress previous = load<RemoteAddress>(block.data(), f.previous);
-        // Shim frames that mark where C code called into the interpreter carry no Python code.
-        if (f.owner != absent && static_cast<int>(load<std::uint8_t>(block.data(), f.owner)) == f.owned_by_cstack) {
+        // Shim frames (where C code called into the interpreter; 3.15's base frame) carry
+        // no Python code: skipped, and the walk goes on past them.
+        if (f.owner != absent && static_cast<int>(load<std::uint8_t>(block.data(), f.owner)) >= f.first_shim_owner) {
             frame = previous;
             continue;
         }
         RemoteAddress code_address = load<RemoteAddress>(block.data(), f.code);
+        // A _PyStackRef keeps its tags in the low two bits (a code object's address is
+        // 8-aligned); the code cache still checks that it points at a code object.
+        if (layout.frame_code == CodeReference::stack_ref) code_address &= ~RemoteAddress{3};
         auto instr = load<RemoteAddress>(block.data(), f.instr_ptr);
         auto first_instruction = field_address(code_address, layout.code.code_adaptive);
         frames.push_back({code_address, static_cast<std::int64_t>(instr - first_instruction)});

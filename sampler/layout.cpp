@@ -214,10 +214,10 @@ constexpr std::tuple offset_groups{
     OffsetGroup{&Layout::integer, integer_fields},
 };
 
-// Layout's members that are not offset groups: the version, the models (enums) and
-// thread_name_attribute. A member added to Layout is either one more of these or
+// Layout's members that are not offset groups: the version, the models (enums),
+// free_threaded and thread_name_attribute. A member added to Layout is either one more of these or
 // a group to list above.
-constexpr std::size_t layout_members_not_offsets = 12;
+constexpr std::size_t layout_members_not_offsets = 14;
 static_assert(member_count<Layout>() == layout_members_not_offsets + std::tuple_size_v<decltype(offset_groups)>,
               "Layout has a member that is neither counted in layout_members_not_offsets nor listed in offset_groups");
 

@@ -54,6 +54,13 @@ enum class InstanceDictModel {
     managed_py311,           // dict at obj-3 words, values at obj-4 words (3.11)
     managed_tagged_py312,    // obj-3 words holds a dict or (tagged) a values pointer (3.12)
     inline_values_py313,     // values inline after the object header, dict at obj-3 words (3.13)
+    inline_values_py314,     // values inline at obj + the type's tp_basicsize, dict at obj-3 words (3.14+)
+};
+
+// How an _PyInterpreterFrame points at its code object.
+enum class CodeReference {
+    object_pointer,  // a PyObject* (f_code, f_executable up to 3.13)
+    stack_ref,       // a _PyStackRef (3.14+): the pointer with tag bits in its low two bits
 };
 
 enum class IntModel {
@@ -81,6 +88,10 @@ struct Layout {
     InstanceDictModel instance_dicts = InstanceDictModel::dict_offset;
     IntModel ints = IntModel::long_ob_size;
     GilModel gil = GilModel::runtime_tstate_current;
+    CodeReference frame_code = CodeReference::object_pointer;
+    // A build without the GIL (Py_GIL_DISABLED): its objects, strings and bytecode are
+    // laid out otherwise, so it is a row of its own (none yet: pyprofd refuses them).
+    bool free_threaded = false;
 
     // The attribute of threading.Thread that holds its name.
     std::string_view thread_name_attribute = "_name";
@@ -117,11 +128,16 @@ struct Layout {
     } frame_object;
 
     struct {
-        Offset code = absent;  // f_code, or f_executable (3.13)
+        Offset code = absent;  // f_code, or f_executable (3.13+), see CodeReference
         Offset previous = absent;
-        Offset instr_ptr = absent;  // prev_instr (3.11, 3.12) or instr_ptr (3.13)
-        Offset owner = absent;      // frames owned by the C stack are skipped (3.12+)
-        int owned_by_cstack = -1;
+        Offset instr_ptr = absent;  // prev_instr (3.11, 3.12) or instr_ptr (3.13+)
+        Offset owner = absent;      // who owns the frame (3.12+), see first_shim_owner
+        // Frames whose owner is this value or more hold no Python code and are skipped,
+        // wherever they are in the chain: the C stack's entry frames (3.12, 3.13:
+        // FRAME_OWNED_BY_CSTACK = 3), the interpreter's shims (3.14+:
+        // FRAME_OWNED_BY_INTERPRETER = 3, 3.14's CSTACK = 4) and 3.15's base frame at
+        // the bottom of every thread. -1: the version has no owner field.
+        int first_shim_owner = -1;
     } interpreter_frame;
 
     struct {
@@ -196,10 +212,12 @@ struct Layout {
     void for_each_offset(const std::function<void(std::string_view, Offset)>& visit) const;
 };
 
-// The built-in layout of a CPython major.minor, or nullopt if there is none.
-std::optional<Layout> builtin_layout(int major, int minor);
+// The built-in layout of a CPython major.minor (its free-threaded build where asked),
+// or nullopt if there is none. From 3.14 on a row holds only what the target's own
+// _Py_DebugOffsets does not carry (debug_offsets.hpp): its other offsets are absent.
+std::optional<Layout> builtin_layout(int major, int minor, bool free_threaded = false);
 
-// The families with a built-in layout, oldest first, as (major, minor).
+// The families with a built-in layout of their GIL build, oldest first, as (major, minor).
 std::span<const std::pair<int, int>> builtin_layout_versions();
 
 }  // namespace pyprofd::sampler

@@ -117,14 +117,5 @@ Result<std::string> read_exe_link(pid_t pid) {
     return std::string(buf, static_cast<std::size_t>(n));
 }
 
-std::string path_as_process_sees(pid_t pid, std::string path) {
-    char buf[4096];
-    ssize_t n = ::readlink(fmt::format("/proc/{}/root", pid).c_str(), buf, sizeof buf - 1);
-    if (n <= 1) return path;  // ours ("/"), or not to be read
-    std::string_view root(buf, static_cast<std::size_t>(n));
-    if (!path.starts_with(root) || (path.size() > root.size() && path[root.size()] != '/')) return path;
-    path.erase(0, root.size());
-    return path.empty() ? "/" : path;
-}
 
 }  // namespace pyprofd::sampler

@@ -31,9 +31,5 @@ std::optional<std::uint64_t> read_status_number(pid_t pid, std::string_view fiel
 // The path /proc/PID/exe points to (may end in " (deleted)").
 Result<std::string> read_exe_link(pid_t pid);
 
-// A path as /proc shows it to pyprofd (the exe link, maps), the way the process
-// sees it: without its root directory (/proc/PID/root) in front, for a process in a
-// chroot or a container. Unchanged where that root is ours, or the path is not in it.
-std::string path_as_process_sees(pid_t pid, std::string path);
 
 }  // namespace pyprofd::sampler

@@ -22,6 +22,7 @@
 #include "sampler/remote_limits.hpp"
 #include "sampler/thread_activity.hpp"
 #include "sampler/process_identity.hpp"
+#include "sampler/process_root.hpp"
 #include "sampler/process_tasks.hpp"
 #include "sampler/thread_pause.hpp"
 #include "sampler/thread_names.hpp"
@@ -75,6 +76,20 @@ std::string supported_versions() {
     for (auto [major, minor] : builtin_layout_versions())
         out += fmt::format("{}{}.{}", out.empty() ? "" : ", ", major, minor);
     return out;
+}
+
+// A version with no layout: named, and, where it is newer than every one pyprofd
+// knows, said so (each minor version lays its interpreter out anew: none is guessed).
+std::string unsupported_version_message(pid_t pid, const PythonVersion& version) {
+    auto newest = builtin_layout_versions().back();
+    bool newer = version.major > newest.first || (version.major == newest.first && version.minor > newest.second);
+    return fmt::format("process {} runs Python {}, which pyprofd cannot read{}; supported: {}", pid,
+                       version.to_string(),
+                       newer ? fmt::format(": {} is newer than this pyprofd knows (see the README on adding a "
+                                           "version)",
+                                           version.family())
+                             : "",
+                       supported_versions());
 }
 
 }  // namespace
@@ -253,16 +268,18 @@ Result<PythonProcess> PythonProcess::attach(pid_t pid) {
     s->cmdline = std::move(*cmdline);
     auto exe = read_exe_link(pid);
     if (!exe) return std::unexpected(exe.error());
-    s->exe = *exe;
     auto maps = read_proc_maps(pid);
     if (!maps) return std::unexpected(maps.error());
+    // Paths as the process sees them (it may run in a chroot): what we report, and
+    // what its files are opened by, inside its root.
+    auto root = read_process_root(pid);
+    if (!root) return std::unexpected(root.error());
+    s->exe = path_inside_root(*exe, *root);
+    for (auto& m : *maps) m.path = path_inside_root(m.path, *root);
 
     auto binary = locate_python_binary(pid, *maps, s->exe);
     if (!binary) return std::unexpected(binary.error());
     s->binary = std::move(*binary);
-    // Found and read through the process's root; shown as the process sees them.
-    s->exe = path_as_process_sees(pid, std::move(s->exe));
-    s->binary.path = path_as_process_sees(pid, std::move(s->binary.path));
     if (auto ok = s->attach_to_interpreter(); !ok) return std::unexpected(ok.error());
     return PythonProcess(std::move(s));
 }
@@ -290,23 +307,29 @@ Result<void> PythonProcess::State::attach_to_interpreter() {
     if (!detected) return std::unexpected(detected.error());
     version = *detected;
 
-    auto base = builtin_layout(version.major, version.minor);
     std::optional<DebugOffsetsHeader> debug_header;
     if (runtime) {
         auto h = read_debug_offsets_header(memory, *runtime);
         if (!h) return std::unexpected(h.error());
         debug_header = *h;
     }
-    if (debug_header && debug_header->free_threaded)
+    const bool free_threaded = debug_header && debug_header->free_threaded;
+    auto base = builtin_layout(version.major, version.minor, free_threaded);
+    if (!base && free_threaded)
         return fail(ErrorKind::unsupported_version,
                     fmt::format("process {} runs a free-threaded Python {} (no GIL), which pyprofd does not "
-                                "read yet",
+                                "read yet: its objects and bytecode are laid out otherwise, and no such build "
+                                "has been tested",
                                 pid, version.to_string()));
     if (!base)
-        return fail(ErrorKind::unsupported_version,
-                    fmt::format("process {} runs Python {}, which pyprofd cannot read; supported: {}", pid,
-                                version.to_string(), supported_versions()));
+        return fail(ErrorKind::unsupported_version, unsupported_version_message(pid, version));
     layout = *base;
+    if (!debug_header && debug_offsets_shape(version.major, version.minor, free_threaded) &&
+        find_layout_fault(layout))
+        return fail(ErrorKind::not_python,
+                    fmt::format("process {} runs Python {}, but its _PyRuntime in {} has no _Py_DebugOffsets, "
+                                "through which pyprofd reads that version",
+                                pid, version.to_string(), binary.path));
     if (debug_header) {
         // Checks every offset it takes from the target against the buffer it is read into.
         auto from_table = layout_from_debug_offsets(memory, *runtime, *debug_header, *base);

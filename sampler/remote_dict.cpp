@@ -8,7 +8,7 @@
 namespace pyprofd::sampler {
 namespace {
 
-constexpr unsigned long tpflags_inline_values = 1ul << 2;  // 3.13
+constexpr unsigned long tpflags_inline_values = 1ul << 2;  // 3.13+
 constexpr unsigned long tpflags_managed_dict = 1ul << 4;   // 3.11+
 constexpr int dict_kind_general = 0;                        // 3.11+: (hash, key, value) entries
 
@@ -177,9 +177,21 @@ Result<std::optional<RemoteAddress>> instance_attribute(const ObjectReader& read
             }
             break;
         case InstanceDictModel::inline_values_py313:
+        case InstanceDictModel::inline_values_py314:
             if (*flags & tpflags_inline_values) {
-                // struct _dictvalues {capacity, size, embedded, valid, values[]} after the header.
-                const RemoteAddress values = object + 2 * word;
+                // struct _dictvalues {capacity, size, embedded, valid, values[]}: after the
+                // object's header (3.13, where such types have no other fields), or after
+                // its basic size (3.14+, _PyObject_InlineValues).
+                RemoteAddress values = object + 2 * word;
+                if (layout.instance_dicts == InstanceDictModel::inline_values_py314) {
+                    auto basic_size = reader.memory().read<std::int64_t>(field_address(*type, layout.type.tp_basicsize));
+                    if (!basic_size) return std::unexpected(basic_size.error());
+                    if (*basic_size < static_cast<std::int64_t>(2 * word) || *basic_size > (1 << 20) ||
+                        *basic_size % static_cast<std::int64_t>(word) != 0)
+                        return fail(ErrorKind::bad_data,
+                                    fmt::format("type at {:#x} says its objects are {} bytes", *type, *basic_size));
+                    values = object + static_cast<RemoteAddress>(*basic_size);
+                }
                 auto valid = reader.memory().read<std::uint8_t>(values + 3);
                 if (!valid) return std::unexpected(valid.error());
                 if (*valid) return from_shared_keys(values);

@@ -92,13 +92,14 @@ TEST_CASE("a process that is not Python is named as such") {
 }
 
 TEST_CASE("a Python version we cannot read is named") {
-    ChildProcess fake({.argv = {FAKE_PYTHON_314}});
+    ChildProcess fake({.argv = {FAKE_PYTHON_316}});
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     auto r = run_dump(fake.pid(), false);
     CHECK(r.exit_code == 1);
     INFO(r.err);
-    CHECK(r.err.find("runs Python 3.14.0, which pyprofd cannot read") != std::string::npos);
-    CHECK(r.err.find("supported: 2.7, 3.6, 3.7, 3.8, 3.9, 3.10, 3.11, 3.12, 3.13") != std::string::npos);
+    CHECK(r.err.find("runs Python 3.16.0, which pyprofd cannot read: 3.16 is newer than this pyprofd knows") !=
+          std::string::npos);
+    CHECK(r.err.find("supported: 2.7, 3.6, 3.7, 3.8, 3.9, 3.10, 3.11, 3.12, 3.13, 3.14, 3.15\n") != std::string::npos);
 }
 
 TEST_CASE("usage errors exit 2 and say what was wrong") {
@@ -134,6 +135,7 @@ TEST_CASE("targets started through relative paths") {
 TEST_CASE("targets whose interpreter files were deleted or replaced") {
     auto script = target_path("deep.py");
     for (const auto& py : interpreters()) {
+        if (py.in_chroot()) continue;  // copied out of its root, it would not find its libraries
         for (bool replace : {false, true}) {
             SUBCASE((py.label + (replace ? " replaced" : " deleted")).c_str()) {
                 ScratchDir dir;
@@ -161,6 +163,7 @@ TEST_CASE("targets inside another mount namespace") {
     }
     auto script = target_path("deep.py");
     for (const auto& py : interpreters()) {
+        if (py.in_chroot()) continue;  // those run in a mount namespace of their own anyway
         SUBCASE(py.label.c_str()) {
             // The interpreter lives on a tmpfs that only the target's namespace has.
             ScratchDir staging, mountpoint;

@@ -63,15 +63,12 @@ inline bool innermost_is(const nlohmann::json& dump, pid_t tid, const std::strin
 // Starts a target with an interpreter and waits for its READY line.
 struct Target {
     Target(const Interpreter& py, std::vector<std::string> args, std::string cwd = {})
-        : child(make_options(py.executable, std::move(args), std::move(cwd))) {
+        : child(make_options(py, std::move(args), std::move(cwd))) {
         ready = child.wait_for_line("READY");
         if (!ready) MESSAGE("target did not get ready; its output:\n" << child.output());
     }
-    static SpawnOptions make_options(std::string exe, std::vector<std::string> args, std::string cwd) {
-        SpawnOptions o;
-        o.argv.push_back(std::move(exe));
-        for (auto& a : args) o.argv.push_back(std::move(a));
-        o.cwd = std::move(cwd);
+    static SpawnOptions make_options(const Interpreter& py, std::vector<std::string> args, std::string cwd) {
+        SpawnOptions o = py.spawn(args, std::move(cwd));  // through its chroot, where it has one
         o.extra_env = {"PYTHONDONTWRITEBYTECODE=1", "PYTHONIOENCODING=utf-8"};
         return o;
     }

@@ -113,7 +113,9 @@ TEST_CASE("a launched program that exits first ends the recording, with its samp
         SUBCASE(py.label.c_str()) {
             ScratchDir dir;
             auto out = dir.file("p.folded");
-            auto r = run_record({"--duration", "20", "-o", out, "--", py.executable, target_path("short_lived.py"), "1"});
+            std::vector<std::string> args = {"--duration", "20", "-o", out, "--"};
+            for (auto& word : py.command({target_path("short_lived.py"), "1"})) args.push_back(word);
+            auto r = run_record(args);
             REQUIRE_MESSAGE(r.exit_code == 0, r.err);
             INFO(r.err);
             CHECK(r.err.find("the program exited with status 0 after") != std::string::npos);
@@ -144,8 +146,9 @@ TEST_CASE("what a recorded profile holds is bounded: past --max-stacks, new stac
     REQUIRE_MESSAGE(python, "no Python 3.11 or later on this machine");
     ScratchDir dir;
     auto out = dir.file("p.folded");
-    auto r = run_record({"--duration", "3", "--rate", "200", "--max-stacks", "5", "-o", out, "--", python->executable,
-                         target_path("fresh_names.py"), "20", "50"});
+    std::vector<std::string> args = {"--duration", "3", "--rate", "200", "--max-stacks", "5", "-o", out, "--"};
+    for (auto& word : python->command({target_path("fresh_names.py"), "20", "50"})) args.push_back(word);
+    auto r = run_record(args);
     REQUIRE_MESSAGE(r.exit_code == 0, r.err);
     auto profile = read_folded_file(out);
     auto truncated = profile.stacks.find("[truncated]");

@@ -41,7 +41,8 @@ struct Case {
 TEST_CASE("every built-in layout fits the buffers pyprofd reads into") {
     for (auto [major, minor] : sampler::builtin_layout_versions()) {
         INFO("Python " << major << "." << minor);
-        auto fault = sampler::find_layout_fault(*sampler::builtin_layout(major, minor));
+        // 3.14+: with the offsets a real table of that version adds to the row.
+        auto fault = sampler::find_layout_fault(FakeCPython::layout_of(major, minor));
         CHECK_MESSAGE(!fault, (fault ? describe_layout_fault(*fault, "built-in").message : ""));
     }
 }
@@ -156,4 +157,70 @@ TEST_CASE("a built-in layout with a field past its buffer is reported as pyprofd
     REQUIRE(fault);
     CHECK(fault->missing);
     CHECK(fault->field == "thread.interp");
+}
+
+namespace {
+
+// A good 3.14 or 3.15 image (a copy of a real table), its table changed by `change`.
+template <class Table>
+sampler::Result<sampler::PythonProcess> attach_changed(int minor, const std::function<void(Table&)>& change) {
+    FakeCPython fake(3, minor, one_thread());
+    auto table = fake.read<Table>(FakeCPython::runtime_address());
+    change(table);
+    fake.write(FakeCPython::runtime_address(), table);
+    return sampler::PythonProcess::attach_to_address_space(::getpid(), FakeCPython::binary(), fake.address_space());
+}
+
+}  // namespace
+
+TEST_CASE("3.14 and 3.15 images are read through their own table shapes") {
+    for (int minor : {14, 15}) {
+        INFO("3." << minor);
+        FakeCPython fake(3, minor, one_thread());
+        auto process = sampler::PythonProcess::attach_to_address_space(::getpid(), FakeCPython::binary(),
+                                                                       fake.address_space());
+        REQUIRE_MESSAGE(process, process.error().message);
+        CHECK(process->layout_source() == sampler::LayoutSource::debug_offsets);
+        // Each offset the 3.15 table moved comes from it.
+        CHECK(process->layout().thread.native_thread_id == (minor == 15 ? 184 : 160));
+        CHECK(process->layout().type.ht_cached_keys == (minor == 15 ? 888 : 880));
+        auto sample = process->sample({.thread_names = true, .thread_activity = false});
+        REQUIRE(sample);
+        REQUIRE(sample->threads.size() == 1);
+        CHECK(sample->threads[0].name == "MainThread");
+        // Both frames, past the shim between them (and 3.15's base frame under them),
+        // their code found behind the stack reference's tag.
+        REQUIRE(sample->threads[0].frames.size() == 2);
+        CHECK(sample->threads[0].frames[0].function() == "leaf");
+        CHECK(sample->threads[0].frames[0].line == 9);
+        CHECK(sample->threads[0].frames[1].function() == "<module>");
+    }
+}
+
+TEST_CASE("a 3.15 table's own fields are checked as every other: a heap type's cached keys outside its struct") {
+    auto process = attach_changed<sampler::DebugOffsets315>(
+        15, [](sampler::DebugOffsets315& d) { d.heap_type_object.ht_cached_keys = d.heap_type_object.size; });
+    REQUIRE_FALSE(process);
+    CHECK(process.error().message.find("heap_type_object.ht_cached_keys (8 bytes) at 944, outside its own struct of "
+                                       "944 bytes") != std::string::npos);
+    auto str = attach_changed<sampler::DebugOffsets315>(
+        15, [](sampler::DebugOffsets315& d) { d.unicode_object.compactunicodeobject_size = 512; });
+    REQUIRE_FALSE(str);
+    CHECK(str.error().message.find("unicode_object.compactunicodeobject_size") != std::string::npos);
+}
+
+TEST_CASE("a free-threaded build is refused, saying why; a minor version pyprofd does not know is named") {
+    auto free_threaded = attach_changed<sampler::DebugOffsets314>(
+        14, [](sampler::DebugOffsets314& d) { d.free_threaded = 1; });
+    REQUIRE_FALSE(free_threaded);
+    CHECK(free_threaded.error().kind == sampler::ErrorKind::unsupported_version);
+    CHECK(free_threaded.error().message.find("runs a free-threaded Python 3.14.10 (no GIL), which pyprofd does not "
+                                             "read yet") != std::string::npos);
+    // A 3.16 table with 3.15's shape would be read wrong without a word: it is refused.
+    auto future = attach_changed<sampler::DebugOffsets315>(
+        15, [](sampler::DebugOffsets315& d) { d.version = 0x031000a1; });
+    REQUIRE_FALSE(future);
+    CHECK(future.error().kind == sampler::ErrorKind::unsupported_version);
+    CHECK(future.error().message.find("runs Python 3.16.0a1, which pyprofd cannot read: 3.16 is newer than this "
+                                      "pyprofd knows") != std::string::npos);
 }

@@ -206,6 +206,18 @@ std::vector<HeaderFields> build() {
     add_interpreter_frames(py313, "f_executable", "instr_ptr");
     all.push_back(py313);
 
+    // 3.14 and 3.15: compared after the target's table is joined to the row (the
+    // table as these headers initialise it), so every field pyprofd reads is checked.
+    constexpr std::string_view includes_314 =
+        "#define Py_BUILD_CORE 1\n#include <Python.h>\n#include <internal/pycore_interp.h>\n"
+        "#include <internal/pycore_runtime.h>\n#include <internal/pycore_frame.h>\n"
+        "#include <internal/pycore_interpframe.h>\n#include <internal/pycore_dict.h>\n"
+        "#include <internal/pycore_moduleobject.h>\n";
+    HeaderFields py314{3, 14, includes_314, py313.fields};
+    all.push_back(py314);
+    HeaderFields py315{3, 15, includes_314, py313.fields};
+    all.push_back(py315);
+
     return all;
 }
 

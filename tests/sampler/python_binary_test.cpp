@@ -148,7 +148,7 @@ TEST_CASE("a target run as nobody that swaps its libpython for a FIFO does not b
         return;
     }
     // The distribution's python3, which nobody may run (pyenv's live under /root).
-    auto py = std::ranges::find_if(tests::interpreters(), [](const auto& i) { return i.label.starts_with("debian"); });
+    auto py = std::ranges::find_if(tests::interpreters(), [](const auto& i) { return i.label.starts_with("debian "); });
     if (py == tests::interpreters().end()) {
         MESSAGE("SKIPPED: no distribution python3 to run as nobody");
         return;

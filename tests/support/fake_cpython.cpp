@@ -16,6 +16,7 @@ using sampler::Offset;
 constexpr std::uint64_t py_version_at = fake_image_base + 0x000;
 constexpr std::uint64_t interp_head_at = fake_image_base + 0x008;             // 2.7, 3.6
 constexpr std::uint64_t current_thread_at = fake_image_base + 0x010;         // 2.7, 3.6
+constexpr std::uint64_t none_at = fake_image_base + 0x020;                   // _Py_NoneStruct
 constexpr std::uint64_t first_type_at = fake_image_base + 0x100;             // built-in types, 0x40 apart
 constexpr std::uint64_t runtime_at = fake_image_base + 0x1000;               // _PyRuntime, one page
 constexpr std::uint64_t heap_at = fake_image_base + 0x2000;                  // everything else
@@ -58,6 +59,82 @@ constexpr sampler::DebugOffsets313 real_313_debug_offsets = {
     .bytes_object = {.size = 40, .ob_size = 16, .ob_sval = 32},
     .unicode_object = {.size = 64, .state = 32, .length = 16, .asciiobject_size = 40},
     .gc = {.size = 240, .collecting = 200},
+};
+
+// _Py_DebugOffsets of Debian sid's python3.14 3.14.10 and python3.15 3.15.2 (x86-64),
+// read from their running interpreters' _PyRuntime.
+constexpr sampler::DebugOffsets314 real_314_debug_offsets = {
+    .cookie = {'x', 'd', 'e', 'b', 'u', 'g', 'p', 'y'},
+    .version = 0x030e0af0,
+    .free_threaded = 0,
+    .runtime_state = {.size = 316616, .finalizing = 784, .interpreters_head = 808},
+    .interpreter_state = {.size = 225864, .id = 7280, .next = 7272, .threads_head = 7344, .threads_main = 7360,
+                          .gc = 7408, .imports_modules = 7688, .sysdict = 7672, .builtins = 7680, .ceval_gil = 16,
+                          .gil_runtime_state = 7784, .gil_runtime_state_enabled = 0,
+                          .gil_runtime_state_locked = 7800, .gil_runtime_state_holder = 7792,
+                          .code_object_generation = 7992, .tlbc_generation = 0},
+    .thread_state = {.size = 832, .prev = 0, .next = 8, .interp = 16, .current_frame = 72, .thread_id = 152,
+                     .native_thread_id = 160, .datastack_chunk = 232, .status = 32},
+    .interpreter_frame = {.size = 88, .previous = 8, .executable = 0, .instr_ptr = 56, .localsplus = 80,
+                          .owner = 74, .stackpointer = 64, .tlbc_index = 0},
+    .code_object = {.size = 216, .filename = 112, .name = 120, .qualname = 128, .linetable = 136,
+                    .firstlineno = 68, .argcount = 52, .localsplusnames = 96, .localspluskinds = 104,
+                    .co_code_adaptive = 208, .co_tlbc = 0},
+    .pyobject = {.size = 16, .ob_type = 8},
+    .type_object = {.size = 416, .tp_name = 24, .tp_repr = 88, .tp_flags = 168},
+    .tuple_object = {.size = 40, .ob_item = 32, .ob_size = 16},
+    .list_object = {.size = 40, .ob_item = 24, .ob_size = 16},
+    .set_object = {.size = 200, .used = 24, .table = 40, .mask = 32},
+    .dict_object = {.size = 48, .ma_keys = 32, .ma_values = 40},
+    .float_object = {.size = 24, .ob_fval = 16},
+    .long_object = {.size = 32, .lv_tag = 16, .ob_digit = 24},
+    .bytes_object = {.size = 40, .ob_size = 16, .ob_sval = 32},
+    .unicode_object = {.size = 64, .state = 32, .length = 16, .asciiobject_size = 40},
+    .gc = {.size = 264, .collecting = 192},
+    .gen_object = {.size = 160, .gi_name = 24, .gi_iframe = 72, .gi_frame_state = 67},
+    .llist_node = {.next = 0, .prev = 8},
+    .debugger_support = {.eval_breaker = 24, .remote_debugger_support = 304, .remote_debugging_enabled = 8076,
+                         .debugger_pending_call = 0, .debugger_script_path = 4, .debugger_script_path_size = 512},
+};
+
+constexpr sampler::DebugOffsets315 real_315_debug_offsets = {
+    .cookie = {'x', 'd', 'e', 'b', 'u', 'g', 'p', 'y'},
+    .version = 0x030f02f0,
+    .free_threaded = 0,
+    .runtime_state = {.size = 346568, .finalizing = 912, .interpreters_head = 936},
+    .interpreter_state = {.size = 226240, .id = 7272, .next = 7264, .threads_head = 7336, .threads_main = 7352,
+                          .gc = 7400, .imports_modules = 7592, .sysdict = 7576, .builtins = 7584, .ceval_gil = 16,
+                          .gil_runtime_state = 7736, .gil_runtime_state_enabled = 0,
+                          .gil_runtime_state_locked = 7752, .gil_runtime_state_holder = 7744,
+                          .code_object_generation = 7944, .tlbc_generation = 0},
+    .thread_state = {.size = 888, .prev = 0, .next = 8, .interp = 16, .current_frame = 72, .base_frame = 80,
+                     .last_profiled_frame = 88, .last_profiled_frame_seq = 96, .thread_id = 176,
+                     .native_thread_id = 184, .datastack_chunk = 256, .status = 32, .holds_gil = 36,
+                     .gil_requested = 40, .current_exception = 136, .exc_state = 288},
+    .err_stackitem = {.exc_value = 0},
+    .interpreter_frame = {.size = 88, .previous = 8, .executable = 0, .instr_ptr = 56, .localsplus = 80,
+                          .owner = 74, .stackpointer = 64, .tlbc_index = 0},
+    .code_object = {.size = 216, .filename = 112, .name = 120, .qualname = 128, .linetable = 136,
+                    .firstlineno = 68, .argcount = 52, .localsplusnames = 96, .localspluskinds = 104,
+                    .co_code_adaptive = 208, .co_tlbc = 0},
+    .pyobject = {.size = 16, .ob_type = 8},
+    .type_object = {.size = 424, .tp_name = 24, .tp_repr = 88, .tp_flags = 168, .tp_basicsize = 32,
+                    .tp_dictoffset = 288},
+    .heap_type_object = {.size = 944, .ht_cached_keys = 888},
+    .tuple_object = {.size = 40, .ob_item = 32, .ob_size = 16},
+    .list_object = {.size = 40, .ob_item = 24, .ob_size = 16},
+    .set_object = {.size = 200, .used = 24, .table = 40, .mask = 32},
+    .dict_object = {.size = 48, .ma_keys = 32, .ma_values = 40},
+    .float_object = {.size = 24, .ob_fval = 16},
+    .long_object = {.size = 32, .lv_tag = 16, .ob_digit = 24},
+    .bytes_object = {.size = 40, .ob_size = 16, .ob_sval = 32},
+    .unicode_object = {.size = 64, .state = 32, .length = 16, .asciiobject_size = 40,
+                       .compactunicodeobject_size = 56},
+    .gc = {.size = 176, .collecting = 112, .frame = 120, .generation_stats_size = 1120, .generation_stats = 104},
+    .gen_object = {.size = 160, .gi_name = 24, .gi_iframe = 72, .gi_frame_state = 67},
+    .llist_node = {.next = 0, .prev = 8},
+    .debugger_support = {.eval_breaker = 24, .remote_debugger_support = 344, .remote_debugging_enabled = 8028,
+                         .debugger_pending_call = 0, .debugger_script_path = 4, .debugger_script_path_size = 512},
 };
 
 // Where a frame is in its code, in bytes from the first instruction: inside the
@@ -302,17 +379,54 @@ std::uint64_t FakeCPython::code(const FakeFrame& frame) {
 
 std::uint64_t FakeCPython::thread_names(const std::vector<FakeThread>& threads,
                                         const std::vector<std::uint64_t>& idents) {
-    // A Thread's class: no managed or inline dict, its __dict__ at tp_dictoffset.
+    // A Thread's class: before 3.13 no managed or inline dict, its __dict__ at
+    // tp_dictoffset. 3.13+: as the real one, its attributes' values inline in the
+    // object (the names in the class's cached keys), the managed dict pointer unset;
+    // 3.14+ with a basic size past the header (a subclass with a slot), where the
+    // values then start.
+    const bool inline_values = layout_.instance_dicts == sampler::InstanceDictModel::inline_values_py313 ||
+                               layout_.instance_dicts == sampler::InstanceDictModel::inline_values_py314;
+    const std::int64_t basic_size =
+        layout_.instance_dicts == sampler::InstanceDictModel::inline_values_py314 ? 32 : 16;
     constexpr std::int64_t dict_offset = 16;
-    std::uint64_t thread_class = allocate(static_cast<std::size_t>(layout_.type.tp_dictoffset) + 8);
-    put<std::uint64_t>(thread_class, layout_.type.tp_flags, 0);
-    put<std::int64_t>(thread_class, layout_.type.tp_dictoffset, dict_offset);
+    const auto& ty = layout_.type;
+    std::uint64_t thread_class = allocate(static_cast<std::size_t>(std::max({ty.tp_dictoffset, ty.tp_basicsize,
+                                                                             ty.ht_cached_keys, ty.tp_flags})) + 8);
+    std::uint64_t cached_keys = 0;
+    if (inline_values) {
+        constexpr std::uint64_t inline_values_flag = 1u << 2, managed_dict_flag = 1u << 4;
+        put<std::uint64_t>(thread_class, ty.tp_flags, inline_values_flag | managed_dict_flag);
+        put<std::int64_t>(thread_class, ty.tp_basicsize, basic_size);
+        put<std::int64_t>(thread_class, ty.tp_dictoffset, -1);
+        // A dict of the one key, whose keys object the class shares with its instances.
+        std::uint64_t keys_holder = dict({{str(std::string(layout_.thread_name_attribute)), 1}}, true);
+        cached_keys = read<std::uint64_t>(keys_holder + static_cast<std::uint64_t>(layout_.dict.keys));
+        put_pointer(thread_class, ty.ht_cached_keys, cached_keys);
+    } else {
+        put<std::uint64_t>(thread_class, ty.tp_flags, 0);
+        put<std::int64_t>(thread_class, ty.tp_dictoffset, dict_offset);
+    }
     std::vector<std::pair<std::uint64_t, std::uint64_t>> active;
     for (std::size_t t = 0; t < threads.size(); ++t) {
         if (threads[t].name.empty()) continue;
-        std::uint64_t thread_object = object(32, thread_class);
-        std::uint64_t attributes = dict({{str(std::string(layout_.thread_name_attribute)), str(threads[t].name)}}, true);
-        write(thread_object + dict_offset, attributes);
+        std::uint64_t name = str(threads[t].name);
+        std::uint64_t thread_object = 0;
+        if (inline_values) {
+            // Three words before the object (the managed dict pointer, unset, among
+            // them), then the object, then struct _dictvalues {capacity, size,
+            // embedded, valid, values[1]}.
+            std::uint64_t block = allocate(24 + static_cast<std::size_t>(basic_size) + 16);
+            thread_object = block + 24;
+            write<std::int64_t>(thread_object, 1);  // ob_refcnt
+            put_pointer(thread_object, layout_.object.ob_type, thread_class);
+            std::uint64_t values = thread_object + static_cast<std::uint64_t>(basic_size);
+            write<std::uint32_t>(values, 0x01010101);  // capacity 1, size 1, embedded, valid
+            write(values + static_cast<std::uint64_t>(layout_.dict_values.values), name);
+        } else {
+            thread_object = object(32, thread_class);
+            std::uint64_t attributes = dict({{str(std::string(layout_.thread_name_attribute)), name}}, true);
+            write(thread_object + dict_offset, attributes);
+        }
         active.emplace_back(integer(idents[t]), thread_object);
     }
     active_dict_ = dict(active, false);
@@ -322,16 +436,37 @@ std::uint64_t FakeCPython::thread_names(const std::vector<FakeThread>& threads,
     return dict({{str("threading"), module}}, true);  // sys.modules
 }
 
-FakeCPython::FakeCPython(int major, int minor, const std::vector<FakeThread>& threads) {
+std::vector<std::byte> FakeCPython::real_debug_offsets(int major, int minor) {
+    auto bytes_of = [](const auto& table) {
+        std::vector<std::byte> out(sizeof table);
+        std::memcpy(out.data(), &table, sizeof table);
+        return out;
+    };
+    if (major == 3 && minor == 13) return bytes_of(real_313_debug_offsets);
+    if (major == 3 && minor == 14) return bytes_of(real_314_debug_offsets);
+    if (major == 3 && minor == 15) return bytes_of(real_315_debug_offsets);
+    return {};
+}
+
+Layout FakeCPython::layout_of(int major, int minor) {
     auto builtin = sampler::builtin_layout(major, minor);
     if (!builtin) throw std::invalid_argument("no built-in layout for that version");
-    layout_ = *builtin;
+    auto table = real_debug_offsets(major, minor);
+    if (table.empty()) return *builtin;
+    auto layout = sampler::layout_from_debug_offsets(table, *builtin);
+    if (!layout) throw std::logic_error("a real table refused: " + layout.error().message);
+    return *layout;
+}
+
+FakeCPython::FakeCPython(int major, int minor, const std::vector<FakeThread>& threads) {
+    layout_ = layout_of(major, minor);
     const Layout& L = layout_;
     image_.resize(heap_at - fake_image_base);
     write<std::uint64_t>(py_version_at, static_cast<std::uint64_t>(major) << 24 | static_cast<std::uint64_t>(minor) << 16 | 0xf0);
 
     const bool has_runtime = L.runtime.interpreters_head != absent;
-    if (has_runtime && major == 3 && minor == 13) write(runtime_at, real_313_debug_offsets);
+    if (auto table = real_debug_offsets(major, minor); has_runtime && !table.empty())
+        std::memcpy(at(runtime_at, table.size()), table.data(), table.size());
 
     interpreter_ = allocate(static_cast<std::size_t>(std::max({L.interpreter.next, L.interpreter.threads_head,
                                                                 L.interpreter.modules, L.interpreter.ceval_gil})) + 8);
@@ -376,12 +511,22 @@ FakeCPython::FakeCPython(int major, int minor, const std::vector<FakeThread>& th
         // Frames, outermost first, so that each can point at its caller.
         std::vector<std::uint64_t> frames, codes;
         std::uint64_t caller = 0;
-        if (L.interpreter_frame.owner != absent) {
-            // 3.12+: the C stack's entry frame at the bottom, which the walker skips.
-            caller = allocate(static_cast<std::size_t>(L.interpreter_frame.owner) + 8);
-            put<std::uint8_t>(caller, L.interpreter_frame.owner, static_cast<std::uint8_t>(L.interpreter_frame.owned_by_cstack));
-        }
+        // 3.12+: frames that hold no Python code, which the walker skips and walks past.
+        // 3.14+ point at None with a tag, as real shims do.
+        const bool stack_refs = L.frame_code == sampler::CodeReference::stack_ref;
+        auto shim = [&](std::uint64_t below) {
+            const auto& f = L.interpreter_frame;
+            std::uint64_t frame = allocate(static_cast<std::size_t>(std::max({f.code, f.previous, f.owner})) + 8);
+            put<std::uint8_t>(frame, f.owner, static_cast<std::uint8_t>(f.first_shim_owner));
+            put_pointer(frame, f.previous, below);
+            put_pointer(frame, f.code, stack_refs ? none_at + 1 : 0);
+            return frame;
+        };
+        // The entry frame (3.15: the thread's base frame) at the bottom.
+        if (L.interpreter_frame.owner != absent) caller = shim(0);
         for (auto it = threads[t].frames.rbegin(); it != threads[t].frames.rend(); ++it) {
+            // And one where C code called back into Python, between the two outermost.
+            if (L.interpreter_frame.owner != absent && it == threads[t].frames.rbegin() + 1) caller = shim(caller);
             std::uint64_t code_object = code(*it);
             std::uint64_t frame = 0;
             if (L.frames == sampler::FrameModel::frame_objects) {
@@ -394,7 +539,8 @@ FakeCPython::FakeCPython(int major, int minor, const std::vector<FakeThread>& th
             } else {
                 const auto& f = L.interpreter_frame;
                 frame = allocate(static_cast<std::size_t>(std::max({f.code, f.previous, f.instr_ptr, f.owner})) + 8);
-                put_pointer(frame, f.code, code_object);
+                // 3.14+: a _PyStackRef, with a tag bit the walker must clear.
+                put_pointer(frame, f.code, stack_refs ? code_object | 1 : code_object);
                 put_pointer(frame, f.previous, caller);
                 put<std::uint64_t>(frame, f.instr_ptr,
                                    code_object + static_cast<std::uint64_t>(L.code.code_adaptive + instruction_offset));

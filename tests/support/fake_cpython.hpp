@@ -3,7 +3,7 @@
 // holds for a few threads (runtime, interpreter and thread states, frames, code
 // objects, strings, line tables, sys.modules down to threading._active and each
 // thread's name, the GIL), laid out with pyprofd's built-in layout of that version
-// (3.13: behind a copy of a real 3.13.0 _Py_DebugOffsets), in a buffer at a fixed
+// (3.13+: behind a copy of a real _Py_DebugOffsets of that version), in a buffer at a fixed
 // address. PythonProcess::attach_to_address_space reads it as it reads a live
 // process. The attach fuzzer's seeds are such images; the unit tests damage one
 // field of a good one and check that exactly that is refused.
@@ -66,6 +66,12 @@ public:
     void write(std::uint64_t address, const T& value) {
         std::memcpy(at(address, sizeof value), &value, sizeof value);
     }
+
+    // The _Py_DebugOffsets of a real interpreter of that version (3.13+), empty for
+    // older ones; and the layout an image of that version is built with (3.14+: the
+    // built-in row with that table's offsets, as pyprofd reads it).
+    static std::vector<std::byte> real_debug_offsets(int major, int minor);
+    static sampler::Layout layout_of(int major, int minor);
 
     // 3.13+: the image's _Py_DebugOffsets, to change a field of it.
     sampler::DebugOffsets313 debug_offsets() const { return read<sampler::DebugOffsets313>(runtime_address()); }

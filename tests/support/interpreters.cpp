@@ -17,6 +17,8 @@ namespace {
 // The families the project promises to read; a missing one is reported as skipped.
 const std::vector<std::string> expected_pyenv = {"2.7", "3.6", "3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13"};
 const std::vector<std::string> expected_system = {"3.11"};
+// Debian sid's, in the root of scripts/make-sid-root: the versions Debian 12 lacks.
+const std::vector<std::string> expected_sid = {"3.14", "3.15"};
 
 std::string pyenv_root() {
     if (const char* env = std::getenv("PYENV_ROOT"); env && fs::is_directory(env)) return env;
@@ -65,6 +67,22 @@ std::vector<Interpreter> discover() {
         if (fs::exists("/usr/include/python" + family + "/Python.h")) py.include_dir = "/usr/include/python" + family;
         found.push_back(py);
     }
+    const fs::path root = sid_root();
+    for (const auto& family : expected_sid) {
+        fs::path exe = "/usr/bin/python" + family;
+        if (!fs::exists(root / exe.relative_path()) || fs::is_symlink(root / exe.relative_path())) continue;
+        Interpreter py;
+        parse_family(family, py.major, py.minor);
+        py.label = "debian-sid " + family;
+        py.executable = exe.string();
+        py.root = root.string();
+        auto include = root / "usr/include" / ("python" + family);
+        if (fs::exists(include / "Python.h")) {
+            py.include_dir = include.string();
+            py.arch_include_dir = (root / "usr/include").string();
+        }
+        found.push_back(py);
+    }
     std::ranges::sort(found, [](const auto& a, const auto& b) {
         return std::tie(a.major, a.minor, a.label) < std::tie(b.major, b.minor, b.label);
     });
@@ -80,15 +98,50 @@ std::vector<Interpreter> discover() {
         if (!present.contains("pyenv " + f)) skipped += " [pyenv " + f + "]";
     for (const auto& f : expected_system)
         if (!present.contains("debian " + f)) skipped += " [debian " + f + "]";
+    for (const auto& f : expected_sid)
+        if (!present.contains("debian-sid " + f)) skipped += " [debian-sid " + f + " in " + root.string() + "]";
     if (!skipped.empty() && interpreters_required())
         throw std::runtime_error("Interpreters MISSING, and CI requires every one:" + skipped +
-                                 " (install them with pyenv, and Debian's python3.11; locally, without CI set, "
-                                 "the tests skip them)");
+                                 " (install them with pyenv, Debian's python3.11, and scripts/make-sid-root for "
+                                 "3.14 and 3.15; locally, without CI set, the tests skip them)");
     std::cout << "Interpreters SKIPPED (not installed):" << (skipped.empty() ? " none" : skipped) << "\n";
     return found;
 }
 
 }  // namespace
+
+std::string sid_root() {
+    if (const char* env = std::getenv("PYPROFD_SID_ROOT"); env && *env) return env;
+    return "/var/cache/pyprofd/sid-root";
+}
+
+std::vector<std::string> Interpreter::command(const std::vector<std::string>& args, std::string cwd,
+                                              std::optional<uid_t> run_as) const {
+    std::vector<std::string> argv;
+    if (in_chroot()) {
+        std::string userspec = run_as ? std::to_string(*run_as) + ":" + std::to_string(*run_as) : "";
+        argv = {"unshare", "--mount", "--propagation", "private", "--", "sh",
+                source_path("tests/support/run_in_root.sh"), root, userspec, cwd,
+                PYPROFD_SOURCE_DIR, "/tmp", "--"};
+    }
+    argv.push_back(executable);
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+}
+
+SpawnOptions Interpreter::spawn(const std::vector<std::string>& args, std::string cwd,
+                                std::optional<uid_t> run_as) const {
+    SpawnOptions o;
+    if (in_chroot()) {
+        // Root until the chroot, which then becomes run_as; it starts in cwd itself.
+        o.argv = command(args, cwd, run_as);
+    } else {
+        o.argv = command(args);
+        o.cwd = std::move(cwd);
+        o.run_as = run_as;
+    }
+    return o;
+}
 
 bool interpreters_required() {
     const char* ci = std::getenv("CI");
