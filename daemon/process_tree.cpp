@@ -108,14 +108,16 @@ void ProcessTree::try_to_follow(pid_t pid, pid_t parent, const Key& key, Known& 
         }
         return;  // looked at again when one ends
     }
-    if (may_profile_) {
-        if (auto allowed = may_profile_(pid); !allowed) {
-            known.status = Status::not_permitted;
-            ++skipped_.not_permitted;
-            ++changes_;
-            return;
-        }
-    }
+    // The caller's access is checked before attaching, and again after (the PID may
+    // have been reused in between).
+    auto refused = [&] {
+        if (!may_profile_ || may_profile_(pid)) return false;
+        known.status = Status::not_permitted;
+        ++skipped_.not_permitted;
+        ++changes_;
+        return true;
+    };
+    if (refused()) return;
     if (options_.blocking) {
         if (auto free = sampler::ThreadPause::check_not_traced(pid); !free) {
             known.status = Status::failed;
@@ -147,14 +149,7 @@ void ProcessTree::try_to_follow(pid_t pid, pid_t parent, const Key& key, Known& 
     // Pinned now: checked again, since the PID may have named another process a
     // moment ago, before that one exited and this one took its number.
     if (attached->exited() || sampler::process_start_time(pid) != key.start_time) return;
-    if (may_profile_) {
-        if (auto allowed = may_profile_(pid); !allowed) {
-            known.status = Status::not_permitted;
-            ++skipped_.not_permitted;
-            ++changes_;
-            return;
-        }
-    }
+    if (refused()) return;
     known.status = Status::followed;
     auto record = add_record({.pid = pid,
                               .parent = parent,
@@ -212,8 +207,9 @@ sampler::TickOutcome ProcessTree::tick(sampler::PythonProcess& root, const sampl
 
     Outcome outcome;
     auto sample = root.sample(options);
-    root_unresponsive_in_a_row_ =
-        !sample && sample.error().kind == sampler::ErrorKind::target_unresponsive ? root_unresponsive_in_a_row_ + 1 : 0;
+    bool root_unresponsive = !sample && sample.error().kind == sampler::ErrorKind::target_unresponsive;
+    if (root_unresponsive && root_unresponsive_in_a_row_ == 0) root_unresponsive_since_ = now;
+    root_unresponsive_in_a_row_ = root_unresponsive ? root_unresponsive_in_a_row_ + 1 : 0;
     if (sample) {
         std::uint64_t errors = 0;
         for (const auto& t : sample->threads) errors += t.error.has_value();
@@ -228,7 +224,8 @@ sampler::TickOutcome ProcessTree::tick(sampler::PythonProcess& root, const sampl
         records_[0].state = SampledProcessState::exited;
         ++changes_;
         return {.kind = Outcome::Kind::ended, .end = sampler::SamplingEnd::target_replaced};
-    } else if (root_unresponsive_in_a_row_ >= sampler::unresponsive_samples_limit) {
+    } else if (root_unresponsive_in_a_row_ >= sampler::unresponsive_samples_limit &&
+               now - root_unresponsive_since_ >= unresponsive_time_limit) {
         records_[0].state = SampledProcessState::failed;
         records_[0].error = sample.error().message;
         ++changes_;

@@ -82,9 +82,11 @@ public:
     // starting) gets before it counts as failed.
     static constexpr int attach_attempts = 5;
     // Blocking: a descendant whose threads would not stop is let go after
-    // sampler::unresponsive_samples_limit samples in a row and at least this long.
-    // A worker on its way out (a gunicorn worker recycled) cannot be stopped while it
-    // exits, which on a loaded host takes longer than the samples alone would wait.
+    // sampler::unresponsive_samples_limit samples in a row and at least this long
+    // (and the root ends the session). A worker on its way out (a gunicorn worker
+    // recycled) cannot be stopped while it exits, nor a master while it forks and
+    // reaps them at every request, for longer on a loaded host than the samples
+    // alone would wait.
     static constexpr std::chrono::seconds unresponsive_time_limit{2};
 
 private:
@@ -119,6 +121,7 @@ private:
     ProcessTreeOptions options_;
     std::string root_label_;
     std::uint64_t root_unresponsive_in_a_row_ = 0;
+    std::chrono::steady_clock::time_point root_unresponsive_since_{};
     std::vector<Followed> followed_;
     std::map<Key, Known> known_;
     std::vector<SampledProcess> records_;

@@ -5,6 +5,7 @@ import json
 import re
 import sys
 
+import daemon_support
 from daemon_support import check
 
 try:
@@ -63,3 +64,17 @@ class Contract:
         for part in ref.lstrip("#/").split("/"):
             node = node[part]
         return node
+
+
+class CheckedDaemon(daemon_support.Daemon):
+    """A daemon every response of which is checked against `contract` (a Contract,
+    set by the subclass); JSON bodies come back parsed unless `raw` is asked."""
+    contract = None
+
+    def request(self, method, path, body=None, headers=None, raw=False):
+        status, response_headers, content = super().request(method, path, body, headers, raw=True)
+        content_type = response_headers.get("Content-Type", "")
+        self.contract.check(method, path, status, content_type, content)
+        if not raw and content and content_type.split(";")[0].endswith("json"):
+            content = json.loads(content)
+        return status, response_headers, content

@@ -22,7 +22,7 @@ import time
 PYPROFD, SOURCE = sys.argv[1], os.path.abspath(sys.argv[2])
 sys.path.insert(0, os.path.join(SOURCE, "tests", "daemon"))
 import daemon_support  # noqa: E402
-from api_contract import Contract  # noqa: E402
+from api_contract import CheckedDaemon, Contract  # noqa: E402
 from daemon_support import PYTHON, check, report, wait_for_state  # noqa: E402
 
 CONTRACT = Contract(os.path.join(SOURCE, "openapi.yaml"))
@@ -30,15 +30,9 @@ TARGET = os.path.join(SOURCE, "tests/targets/busy_and_idle.py")
 IN_CI = bool(os.environ.get("CI"))
 
 
-class Daemon(daemon_support.Daemon):
+class Daemon(CheckedDaemon):
     """The daemon, every response it gives checked against the contract."""
-
-    def request(self, method, path, body=None, headers=None, raw=False):
-        status, response_headers, content = super().request(method, path, body, headers, raw=True)
-        CONTRACT.check(method, path, status, response_headers.get("Content-Type", ""), content)
-        if not raw and content and response_headers.get("Content-Type", "").split(";")[0].endswith("json"):
-            content = json.loads(content)
-        return status, response_headers, content
+    contract = CONTRACT
 
 
 def skip_or_fail(what):

@@ -29,7 +29,7 @@ PYPROFD, SOURCE = sys.argv[1], os.path.abspath(sys.argv[2])
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from daemon_support import PYTHON, check, readable_copy, report, uid_of, wait_for_state  # noqa: E402
 import daemon_support  # noqa: E402
-from api_contract import Contract  # noqa: E402
+from api_contract import CheckedDaemon, Contract  # noqa: E402
 
 TARGET = os.path.join(SOURCE, "tests/targets/heavy_light.py")
 # The same script where nobody (as whom launched programs and some targets run) can read it.
@@ -48,20 +48,14 @@ def token_file(work):
 CONTRACT = Contract(os.path.join(SOURCE, "openapi.yaml"))
 
 
-class Daemon(daemon_support.Daemon):
+class Daemon(CheckedDaemon):
     """The daemon with a configuration and a state directory, every response it gives
     checked against the contract."""
+    contract = CONTRACT
 
     def __init__(self, state_dir, config):
         super().__init__(PYPROFD, ["--config", config, "--listen", "127.0.0.1:0", "--state-dir", state_dir],
                          os.path.join(os.path.dirname(state_dir), "daemon-%d.log" % time.time_ns()))
-
-    def request(self, method, path, body=None, headers=None, raw=False):
-        status, response_headers, content = super().request(method, path, body, headers, raw=True)
-        CONTRACT.check(method, path, status, response_headers.get("Content-Type", ""), content)
-        if not raw and content and response_headers.get("Content-Type", "").split(";")[0].endswith("json"):
-            content = json.loads(content)
-        return status, response_headers, content
 
 
 def process_exists(pid):
