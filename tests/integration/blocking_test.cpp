@@ -91,11 +91,13 @@ TEST_CASE("signals sent to the target while it is sampled in blocking mode all a
                                            "--format", "folded"}});
             std::this_thread::sleep_for(500ms);  // sampling has begun
             constexpr int sent = 60;
-            for (int i = 0; i < sent; ++i) {
+            for (int i = 1; i <= sent; ++i) {
                 ::kill(target.pid(), SIGUSR1);
-                std::this_thread::sleep_for(25ms);  // apart, so the kernel does not merge them
+                // Each one handled before the next is sent: pending together, two would be one.
+                REQUIRE_MESSAGE(target.child.wait_for_line("GOT " + std::to_string(i), 10s),
+                                "SIGUSR1 number " << i << " never arrived; the target wrote:\n" << target.child.output());
+                std::this_thread::sleep_for(10ms);  // spread over the samples
             }
-            std::this_thread::sleep_for(100ms);
             ::kill(target.pid(), SIGUSR2);
             REQUIRE(target.child.wait_for_line("COUNT " + std::to_string(sent), 10s));
             auto status = pyprofd.wait_for_exit(30s);
