@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 # Debian's interpreter: programs the daemon launches run as nobody, who cannot
 # reach pyenv's under /root.
@@ -35,6 +36,20 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_until_served(url, timeout=20, request_timeout=2):
+    """Whether url answers 200 within timeout seconds (a server still starting is asked again)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=request_timeout) as r:
+                if r.status == 200:
+                    return True
+        except OSError:  # refused while starting, or an error status (HTTPError)
+            pass
+        time.sleep(0.1)
+    return False
 
 
 class Daemon:

@@ -15,27 +15,17 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 PYPROFD, SOURCE = sys.argv[1], os.path.abspath(sys.argv[2])
 sys.path.insert(0, os.path.join(SOURCE, "tests", "browser"))
 sys.path.insert(0, os.path.join(SOURCE, "tests", "daemon"))
 from daemon_support import (PYTHON, Daemon, check, free_port, processes_running, readable_copy, report,  # noqa: E402
-                            wait_for_state)
+                            wait_for_state, wait_until_served)
 from flame_graph_browser_test import chromium  # noqa: E402  (the same WebDriver client)
 
 APP = os.path.join(SOURCE, "tests/targets/flask_app.py")
 
 
-def wait_until_served(port, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen("http://127.0.0.1:%d/name/x.json" % port, timeout=2) as r:
-                return r.status == 200
-        except OSError:
-            time.sleep(0.1)
-    return False
 
 
 def search_in_browser(svg_path, term):
@@ -62,7 +52,7 @@ def main():
     load = None
     try:
         app.stdout.readline()
-        check(wait_until_served(app_port), "the Flask service answers")
+        check(wait_until_served("http://127.0.0.1:%d/name/x.json" % app_port), "the Flask service answers")
         load = subprocess.Popen(["wrk", "-t2", "-c8", "-d15s", "http://127.0.0.1:%d/name/world.json" % app_port],
                                 stdout=subprocess.PIPE, text=True)
         time.sleep(1)
@@ -96,7 +86,7 @@ def main():
         _, _, session = daemon.request("POST", "/sessions",
                                        {"command": [PYTHON, readable_copy(APP), str(port2)], "rate_hz": 1000,
                                         "duration_s": 6})
-        check(wait_until_served(port2), "the server the daemon launched answers")
+        check(wait_until_served("http://127.0.0.1:%d/name/x.json" % port2), "the server the daemon launched answers")
         load = subprocess.Popen(["wrk", "-t2", "-c8", "-d4s", "http://127.0.0.1:%d/name/world.json" % port2],
                                 stdout=subprocess.DEVNULL)
         done = wait_for_state(daemon, session["id"], {"completed", "stopped", "target_exited", "failed"}, 60)

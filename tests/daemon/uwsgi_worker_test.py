@@ -19,11 +19,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 PYPROFD, SOURCE = sys.argv[1], os.path.abspath(sys.argv[2])
 sys.path.insert(0, os.path.join(SOURCE, "tests", "daemon"))
-from daemon_support import Daemon, check, free_port, processes_running, report, wait_for_state  # noqa: E402
+from daemon_support import Daemon, check, free_port, processes_running, report, wait_for_state, wait_until_served  # noqa: E402
 
 APP = os.path.join(SOURCE, "tests/targets/wsgi_burn.py")
 PLUGIN = "/usr/lib/uwsgi/plugins/python3_plugin.so"
@@ -37,15 +36,6 @@ def children_of(pid):
         return []
 
 
-def served(port, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=5) as r:
-                return r.status == 200
-        except OSError:
-            time.sleep(0.1)
-    return False
 
 
 def dump(pid):
@@ -136,7 +126,7 @@ def main():
                              stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "uwsgi.log"), "w"),
                              start_new_session=True)
     try:
-        if not check(served(port), "uWSGI serves the application on 127.0.0.1:%d" % port):
+        if not check(wait_until_served("http://127.0.0.1:%d/" % port, request_timeout=5), "uWSGI serves the application on 127.0.0.1:%d" % port):
             with open(os.path.join(work, "uwsgi.log")) as f:
                 print(f.read())
             return report()

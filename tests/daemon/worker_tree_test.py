@@ -27,13 +27,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 PYPROFD, SOURCE = sys.argv[1], os.path.abspath(sys.argv[2])
 sys.path.insert(0, os.path.join(SOURCE, "tests", "daemon"))
 import daemon_support  # noqa: E402
 from api_contract import Contract  # noqa: E402
-from daemon_support import PYTHON, Daemon, check, free_port, readable_copy, report, wait_for_state  # noqa: E402
+from daemon_support import PYTHON, Daemon, check, free_port, readable_copy, report, wait_for_state, wait_until_served  # noqa: E402
 
 TARGETS = os.path.join(SOURCE, "tests", "targets")
 CONTRACT = Contract(os.path.join(SOURCE, "openapi.yaml"))
@@ -111,17 +110,6 @@ def process_roots(folded, function):
     return pids
 
 
-def wait_until_served(url, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return True
-        except OSError:
-            pass
-        time.sleep(0.1)
-    return False
 
 
 def cpu_seconds(pid):
