@@ -136,6 +136,19 @@ def session_on(daemon, body, timeout=60, at_start=None):
     return done, folded.decode() if isinstance(folded, bytes) else folded
 
 
+def session_under_load(daemon, url, load_seconds, body, at_start=None):
+    """session_on(body) while ab puts url under load (4 at a time, for load_seconds,
+    begun half a second before the session); the load ends with the session."""
+    load = start(["ab", "-q", "-t", str(load_seconds), "-n", "1000000", "-c", "4", url], stdout=subprocess.DEVNULL,
+                 stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    try:
+        return session_on(daemon, body, at_start=at_start)
+    finally:
+        load.kill()
+        load.wait()
+
+
 def check_gunicorn(daemon, work):
     port = free_port()
     url = "http://127.0.0.1:%d/name/world.json" % port
@@ -146,14 +159,9 @@ def check_gunicorn(daemon, work):
         return
     for blocking in (False, True):
         mode = "blocking" if blocking else "non-blocking"
-        load = start(["ab", "-q", "-t", "12", "-n", "1000000", "-c", "4", url], stdout=subprocess.DEVNULL,
-                     stderr=subprocess.DEVNULL)
-        time.sleep(0.5)
         before = set()
-        done, folded = session_on(daemon, {"pid": master.pid, "subprocesses": True, "rate_hz": 100, "duration_s": 6,
-                                           "blocking": blocking}, at_start=before)
-        load.kill()
-        load.wait()
+        done, folded = session_under_load(daemon, url, 12, {"pid": master.pid, "subprocesses": True, "rate_hz": 100,
+                                                            "duration_s": 6, "blocking": blocking}, at_start=before)
         if done is None:
             return
         check(done["state"] == "completed", "%s: the session on gunicorn's master completes: %s %s" %
@@ -190,14 +198,10 @@ def measure_cost(daemon, work):
                    stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "gunicorn4.log"), "w"))
     if not check(wait_until_served(url), "gunicorn with 4 workers serves the Flask app"):
         return
-    load = start(["ab", "-q", "-t", "14", "-n", "1000000", "-c", "4", url], stdout=subprocess.DEVNULL,
-                 stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
     cpu_before = cpu_seconds(daemon.process.pid)
-    done, _ = session_on(daemon, {"pid": master.pid, "subprocesses": True, "rate_hz": 100, "duration_s": 10})
+    done, _ = session_under_load(daemon, url, 14, {"pid": master.pid, "subprocesses": True, "rate_hz": 100,
+                                                   "duration_s": 10})
     cpu = cpu_seconds(daemon.process.pid) - cpu_before
-    load.kill()
-    load.wait()
     if done:
         samples = sum(p["samples"] for p in done["processes"])
         print("figure: gunicorn master + 4 workers (%d processes), 100 Hz, 10 s, under ab: %d process samples, "
@@ -251,12 +255,8 @@ def check_uwsgi(daemon, work):
                    stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "uwsgi.log"), "w"))
     if not check(wait_until_served(url), "uWSGI serves the Flask app"):
         return
-    load = start(["ab", "-q", "-t", "8", "-n", "1000000", "-c", "4", url], stdout=subprocess.DEVNULL,
-                 stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
-    done, folded = session_on(daemon, {"pid": master.pid, "subprocesses": True, "rate_hz": 100, "duration_s": 4})
-    load.kill()
-    load.wait()
+    done, folded = session_under_load(daemon, url, 8, {"pid": master.pid, "subprocesses": True, "rate_hz": 100,
+                                                       "duration_s": 4})
     if done is None:
         return
     workers = set(descendants(master.pid))
