@@ -207,9 +207,7 @@ sampler::TickOutcome ProcessTree::tick(sampler::PythonProcess& root, const sampl
 
     Outcome outcome;
     auto sample = root.sample(options);
-    bool root_unresponsive = !sample && sample.error().kind == sampler::ErrorKind::target_unresponsive;
-    if (root_unresponsive && root_unresponsive_in_a_row_ == 0) root_unresponsive_since_ = now;
-    root_unresponsive_in_a_row_ = root_unresponsive ? root_unresponsive_in_a_row_ + 1 : 0;
+    root_unresponsive_.count(sample, now);
     if (sample) {
         std::uint64_t errors = 0;
         for (const auto& t : sample->threads) errors += t.error.has_value();
@@ -224,14 +222,13 @@ sampler::TickOutcome ProcessTree::tick(sampler::PythonProcess& root, const sampl
         records_[0].state = SampledProcessState::exited;
         ++changes_;
         return {.kind = Outcome::Kind::ended, .end = sampler::SamplingEnd::target_replaced};
-    } else if (root_unresponsive_in_a_row_ >= sampler::unresponsive_samples_limit &&
-               now - root_unresponsive_since_ >= unresponsive_time_limit) {
+    } else if (root_unresponsive_.exhausted(now)) {
         records_[0].state = SampledProcessState::failed;
         records_[0].error = sample.error().message;
         ++changes_;
         return {.kind = Outcome::Kind::ended,
                 .end = sampler::SamplingEnd::unresponsive,
-                .failure = fmt::format("{} samples in a row failed: {}", root_unresponsive_in_a_row_, sample.error().message)};
+                .failure = fmt::format("{} samples in a row failed: {}", root_unresponsive_.samples, sample.error().message)};
     } else {
         outcome.kind = Outcome::Kind::failed;
     }
@@ -239,9 +236,7 @@ sampler::TickOutcome ProcessTree::tick(sampler::PythonProcess& root, const sampl
     for (std::size_t i = 0; i < followed_.size();) {
         auto& f = followed_[i];
         auto taken = f.process.sample(options);
-        bool unresponsive = !taken && taken.error().kind == sampler::ErrorKind::target_unresponsive;
-        if (unresponsive && f.unresponsive_in_a_row == 0) f.unresponsive_since = now;
-        f.unresponsive_in_a_row = unresponsive ? f.unresponsive_in_a_row + 1 : 0;
+        f.unresponsive.count(taken, now);
         if (taken) {
             std::uint64_t errors = 0;
             for (const auto& t : taken->threads) errors += t.error.has_value();
@@ -256,11 +251,10 @@ sampler::TickOutcome ProcessTree::tick(sampler::PythonProcess& root, const sampl
             std::erase_if(known_, [&](const auto& entry) { return entry.first.pid == f.process.pid(); });
             stop_following(i, SampledProcessState::exited);
             continue;
-        } else if (f.unresponsive_in_a_row >= sampler::unresponsive_samples_limit &&
-                   now - f.unresponsive_since >= unresponsive_time_limit) {
+        } else if (f.unresponsive.exhausted(now)) {
             stop_following(i, SampledProcessState::failed,
                            fmt::format("blocking sampling gave up: {} samples in a row failed: {}",
-                                       f.unresponsive_in_a_row, taken.error().message));
+                                       f.unresponsive.samples, taken.error().message));
             continue;
         }
         ++i;

@@ -29,6 +29,7 @@
 
 #include "daemon/sampled_process.hpp"
 #include "sampler/python_process.hpp"
+#include "sampler/sampling_loop.hpp"  // unresponsive_samples_limit
 #include "sampler/sampling_loop.hpp"
 
 namespace pyprofd::daemon {
@@ -90,12 +91,26 @@ public:
     static constexpr std::chrono::seconds unresponsive_time_limit{2};
 
 private:
+    // A process's blocking samples that failed in a row, their threads not stopping.
+    struct UnresponsiveStreak {
+        std::uint64_t samples = 0;
+        std::chrono::steady_clock::time_point since{};
+        // Counts this sample's outcome: a failed one lengthens the streak, any other ends it.
+        void count(const sampler::Result<sampler::StackSample>& sample, std::chrono::steady_clock::time_point now) {
+            bool unresponsive = !sample && sample.error().kind == sampler::ErrorKind::target_unresponsive;
+            if (unresponsive && samples == 0) since = now;
+            samples = unresponsive ? samples + 1 : 0;
+        }
+        // Whether it is time to give the process up.
+        bool exhausted(std::chrono::steady_clock::time_point now) const {
+            return samples >= sampler::unresponsive_samples_limit && now - since >= unresponsive_time_limit;
+        }
+    };
     struct Followed {
         sampler::PythonProcess process;
         std::size_t record;
         std::string label;
-        std::uint64_t unresponsive_in_a_row = 0;
-        std::chrono::steady_clock::time_point unresponsive_since{};
+        UnresponsiveStreak unresponsive;
     };
     struct Key {
         pid_t pid;
@@ -120,8 +135,7 @@ private:
     MayProfile may_profile_;
     ProcessTreeOptions options_;
     std::string root_label_;
-    std::uint64_t root_unresponsive_in_a_row_ = 0;
-    std::chrono::steady_clock::time_point root_unresponsive_since_{};
+    UnresponsiveStreak root_unresponsive_;
     std::vector<Followed> followed_;
     std::map<Key, Known> known_;
     std::vector<SampledProcess> records_;
