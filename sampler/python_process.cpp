@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <optional>
 #include <unordered_map>
 #include <fmt/format.h>
@@ -26,6 +27,7 @@
 #include "sampler/process_tasks.hpp"
 #include "sampler/thread_pause.hpp"
 #include "sampler/thread_names.hpp"
+#include "sampler/unchanged_stacks.hpp"
 #include "sampler/version_detection.hpp"
 
 namespace pyprofd::sampler {
@@ -122,8 +124,13 @@ struct PythonProcess::State {
     ThreadNames names;
     ThreadActivityReader activity;
     StragglerThreads stragglers;  // blocking mode: threads a pause left seized, not stopped yet
-    // A sample's first read: the image check, then the code cache's checks.
+    // Parked threads' stacks, reused while they provably do not run (not in blocking mode).
+    UnchangedStacks unchanged;
+    SampleCost cost;
+    // A sample's first read: the image check, then the code cache's checks; and the
+    // pages of threads that ran since their stacks were read.
     std::vector<RemoteMemory::ReadRequest> first_reads;
+    std::vector<RemoteAddress> pages_again;
     ProcessIdentity::ImageId image_now;
 
     Result<void> begin_snapshot();
@@ -147,11 +154,16 @@ struct PythonProcess::State {
     // Which task each thread state is (see process_tasks.hpp), and the threads' names.
     void learn_threads(std::vector<ThreadStateInfo>& states, const SampleOptions& options);
     void find_tasks(std::vector<ThreadStateInfo>& states);
-    // A thread's stack without its frames yet: ids, name, GIL, activity.
-    ThreadStack thread_stack(const ThreadStateInfo& t, const SampleOptions& options, const ThreadFacts& facts);
+    // A thread's stack without its frames yet: ids, name, GIL.
+    ThreadStack thread_stack(const ThreadStateInfo& t, const ThreadFacts& facts);
+    // Whether it is on a CPU: now, or before the pause in blocking mode.
+    ThreadActivity thread_activity(pid_t native_id, const ThreadFacts& facts);
     // Its frames, read again afresh where they did not hold together; nullopt: it ended.
     Result<std::optional<std::vector<Frame>>> read_frames(const FrameWalker& walker, const ThreadStateInfo& t,
                                                           std::size_t& rereads);
+    // SampleOptions::check_reused_stacks: the reused stack against a fresh read.
+    void check_reused_stack(const FrameWalker& walker, const ThreadStateInfo& t, const ThreadKey& key,
+                            const std::vector<Frame>& reused);
 };
 
 Result<RemoteAddress> PythonProcess::State::first_interpreter() const {
@@ -227,7 +239,7 @@ Result<void> PythonProcess::State::begin_snapshot() {
     if (image)
         first_reads.push_back({image->at_random, std::as_writable_bytes(std::span(image_now.random_bytes))});
     first_reads.insert(first_reads.end(), code_checks.begin(), code_checks.end());
-    auto done = memory.begin_snapshot(first_reads);
+    auto done = memory.begin_snapshot(first_reads, pages_again);
     const std::size_t image_reads = image ? 1 : 0;
     codes->prefetched(done > image_reads ? done - image_reads : 0);
     if (!image) return {};
@@ -371,6 +383,12 @@ const Layout& PythonProcess::layout() const { return s_->layout; }
 LayoutSource PythonProcess::layout_source() const { return s_->layout_source; }
 std::uint64_t PythonProcess::memory_reads() const { return s_->memory.syscalls(); }
 std::size_t PythonProcess::pages_per_sample() const { return s_->memory.snapshot_pages(); }
+SampleCost PythonProcess::cost() const {
+    SampleCost c = s_->cost;
+    c.new_pages_ns = s_->memory.page_miss_ns();
+    c.new_page_reads = s_->memory.page_misses();
+    return c;
+}
 
 bool PythonProcess::exited() const { return s_->identity && s_->identity->exited(); }
 
@@ -452,8 +470,7 @@ void PythonProcess::State::learn_threads(std::vector<ThreadStateInfo>& states, c
     }
 }
 
-ThreadStack PythonProcess::State::thread_stack(const ThreadStateInfo& t, const SampleOptions& options,
-                                               const ThreadFacts& facts) {
+ThreadStack PythonProcess::State::thread_stack(const ThreadStateInfo& t, const ThreadFacts& facts) {
     ThreadStack stack;
     stack.ident = t.ident;
     stack.native_id = t.task.host_tid;
@@ -463,13 +480,13 @@ ThreadStack PythonProcess::State::thread_stack(const ThreadStateInfo& t, const S
     else if (stack.native_id == pid)
         stack.name = "MainThread";  // what threading calls it, before threading is imported
     if (facts.gil_known) stack.holds_gil = facts.gil_holder == t.address;
-    if (options.thread_activity) {
-        if (!facts.paused)
-            stack.activity = activity.read(stack.native_id);
-        else if (auto it = facts.activity_before_pause.find(stack.native_id); it != facts.activity_before_pause.end())
-            stack.activity = it->second;
-    }
     return stack;
+}
+
+ThreadActivity PythonProcess::State::thread_activity(pid_t native_id, const ThreadFacts& facts) {
+    if (!facts.paused) return activity.read(native_id);
+    auto it = facts.activity_before_pause.find(native_id);
+    return it != facts.activity_before_pause.end() ? it->second : ThreadActivity::unknown;
 }
 
 Result<std::optional<std::vector<Frame>>> PythonProcess::State::read_frames(const FrameWalker& walker,
@@ -493,31 +510,87 @@ Result<std::optional<std::vector<Frame>>> PythonProcess::State::read_frames(cons
     return std::move(*frames);
 }
 
+void PythonProcess::State::check_reused_stack(const FrameWalker& walker, const ThreadStateInfo& t,
+                                              const ThreadKey& key, const std::vector<Frame>& reused) {
+    auto walked = walker.walk(t.frame_field);
+    // Comparable only if the thread did not run during the walk either.
+    auto before = unchanged.count_at_start(key);
+    auto after = activity.run_count(t.task.host_tid);
+    if (!walked || !before || !after || *before != *after) return;
+    ++cost.reused_checked;
+    auto same = [](const Frame& a, const Frame& b) {
+        return a.line == b.line && a.function() == b.function() && a.filename() == b.filename();
+    };
+    if (!std::ranges::equal(*walked, reused, same)) ++cost.reused_stale;
+}
+
 Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
+    using Clock = std::chrono::steady_clock;
+    auto mark = Clock::now();
+    auto lap = [&mark] {
+        auto now = Clock::now();
+        auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now - mark).count();
+        mark = now;
+        return static_cast<std::uint64_t>(ns);
+    };
+    auto& cost = s_->cost;
+    ++cost.samples;
     State::ThreadFacts facts;
     auto pause = s_->pause_threads(options, facts.activity_before_pause);
     if (!pause) return std::unexpected(pause.error());
     facts.paused = pause->has_value();
-    // One read brings back last sample's pages, checks last sample's code objects
-    // and that the program is still the one we attached to.
+    // Parked threads' stacks are reused on the proof of their run counts, which must
+    // be read before any memory of this sample (see unchanged_stacks.hpp).
+    const bool reuse = !facts.paused && options.thread_activity;
+    s_->pages_again.clear();
+    if (reuse) {
+        s_->unchanged.start_sample(s_->activity);
+        s_->unchanged.pages_to_read_again(s_->pages_again);
+    } else {
+        s_->unchanged.clear();
+    }
+    cost.proc_ns += lap();
+    // One read brings back last sample's pages and those of threads that ran, checks
+    // last sample's code objects and that the program is still the one we attached to.
     struct SnapshotScope {
         const RemoteMemory& memory;
         ~SnapshotScope() { memory.end_snapshot(); }
     } snapshot{s_->memory};
     if (auto ok = s_->begin_snapshot(); !ok) return std::unexpected(ok.error());
+    cost.first_read_ns += lap();
 
     auto states = s_->thread_states();
     if (!states) return std::unexpected(states.error());
     s_->learn_threads(*states, options);
-
-    FrameWalker walker(*s_->reader, *s_->codes);
-    StackSample sample;
-    std::size_t frames_in_sample = 0;
-    std::size_t rereads = 0;
     facts.gil_known = s_->layout.gil != GilModel::current_thread_symbol || s_->current_thread.has_value();
     if (!states->empty()) facts.gil_holder = s_->gil_holder(states->front().interpreter);
-    for (const auto& t : *states) {
-        ThreadStack stack = s_->thread_stack(t, options, facts);
+    cost.thread_list_ns += lap();
+
+    // Each thread's ids, name and GIL, and either its unchanged stack or its activity.
+    StackSample sample;
+    std::vector<const std::vector<Frame>*> unchanged(states->size(), nullptr);
+    std::vector<ThreadStack> stacks;
+    stacks.reserve(states->size());
+    auto key_of = [](const ThreadStateInfo& t) {
+        return ThreadKey{t.address, t.ident, t.task.host_tid, t.frame_field};
+    };
+    for (std::size_t i = 0; i < states->size(); ++i) {
+        const auto& t = (*states)[i];
+        stacks.push_back(s_->thread_stack(t, facts));
+        if (reuse && t.task.host_tid != 0) unchanged[i] = s_->unchanged.unchanged(key_of(t));
+        if (unchanged[i])
+            stacks.back().activity = ThreadActivity::idle;  // off a CPU, and not put on one since
+        else if (options.thread_activity)
+            stacks.back().activity = s_->thread_activity(stacks.back().native_id, facts);
+    }
+    cost.proc_ns += lap();
+
+    FrameWalker walker(*s_->reader, *s_->codes);
+    std::size_t frames_in_sample = 0;
+    std::size_t rereads = 0;
+    for (std::size_t i = 0; i < states->size(); ++i) {
+        const auto& t = (*states)[i];
+        ThreadStack& stack = stacks[i];
         if (frames_in_sample >= max_frames_per_sample) {
             stack.error = Error{ErrorKind::bad_data, fmt::format("not read: this sample's threads had {} frames "
                                                                  "already, the most pyprofd reads in one sample",
@@ -525,17 +598,32 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
             sample.threads.push_back(std::move(stack));
             continue;
         }
+        if (unchanged[i]) {
+            ++cost.stacks_reused;
+            if (options.check_reused_stacks) s_->check_reused_stack(walker, t, key_of(t), *unchanged[i]);
+            stack.frames = *unchanged[i];
+            frames_in_sample += stack.frames.size();
+            sample.threads.push_back(std::move(stack));
+            continue;
+        }
+        ++cost.stacks_read;
+        s_->memory.start_touch_log();
         auto frames = s_->read_frames(walker, t, rereads);
         if (frames && !*frames) continue;  // it ended
         if (frames) {
             frames_in_sample += (*frames)->size();
             stack.frames = std::move(**frames);
+            if (reuse && t.task.host_tid != 0)
+                s_->unchanged.remember(key_of(t), stack.frames, s_->memory.touch_log(),
+                                       stack.activity == ThreadActivity::idle);
         } else {
             if (frames.error().kind == ErrorKind::no_such_process) return std::unexpected(frames.error());
             stack.error = frames.error();
         }
         sample.threads.push_back(std::move(stack));
     }
+    if (reuse) s_->unchanged.end_sample();
+    cost.stacks_ns += lap();
     if (options.thread_activity && s_->activity.open_files() > 2 * sample.threads.size() + 8) {
         std::vector<pid_t> live;
         for (const auto& t : sample.threads) live.push_back(t.native_id);
