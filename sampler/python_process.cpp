@@ -138,6 +138,16 @@ struct PythonProcess::State {
     Result<RemoteAddress> first_interpreter() const;
     Result<std::vector<ThreadStateInfo>> thread_states();
     Result<std::optional<ThreadStateInfo>> thread_state_again(const ThreadStateInfo& thread);
+    // The thread list, read again afresh where it did not hold together.
+    Result<std::vector<ThreadStateInfo>> thread_states_settled();
+    // A thread whose stack could not be read: its place in the sample, and which it was.
+    struct FailedThread {
+        std::size_t index;
+        RemoteAddress address;
+        std::uint64_t ident;
+    };
+    // Leaves out of the sample the failed threads that have ended since.
+    void leave_out_ended(const std::vector<FailedThread>& failed, StackSample& sample);
     RemoteAddress gil_holder(RemoteAddress interpreter) const;
 
     // The parts of a sample.
@@ -226,6 +236,40 @@ Result<std::optional<ThreadStateInfo>> PythonProcess::State::thread_state_again(
     for (const auto& t : *states)
         if (t.address == thread.address) return t.ident == thread.ident ? std::optional(t) : std::nullopt;
     return std::nullopt;
+}
+
+// A thread that ends frees its thread state, and a thread that starts links a new
+// one in: the list can change under the reads that follow it, and then it does not
+// hold together (a state that names another interpreter, or memory already freed).
+// Read afresh, it does; a list that never holds together is an error.
+Result<std::vector<ThreadStateInfo>> PythonProcess::State::thread_states_settled() {
+    auto states = thread_states();
+    for (int again = 0; again < 2 && !states && states.error().kind != ErrorKind::no_such_process &&
+                        states.error().kind != ErrorKind::permission_denied;
+         ++again) {
+        memory.refresh_snapshot();
+        states = thread_states();
+    }
+    return states;
+}
+
+// A thread being torn down is still listed while its frames are freed (3.11's data
+// stack chunks are unmapped before its state is unlinked): its stack cannot be read,
+// yet it has not failed, it is ending. Whichever thread failed and is no longer
+// listed a moment later (read afresh, after every other stack of the sample) ended:
+// it is left out, as it will be from the next sample, and not counted as an error.
+void PythonProcess::State::leave_out_ended(const std::vector<FailedThread>& failed, StackSample& sample) {
+    if (failed.empty()) return;
+    memory.refresh_snapshot();
+    auto now = thread_states();
+    if (!now) return;  // the errors stand
+    std::vector<std::size_t> ended;
+    for (const auto& f : failed) {
+        bool listed = std::ranges::any_of(*now, [&](const auto& t) { return t.address == f.address && t.ident == f.ident; });
+        if (!listed) ended.push_back(f.index);
+    }
+    for (auto it = ended.rbegin(); it != ended.rend(); ++it)
+        sample.threads.erase(sample.threads.begin() + static_cast<std::ptrdiff_t>(*it));
 }
 
 // Starts the sample's snapshot with one read that brings back last sample's pages,
@@ -494,11 +538,13 @@ Result<std::optional<std::vector<Frame>>> PythonProcess::State::read_frames(cons
                                                                             std::size_t& rereads) {
     // The stack is read while the thread runs: it can push and pop frames between
     // our reads (and 3.11's frame chain starts on the C stack, which changes with
-    // every call from C), or end. A stack that does not hold together is read once
-    // or twice more, afresh, before it counts as an error; a thread that ended
-    // meanwhile is left out of the sample (nullopt), as it would be of the next.
+    // every call from C), or end. A stack that does not hold together is read up to
+    // four times more, afresh, before it counts as an error (threads of a busy Flask
+    // server failed two in a row about once in a thousand samples; four, not once in
+    // 20,000); a thread that ended meanwhile is left out of the sample (nullopt), as
+    // it would be of the next.
     auto frames = walker.walk(t.frame_field);
-    for (int again = 0; !frames && frames.error().kind != ErrorKind::no_such_process && again < 2 &&
+    for (int again = 0; !frames && frames.error().kind != ErrorKind::no_such_process && again < 4 &&
                         rereads < max_stack_rereads_per_sample;
          ++again, ++rereads) {
         auto fresh = thread_state_again(t);
@@ -559,7 +605,7 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
     if (auto ok = s_->begin_snapshot(); !ok) return std::unexpected(ok.error());
     cost.first_read_ns += lap();
 
-    auto states = s_->thread_states();
+    auto states = s_->thread_states_settled();
     if (!states) return std::unexpected(states.error());
     s_->learn_threads(*states, options);
     facts.gil_known = s_->layout.gil != GilModel::current_thread_symbol || s_->current_thread.has_value();
@@ -588,6 +634,7 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
     FrameWalker walker(*s_->reader, *s_->codes);
     std::size_t frames_in_sample = 0;
     std::size_t rereads = 0;
+    std::vector<State::FailedThread> failed;
     for (std::size_t i = 0; i < states->size(); ++i) {
         const auto& t = (*states)[i];
         ThreadStack& stack = stacks[i];
@@ -619,9 +666,11 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
         } else {
             if (frames.error().kind == ErrorKind::no_such_process) return std::unexpected(frames.error());
             stack.error = frames.error();
+            failed.push_back({sample.threads.size(), t.address, t.ident});
         }
         sample.threads.push_back(std::move(stack));
     }
+    s_->leave_out_ended(failed, sample);
     if (reuse) s_->unchanged.end_sample();
     cost.stacks_ns += lap();
     if (options.thread_activity && s_->activity.open_files() > 2 * sample.threads.size() + 8) {
