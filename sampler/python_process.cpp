@@ -483,8 +483,20 @@ void PythonProcess::State::find_tasks(std::vector<ThreadStateInfo>& states) {
                 ids = *tids;
             pthread_tids.learn(memory, pthreads, ids);
         }
+        // A few threads' descriptors come through the snapshot with last sample's
+        // pages (no system call of their own); many, in one call of their own rather
+        // than a page copied for each.
+        std::vector<std::uint64_t> pthreads;
+        for (const auto* t : unresolved) pthreads.push_back(t->ident);
+        std::vector<pid_t> ids(pthreads.size());
+        constexpr std::size_t many_threads = 16;
+        if (pthreads.size() > many_threads)
+            pthread_tids.tids_of(memory, pthreads, ids);
+        else
+            for (std::size_t i = 0; i < pthreads.size(); ++i) ids[i] = pthread_tids.tid_of(memory, pthreads[i]);
+        std::size_t next_id = 0;
         std::erase_if(unresolved, [&](ThreadStateInfo* t) {
-            pid_t id = pthread_tids.tid_of(memory, t->ident);
+            pid_t id = ids[next_id++];
             if (!tasks) {
                 t->task = {id, id};
                 return true;

@@ -14,7 +14,9 @@ constexpr std::size_t max_pages_per_thread = 16;
 
 void UnchangedStacks::start_sample(ThreadActivityReader& activity) {
     for (auto& [address, known] : threads_) {
-        known.now = activity.run_count(known.key.host_tid);
+        // A thread that was on a CPU when its stack was read cannot be proven to have
+        // kept it: its count is not worth a read.
+        known.now = known.off_cpu ? activity.run_count(known.key.host_tid) : std::nullopt;
         known.seen = false;
     }
 }
@@ -43,6 +45,9 @@ void UnchangedStacks::remember(const ThreadKey& key, const std::vector<Frame>& f
     // Only a count of this very thread, taken before this sample's reads, vouches
     // for the stack just read.
     const bool same_thread = !fresh && known.key.host_tid == key.host_tid && known.key.ident == key.ident;
+    // (A thread on a CPU last time had no count taken this sample: one taken now,
+    // after its stack was read, would not vouch for the stack. It is reusable from
+    // the sample after next.)
     known.when_read = same_thread ? known.now : std::nullopt;
     known.now.reset();
     known.key = key;
