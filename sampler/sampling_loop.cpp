@@ -114,9 +114,12 @@ SamplingResult run_sampling_schedule(const SamplingSchedule& schedule, const std
         result.stats.max_lag = std::max(result.stats.max_lag, lag);
         result.stats.total_lag += lag;
 
-        // Next tick in the future; ticks we were too slow for are skipped, not bunched up.
+        // The next tick: the last one whose time has come, taken at once if it came
+        // less than a period ago (a sample that overran its period by a little would
+        // otherwise lose the next tick whole: at 10 kHz, a 110 us sample took every
+        // other tick); ticks before it are skipped, not bunched up.
         auto now = Clock::now();
-        auto next = static_cast<std::uint64_t>((now - start) / period) + 1;
+        auto next = static_cast<std::uint64_t>((now - start) / period) + 1;  // ticks due by now
         // Falling behind is said once it is lasting, not for one slow sample (the
         // first samples read every code object and are slow by nature).
         auto missed = next - result.stats.samples_taken - result.stats.failed_samples;
@@ -125,7 +128,7 @@ SamplingResult run_sampling_schedule(const SamplingSchedule& schedule, const std
             result.stats.samples_expected = next;
             if (on_fell_behind) on_fell_behind(result.stats);
         }
-        next_tick = std::max(next_tick + 1, next);
+        next_tick = std::max(next_tick + 1, next - 1);
     }
     auto finished = std::min(Clock::now(), end);
     result.stats.elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(finished - start);
