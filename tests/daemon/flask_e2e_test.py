@@ -50,6 +50,7 @@ def main():
     app_port = free_port()
     app = subprocess.Popen([PYTHON, APP, str(app_port)], stdout=subprocess.PIPE)
     load = None
+    port2 = None
     try:
         app.stdout.readline()
         check(wait_until_served("http://127.0.0.1:%d/name/x.json" % app_port), "the Flask service answers")
@@ -95,15 +96,19 @@ def main():
         _, _, svg = daemon.request("GET", "/sessions/%s/flame.svg" % session["id"])
         check(b"<title>hello_world (" in svg, "its graph has the handler's frames too")
         time.sleep(0.5)
-        left = processes_running("flask_app.py")
+        # The server this session launched, by its port: not another test's (or
+        # another user's) Flask app on this host.
+        left = processes_running("flask_app.py\0%d" % port2)
         check(left == [], "no server process is left when the session ends: %s" % left)
     finally:
         if load and load.poll() is None:
             load.kill()
         app.kill()
         daemon.stop(signal.SIGTERM, 30)
-        for pid in processes_running("flask_app.py"):
-            os.kill(pid, signal.SIGKILL)
+        # Only the server this test had the daemon launch: never another Flask app.
+        if port2 is not None:
+            for pid in processes_running("flask_app.py\0%d" % port2):
+                os.kill(pid, signal.SIGKILL)
         shutil.rmtree(work, ignore_errors=True)
     return report()
 
