@@ -67,40 +67,40 @@ std::optional<std::optional<RunCount>> run_count_from(int fd) {
 }  // namespace
 
 ThreadActivityReader::~ThreadActivityReader() {
-    for (auto [tid, fd] : stat_fds_) ::close(fd);
-    for (auto [tid, fd] : schedstat_fds_) ::close(fd);
+    for (auto [tid, file] : files_) ::close(file.fd);
     if (task_dir_ >= 0) ::close(task_dir_);
 }
 
-int ThreadActivityReader::open_file(pid_t tid, const char* file) {
+int ThreadActivityReader::open_file(pid_t tid, Kind kind) {
     if (task_dir_ < 0) {
         auto dir = fmt::format("/proc/{}/task", pid_);
         task_dir_ = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (task_dir_ < 0) return -1;
     }
     char name[48];
-    auto end = fmt::format_to_n(name, sizeof name - 1, "{}/{}", tid, file).out;
+    auto end = fmt::format_to_n(name, sizeof name - 1, "{}/{}", tid, kind == Kind::stat ? "stat" : "schedstat").out;
     *end = '\0';
     return ::openat(task_dir_, name, O_RDONLY | O_CLOEXEC);
 }
 
 template <class Parse>
-auto ThreadActivityReader::read_file(std::unordered_map<pid_t, int>& fds, pid_t tid, const char* file, Parse parse)
-    -> decltype(parse(0)) {
-    auto it = fds.find(tid);
-    if (it != fds.end()) {
-        if (auto value = parse(it->second)) return value;
-        // The thread this file was opened for is gone; the id may name a new one.
-        ::close(it->second);
-        fds.erase(it);
+auto ThreadActivityReader::read_file(pid_t tid, Kind kind, Parse parse) -> decltype(parse(0)) {
+    auto it = files_.find(tid);
+    if (it != files_.end()) {
+        if (it->second.kind == kind)
+            if (auto value = parse(it->second.fd)) return value;
+        // Another kind, or the thread this file was opened for is gone (the id may
+        // name a new one).
+        ::close(it->second.fd);
+        files_.erase(it);
     }
-    int fd = open_file(tid, file);
+    int fd = open_file(tid, kind);
     if (fd < 0) return std::nullopt;
     auto value = parse(fd);
     // The thread ids come from the target's memory: it decides how many files this
     // would hold open, so past a bound they are not kept.
-    if (value && fds.size() < max_open_thread_stat_files)
-        fds.emplace(tid, fd);
+    if (value && files_.size() < max_open_thread_stat_files)
+        files_.emplace(tid, OpenFile{fd, kind});
     else
         ::close(fd);
     return value;
@@ -108,21 +108,20 @@ auto ThreadActivityReader::read_file(std::unordered_map<pid_t, int>& fds, pid_t 
 
 ThreadActivity ThreadActivityReader::read(pid_t tid) {
     if (tid <= 0) return ThreadActivity::unknown;
-    return read_file(stat_fds_, tid, "stat", activity_from).value_or(ThreadActivity::unknown);
+    return read_file(tid, Kind::stat, activity_from).value_or(ThreadActivity::unknown);
 }
 
 std::optional<RunCount> ThreadActivityReader::run_count(pid_t tid) {
     if (tid <= 0) return std::nullopt;
-    return read_file(schedstat_fds_, tid, "schedstat", run_count_from).value_or(std::nullopt);
+    return read_file(tid, Kind::schedstat, run_count_from).value_or(std::nullopt);
 }
 
 void ThreadActivityReader::keep_only(std::span<const pid_t> live) {
-    for (auto* fds : {&stat_fds_, &schedstat_fds_})
-        std::erase_if(*fds, [&](const auto& entry) {
-            if (std::ranges::find(live, entry.first) != live.end()) return false;
-            ::close(entry.second);
-            return true;
-        });
+    std::erase_if(files_, [&](const auto& entry) {
+        if (std::ranges::find(live, entry.first) != live.end()) return false;
+        ::close(entry.second.fd);
+        return true;
+    });
 }
 
 }  // namespace pyprofd::sampler

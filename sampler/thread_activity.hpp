@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <optional>
-#include <algorithm>
 #include <span>
 #include <string_view>
 #include <unordered_map>
@@ -42,20 +41,27 @@ public:
     std::optional<RunCount> run_count(pid_t tid);
     // Closes the files of threads not in live (they exited).
     void keep_only(std::span<const pid_t> live);
-    // Files held open for any one kind of reading.
-    std::size_t open_files() const { return std::max(stat_fds_.size(), schedstat_fds_.size()); }
+    std::size_t open_files() const { return files_.size(); }
 
 private:
-    int open_file(pid_t tid, const char* file);
-    // The thread's file, kept open (or -1); reopened where the one held has gone.
+    // One file is kept open per thread, of the kind read last: a parked thread's
+    // stack is reused on its run count alone, and a running thread's run count is not
+    // read, so a thread needs one kind at a time, and a target of N threads costs the
+    // daemon N descriptors, not 2N.
+    enum class Kind { stat, schedstat };
+    struct OpenFile {
+        int fd = -1;
+        Kind kind = Kind::stat;
+    };
+    int open_file(pid_t tid, Kind kind);
+    // The thread's file of that kind, kept open; reopened where the one held has gone
+    // or is of the other kind.
     template <class Parse>
-    auto read_file(std::unordered_map<pid_t, int>& fds, pid_t tid, const char* file, Parse parse)
-        -> decltype(parse(0));
+    auto read_file(pid_t tid, Kind kind, Parse parse) -> decltype(parse(0));
 
     pid_t pid_;
     int task_dir_ = -1;  // /proc/PID/task, opened on first use
-    std::unordered_map<pid_t, int> stat_fds_;
-    std::unordered_map<pid_t, int> schedstat_fds_;
+    std::unordered_map<pid_t, OpenFile> files_;
 };
 
 // The state letter of a /proc/PID/task/TID/stat line ('R', 'S', 'D', ...), or 0.
