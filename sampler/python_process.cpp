@@ -15,8 +15,10 @@
 #include "sampler/code_cache.hpp"
 #include "sampler/debug_offsets.hpp"
 #include "sampler/frame_walker.hpp"
+#include "sampler/gil_holders.hpp"
 #include "sampler/local_buffers.hpp"
 #include "sampler/object_reader.hpp"
+#include "sampler/pause_proof.hpp"
 #include "sampler/proc_files.hpp"
 #include "sampler/pthread_tid.hpp"
 #include "sampler/remote_limits.hpp"
@@ -122,6 +124,10 @@ struct PythonProcess::State {
     ThreadNames names;
     ThreadActivityReader activity;
     StragglerThreads stragglers;  // blocking mode: threads a pause left seized, not stopped yet
+    // Blocking mode: the thread each thread state was on in the last sample read, and
+    // what the pauses did (see pause_proof.hpp).
+    ThreadStateTasks state_tasks;
+    PauseCounts pause_counts;
     // A sample's first read: the image check, then the code cache's checks.
     std::vector<RemoteMemory::ReadRequest> first_reads;
     ProcessIdentity::ImageId image_now;
@@ -138,12 +144,16 @@ struct PythonProcess::State {
     struct ThreadFacts {
         std::unordered_map<pid_t, ThreadActivity> activity_before_pause;  // blocking mode
         bool paused = false;
+        bool holders_only = false;  // only the GILs' holders are stopped: the reads must be proven exact after
         bool gil_known = false;
         RemoteAddress gil_holder = 0;
     };
-    // Blocking mode: every thread paused (and what each was doing before); else none.
-    Result<std::optional<ThreadPause>> pause_threads(const SampleOptions& options,
-                                                     std::unordered_map<pid_t, ThreadActivity>& activity_before_pause);
+    // Blocking mode: the GILs' holders paused where that proves enough, else every
+    // thread (and what each was doing before); else none.
+    Result<std::optional<ThreadPause>> pause_threads(const SampleOptions& options, ThreadFacts& facts);
+    GilHolders gil_holders() const { return GilHolders(layout, runtime, interp_head, current_thread); }
+    // Everything of a sample but the pause.
+    Result<StackSample> read_sample(const SampleOptions& options, ThreadFacts& facts);
     // Which task each thread state is (see process_tasks.hpp), and the threads' names.
     void learn_threads(std::vector<ThreadStateInfo>& states, const SampleOptions& options);
     void find_tasks(std::vector<ThreadStateInfo>& states);
@@ -371,19 +381,39 @@ const Layout& PythonProcess::layout() const { return s_->layout; }
 LayoutSource PythonProcess::layout_source() const { return s_->layout_source; }
 std::uint64_t PythonProcess::memory_reads() const { return s_->memory.syscalls(); }
 std::size_t PythonProcess::pages_per_sample() const { return s_->memory.snapshot_pages(); }
+const PauseCounts& PythonProcess::pause_counts() const { return s_->pause_counts; }
 
 bool PythonProcess::exited() const { return s_->identity && s_->identity->exited(); }
 
 bool PythonProcess::program_replaced() const { return s_->identity && s_->identity->program_replaced(); }
 
-Result<std::optional<ThreadPause>> PythonProcess::State::pause_threads(
-    const SampleOptions& options, std::unordered_map<pid_t, ThreadActivity>& activity_before_pause) {
+Result<std::optional<ThreadPause>> PythonProcess::State::pause_threads(const SampleOptions& options,
+                                                                       ThreadFacts& facts) {
     if (!options.pause_threads) return std::nullopt;
     // Whether a thread was running must be read before pausing it (a paused thread
     // is in tracing stop, which says nothing of what it was doing).
     if (options.thread_activity)
         if (auto tids = list_threads(pid))
-            for (pid_t tid : *tids) activity_before_pause[tid] = activity.read(tid);
+            for (pid_t tid : *tids) facts.activity_before_pause[tid] = activity.read(tid);
+    ++pause_counts.samples;
+    // Stop the GILs' holders only, where the last sample placed them on their threads
+    // (pause_proof.hpp); if a GIL moved on meanwhile, stop the rest too.
+    const auto holders = gil_holders().read(memory);
+    if (auto some = holders_to_stop(holders, state_tasks)) {
+        auto paused = ThreadPause::pause_threads(pid, *some, stragglers);
+        if (!paused) return std::unexpected(paused.error());
+        auto doubt = doubt_about(gil_holders().read(memory), state_tasks, paused->paused());
+        if (doubt == PauseDoubt::none) {
+            facts.holders_only = true;
+            return std::move(*paused);
+        }
+        pause_counts.fell_back(doubt);
+        ++pause_counts.all_after_stop;
+        if (auto ok = paused->pause_the_rest(stragglers); !ok) return std::unexpected(ok.error());
+        return std::move(*paused);
+    }
+    pause_counts.fell_back(doubt_about(holders, state_tasks, {}));
+    ++pause_counts.all_before;
     auto paused = ThreadPause::pause_all(pid, stragglers);
     if (!paused) return std::unexpected(paused.error());
     return std::move(*paused);
@@ -445,6 +475,12 @@ void PythonProcess::State::find_tasks(std::vector<ThreadStateInfo>& states) {
 
 void PythonProcess::State::learn_threads(std::vector<ThreadStateInfo>& states, const SampleOptions& options) {
     find_tasks(states);
+    if (options.pause_threads) {
+        std::vector<ThreadStateTasks::Entry> entries;
+        entries.reserve(states.size());
+        for (const auto& t : states) entries.push_back({t.address, t.ident, t.task.host_tid});
+        state_tasks.assign(entries);
+    }
     if (options.thread_names && !states.empty()) {
         std::vector<std::uint64_t> idents;
         for (const auto& t : states) idents.push_back(t.ident);
@@ -495,29 +531,52 @@ Result<std::optional<std::vector<Frame>>> PythonProcess::State::read_frames(cons
 
 Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
     State::ThreadFacts facts;
-    auto pause = s_->pause_threads(options, facts.activity_before_pause);
+    auto pause = s_->pause_threads(options, facts);
     if (!pause) return std::unexpected(pause.error());
     facts.paused = pause->has_value();
+    auto sample = s_->read_sample(options, facts);
+    if (!facts.paused) return sample;
+    auto& held = **pause;
+    if (facts.holders_only) {
+        // Proven exact only if every GIL's word still names a stopped thread now that
+        // every read is done (pause_proof.hpp); else read it all again, all stopped.
+        auto doubt = doubt_about(s_->gil_holders().read(s_->memory), s_->state_tasks, held.paused());
+        if (doubt != PauseDoubt::none) {
+            s_->pause_counts.fell_back(doubt);
+            ++s_->pause_counts.all_after_reads;
+            if (auto ok = held.pause_the_rest(s_->stragglers); !ok) return std::unexpected(ok.error());
+            facts.holders_only = false;
+            sample = s_->read_sample(options, facts);
+        } else {
+            ++s_->pause_counts.holders_only;
+        }
+    }
+    s_->pause_counts.threads_stopped += held.paused().size();
+    if (sample) sample->pause = PauseReport{.threads_stopped = held.paused().size(), .all_threads = !facts.holders_only};
+    return sample;
+}
+
+Result<StackSample> PythonProcess::State::read_sample(const SampleOptions& options, ThreadFacts& facts) {
     // One read brings back last sample's pages, checks last sample's code objects
     // and that the program is still the one we attached to.
     struct SnapshotScope {
         const RemoteMemory& memory;
         ~SnapshotScope() { memory.end_snapshot(); }
-    } snapshot{s_->memory};
-    if (auto ok = s_->begin_snapshot(); !ok) return std::unexpected(ok.error());
+    } snapshot{memory};
+    if (auto ok = begin_snapshot(); !ok) return std::unexpected(ok.error());
 
-    auto states = s_->thread_states();
+    auto states = thread_states();
     if (!states) return std::unexpected(states.error());
-    s_->learn_threads(*states, options);
+    learn_threads(*states, options);
 
-    FrameWalker walker(*s_->reader, *s_->codes);
+    FrameWalker walker(*reader, *codes);
     StackSample sample;
     std::size_t frames_in_sample = 0;
     std::size_t rereads = 0;
-    facts.gil_known = s_->layout.gil != GilModel::current_thread_symbol || s_->current_thread.has_value();
-    if (!states->empty()) facts.gil_holder = s_->gil_holder(states->front().interpreter);
+    facts.gil_known = layout.gil != GilModel::current_thread_symbol || current_thread.has_value();
+    if (!states->empty()) facts.gil_holder = gil_holder(states->front().interpreter);
     for (const auto& t : *states) {
-        ThreadStack stack = s_->thread_stack(t, options, facts);
+        ThreadStack stack = thread_stack(t, options, facts);
         if (frames_in_sample >= max_frames_per_sample) {
             stack.error = Error{ErrorKind::bad_data, fmt::format("not read: this sample's threads had {} frames "
                                                                  "already, the most pyprofd reads in one sample",
@@ -525,7 +584,7 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
             sample.threads.push_back(std::move(stack));
             continue;
         }
-        auto frames = s_->read_frames(walker, t, rereads);
+        auto frames = read_frames(walker, t, rereads);
         if (frames && !*frames) continue;  // it ended
         if (frames) {
             frames_in_sample += (*frames)->size();
@@ -536,14 +595,14 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
         }
         sample.threads.push_back(std::move(stack));
     }
-    if (options.thread_activity && s_->activity.open_files() > 2 * sample.threads.size() + 8) {
+    if (options.thread_activity && activity.open_files() > 2 * sample.threads.size() + 8) {
         std::vector<pid_t> live;
         for (const auto& t : sample.threads) live.push_back(t.native_id);
-        s_->activity.keep_only(live);
+        activity.keep_only(live);
     }
     // Alive now means alive through every read above: its PID was not reused meanwhile.
-    if (s_->identity && s_->identity->exited())
-        return fail(ErrorKind::no_such_process, fmt::format("process {} has exited", s_->pid));
+    if (identity && identity->exited())
+        return fail(ErrorKind::no_such_process, fmt::format("process {} has exited", pid));
     return sample;
 }
 
