@@ -69,21 +69,31 @@ PauseDoubt doubt_about(const std::optional<std::vector<RemoteAddress>>& holders,
 std::optional<std::vector<pid_t>> holders_to_stop(const std::optional<std::vector<RemoteAddress>>& holders,
                                                   const ThreadStateTasks& tasks);
 
+// Which threads a blocking sample stopped in the end, and when it knew.
+enum class PauseStage {
+    holders_only,     // only the GILs' holders: proven exact
+    all_before,       // every thread, the doubt found before stopping any
+    all_after_stop,   // every thread, the doubt found right after stopping the holders
+    all_after_reads,  // every thread, the doubt found after the reads: the sample was read again
+};
+
 // What blocking mode did, counted over a session (for the benchmarks and tests).
 struct PauseCounts {
-    std::uint64_t samples = 0;           // samples taken with threads stopped
-    std::uint64_t holders_only = 0;      // of which proven exact with only the GILs' holders stopped
-    std::uint64_t threads_stopped = 0;   // threads stopped, over all samples
-    // Samples that stopped every thread, by the doubt that made them: found before
-    // stopping, found right after stopping the holders, found after the reads (then
-    // the sample was read again with every thread stopped).
-    std::uint64_t all_before = 0;
-    std::uint64_t all_after_stop = 0;
-    std::uint64_t all_after_reads = 0;
-    std::uint64_t by_doubt[5] = {};  // indexed by PauseDoubt
+    std::uint64_t samples = 0;          // samples taken with threads stopped
+    std::uint64_t threads_stopped = 0;  // threads stopped, over all samples
+    std::uint64_t by_stage[4] = {};     // samples, by PauseStage
+    std::uint64_t by_doubt[5] = {};     // samples that stopped every thread, by the PauseDoubt that made them
 
-    std::uint64_t stopped_all() const { return all_before + all_after_stop + all_after_reads; }
-    void fell_back(PauseDoubt doubt) { ++by_doubt[static_cast<int>(doubt)]; }
+    void add(PauseStage stage, PauseDoubt doubt, std::size_t threads) {
+        ++samples;
+        threads_stopped += threads;
+        ++by_stage[static_cast<int>(stage)];
+        if (stage != PauseStage::holders_only) ++by_doubt[static_cast<int>(doubt)];
+    }
+    std::uint64_t holders_only() const { return by_stage[static_cast<int>(PauseStage::holders_only)]; }
+    std::uint64_t stopped_all() const { return samples - holders_only(); }
+    std::uint64_t at(PauseStage stage) const { return by_stage[static_cast<int>(stage)]; }
+    std::uint64_t at(PauseDoubt doubt) const { return by_doubt[static_cast<int>(doubt)]; }
 };
 
 }  // namespace pyprofd::sampler

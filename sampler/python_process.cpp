@@ -144,7 +144,10 @@ struct PythonProcess::State {
     struct ThreadFacts {
         std::unordered_map<pid_t, ThreadActivity> activity_before_pause;  // blocking mode
         bool paused = false;
-        bool holders_only = false;  // only the GILs' holders are stopped: the reads must be proven exact after
+        // Blocking mode: which threads are stopped (holders_only: the reads must be
+        // proven exact after), and why every thread is where it is.
+        PauseStage stage = PauseStage::all_before;
+        PauseDoubt doubt = PauseDoubt::none;
         bool gil_known = false;
         RemoteAddress gil_holder = 0;
     };
@@ -395,25 +398,23 @@ Result<std::optional<ThreadPause>> PythonProcess::State::pause_threads(const Sam
     if (options.thread_activity)
         if (auto tids = list_threads(pid))
             for (pid_t tid : *tids) facts.activity_before_pause[tid] = activity.read(tid);
-    ++pause_counts.samples;
     // Stop the GILs' holders only, where the last sample placed them on their threads
     // (pause_proof.hpp); if a GIL moved on meanwhile, stop the rest too.
     const auto holders = gil_holders().read(memory);
     if (auto some = holders_to_stop(holders, state_tasks)) {
         auto paused = ThreadPause::pause_threads(pid, *some, stragglers);
         if (!paused) return std::unexpected(paused.error());
-        auto doubt = doubt_about(gil_holders().read(memory), state_tasks, paused->paused());
-        if (doubt == PauseDoubt::none) {
-            facts.holders_only = true;
+        facts.doubt = doubt_about(gil_holders().read(memory), state_tasks, paused->paused());
+        if (facts.doubt == PauseDoubt::none) {
+            facts.stage = PauseStage::holders_only;
             return std::move(*paused);
         }
-        pause_counts.fell_back(doubt);
-        ++pause_counts.all_after_stop;
+        facts.stage = PauseStage::all_after_stop;
         if (auto ok = paused->pause_the_rest(stragglers); !ok) return std::unexpected(ok.error());
         return std::move(*paused);
     }
-    pause_counts.fell_back(doubt_about(holders, state_tasks, {}));
-    ++pause_counts.all_before;
+    facts.doubt = doubt_about(holders, state_tasks, {});
+    facts.stage = PauseStage::all_before;
     auto paused = ThreadPause::pause_all(pid, stragglers);
     if (!paused) return std::unexpected(paused.error());
     return std::move(*paused);
@@ -537,22 +538,20 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
     auto sample = s_->read_sample(options, facts);
     if (!facts.paused) return sample;
     auto& held = **pause;
-    if (facts.holders_only) {
+    if (facts.stage == PauseStage::holders_only) {
         // Proven exact only if every GIL's word still names a stopped thread now that
         // every read is done (pause_proof.hpp); else read it all again, all stopped.
-        auto doubt = doubt_about(s_->gil_holders().read(s_->memory), s_->state_tasks, held.paused());
-        if (doubt != PauseDoubt::none) {
-            s_->pause_counts.fell_back(doubt);
-            ++s_->pause_counts.all_after_reads;
+        facts.doubt = doubt_about(s_->gil_holders().read(s_->memory), s_->state_tasks, held.paused());
+        if (facts.doubt != PauseDoubt::none) {
+            facts.stage = PauseStage::all_after_reads;
             if (auto ok = held.pause_the_rest(s_->stragglers); !ok) return std::unexpected(ok.error());
-            facts.holders_only = false;
             sample = s_->read_sample(options, facts);
-        } else {
-            ++s_->pause_counts.holders_only;
         }
     }
-    s_->pause_counts.threads_stopped += held.paused().size();
-    if (sample) sample->pause = PauseReport{.threads_stopped = held.paused().size(), .all_threads = !facts.holders_only};
+    s_->pause_counts.add(facts.stage, facts.doubt, held.paused().size());
+    if (sample)
+        sample->pause = PauseReport{.threads_stopped = held.paused().size(),
+                                    .all_threads = facts.stage != PauseStage::holders_only};
     return sample;
 }
 

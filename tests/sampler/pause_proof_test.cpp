@@ -66,3 +66,21 @@ TEST_CASE("doubts have names") {
     CHECK(std::string(to_string(PauseDoubt::gil_free)) == "gil_free");
     CHECK(std::string(to_string(PauseDoubt::holder_not_stopped)) == "holder_not_stopped");
 }
+
+TEST_CASE("blocking samples are counted by which threads they stopped, and why all") {
+    PauseCounts counts;
+    counts.add(PauseStage::holders_only, PauseDoubt::none, 1);
+    counts.add(PauseStage::holders_only, PauseDoubt::none, 2);
+    counts.add(PauseStage::all_before, PauseDoubt::gil_free, 160);
+    counts.add(PauseStage::all_after_reads, PauseDoubt::holder_not_stopped, 161);
+    CHECK(counts.samples == 4);
+    CHECK(counts.holders_only() == 2);
+    CHECK(counts.stopped_all() == 2);
+    CHECK(counts.threads_stopped == 324);
+    CHECK(counts.at(PauseStage::all_before) == 1);
+    CHECK(counts.at(PauseStage::all_after_stop) == 0);
+    CHECK(counts.at(PauseStage::all_after_reads) == 1);
+    CHECK(counts.at(PauseDoubt::gil_free) == 1);
+    CHECK(counts.at(PauseDoubt::holder_not_stopped) == 1);
+    CHECK(counts.at(PauseDoubt::none) == 0);
+}
