@@ -65,3 +65,29 @@ pid_t PthreadTidResolver::tid_of(const RemoteMemory& memory, std::uint64_t pthre
 }
 
 }  // namespace pyprofd::sampler
+
+namespace pyprofd::sampler {
+
+void PthreadTidResolver::tids_of(const RemoteMemory& memory, std::span<const std::uint64_t> pthreads,
+                                 std::span<pid_t> tids) const {
+    std::ranges::fill(tids, 0);
+    if (!offset_) return;
+    std::vector<RemoteMemory::ReadRequest> requests;
+    std::vector<std::size_t> which;
+    for (std::size_t i = 0; i < pthreads.size() && i < tids.size(); ++i) {
+        if (pthreads[i] == 0) continue;
+        requests.push_back({pthreads[i] + *offset_, std::as_writable_bytes(tids.subspan(i, 1))});
+        which.push_back(i);
+    }
+    // The kernel stops at the first descriptor it cannot read (a thread that ended):
+    // that one stays 0, and the rest are read on.
+    for (std::size_t next = 0; next < requests.size();) {
+        auto done = memory.read_many(std::span(requests).subspan(next));
+        next += done;
+        if (next < requests.size()) tids[which[next++]] = 0;
+    }
+    for (auto& tid : tids)
+        if (tid < 0) tid = 0;
+}
+
+}  // namespace pyprofd::sampler

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "sampler/remote_memory.hpp"
@@ -22,6 +23,11 @@ public:
     bool known() const { return offset_.has_value(); }
     // The OS thread id of a pthread_t, or 0.
     pid_t tid_of(const RemoteMemory& memory, std::uint64_t pthread) const;
+    // The OS thread ids of many, each 0 where it could not be read, in one system
+    // call: each descriptor lies on its thread's own stack, a page apart from the
+    // others, and through the sample's page snapshot 160 threads cost 160 pages
+    // copied each sample for 4 bytes each.
+    void tids_of(const RemoteMemory& memory, std::span<const std::uint64_t> pthreads, std::span<pid_t> tids) const;
 
 private:
     std::optional<std::size_t> offset_;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <optional>
 #include <unordered_map>
 #include <fmt/format.h>
@@ -28,6 +29,7 @@
 #include "sampler/process_tasks.hpp"
 #include "sampler/thread_pause.hpp"
 #include "sampler/thread_names.hpp"
+#include "sampler/unchanged_stacks.hpp"
 #include "sampler/version_detection.hpp"
 
 namespace pyprofd::sampler {
@@ -128,8 +130,13 @@ struct PythonProcess::State {
     // what the pauses did (see pause_proof.hpp).
     ThreadStateTasks state_tasks;
     PauseCounts pause_counts;
-    // A sample's first read: the image check, then the code cache's checks.
+    // Parked threads' stacks, reused while they provably do not run (not in blocking mode).
+    UnchangedStacks unchanged;
+    SampleCost cost;
+    // A sample's first read: the image check, then the code cache's checks; and the
+    // pages of threads that ran since their stacks were read.
     std::vector<RemoteMemory::ReadRequest> first_reads;
+    std::vector<RemoteAddress> pages_again;
     ProcessIdentity::ImageId image_now;
 
     Result<void> begin_snapshot();
@@ -137,6 +144,16 @@ struct PythonProcess::State {
     Result<RemoteAddress> first_interpreter() const;
     Result<std::vector<ThreadStateInfo>> thread_states();
     Result<std::optional<ThreadStateInfo>> thread_state_again(const ThreadStateInfo& thread);
+    // The thread list, read again afresh where it did not hold together.
+    Result<std::vector<ThreadStateInfo>> thread_states_settled();
+    // A thread whose stack could not be read: its place in the sample, and which it was.
+    struct FailedThread {
+        std::size_t index;
+        RemoteAddress address;
+        std::uint64_t ident;
+    };
+    // Leaves out of the sample the failed threads that have ended since.
+    void leave_out_ended(const std::vector<FailedThread>& failed, StackSample& sample);
     RemoteAddress gil_holder(RemoteAddress interpreter) const;
 
     // The parts of a sample.
@@ -160,11 +177,16 @@ struct PythonProcess::State {
     // Which task each thread state is (see process_tasks.hpp), and the threads' names.
     void learn_threads(std::vector<ThreadStateInfo>& states, const SampleOptions& options);
     void find_tasks(std::vector<ThreadStateInfo>& states);
-    // A thread's stack without its frames yet: ids, name, GIL, activity.
-    ThreadStack thread_stack(const ThreadStateInfo& t, const SampleOptions& options, const ThreadFacts& facts);
+    // A thread's stack without its frames yet: ids, name, GIL.
+    ThreadStack thread_stack(const ThreadStateInfo& t, const ThreadFacts& facts);
+    // Whether it is on a CPU: now, or before the pause in blocking mode.
+    ThreadActivity thread_activity(pid_t native_id, const ThreadFacts& facts);
     // Its frames, read again afresh where they did not hold together; nullopt: it ended.
     Result<std::optional<std::vector<Frame>>> read_frames(const FrameWalker& walker, const ThreadStateInfo& t,
                                                           std::size_t& rereads);
+    // SampleOptions::check_reused_stacks: the reused stack against a fresh read.
+    void check_reused_stack(const FrameWalker& walker, const ThreadStateInfo& t, const ThreadKey& key,
+                            const std::vector<Frame>& reused);
 };
 
 Result<RemoteAddress> PythonProcess::State::first_interpreter() const {
@@ -229,6 +251,40 @@ Result<std::optional<ThreadStateInfo>> PythonProcess::State::thread_state_again(
     return std::nullopt;
 }
 
+// A thread that ends frees its thread state, and a thread that starts links a new
+// one in: the list can change under the reads that follow it, and then it does not
+// hold together (a state that names another interpreter, or memory already freed).
+// Read afresh, it does; a list that never holds together is an error.
+Result<std::vector<ThreadStateInfo>> PythonProcess::State::thread_states_settled() {
+    auto states = thread_states();
+    for (int again = 0; again < 2 && !states && states.error().kind != ErrorKind::no_such_process &&
+                        states.error().kind != ErrorKind::permission_denied;
+         ++again) {
+        memory.refresh_snapshot();
+        states = thread_states();
+    }
+    return states;
+}
+
+// A thread being torn down is still listed while its frames are freed (3.11's data
+// stack chunks are unmapped before its state is unlinked): its stack cannot be read,
+// yet it has not failed, it is ending. Whichever thread failed and is no longer
+// listed a moment later (read afresh, after every other stack of the sample) ended:
+// it is left out, as it will be from the next sample, and not counted as an error.
+void PythonProcess::State::leave_out_ended(const std::vector<FailedThread>& failed, StackSample& sample) {
+    if (failed.empty()) return;
+    memory.refresh_snapshot();
+    auto now = thread_states();
+    if (!now) return;  // the errors stand
+    std::vector<std::size_t> ended;
+    for (const auto& f : failed) {
+        bool listed = std::ranges::any_of(*now, [&](const auto& t) { return t.address == f.address && t.ident == f.ident; });
+        if (!listed) ended.push_back(f.index);
+    }
+    for (auto it = ended.rbegin(); it != ended.rend(); ++it)
+        sample.threads.erase(sample.threads.begin() + static_cast<std::ptrdiff_t>(*it));
+}
+
 // Starts the sample's snapshot with one read that brings back last sample's pages,
 // checks its code objects and checks that the process still runs the program image
 // we attached to: after an exec the old addresses may still be mapped (a non-PIE
@@ -240,7 +296,7 @@ Result<void> PythonProcess::State::begin_snapshot() {
     if (image)
         first_reads.push_back({image->at_random, std::as_writable_bytes(std::span(image_now.random_bytes))});
     first_reads.insert(first_reads.end(), code_checks.begin(), code_checks.end());
-    auto done = memory.begin_snapshot(first_reads);
+    auto done = memory.begin_snapshot(first_reads, pages_again);
     const std::size_t image_reads = image ? 1 : 0;
     codes->prefetched(done > image_reads ? done - image_reads : 0);
     if (!image) return {};
@@ -385,6 +441,12 @@ LayoutSource PythonProcess::layout_source() const { return s_->layout_source; }
 std::uint64_t PythonProcess::memory_reads() const { return s_->memory.syscalls(); }
 std::size_t PythonProcess::pages_per_sample() const { return s_->memory.snapshot_pages(); }
 const PauseCounts& PythonProcess::pause_counts() const { return s_->pause_counts; }
+SampleCost PythonProcess::cost() const {
+    SampleCost c = s_->cost;
+    c.new_pages_ns = s_->memory.page_miss_ns();
+    c.new_page_reads = s_->memory.page_misses();
+    return c;
+}
 
 bool PythonProcess::exited() const { return s_->identity && s_->identity->exited(); }
 
@@ -452,8 +514,20 @@ void PythonProcess::State::find_tasks(std::vector<ThreadStateInfo>& states) {
                 ids = *tids;
             pthread_tids.learn(memory, pthreads, ids);
         }
+        // A few threads' descriptors come through the snapshot with last sample's
+        // pages (no system call of their own); many, in one call of their own rather
+        // than a page copied for each.
+        std::vector<std::uint64_t> pthreads;
+        for (const auto* t : unresolved) pthreads.push_back(t->ident);
+        std::vector<pid_t> ids(pthreads.size());
+        constexpr std::size_t many_threads = 16;
+        if (pthreads.size() > many_threads)
+            pthread_tids.tids_of(memory, pthreads, ids);
+        else
+            for (std::size_t i = 0; i < pthreads.size(); ++i) ids[i] = pthread_tids.tid_of(memory, pthreads[i]);
+        std::size_t next_id = 0;
         std::erase_if(unresolved, [&](ThreadStateInfo* t) {
-            pid_t id = pthread_tids.tid_of(memory, t->ident);
+            pid_t id = ids[next_id++];
             if (!tasks) {
                 t->task = {id, id};
                 return true;
@@ -489,8 +563,7 @@ void PythonProcess::State::learn_threads(std::vector<ThreadStateInfo>& states, c
     }
 }
 
-ThreadStack PythonProcess::State::thread_stack(const ThreadStateInfo& t, const SampleOptions& options,
-                                               const ThreadFacts& facts) {
+ThreadStack PythonProcess::State::thread_stack(const ThreadStateInfo& t, const ThreadFacts& facts) {
     ThreadStack stack;
     stack.ident = t.ident;
     stack.native_id = t.task.host_tid;
@@ -500,13 +573,13 @@ ThreadStack PythonProcess::State::thread_stack(const ThreadStateInfo& t, const S
     else if (stack.native_id == pid)
         stack.name = "MainThread";  // what threading calls it, before threading is imported
     if (facts.gil_known) stack.holds_gil = facts.gil_holder == t.address;
-    if (options.thread_activity) {
-        if (!facts.paused)
-            stack.activity = activity.read(stack.native_id);
-        else if (auto it = facts.activity_before_pause.find(stack.native_id); it != facts.activity_before_pause.end())
-            stack.activity = it->second;
-    }
     return stack;
+}
+
+ThreadActivity PythonProcess::State::thread_activity(pid_t native_id, const ThreadFacts& facts) {
+    if (!facts.paused) return activity.read(native_id);
+    auto it = facts.activity_before_pause.find(native_id);
+    return it != facts.activity_before_pause.end() ? it->second : ThreadActivity::unknown;
 }
 
 Result<std::optional<std::vector<Frame>>> PythonProcess::State::read_frames(const FrameWalker& walker,
@@ -514,11 +587,13 @@ Result<std::optional<std::vector<Frame>>> PythonProcess::State::read_frames(cons
                                                                             std::size_t& rereads) {
     // The stack is read while the thread runs: it can push and pop frames between
     // our reads (and 3.11's frame chain starts on the C stack, which changes with
-    // every call from C), or end. A stack that does not hold together is read once
-    // or twice more, afresh, before it counts as an error; a thread that ended
-    // meanwhile is left out of the sample (nullopt), as it would be of the next.
+    // every call from C), or end. A stack that does not hold together is read up to
+    // four times more, afresh, before it counts as an error (threads of a busy Flask
+    // server failed two in a row about once in a thousand samples; four, not once in
+    // 20,000); a thread that ended meanwhile is left out of the sample (nullopt), as
+    // it would be of the next.
     auto frames = walker.walk(t.frame_field);
-    for (int again = 0; !frames && frames.error().kind != ErrorKind::no_such_process && again < 2 &&
+    for (int again = 0; !frames && frames.error().kind != ErrorKind::no_such_process && again < 4 &&
                         rereads < max_stack_rereads_per_sample;
          ++again, ++rereads) {
         auto fresh = thread_state_again(t);
@@ -530,11 +605,30 @@ Result<std::optional<std::vector<Frame>>> PythonProcess::State::read_frames(cons
     return std::move(*frames);
 }
 
+void PythonProcess::State::check_reused_stack(const FrameWalker& walker, const ThreadStateInfo& t,
+                                              const ThreadKey& key, const std::vector<Frame>& reused) {
+    auto walked = walker.walk(t.frame_field);
+    // Comparable only if the thread did not run during the walk either.
+    auto before = unchanged.count_at_start(key);
+    auto after = activity.run_count(t.task.host_tid);
+    if (!walked || !before || !after || *before != *after) return;
+    ++cost.reused_checked;
+    auto same = [](const Frame& a, const Frame& b) {
+        return a.line == b.line && a.function() == b.function() && a.filename() == b.filename();
+    };
+    if (!std::ranges::equal(*walked, reused, same)) ++cost.reused_stale;
+}
+
 Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
+    auto& cost = s_->cost;
+    ++cost.samples;
+    const auto pause_start = std::chrono::steady_clock::now();
     State::ThreadFacts facts;
     auto pause = s_->pause_threads(options, facts);
     if (!pause) return std::unexpected(pause.error());
     facts.paused = pause->has_value();
+    cost.proc_ns += static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - pause_start).count());
     auto sample = s_->read_sample(options, facts);
     if (!facts.paused) return sample;
     auto& held = **pause;
@@ -556,26 +650,67 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
 }
 
 Result<StackSample> PythonProcess::State::read_sample(const SampleOptions& options, ThreadFacts& facts) {
-    // One read brings back last sample's pages, checks last sample's code objects
-    // and that the program is still the one we attached to.
+    using Clock = std::chrono::steady_clock;
+    auto mark = Clock::now();
+    auto lap = [&mark] {
+        auto now = Clock::now();
+        auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now - mark).count();
+        mark = now;
+        return static_cast<std::uint64_t>(ns);
+    };
+    // Parked threads' stacks are reused on the proof of their run counts, which must
+    // be read before any memory of this sample (see unchanged_stacks.hpp).
+    const bool reuse = !facts.paused && options.thread_activity;
+    pages_again.clear();
+    if (reuse) {
+        unchanged.start_sample(activity);
+        unchanged.pages_to_read_again(pages_again);
+    } else {
+        unchanged.clear();
+    }
+    cost.proc_ns += lap();
+    // One read brings back last sample's pages and those of threads that ran, checks
+    // last sample's code objects and that the program is still the one we attached to.
     struct SnapshotScope {
         const RemoteMemory& memory;
         ~SnapshotScope() { memory.end_snapshot(); }
     } snapshot{memory};
     if (auto ok = begin_snapshot(); !ok) return std::unexpected(ok.error());
+    cost.first_read_ns += lap();
 
-    auto states = thread_states();
+    auto states = thread_states_settled();
     if (!states) return std::unexpected(states.error());
     learn_threads(*states, options);
-
-    FrameWalker walker(*reader, *codes);
-    StackSample sample;
-    std::size_t frames_in_sample = 0;
-    std::size_t rereads = 0;
     facts.gil_known = layout.gil != GilModel::current_thread_symbol || current_thread.has_value();
     if (!states->empty()) facts.gil_holder = gil_holder(states->front().interpreter);
-    for (const auto& t : *states) {
-        ThreadStack stack = thread_stack(t, options, facts);
+    cost.thread_list_ns += lap();
+
+    // Each thread's ids, name and GIL, and either its unchanged stack or its activity.
+    StackSample sample;
+    std::vector<const std::vector<Frame>*> reused(states->size(), nullptr);
+    std::vector<ThreadStack> stacks;
+    stacks.reserve(states->size());
+    auto key_of = [](const ThreadStateInfo& t) {
+        return ThreadKey{t.address, t.ident, t.task.host_tid, t.frame_field};
+    };
+    for (std::size_t i = 0; i < states->size(); ++i) {
+        const auto& t = (*states)[i];
+        stacks.push_back(thread_stack(t, facts));
+        if (reuse && t.task.host_tid != 0) reused[i] = unchanged.unchanged(key_of(t));
+        if (reused[i])
+            stacks.back().activity = ThreadActivity::idle;  // off a CPU, and not put on one since
+        else if (options.thread_activity)
+            stacks.back().activity = thread_activity(stacks.back().native_id, facts);
+    }
+    cost.proc_ns += lap();
+
+    FrameWalker walker(*reader, *codes);
+    std::size_t frames_in_sample = 0;
+    std::size_t rereads = 0;
+    std::vector<FailedThread> failed;
+    for (std::size_t i = 0; i < states->size(); ++i) {
+        const auto& t = (*states)[i];
+        ThreadStack& stack = stacks[i];
         if (frames_in_sample >= max_frames_per_sample) {
             stack.error = Error{ErrorKind::bad_data, fmt::format("not read: this sample's threads had {} frames "
                                                                  "already, the most pyprofd reads in one sample",
@@ -583,17 +718,34 @@ Result<StackSample> PythonProcess::State::read_sample(const SampleOptions& optio
             sample.threads.push_back(std::move(stack));
             continue;
         }
+        if (reused[i]) {
+            ++cost.stacks_reused;
+            if (options.check_reused_stacks) check_reused_stack(walker, t, key_of(t), *reused[i]);
+            stack.frames = *reused[i];
+            frames_in_sample += stack.frames.size();
+            sample.threads.push_back(std::move(stack));
+            continue;
+        }
+        ++cost.stacks_read;
+        memory.start_touch_log();
         auto frames = read_frames(walker, t, rereads);
         if (frames && !*frames) continue;  // it ended
         if (frames) {
             frames_in_sample += (*frames)->size();
             stack.frames = std::move(**frames);
+            if (reuse && t.task.host_tid != 0)
+                unchanged.remember(key_of(t), stack.frames, memory.touch_log(),
+                                       stack.activity == ThreadActivity::idle);
         } else {
             if (frames.error().kind == ErrorKind::no_such_process) return std::unexpected(frames.error());
             stack.error = frames.error();
+            failed.push_back({sample.threads.size(), t.address, t.ident});
         }
         sample.threads.push_back(std::move(stack));
     }
+    leave_out_ended(failed, sample);
+    if (reuse) unchanged.end_sample();
+    cost.stacks_ns += lap();
     if (options.thread_activity && activity.open_files() > 2 * sample.threads.size() + 8) {
         std::vector<pid_t> live;
         for (const auto& t : sample.threads) live.push_back(t.native_id);

@@ -26,6 +26,24 @@ struct SampleOptions {
     // the sample. Only the GILs' holders are stopped where that is proven enough,
     // else every thread (see pause_proof.hpp, thread_pause.hpp).
     bool pause_threads = false;
+    // For the tests: read every reused stack too, and where the thread provably did not
+    // run meanwhile either, count it stale if it differs (SampleCost::reused_stale).
+    bool check_reused_stacks = false;
+};
+
+// Where a process's sampling time went, summed since attach (for the benchmarks).
+struct SampleCost {
+    std::uint64_t samples = 0;
+    std::uint64_t first_read_ns = 0;      // the batched read each sample starts with
+    std::uint64_t thread_list_ns = 0;     // the thread states, their tasks and names
+    std::uint64_t proc_ns = 0;            // /proc: threads' run counts and states
+    std::uint64_t stacks_ns = 0;          // walking and decoding stacks, reads of new pages included
+    std::uint64_t new_pages_ns = 0;       // of which: reads of pages the snapshot did not hold
+    std::uint64_t new_page_reads = 0;     // how many such reads
+    std::uint64_t stacks_read = 0;        // thread stacks walked
+    std::uint64_t stacks_reused = 0;      // thread stacks reused (the thread had not run)
+    std::uint64_t reused_checked = 0;     // check_reused_stacks: reuses compared with a fresh read
+    std::uint64_t reused_stale = 0;       // of which the fresh read differed: must stay 0
 };
 
 class PythonProcess {
@@ -67,6 +85,8 @@ public:
     std::size_t pages_per_sample() const;
     // What blocking mode's pauses did so far (for the benchmarks and tests).
     const PauseCounts& pause_counts() const;
+    // Where sampling time went so far (for the benchmarks).
+    SampleCost cost() const;
 
 private:
     struct State;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstring>
 #include <fmt/format.h>
@@ -13,8 +14,7 @@ namespace {
 
 // Reads bigger than this (long line tables, big strings) go straight through.
 constexpr std::size_t largest_snapshot_read = 4 * RemoteMemory::page_size;
-// The snapshot's bound: 256 pages (1 MiB) a sample, ample for hundreds of threads.
-constexpr std::size_t max_snapshot_pages = 256;
+constexpr std::size_t max_snapshot_pages = RemoteMemory::max_snapshot_pages;
 
 constexpr RemoteAddress page_of(RemoteAddress address) { return address & ~RemoteAddress(RemoteMemory::page_size - 1); }
 
@@ -54,32 +54,66 @@ Result<void> RemoteMemory::read_direct(RemoteAddress address, std::span<std::byt
 }
 
 const std::byte* RemoteMemory::page_data(RemoteAddress page) const {
-    const std::size_t n = pages_.size();
-    for (std::size_t k = 0; k < n; ++k) {
-        std::size_t i = (last_hit_ + k) % n;
-        if (pages_[i] == page) {
-            last_hit_ = i;
-            used_[i] = true;
-            return page_data_.get() + i * page_size;
-        }
+    // Reads come in runs on one page (a frame's fields, then the next frame beside it).
+    std::size_t i = last_hit_;
+    if (i >= pages_.size() || pages_[i] != page) {
+        auto slot = index_.find(page);
+        if (slot == PageIndex::none) return nullptr;
+        i = slot;
+        last_hit_ = i;
     }
-    return nullptr;
+    used_[i] = true;
+    if (logging_touches_ && touch_mark_[i] != touch_generation_) {
+        touch_mark_[i] = touch_generation_;
+        touched_.push_back(page);
+    }
+    return slot_data(i);
+}
+
+void RemoteMemory::reserve_pages(std::size_t pages) const {
+    pages = std::min(pages, max_snapshot_pages);
+    if (pages <= capacity_pages_) return;
+    std::size_t capacity = std::max<std::size_t>(capacity_pages_, 32);
+    while (capacity < pages) capacity *= 2;
+    capacity = std::min(capacity, max_snapshot_pages);
+    // Not zeroed: a slot is always written before it is read.
+    std::unique_ptr<std::byte[]> bigger(new std::byte[capacity * page_size]);
+    if (page_data_) std::memcpy(bigger.get(), page_data_.get(), pages_.size() * page_size);
+    page_data_ = std::move(bigger);
+    capacity_pages_ = capacity;
+    index_.reserve(capacity);
+}
+
+void RemoteMemory::add_page(RemoteAddress page, bool used) const {
+    index_.insert(page, static_cast<std::uint32_t>(pages_.size()));
+    pages_.push_back(page);
+    used_.push_back(used);
+    if (touch_mark_.size() < pages_.size()) touch_mark_.resize(capacity_pages_, 0);
+    touch_mark_[pages_.size() - 1] = 0;
+    if (used && logging_touches_) {
+        touch_mark_[pages_.size() - 1] = touch_generation_;
+        touched_.push_back(page);
+    }
 }
 
 bool RemoteMemory::load_pages(RemoteAddress first_page, std::size_t count) const {
     // The missing pages of the range, read together: one system call.
-    batch_.clear();
+    wanted_.clear();
     for (std::size_t i = 0; i < count; ++i) {
         RemoteAddress page = first_page + i * page_size;
-        if (page_data(page)) continue;
-        std::byte* slot = page_data_.get() + (pages_.size() + batch_.size()) * page_size;
-        batch_.push_back({page, std::span(slot, page_size)});
+        if (!page_data(page)) wanted_.push_back(page);
     }
+    if (wanted_.empty()) return true;
+    reserve_pages(pages_.size() + wanted_.size());
+    batch_.clear();
+    for (std::size_t i = 0; i < wanted_.size(); ++i)
+        batch_.push_back({wanted_[i], std::span(slot_data(pages_.size() + i), page_size)});
+    auto started = std::chrono::steady_clock::now();
     auto done = read_many(batch_);
-    for (std::size_t i = 0; i < done; ++i) {
-        pages_.push_back(batch_[i].address);
-        used_.push_back(true);
-    }
+    ++page_misses_;
+    page_miss_ns_ += static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
+    for (std::size_t i = 0; i < done; ++i) add_page(batch_[i].address, true);
     return done == batch_.size();
 }
 
@@ -132,35 +166,45 @@ std::size_t RemoteMemory::read_many(std::span<const ReadRequest> requests) const
     return done;
 }
 
-std::size_t RemoteMemory::begin_snapshot(std::span<const ReadRequest> also) const {
-    if (!page_data_) page_data_.reset(new std::byte[max_snapshot_pages * page_size]);  // not zeroed: always written before read
+std::size_t RemoteMemory::begin_snapshot(std::span<const ReadRequest> also,
+                                         std::span<const RemoteAddress> also_pages) const {
     pages_.clear();
     used_.clear();
     last_hit_ = 0;
     snapshot_active_ = true;
 
-    // Last sample's pages and the caller's reads, together. A page that cannot be
-    // read any more (a thread ended and its stack was unmapped) stops the kernel at
-    // that page: it is left out and the rest read on, rather than each of the rest
-    // being read on its own later.
-    std::size_t next_hot = 0;
+    // Last sample's pages and the pages the caller expects, each once.
+    index_.clear();
+    wanted_.clear();
+    for (auto pages : {std::span<const RemoteAddress>(hot_pages_), also_pages})
+        for (auto page : pages) {
+            if (wanted_.size() >= max_snapshot_pages) break;
+            if (index_.find(page) != PageIndex::none) continue;
+            index_.insert(page, 0);
+            wanted_.push_back(page);
+        }
+    index_.clear();
+    reserve_pages(wanted_.size());
+
+    // Those pages and the caller's reads, together. A page that cannot be read any
+    // more (a thread ended and its stack was unmapped) stops the kernel at that page:
+    // it is left out and the rest read on, rather than each of the rest being read
+    // on its own later.
+    std::size_t next = 0;
     for (;;) {
         batch_.clear();
-        for (std::size_t i = next_hot; i < hot_pages_.size(); ++i)
-            batch_.push_back({hot_pages_[i], std::span(page_data_.get() + (pages_.size() + i - next_hot) * page_size,
-                                                       page_size)});
-        const std::size_t hot_in_batch = batch_.size();
+        for (std::size_t i = next; i < wanted_.size(); ++i)
+            batch_.push_back({wanted_[i], std::span(slot_data(pages_.size() + i - next), page_size)});
+        const std::size_t pages_in_batch = batch_.size();
         batch_.insert(batch_.end(), also.begin(), also.end());
         auto done = read_many(batch_);
-        for (std::size_t i = 0; i < std::min(done, hot_in_batch); ++i) {
-            pages_.push_back(hot_pages_[next_hot + i]);
-            used_.push_back(false);  // used only if a read of this sample touches it
-        }
-        if (done >= hot_in_batch) return done - hot_in_batch;
+        for (std::size_t i = 0; i < std::min(done, pages_in_batch); ++i)
+            add_page(wanted_[next + i], false);  // used only if a read of this sample touches it
+        if (done >= pages_in_batch) return done - pages_in_batch;
         // Only an unmapped page is worth reading past; a process that is gone or no
         // longer ours fails every read, and the sample's first read will say so.
         if (last_failure_errno_ != EFAULT) return 0;
-        next_hot += done + 1;  // past the page that failed
+        next += done + 1;  // past the page that failed
     }
 }
 
@@ -169,20 +213,38 @@ void RemoteMemory::refresh_snapshot() const {
         if (used_[i]) used_before_refresh_.push_back(pages_[i]);
     pages_.clear();
     used_.clear();
+    index_.clear();
     last_hit_ = 0;
+}
+
+void RemoteMemory::start_touch_log() const {
+    logging_touches_ = true;
+    touched_.clear();
+    if (++touch_generation_ == 0) {  // wrapped: no slot may look logged already
+        std::fill(touch_mark_.begin(), touch_mark_.end(), 0);
+        touch_generation_ = 1;
+    }
 }
 
 void RemoteMemory::end_snapshot() const {
     snapshot_active_ = false;
+    logging_touches_ = false;
     hot_pages_.clear();
     for (std::size_t i = 0; i < pages_.size(); ++i)
         if (used_[i]) hot_pages_.push_back(pages_[i]);
-    for (auto page : used_before_refresh_)
-        if (hot_pages_.size() < max_snapshot_pages && std::ranges::find(hot_pages_, page) == hot_pages_.end())
-            hot_pages_.push_back(page);
+    if (!used_before_refresh_.empty()) {
+        index_.clear();
+        for (auto page : hot_pages_) index_.insert(page, 0);
+        for (auto page : used_before_refresh_)
+            if (hot_pages_.size() < max_snapshot_pages && index_.find(page) == PageIndex::none) {
+                index_.insert(page, 0);
+                hot_pages_.push_back(page);
+            }
+    }
     used_before_refresh_.clear();
     pages_.clear();
     used_.clear();
+    index_.clear();
 }
 
 }  // namespace pyprofd::sampler

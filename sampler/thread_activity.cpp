@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <optional>
 
 #include <fmt/format.h>
@@ -28,6 +29,19 @@ char parse_stat_state(std::string_view stat_line) {
     return stat_line[close + 2];
 }
 
+std::optional<RunCount> parse_schedstat(std::string_view line) {
+    std::uint64_t values[3];
+    const char* at = line.data();
+    const char* end = line.data() + line.size();
+    for (auto& value : values) {
+        while (at < end && *at == ' ') ++at;
+        auto [next, ec] = std::from_chars(at, end, value);
+        if (ec != std::errc{} || next == at) return std::nullopt;
+        at = next;
+    }
+    return RunCount{values[0], values[1], values[2]};
+}
+
 namespace {
 
 // nullopt when the file could not be read (the thread exited).
@@ -41,52 +55,74 @@ std::optional<ThreadActivity> activity_from(int fd) {
     return state == 'R' ? ThreadActivity::running : ThreadActivity::idle;
 }
 
+// nullopt when the file could not be read (the thread exited); a line that does
+// not parse is an empty reading, which never proves anything.
+std::optional<std::optional<RunCount>> run_count_from(int fd) {
+    char buf[128];
+    ssize_t n = ::pread(fd, buf, sizeof buf, 0);
+    if (n <= 0) return std::nullopt;
+    return parse_schedstat(std::string_view(buf, static_cast<std::size_t>(n)));
+}
+
 }  // namespace
 
 ThreadActivityReader::~ThreadActivityReader() {
     for (auto [tid, fd] : stat_fds_) ::close(fd);
+    for (auto [tid, fd] : schedstat_fds_) ::close(fd);
     if (task_dir_ >= 0) ::close(task_dir_);
 }
 
-int ThreadActivityReader::open_stat(pid_t tid) {
+int ThreadActivityReader::open_file(pid_t tid, const char* file) {
     if (task_dir_ < 0) {
         auto dir = fmt::format("/proc/{}/task", pid_);
         task_dir_ = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (task_dir_ < 0) return -1;
     }
-    char name[32];
-    auto end = fmt::format_to_n(name, sizeof name - 1, "{}/stat", tid).out;
+    char name[48];
+    auto end = fmt::format_to_n(name, sizeof name - 1, "{}/{}", tid, file).out;
     *end = '\0';
     return ::openat(task_dir_, name, O_RDONLY | O_CLOEXEC);
 }
 
-ThreadActivity ThreadActivityReader::read(pid_t tid) {
-    if (tid <= 0) return ThreadActivity::unknown;
-    auto it = stat_fds_.find(tid);
-    if (it != stat_fds_.end()) {
-        if (auto activity = activity_from(it->second)) return *activity;
+template <class Parse>
+auto ThreadActivityReader::read_file(std::unordered_map<pid_t, int>& fds, pid_t tid, const char* file, Parse parse)
+    -> decltype(parse(0)) {
+    auto it = fds.find(tid);
+    if (it != fds.end()) {
+        if (auto value = parse(it->second)) return value;
         // The thread this file was opened for is gone; the id may name a new one.
         ::close(it->second);
-        stat_fds_.erase(it);
+        fds.erase(it);
     }
-    int fd = open_stat(tid);
-    if (fd < 0) return ThreadActivity::unknown;
-    auto activity = activity_from(fd).value_or(ThreadActivity::unknown);
+    int fd = open_file(tid, file);
+    if (fd < 0) return std::nullopt;
+    auto value = parse(fd);
     // The thread ids come from the target's memory: it decides how many files this
     // would hold open, so past a bound they are not kept.
-    if (stat_fds_.size() < max_open_thread_stat_files)
-        stat_fds_.emplace(tid, fd);
+    if (value && fds.size() < max_open_thread_stat_files)
+        fds.emplace(tid, fd);
     else
         ::close(fd);
-    return activity;
+    return value;
+}
+
+ThreadActivity ThreadActivityReader::read(pid_t tid) {
+    if (tid <= 0) return ThreadActivity::unknown;
+    return read_file(stat_fds_, tid, "stat", activity_from).value_or(ThreadActivity::unknown);
+}
+
+std::optional<RunCount> ThreadActivityReader::run_count(pid_t tid) {
+    if (tid <= 0) return std::nullopt;
+    return read_file(schedstat_fds_, tid, "schedstat", run_count_from).value_or(std::nullopt);
 }
 
 void ThreadActivityReader::keep_only(std::span<const pid_t> live) {
-    std::erase_if(stat_fds_, [&](const auto& entry) {
-        if (std::ranges::find(live, entry.first) != live.end()) return false;
-        ::close(entry.second);
-        return true;
-    });
+    for (auto* fds : {&stat_fds_, &schedstat_fds_})
+        std::erase_if(*fds, [&](const auto& entry) {
+            if (std::ranges::find(live, entry.first) != live.end()) return false;
+            ::close(entry.second);
+            return true;
+        });
 }
 
 }  // namespace pyprofd::sampler

@@ -7,6 +7,8 @@
 #include <thread>
 #include <signal.h>
 
+#include <algorithm>
+#include <chrono>
 #include <iostream>
 
 #include "sampler/python_process.hpp"
@@ -137,6 +139,51 @@ TEST_CASE("a code object freed and another made at its address is not named afte
                         }
             }
             CHECK(checked > 30);
+        }
+    }
+}
+
+TEST_CASE("threads that start and end all the time are not read errors, and no sample fails for them") {
+    const int samples = 4000;
+    for (const auto& py : interpreters()) {
+        SUBCASE(py.label.c_str()) {
+            Target target(py, {target_path("brief_threads.py")});
+            REQUIRE(target.ready);
+            auto process = sampler::PythonProcess::attach(target.pid());
+            REQUIRE_MESSAGE(process, process.error().message);
+            int failed = 0, thread_errors = 0, stacks = 0, handling = 0;
+            std::string first_error;
+            for (int i = 0; i < samples; ++i) {
+                std::this_thread::sleep_for(std::chrono::microseconds(200));
+                auto sample = process->sample();
+                if (!sample) {
+                    ++failed;
+                    if (first_error.empty()) first_error = sample.error().message;
+                    continue;
+                }
+                for (const auto& t : sample->threads) {
+                    if (t.error) {
+                        ++thread_errors;
+                        if (first_error.empty()) first_error = t.error->message;
+                        continue;
+                    }
+                    ++stacks;
+                    handling += std::ranges::any_of(t.frames, [](const auto& f) { return f.function().ends_with("handle"); });
+                }
+            }
+            std::cout << "brief threads: " << py.label << ": " << samples << " samples, " << stacks << " stacks ("
+                      << handling << " in a request), " << thread_errors << " thread errors, " << failed
+                      << " failed samples" << (first_error.empty() ? "" : "; first: " + first_error) << "\n";
+            CHECK(handling > samples / 40);  // the threads were seen at work
+            // A thread that ended while it was read is left out, not an error; a list
+            // that changed under the read is read again: at most one failed sample in
+            // 2,000 (the seed's goal, 0.05%; before, up to 22 in 4,000). A thread read
+            // while preempted between linking a new frame and filling it in (3.11 and
+            // 3.12, going from C back into Python, which this target does all the time)
+            // still fails its read now and then, more often on a loaded host (3.12: 0.5%
+            // to 1% of samples at a load average of 12): at most 3%.
+            CHECK(failed * 2000 <= samples);
+            CHECK(thread_errors * 100 <= samples * 3);
         }
     }
 }

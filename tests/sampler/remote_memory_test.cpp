@@ -1,0 +1,121 @@
+// The snapshot a sample reads through: every page it needs in as few system calls
+// as the pages allow, whatever the number of threads, and the right bytes from each.
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "sampler/page_index.hpp"
+#include "sampler/remote_memory.hpp"
+#include "sampler/thread_activity.hpp"
+
+using namespace pyprofd::sampler;
+
+namespace {
+
+constexpr std::uint64_t base = 0x7f0000000000;
+constexpr std::size_t page = RemoteMemory::page_size;
+
+// Memory of `pages` pages in which the 8 bytes at each offset hold the address.
+std::shared_ptr<BufferAddressSpace> addressed_memory(std::size_t pages) {
+    std::vector<std::byte> bytes(pages * page);
+    for (std::size_t at = 0; at < bytes.size(); at += 8) {
+        std::uint64_t address = base + at;
+        std::memcpy(bytes.data() + at, &address, 8);
+    }
+    return std::make_shared<BufferAddressSpace>(base, std::move(bytes));
+}
+
+// What a sample of many threads does: a few reads on each thread's own pages.
+void read_every_page(const RemoteMemory& memory, std::size_t pages) {
+    for (std::size_t p = 0; p < pages; ++p)
+        for (std::size_t at : {8u, 512u, 4000u}) {
+            auto value = memory.read<std::uint64_t>(base + p * page + at);
+            REQUIRE(value);
+            CHECK(*value == base + p * page + at);
+        }
+}
+
+}  // namespace
+
+TEST_CASE("a sample touching 1,500 pages (hundreds of threads) reads them again in one system call") {
+    const std::size_t pages = 1500;
+    RemoteMemory memory(1, addressed_memory(pages));
+    memory.begin_snapshot();
+    read_every_page(memory, pages);
+    memory.end_snapshot();
+    CHECK(memory.snapshot_pages() == pages);
+
+    auto before = memory.syscalls();
+    memory.begin_snapshot();
+    read_every_page(memory, pages);
+    memory.end_snapshot();
+    // IOV_MAX (1024) ranges a call: 1,500 pages are two.
+    CHECK(memory.syscalls() - before == 2);
+    CHECK(memory.page_misses() == pages);  // the first sample's, one miss per page; none since
+}
+
+TEST_CASE("pages handed to begin_snapshot come in its first read, and a read that spans pages is whole") {
+    RemoteMemory memory(1, addressed_memory(64));
+    std::vector<RemoteAddress> expected{base + 10 * page, base + 11 * page, base + 40 * page, base + 10 * page};
+    memory.begin_snapshot({}, expected);
+    auto before = memory.syscalls();
+    std::vector<std::uint64_t> words(page / 8 + 2);
+    REQUIRE(memory.read(base + 11 * page - 8, std::as_writable_bytes(std::span(words))));
+    CHECK(words.front() == base + 11 * page - 8);
+    CHECK(words.back() == base + 12 * page);
+    CHECK(memory.syscalls() - before == 1);  // page 12 only: 10 and 11 came with the first read
+    memory.end_snapshot();
+    CHECK(memory.snapshot_pages() == 3);  // 10, 11 and 12 were used; 40 was not
+}
+
+TEST_CASE("an expected page that is not mapped any more is left out; the others are read") {
+    RemoteMemory memory(1, addressed_memory(8));
+    std::vector<RemoteAddress> expected{base + page, base + 100 * page, base + 3 * page};
+    memory.begin_snapshot({}, expected);
+    auto before = memory.syscalls();
+    CHECK(memory.read<std::uint64_t>(base + page + 16).value_or(0) == base + page + 16);
+    CHECK(memory.read<std::uint64_t>(base + 3 * page + 16).value_or(0) == base + 3 * page + 16);
+    CHECK(memory.syscalls() == before);
+    CHECK(!memory.read<std::uint64_t>(base + 100 * page));
+    memory.end_snapshot();
+}
+
+TEST_CASE("the touch log names each page a walk touched, once") {
+    RemoteMemory memory(1, addressed_memory(16));
+    memory.begin_snapshot();
+    REQUIRE(memory.read<std::uint64_t>(base + 2 * page));
+    memory.start_touch_log();
+    REQUIRE(memory.read<std::uint64_t>(base + 5 * page));
+    REQUIRE(memory.read<std::uint64_t>(base + 5 * page + 64));
+    REQUIRE(memory.read<std::uint64_t>(base + 2 * page + 8));
+    CHECK(memory.touch_log() == std::vector<RemoteAddress>{base + 5 * page, base + 2 * page});
+    memory.start_touch_log();
+    REQUIRE(memory.read<std::uint64_t>(base + 2 * page + 16));
+    CHECK(memory.touch_log() == std::vector<RemoteAddress>{base + 2 * page});
+    memory.end_snapshot();
+}
+
+TEST_CASE("the page index finds every page it holds and no other, across growth") {
+    PageIndex index;
+    for (std::uint32_t i = 0; i < 3000; ++i) index.insert(base + std::uint64_t(i) * 2 * page, i);
+    CHECK(index.size() == 3000);
+    for (std::uint32_t i = 0; i < 3000; ++i) {
+        CHECK(index.find(base + std::uint64_t(i) * 2 * page) == i);
+        CHECK(index.find(base + (std::uint64_t(i) * 2 + 1) * page) == PageIndex::none);
+    }
+    index.clear();
+    CHECK(index.find(base) == PageIndex::none);
+}
+
+TEST_CASE("a schedstat line gives the three counts; anything else gives none") {
+    auto count = parse_schedstat("123456789 4242 17\n");
+    REQUIRE(count);
+    CHECK(count->cpu_ns == 123456789);
+    CHECK(count->wait_ns == 4242);
+    CHECK(count->times_run == 17);
+    CHECK(!parse_schedstat(""));
+    CHECK(!parse_schedstat("12 34"));
+    CHECK(!parse_schedstat("x 1 2"));
+}

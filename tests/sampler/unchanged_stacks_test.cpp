@@ -1,0 +1,101 @@
+// The rules under which a parked thread's stack is reused (unchanged_stacks.hpp),
+// on the real /proc of this test's own threads: one that sleeps throughout, one
+// that runs between samples.
+#include <doctest/doctest.h>
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "sampler/unchanged_stacks.hpp"
+
+using namespace pyprofd::sampler;
+
+namespace {
+
+pid_t this_tid() { return static_cast<pid_t>(::syscall(SYS_gettid)); }
+
+std::vector<Frame> one_frame(const char* function, int line) {
+    auto code = std::make_shared<CodeInfo>();
+    code->function = function;
+    code->filename = "app.py";
+    return {Frame{code, line}};
+}
+
+// A thread that sleeps until told to stop, and says its id.
+struct SleepingThread {
+    std::atomic<pid_t> tid{0};
+    std::atomic<bool> stop{false};
+    std::thread thread{[this] {
+        tid = this_tid();
+        while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }};
+    SleepingThread() {
+        while (tid == 0) std::this_thread::yield();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // asleep now
+    }
+    ~SleepingThread() {
+        stop = true;
+        thread.join();
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a thread that has not run since its stack was read is reused; one that ran is not") {
+    SleepingThread sleeper;
+    ThreadActivityReader activity(::getpid());
+    if (!activity.run_count(sleeper.tid)) {
+        MESSAGE("skipped: this kernel keeps no schedstat, so no stack is ever reused");
+        return;
+    }
+    UnchangedStacks stacks;
+    ThreadKey parked{0x1000, 1, sleeper.tid, 0x5000};
+    ThreadKey running{0x2000, 2, this_tid(), 0x6000};
+    auto frames = one_frame("wait", 10);
+    std::vector<RemoteAddress> pages{0x7000, 0x8000};
+
+    // First sample: nothing known; both read. A new thread has no count taken before
+    // its read, so it is not reusable after one sample either.
+    stacks.start_sample(activity);
+    CHECK(!stacks.unchanged(parked));
+    stacks.remember(parked, frames, pages, true);
+    stacks.remember(running, frames, pages, false);
+    stacks.end_sample();
+
+    // Second: counts taken now vouch for what this sample reads.
+    stacks.start_sample(activity);
+    CHECK(!stacks.unchanged(parked));
+    std::vector<RemoteAddress> again;
+    stacks.pages_to_read_again(again);
+    CHECK(again.size() == 4);  // neither is proven yet: both threads' pages come back
+    stacks.remember(parked, frames, pages, true);
+    stacks.remember(running, frames, pages, false);
+    stacks.end_sample();
+
+    // Third: the sleeper has not been put on a CPU since (it sleeps 200 ms at a time).
+    stacks.start_sample(activity);
+    const auto* reused = stacks.unchanged(parked);
+    REQUIRE(reused);
+    CHECK(reused->front().line == 10);
+    CHECK(!stacks.unchanged(running));  // it was on a CPU when its state was read
+    again.clear();
+    stacks.pages_to_read_again(again);
+    CHECK(again.size() == 2);  // only the running thread's pages
+    // Another thread in the same thread state, or the same one with another frame: no.
+    CHECK(!stacks.unchanged({0x1000, 3, sleeper.tid, 0x5000}));
+    CHECK(!stacks.unchanged({0x1000, 1, sleeper.tid, 0x5008}));
+    stacks.remember(running, frames, pages, false);
+    stacks.end_sample();
+
+    // Woken: its count moves, and its stack is read again.
+    sleeper.stop = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    stacks.start_sample(activity);
+    CHECK(!stacks.unchanged(parked));
+    stacks.end_sample();
+    CHECK(stacks.size() == 0);  // neither was met in that sample: both forgotten
+}
