@@ -84,8 +84,12 @@ Result<void> ThreadPause::stop(std::span<const pid_t> tids, StragglerThreads& st
     seized.reserve(tids.size());
     stragglers.settle();
     // Seize and interrupt all before waiting for any, so the threads stop together.
+    bool straggler_asked = false;
     for (pid_t tid : tids) {
-        if (stragglers.contains(tid)) continue;  // seized already, its interrupt pending
+        if (stragglers.contains(tid)) {  // seized already, its interrupt pending: it runs
+            straggler_asked = true;
+            continue;
+        }
         if (::ptrace(PTRACE_SEIZE, tid, nullptr, nullptr) != 0) {
             if (errno != ESRCH && first_errno == 0) first_errno = errno;
             continue;
@@ -106,7 +110,9 @@ Result<void> ThreadPause::stop(std::span<const pid_t> tids, StragglerThreads& st
                 break;
         }
     }
-    if (late.empty() && stragglers.size() == 0) return {};
+    // A straggler not asked for does not matter: the caller stops only threads it
+    // needs stopped (and pausing every thread asks for every one).
+    if (late.empty() && !straggler_asked) return {};
     // The threads held so far run on as the pause goes; this sample is not exact.
     auto what = late.empty()
                     ? fmt::format("process {}: {} thread(s) interrupted by an earlier sample have still not stopped",
