@@ -16,8 +16,10 @@
 #include "sampler/code_cache.hpp"
 #include "sampler/debug_offsets.hpp"
 #include "sampler/frame_walker.hpp"
+#include "sampler/gil_holders.hpp"
 #include "sampler/local_buffers.hpp"
 #include "sampler/object_reader.hpp"
+#include "sampler/pause_proof.hpp"
 #include "sampler/proc_files.hpp"
 #include "sampler/pthread_tid.hpp"
 #include "sampler/remote_limits.hpp"
@@ -124,6 +126,10 @@ struct PythonProcess::State {
     ThreadNames names;
     ThreadActivityReader activity;
     StragglerThreads stragglers;  // blocking mode: threads a pause left seized, not stopped yet
+    // Blocking mode: the thread each thread state was on in the last sample read, and
+    // what the pauses did (see pause_proof.hpp).
+    ThreadStateTasks state_tasks;
+    PauseCounts pause_counts;
     // Parked threads' stacks, reused while they provably do not run (not in blocking mode).
     UnchangedStacks unchanged;
     SampleCost cost;
@@ -155,12 +161,19 @@ struct PythonProcess::State {
     struct ThreadFacts {
         std::unordered_map<pid_t, ThreadActivity> activity_before_pause;  // blocking mode
         bool paused = false;
+        // Blocking mode: which threads are stopped (holders_only: the reads must be
+        // proven exact after), and why every thread is where it is.
+        PauseStage stage = PauseStage::all_before;
+        PauseDoubt doubt = PauseDoubt::none;
         bool gil_known = false;
         RemoteAddress gil_holder = 0;
     };
-    // Blocking mode: every thread paused (and what each was doing before); else none.
-    Result<std::optional<ThreadPause>> pause_threads(const SampleOptions& options,
-                                                     std::unordered_map<pid_t, ThreadActivity>& activity_before_pause);
+    // Blocking mode: the GILs' holders paused where that proves enough, else every
+    // thread (and what each was doing before); else none.
+    Result<std::optional<ThreadPause>> pause_threads(const SampleOptions& options, ThreadFacts& facts);
+    GilHolders gil_holders() const { return GilHolders(layout, runtime, interp_head, current_thread); }
+    // Everything of a sample but the pause.
+    Result<StackSample> read_sample(const SampleOptions& options, ThreadFacts& facts);
     // Which task each thread state is (see process_tasks.hpp), and the threads' names.
     void learn_threads(std::vector<ThreadStateInfo>& states, const SampleOptions& options);
     void find_tasks(std::vector<ThreadStateInfo>& states);
@@ -427,6 +440,7 @@ const Layout& PythonProcess::layout() const { return s_->layout; }
 LayoutSource PythonProcess::layout_source() const { return s_->layout_source; }
 std::uint64_t PythonProcess::memory_reads() const { return s_->memory.syscalls(); }
 std::size_t PythonProcess::pages_per_sample() const { return s_->memory.snapshot_pages(); }
+const PauseCounts& PythonProcess::pause_counts() const { return s_->pause_counts; }
 SampleCost PythonProcess::cost() const {
     SampleCost c = s_->cost;
     c.new_pages_ns = s_->memory.page_miss_ns();
@@ -438,14 +452,31 @@ bool PythonProcess::exited() const { return s_->identity && s_->identity->exited
 
 bool PythonProcess::program_replaced() const { return s_->identity && s_->identity->program_replaced(); }
 
-Result<std::optional<ThreadPause>> PythonProcess::State::pause_threads(
-    const SampleOptions& options, std::unordered_map<pid_t, ThreadActivity>& activity_before_pause) {
+Result<std::optional<ThreadPause>> PythonProcess::State::pause_threads(const SampleOptions& options,
+                                                                       ThreadFacts& facts) {
     if (!options.pause_threads) return std::nullopt;
     // Whether a thread was running must be read before pausing it (a paused thread
     // is in tracing stop, which says nothing of what it was doing).
     if (options.thread_activity)
         if (auto tids = list_threads(pid))
-            for (pid_t tid : *tids) activity_before_pause[tid] = activity.read(tid);
+            for (pid_t tid : *tids) facts.activity_before_pause[tid] = activity.read(tid);
+    // Stop the GILs' holders only, where the last sample placed them on their threads
+    // (pause_proof.hpp); if a GIL moved on meanwhile, stop the rest too.
+    const auto holders = gil_holders().read(memory);
+    if (auto some = holders_to_stop(holders, state_tasks)) {
+        auto paused = ThreadPause::pause_threads(pid, *some, stragglers);
+        if (!paused) return std::unexpected(paused.error());
+        facts.doubt = doubt_about(gil_holders().read(memory), state_tasks, paused->paused());
+        if (facts.doubt == PauseDoubt::none) {
+            facts.stage = PauseStage::holders_only;
+            return std::move(*paused);
+        }
+        facts.stage = PauseStage::all_after_stop;
+        if (auto ok = paused->pause_the_rest(stragglers); !ok) return std::unexpected(ok.error());
+        return std::move(*paused);
+    }
+    facts.doubt = doubt_about(holders, state_tasks, {});
+    facts.stage = PauseStage::all_before;
     auto paused = ThreadPause::pause_all(pid, stragglers);
     if (!paused) return std::unexpected(paused.error());
     return std::move(*paused);
@@ -519,6 +550,12 @@ void PythonProcess::State::find_tasks(std::vector<ThreadStateInfo>& states) {
 
 void PythonProcess::State::learn_threads(std::vector<ThreadStateInfo>& states, const SampleOptions& options) {
     find_tasks(states);
+    if (options.pause_threads) {
+        std::vector<ThreadStateTasks::Entry> entries;
+        entries.reserve(states.size());
+        for (const auto& t : states) entries.push_back({t.address, t.ident, t.task.host_tid});
+        state_tasks.assign(entries);
+    }
     if (options.thread_names && !states.empty()) {
         std::vector<std::uint64_t> idents;
         for (const auto& t : states) idents.push_back(t.ident);
@@ -583,6 +620,36 @@ void PythonProcess::State::check_reused_stack(const FrameWalker& walker, const T
 }
 
 Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
+    auto& cost = s_->cost;
+    ++cost.samples;
+    const auto pause_start = std::chrono::steady_clock::now();
+    State::ThreadFacts facts;
+    auto pause = s_->pause_threads(options, facts);
+    if (!pause) return std::unexpected(pause.error());
+    facts.paused = pause->has_value();
+    cost.proc_ns += static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - pause_start).count());
+    auto sample = s_->read_sample(options, facts);
+    if (!facts.paused) return sample;
+    auto& held = **pause;
+    if (facts.stage == PauseStage::holders_only) {
+        // Proven exact only if every GIL's word still names a stopped thread now that
+        // every read is done (pause_proof.hpp); else read it all again, all stopped.
+        facts.doubt = doubt_about(s_->gil_holders().read(s_->memory), s_->state_tasks, held.paused());
+        if (facts.doubt != PauseDoubt::none) {
+            facts.stage = PauseStage::all_after_reads;
+            if (auto ok = held.pause_the_rest(s_->stragglers); !ok) return std::unexpected(ok.error());
+            sample = s_->read_sample(options, facts);
+        }
+    }
+    s_->pause_counts.add(facts.stage, facts.doubt, held.paused().size());
+    if (sample)
+        sample->pause = PauseReport{.threads_stopped = held.paused().size(),
+                                    .all_threads = facts.stage != PauseStage::holders_only};
+    return sample;
+}
+
+Result<StackSample> PythonProcess::State::read_sample(const SampleOptions& options, ThreadFacts& facts) {
     using Clock = std::chrono::steady_clock;
     auto mark = Clock::now();
     auto lap = [&mark] {
@@ -591,21 +658,15 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
         mark = now;
         return static_cast<std::uint64_t>(ns);
     };
-    auto& cost = s_->cost;
-    ++cost.samples;
-    State::ThreadFacts facts;
-    auto pause = s_->pause_threads(options, facts.activity_before_pause);
-    if (!pause) return std::unexpected(pause.error());
-    facts.paused = pause->has_value();
     // Parked threads' stacks are reused on the proof of their run counts, which must
     // be read before any memory of this sample (see unchanged_stacks.hpp).
     const bool reuse = !facts.paused && options.thread_activity;
-    s_->pages_again.clear();
+    pages_again.clear();
     if (reuse) {
-        s_->unchanged.start_sample(s_->activity);
-        s_->unchanged.pages_to_read_again(s_->pages_again);
+        unchanged.start_sample(activity);
+        unchanged.pages_to_read_again(pages_again);
     } else {
-        s_->unchanged.clear();
+        unchanged.clear();
     }
     cost.proc_ns += lap();
     // One read brings back last sample's pages and those of threads that ran, checks
@@ -613,20 +674,20 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
     struct SnapshotScope {
         const RemoteMemory& memory;
         ~SnapshotScope() { memory.end_snapshot(); }
-    } snapshot{s_->memory};
-    if (auto ok = s_->begin_snapshot(); !ok) return std::unexpected(ok.error());
+    } snapshot{memory};
+    if (auto ok = begin_snapshot(); !ok) return std::unexpected(ok.error());
     cost.first_read_ns += lap();
 
-    auto states = s_->thread_states_settled();
+    auto states = thread_states_settled();
     if (!states) return std::unexpected(states.error());
-    s_->learn_threads(*states, options);
-    facts.gil_known = s_->layout.gil != GilModel::current_thread_symbol || s_->current_thread.has_value();
-    if (!states->empty()) facts.gil_holder = s_->gil_holder(states->front().interpreter);
+    learn_threads(*states, options);
+    facts.gil_known = layout.gil != GilModel::current_thread_symbol || current_thread.has_value();
+    if (!states->empty()) facts.gil_holder = gil_holder(states->front().interpreter);
     cost.thread_list_ns += lap();
 
     // Each thread's ids, name and GIL, and either its unchanged stack or its activity.
     StackSample sample;
-    std::vector<const std::vector<Frame>*> unchanged(states->size(), nullptr);
+    std::vector<const std::vector<Frame>*> reused(states->size(), nullptr);
     std::vector<ThreadStack> stacks;
     stacks.reserve(states->size());
     auto key_of = [](const ThreadStateInfo& t) {
@@ -634,19 +695,19 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
     };
     for (std::size_t i = 0; i < states->size(); ++i) {
         const auto& t = (*states)[i];
-        stacks.push_back(s_->thread_stack(t, facts));
-        if (reuse && t.task.host_tid != 0) unchanged[i] = s_->unchanged.unchanged(key_of(t));
-        if (unchanged[i])
+        stacks.push_back(thread_stack(t, facts));
+        if (reuse && t.task.host_tid != 0) reused[i] = unchanged.unchanged(key_of(t));
+        if (reused[i])
             stacks.back().activity = ThreadActivity::idle;  // off a CPU, and not put on one since
         else if (options.thread_activity)
-            stacks.back().activity = s_->thread_activity(stacks.back().native_id, facts);
+            stacks.back().activity = thread_activity(stacks.back().native_id, facts);
     }
     cost.proc_ns += lap();
 
-    FrameWalker walker(*s_->reader, *s_->codes);
+    FrameWalker walker(*reader, *codes);
     std::size_t frames_in_sample = 0;
     std::size_t rereads = 0;
-    std::vector<State::FailedThread> failed;
+    std::vector<FailedThread> failed;
     for (std::size_t i = 0; i < states->size(); ++i) {
         const auto& t = (*states)[i];
         ThreadStack& stack = stacks[i];
@@ -657,23 +718,23 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
             sample.threads.push_back(std::move(stack));
             continue;
         }
-        if (unchanged[i]) {
+        if (reused[i]) {
             ++cost.stacks_reused;
-            if (options.check_reused_stacks) s_->check_reused_stack(walker, t, key_of(t), *unchanged[i]);
-            stack.frames = *unchanged[i];
+            if (options.check_reused_stacks) check_reused_stack(walker, t, key_of(t), *reused[i]);
+            stack.frames = *reused[i];
             frames_in_sample += stack.frames.size();
             sample.threads.push_back(std::move(stack));
             continue;
         }
         ++cost.stacks_read;
-        s_->memory.start_touch_log();
-        auto frames = s_->read_frames(walker, t, rereads);
+        memory.start_touch_log();
+        auto frames = read_frames(walker, t, rereads);
         if (frames && !*frames) continue;  // it ended
         if (frames) {
             frames_in_sample += (*frames)->size();
             stack.frames = std::move(**frames);
             if (reuse && t.task.host_tid != 0)
-                s_->unchanged.remember(key_of(t), stack.frames, s_->memory.touch_log(),
+                unchanged.remember(key_of(t), stack.frames, memory.touch_log(),
                                        stack.activity == ThreadActivity::idle);
         } else {
             if (frames.error().kind == ErrorKind::no_such_process) return std::unexpected(frames.error());
@@ -682,17 +743,17 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
         }
         sample.threads.push_back(std::move(stack));
     }
-    s_->leave_out_ended(failed, sample);
-    if (reuse) s_->unchanged.end_sample();
+    leave_out_ended(failed, sample);
+    if (reuse) unchanged.end_sample();
     cost.stacks_ns += lap();
-    if (options.thread_activity && s_->activity.open_files() > 2 * sample.threads.size() + 8) {
+    if (options.thread_activity && activity.open_files() > 2 * sample.threads.size() + 8) {
         std::vector<pid_t> live;
         for (const auto& t : sample.threads) live.push_back(t.native_id);
-        s_->activity.keep_only(live);
+        activity.keep_only(live);
     }
     // Alive now means alive through every read above: its PID was not reused meanwhile.
-    if (s_->identity && s_->identity->exited())
-        return fail(ErrorKind::no_such_process, fmt::format("process {} has exited", s_->pid));
+    if (identity && identity->exited())
+        return fail(ErrorKind::no_such_process, fmt::format("process {} has exited", pid));
     return sample;
 }
 

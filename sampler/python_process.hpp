@@ -10,6 +10,7 @@
 
 #include "sampler/address_space.hpp"
 #include "sampler/layout.hpp"
+#include "sampler/pause_proof.hpp"
 #include "sampler/python_binary.hpp"
 #include "sampler/python_version.hpp"
 #include "sampler/stack_trace.hpp"
@@ -21,8 +22,9 @@ enum class LayoutSource { builtin_table, debug_offsets };
 struct SampleOptions {
     bool thread_names = true;     // read threading's names (cached; refreshed for new threads)
     bool thread_activity = true;  // read each thread's state from /proc
-    // Blocking mode: pause every thread for the sample (exact stacks, costs the
-    // target a stop per sample; see thread_pause.hpp).
+    // Blocking mode: the stacks read are exact, as if every thread were stopped for
+    // the sample. Only the GILs' holders are stopped where that is proven enough,
+    // else every thread (see pause_proof.hpp, thread_pause.hpp).
     bool pause_threads = false;
     // For the tests: read every reused stack too, and where the thread provably did not
     // run meanwhile either, count it stale if it differs (SampleCost::reused_stale).
@@ -81,6 +83,8 @@ public:
     std::uint64_t memory_reads() const;
     // Memory pages the last sample read (for the benchmarks).
     std::size_t pages_per_sample() const;
+    // What blocking mode's pauses did so far (for the benchmarks and tests).
+    const PauseCounts& pause_counts() const;
     // Where sampling time went so far (for the benchmarks).
     SampleCost cost() const;
 

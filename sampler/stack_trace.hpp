@@ -34,8 +34,17 @@ struct ThreadStack {
     std::optional<Error> error;   // set when this thread's stack could not be read
 };
 
+// Blocking mode: how many threads a sample stopped.
+struct PauseReport {
+    std::size_t threads_stopped = 0;
+    // Every thread was stopped, because stopping the GILs' holders alone could not be
+    // proven enough (sampler/pause_proof.hpp); else only the holders were.
+    bool all_threads = true;
+};
+
 struct StackSample {
     std::vector<ThreadStack> threads;
+    std::optional<PauseReport> pause;  // in blocking mode
 };
 
 const char* to_string(ThreadActivity activity);
