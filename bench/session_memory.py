@@ -4,9 +4,13 @@ end-to-end scenario (tests/targets/flask_app.py) while a paced client requests
 several of its URLs (found, not found, wrong method, with and without a query, so
 that the stacks vary). Every few minutes, and at 10, 30 and 60 minutes, prints the
 daemon's RSS (VmRSS) and peak RSS (VmHWM), the session's samples and share on
-schedule, its unique stacks (lines of /sessions/ID/folded), its errors, and the
-daemon's CPU. What it shows: the daemon's memory follows the unique stacks, which
-level off, not the time the session has run. Asserts nothing.
+schedule, its unique stacks (lines of /sessions/ID/folded, the threads merged),
+the stacks its profile holds (lines of its checkpoint in the daemon's state
+directory: a root frame per thread, so that a graph by thread can be drawn), its
+errors, and the daemon's CPU. What to look for: the daemon's memory follows the
+stacks held, not the time the session has run; on a thread-per-request server
+every new thread brings its stacks anew, so those grow with the requests served
+until limits.max_profile_stacks (100,000) caps them. Asserts nothing.
 
 The target, the client and the daemon run at nice 10, so that a shared 2-core
 machine stays usable during the hour; the client is paced (REQUESTS_PER_S, default
@@ -108,13 +112,25 @@ def unique_stacks(daemon, sid):
     return sum(1 for line in body.splitlines() if line.strip())
 
 
+def held_stacks(state_dir, sid):
+    """Lines of the session's last checkpoint in the daemon's state directory: the
+    stacks its profile holds, a root frame per thread (what /folded shows merges the
+    threads), or None before the first checkpoint."""
+    try:
+        with open(os.path.join(state_dir, "sessions", sid + ".folded"), "rb") as f:
+            return sum(1 for line in f if line.strip())
+    except OSError:
+        return None
+
+
 def main():
     os.nice(10)  # inherited by the daemon, the target and the client
     work = tempfile.mkdtemp(prefix="pyprofd-session-memory-")
     config = os.path.join(work, "memory.yaml")
     with open(config, "w") as f:
         f.write("limits: {max_duration_s: %d}\n" % (MINUTES * 60 + 600))
-    daemon = Daemon(PYPROFD, ["--config", config, "--listen", "127.0.0.1:0", "--state-dir", os.path.join(work, "state")],
+    state_dir = os.path.join(work, "state")
+    daemon = Daemon(PYPROFD, ["--config", config, "--listen", "127.0.0.1:0", "--state-dir", state_dir],
                     os.path.join(work, "daemon.log"))
     app_port = free_port()
     app = subprocess.Popen([PYTHON, os.path.join(SOURCE, "tests/targets/flask_app.py"), str(app_port)],
@@ -139,9 +155,11 @@ def main():
         print("pyprofd %s: one session at %d Hz for %g min on Flask (%s, pid %d) under %g requests/s, nice 10"
               % (PYPROFD, RATE_HZ, MINUTES, PYTHON, app.pid, REQUESTS_PER_S))
         print("daemon RSS before the session: %.1f MiB" % (rss_idle / 1024))
-        print("%7s %9s %9s %10s %8s %8s %9s %7s %7s %9s %8s" %
-              ("minute", "RSS MiB", "HWM MiB", "samples", "on sch.", "stacks", "KiB/stk", "f.samp", "t.err", "cpu %",
-               "requests"), flush=True)
+        print("stacks: unique stacks (lines of /folded, threads merged); held: the stacks the profile holds, a root "
+              "frame per thread (lines of its last checkpoint); KiB/held: RSS above the idle daemon's per held stack")
+        print("%7s %8s %8s %10s %8s %7s %7s %8s %7s %6s %7s %9s" %
+              ("minute", "RSS MiB", "HWM MiB", "samples", "on sch.", "stacks", "held", "KiB/held", "f.samp", "t.err",
+               "cpu %", "requests"), flush=True)
         step = 300 if MINUTES >= 30 else 60 if MINUTES >= 5 else 15
         marks = sorted(set([t for t in range(step, int(duration) + 1, step)] + [t * 60 for t in (10, 30, 60) if t * 60 <= duration]))
         if not marks or marks[-1] < duration:
@@ -153,14 +171,14 @@ def main():
             rss, hwm = status_kib(dpid, "VmRSS"), status_kib(dpid, "VmHWM")
             now, cpu = time.monotonic(), cpu_seconds(dpid)
             _, _, s = daemon.request("GET", "/sessions/" + sid)
-            stacks = unique_stacks(daemon, sid)
+            stacks, held = unique_stacks(daemon, sid), held_stacks(state_dir, sid)
             on_schedule = s["samples"] / max(1, s["elapsed_s"] * RATE_HZ)
             share = (cpu - cpu_before) / max(1e-9, now - when_before)
             cpu_before, when_before = cpu, now
-            rows.append((mark, rss, stacks))
-            print("%7.1f %9.1f %9.1f %10d %7.1f%% %8s %9s %7d %7d %8.1f%% %8d" %
+            rows.append((mark, rss, stacks, held))
+            print("%7.1f %8.1f %8.1f %10d %7.1f%% %7s %7s %8s %7d %6d %6.1f%% %9d" %
                   (mark / 60, rss / 1024, hwm / 1024, s["samples"], 100 * on_schedule, stacks if stacks is not None else "?",
-                   "%.2f" % ((rss - rss_idle) / stacks) if stacks else "?",
+                   held if held is not None else "?", "%.2f" % ((rss - rss_idle) / held) if held else "?",
                    s["errors"]["failed_samples"], s["errors"]["thread_errors"], 100 * share, client.done), flush=True)
         final = None
         deadline = time.monotonic() + 60
@@ -176,16 +194,16 @@ def main():
               (final["state"], final["samples"], expected, 100 * final["samples"] / max(1, expected),
                final["errors"]["failed_samples"], final["errors"]["thread_errors"], final["lag_ms"]["mean"],
                final["lag_ms"]["max"]))
-        print("      unique stacks %s, daemon RSS %.1f MiB (peak %.1f MiB), daemon CPU %.1f s = %.1f µs per sample, "
+        print("      unique stacks %s, held %s, daemon RSS %.1f MiB (peak %.1f MiB), daemon CPU %.1f s = %.1f µs per sample, "
               "requests %d (%d failed)%s" %
-              (unique_stacks(daemon, sid), status_kib(dpid, "VmRSS") / 1024, status_kib(dpid, "VmHWM") / 1024, cpu_total,
+              (unique_stacks(daemon, sid), held_stacks(state_dir, sid), status_kib(dpid, "VmRSS") / 1024, status_kib(dpid, "VmHWM") / 1024, cpu_total,
                1e6 * cpu_total / max(1, final["samples"]), client.done, client.failed,
                ", truncated: %s" % final["truncated"] if "truncated" in final else ""))
         if len(rows) >= 2:  # from the 10-minute mark (or the first) to the end
-            m0, r0, k0 = next((r for r in rows if r[0] >= 600 and r is not rows[-1]), rows[0])
-            m1, r1, k1 = rows[-1]
-            print("      from minute %.1f to %.1f: RSS %+.1f MiB, unique stacks %+d" %
-                  (m0 / 60, m1 / 60, (r1 - r0) / 1024, (k1 or 0) - (k0 or 0)))
+            m0, r0, k0, h0 = next((r for r in rows if r[0] >= 600 and r is not rows[-1]), rows[0])
+            m1, r1, k1, h1 = rows[-1]
+            print("      from minute %.1f to %.1f: RSS %+.1f MiB, unique stacks %+d, held %+d" %
+                  (m0 / 60, m1 / 60, (r1 - r0) / 1024, (k1 or 0) - (k0 or 0), (h1 or 0) - (h0 or 0)))
     finally:
         if client:
             client.stopping.set()
