@@ -11,7 +11,7 @@ median over ROUNDS of:
   less its CPU when it announced sampling, from /proc), / samples; and with the
   attach included;
 - the target's throughput (the busy threads' increments per second) during the
-  recording, against the SECONDS just before it without one;
+  recording, against the mean of SECONDS/2 just before it and SECONDS/2 just after;
 - errors: what record reports (failed samples and thread errors together).
 
 Prints figures and the ratio new / baseline; asserts nothing.
@@ -93,7 +93,7 @@ def record(binary, target, blocking, rate, output):
     command = [binary, "record", "--pid", str(target.process.pid), "--rate", str(rate), "--duration", str(SECONDS),
                "-o", output, "--blocking" if blocking else "--nonblocking"]
     quiet_start = time.monotonic()
-    time.sleep(SECONDS)
+    time.sleep(SECONDS / 2)
     quiet_end = time.monotonic()
     child = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     announced = {}
@@ -119,7 +119,11 @@ def record(binary, target, blocking, rate, output):
     samples, errors = int(m.group(1)), int(m.group(2))
     cpu_total = usage.ru_utime + usage.ru_stime
     cpu_sampling = cpu_total - (announced["cpu"] or 0)
-    quiet = target.throughput(quiet_start, quiet_end)
+    after_start = time.monotonic()
+    time.sleep(SECONDS / 2)
+    after = target.throughput(after_start, time.monotonic())
+    before = target.throughput(quiet_start, quiet_end)
+    quiet = (before + after) / 2 if before and after else None
     # The recording's window: from its announcement to the end of its duration.
     during = target.throughput(announced["at"] + 0.25, min(ended, announced["at"] + SECONDS))
     return {

@@ -13,8 +13,8 @@ for each session, and the median over ROUNDS:
 - thread errors and failed samples (the session's JSON);
 - the daemon's CPU per sample (/proc/PID/stat before and after the session), and
   its share of a core;
-- ab's requests per second without a session (the SECONDS just before) and during
-  it, and their ratio.
+- ab's requests per second without a session (the mean of SECONDS/2 just before
+  and SECONDS/2 just after) and during it, and their ratio.
 
 Prints figures and the ratio new / baseline; asserts nothing.
 
@@ -60,7 +60,7 @@ def ab(url, seconds):
 
 def session_run(daemon, app_pid, url):
     """One quiet window, then one session under the same load; its figures."""
-    quiet_rps, _ = ab(url, SECONDS)
+    before_rps, _ = ab(url, SECONDS / 2)
     dpid = daemon.process.pid
     cpu_before = cpu_seconds(dpid)
     status, _, session = daemon.request("POST", "/sessions", {"pid": app_pid, "rate_hz": RATE_HZ, "duration_s": SECONDS})
@@ -73,6 +73,8 @@ def session_run(daemon, app_pid, url):
     if s is None:
         print("    the session did not end", flush=True)
         return {}
+    after_rps, _ = ab(url, SECONDS / 2)
+    quiet_rps = (before_rps + after_rps) / 2 if before_rps and after_rps else None
     wanted = RATE_HZ * SECONDS
     return {
         "samples": s["samples"],
