@@ -10,7 +10,8 @@ directory: a root frame per thread, so that a graph by thread can be drawn), its
 errors, and the daemon's CPU. What to look for: the daemon's memory follows the
 stacks held, not the time the session has run; on a thread-per-request server
 every new thread brings its stacks anew, so those grow with the requests served
-until limits.max_profile_stacks (100,000) caps them. Asserts nothing.
+until one of the profile's limits (limits.max_profile_stacks, _frames, _label_mb)
+caps them, and later samples of new stacks count under [truncated]. Asserts nothing.
 
 The target, the client and the daemon run at nice 10, so that a shared 2-core
 machine stays usable during the hour; the client is paced (REQUESTS_PER_S, default
@@ -157,9 +158,10 @@ def main():
         print("daemon RSS before the session: %.1f MiB" % (rss_idle / 1024))
         print("stacks: unique stacks (lines of /folded, threads merged); held: the stacks the profile holds, a root "
               "frame per thread (lines of its last checkpoint); KiB/held: RSS above the idle daemon's per held stack")
-        print("%7s %8s %8s %10s %8s %7s %7s %8s %7s %6s %7s %9s" %
-              ("minute", "RSS MiB", "HWM MiB", "samples", "on sch.", "stacks", "held", "KiB/held", "f.samp", "t.err",
-               "cpu %", "requests"), flush=True)
+        print("truncated: samples counted under [truncated] once the profile reached one of its limits (limits.max_profile_*)")
+        print("%7s %8s %8s %10s %8s %7s %7s %8s %9s %7s %6s %7s %9s" %
+              ("minute", "RSS MiB", "HWM MiB", "samples", "on sch.", "stacks", "held", "KiB/held", "truncated", "f.samp",
+               "t.err", "cpu %", "requests"), flush=True)
         step = 300 if MINUTES >= 30 else 60 if MINUTES >= 5 else 15
         marks = sorted(set([t for t in range(step, int(duration) + 1, step)] + [t * 60 for t in (10, 30, 60) if t * 60 <= duration]))
         if not marks or marks[-1] < duration:
@@ -176,9 +178,10 @@ def main():
             share = (cpu - cpu_before) / max(1e-9, now - when_before)
             cpu_before, when_before = cpu, now
             rows.append((mark, rss, stacks, held))
-            print("%7.1f %8.1f %8.1f %10d %7.1f%% %7s %7s %8s %7d %6d %6.1f%% %9d" %
+            print("%7.1f %8.1f %8.1f %10d %7.1f%% %7s %7s %8s %9d %7d %6d %6.1f%% %9d" %
                   (mark / 60, rss / 1024, hwm / 1024, s["samples"], 100 * on_schedule, stacks if stacks is not None else "?",
                    held if held is not None else "?", "%.2f" % ((rss - rss_idle) / held) if held else "?",
+                   s.get("truncated", {}).get("samples", 0),
                    s["errors"]["failed_samples"], s["errors"]["thread_errors"], 100 * share, client.done), flush=True)
         final = None
         deadline = time.monotonic() + 60
