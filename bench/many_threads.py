@@ -63,10 +63,17 @@ class Target:
             self.points.append((float(when), int(total)))
 
     def throughput(self, start, end):
-        """Increments per second between two monotonic times (the nearest points inside)."""
-        inside = [p for p in list(self.points) if start <= p[0] <= end]
+        """Increments per second between two monotonic times: from the points inside,
+        or, when fewer than two came (a target paused throughout prints nothing), from
+        the nearest points around them."""
+        points = list(self.points)
+        inside = [p for p in points if start <= p[0] <= end]
         if len(inside) < 2:
-            return None
+            before = [p for p in points if p[0] < start]
+            after = [p for p in points if p[0] > end]
+            if not before or not after:
+                return None
+            inside = [before[-1], after[0]]
         (t0, c0), (t1, c1) = inside[0], inside[-1]
         return (c1 - c0) / (t1 - t0)
 
@@ -126,16 +133,18 @@ def record(binary, target, blocking, rate, output):
     quiet = (before + after) / 2 if before and after else None
     # The recording's window: from its announcement to the end of its duration.
     during = target.throughput(announced["at"] + 0.25, min(ended, announced["at"] + SECONDS))
+    if samples == 0:  # say why (record gave up, say)
+        print("    no samples: %s" % " | ".join(l.strip() for l in lines[-3:]), flush=True)
     return {
         "on_schedule": 100.0 * samples / (rate * SECONDS),
         "behind": float(m.group(3)) if m.group(3) else None,
-        "cpu_us": 1e6 * cpu_sampling / max(1, samples),
-        "cpu_total_us": 1e6 * cpu_total / max(1, samples),
+        "cpu_us": 1e6 * cpu_sampling / samples if samples else None,
+        "cpu_total_us": 1e6 * cpu_total / samples if samples else None,
         "attach_ms": 1e3 * (announced["cpu"] or 0),
-        "throughput": 100.0 * during / quiet if during and quiet else None,
+        "throughput": 100.0 * during / quiet if during is not None and quiet else None,
         "samples": samples,
         "errors": errors,
-        "errors_per_1k": 1000.0 * errors / max(1, samples),
+        "errors_per_1k": 1000.0 * errors / samples if samples else None,
     }
 
 
