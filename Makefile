@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc)
 # two test runs at once would make the timing-sensitive tests race each other.
 .NOTPARALLEL:
 
-.PHONY: all deps test-deps build run test test-optimised test-asan bench clean
+.PHONY: all deps test-deps build run test test-optimised test-asan bench bench-memory clean
 
 all: build
 
@@ -46,12 +46,27 @@ test-asan: test-deps
 	./build-asan/tests/list_interpreters
 	ctest --preset asan -j $(JOBS)
 
+# The benches that compare builds run the new one (./build/pyprofd) in turns with a
+# baseline: BASELINE=path, else pyprofd built at BASELINE_REV by bench/build-baseline
+# (main before issue #16, cached outside git under PYPROFD_BENCH_CACHE).
+BASELINE ?=
+BASELINE_REV ?= 387e939
+MINUTES ?= 60
+
 bench: test-deps build
 	./build/bench/bench_sample_cost
 	./build/bench/bench_sampling_rate
 	./build/bench/bench_render_flame_graph ./build/pyprofd
 	/usr/bin/python3.11 -B bench/daemon_load.py ./build/pyprofd .
 	/usr/bin/python3.11 -B bench/flask_overhead.py ./build/pyprofd .
+	baseline="$(BASELINE)"; [ -n "$$baseline" ] || baseline=$$(bench/build-baseline $(BASELINE_REV)) || exit 1; \
+	/usr/bin/python3.11 -B bench/many_threads.py "$$baseline" ./build/pyprofd && \
+	/usr/bin/python3.11 -B bench/seed_10khz.py "$$baseline" ./build/pyprofd .
+
+# An hour's session at 1 kHz on the Flask app under load: the daemon's memory
+# against its unique stacks at 10, 30 and 60 minutes (MINUTES=60 by default).
+bench-memory: test-deps build
+	/usr/bin/python3.11 -B bench/session_memory.py ./build/pyprofd . $(MINUTES)
 
 clean:
 	rm -rf build build-asan
