@@ -34,6 +34,7 @@ sys.path.insert(0, HERE)
 BASELINE, NEW, SOURCE = sys.argv[1], sys.argv[2], os.path.abspath(sys.argv[3])
 sys.path.insert(0, os.path.join(SOURCE, "tests", "daemon"))
 from baseline_comparison import alternate, print_table  # noqa: E402
+from flask_app_copy import own_copy_of_the_app  # noqa: E402
 from daemon_support import Daemon, free_port, wait_until_served, wait_for_state  # noqa: E402
 
 SECONDS = float(sys.argv[4]) if len(sys.argv) > 4 else 20
@@ -110,15 +111,6 @@ FIGURES = (
 )
 
 
-def own_copy_of_the_app(work):
-    """The Flask app copied into work under another name: a test that ends every
-    process running flask_app.py (flask_e2e_test, when it cleans up) must not end
-    the bench's, nor count it as its own leftover."""
-    copy = os.path.join(work, "bench_flask_app.py")
-    shutil.copyfile(os.path.join(SOURCE, "tests/targets/flask_app.py"), copy)
-    return copy
-
-
 def main():
     if not shutil.which("ab"):
         print("ab is needed (Debian package apache2-utils)")
@@ -131,7 +123,7 @@ def main():
             daemons[label] = Daemon(binary, ["--listen", "127.0.0.1:0", "--state-dir", os.path.join(work, label)],
                                      os.path.join(work, label + ".log"))
         port = free_port()
-        app = subprocess.Popen([PYTHON, own_copy_of_the_app(work), str(port)],
+        app = subprocess.Popen([PYTHON, own_copy_of_the_app(work, SOURCE), str(port)],
                                stdout=subprocess.PIPE)
         app.stdout.readline()
         url = "http://127.0.0.1:%d/name/world.json" % port

@@ -32,8 +32,10 @@ import threading
 import time
 
 PYPROFD, SOURCE = sys.argv[1], os.path.abspath(sys.argv[2])
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(SOURCE, "tests", "daemon"))
 from daemon_support import Daemon, free_port, wait_until_served  # noqa: E402
+from flask_app_copy import own_copy_of_the_app  # noqa: E402
 MINUTES = float(sys.argv[3]) if len(sys.argv) > 3 else 60
 REQUESTS_PER_S = float(sys.argv[4]) if len(sys.argv) > 4 else 50
 RATE_HZ = 1000
@@ -124,15 +126,6 @@ def held_stacks(state_dir, sid):
         return None
 
 
-def own_copy_of_the_app(work):
-    """The Flask app copied into work under another name: a test that ends every
-    process running flask_app.py (flask_e2e_test, when it cleans up) must not end
-    the bench's, nor count it as its own leftover."""
-    copy = os.path.join(work, "bench_flask_app.py")
-    shutil.copyfile(os.path.join(SOURCE, "tests/targets/flask_app.py"), copy)
-    return copy
-
-
 def main():
     os.nice(10)  # inherited by the daemon, the target and the client
     work = tempfile.mkdtemp(prefix="pyprofd-session-memory-")
@@ -143,7 +136,7 @@ def main():
     daemon = Daemon(PYPROFD, ["--config", config, "--listen", "127.0.0.1:0", "--state-dir", state_dir],
                     os.path.join(work, "daemon.log"))
     app_port = free_port()
-    app = subprocess.Popen([PYTHON, own_copy_of_the_app(work), str(app_port)],
+    app = subprocess.Popen([PYTHON, own_copy_of_the_app(work, SOURCE), str(app_port)],
                            stdout=subprocess.PIPE)
     client = None
     try:
