@@ -64,10 +64,6 @@ pid_t PthreadTidResolver::tid_of(const RemoteMemory& memory, std::uint64_t pthre
     return v && *v > 0 ? *v : 0;
 }
 
-}  // namespace pyprofd::sampler
-
-namespace pyprofd::sampler {
-
 void PthreadTidResolver::tids_of(const RemoteMemory& memory, std::span<const std::uint64_t> pthreads,
                                  std::span<pid_t> tids) const {
     std::ranges::fill(tids, 0);
