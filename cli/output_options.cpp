@@ -28,8 +28,7 @@ std::expected<OutputFormat, std::string> output_format_for(std::optional<OutputF
                                        output, daemon::output_format_names(), render::output_format_endings()));
 }
 
-void add_output_options(CLI::App& command, std::string& output, std::optional<OutputFormat>& format,
-                        const std::string& output_help) {
+void add_output_path_option(CLI::App& command, std::string& output, const std::string& output_help) {
     add_value_option(
         command, "-o,--output", "FILE",
         [&output](const std::string& text) -> std::expected<void, std::string> {
@@ -39,6 +38,11 @@ void add_output_options(CLI::App& command, std::string& output, std::optional<Ou
             return {};
         },
         output_help);
+}
+
+void add_output_options(CLI::App& command, std::string& output, std::optional<OutputFormat>& format,
+                        const std::string& output_help) {
+    add_output_path_option(command, output, output_help);
     add_value_option(
         command, "-f,--format", "F",
         [&format](const std::string& text) -> std::expected<void, std::string> {

@@ -15,6 +15,9 @@ namespace pyprofd::cli {
 void add_output_options(CLI::App& command, std::string& output, std::optional<daemon::OutputFormat>& format,
                         const std::string& output_help);
 
+// Declares -o/--output alone (read into output).
+void add_output_path_option(CLI::App& command, std::string& output, const std::string& output_help);
+
 // The value of a --format option, or an error naming the formats.
 std::expected<daemon::OutputFormat, std::string> output_format_option(std::string_view value);
 // The value of an --output option ("-": standard output), or an error.

@@ -20,6 +20,18 @@ void add_text_option(CLI::App& command, const std::string& names, const std::str
         help);
 }
 
+// An option whose text is kept as given, to be read once all options are known.
+void add_text_option_to(CLI::App& command, const std::string& names, const std::string& value_name,
+                        std::optional<std::string>& target, const std::string& help) {
+    add_value_option(
+        command, names, value_name,
+        [&target](const std::string& text) -> std::expected<void, std::string> {
+            target = text;
+            return {};
+        },
+        help);
+}
+
 // An option that takes a number in a range.
 template <class Number>
 void add_number_option(CLI::App& command, const std::string& name, const std::string& value_name, double low,
@@ -72,8 +84,31 @@ CLI::App& add_render_command(CLI::App& command_line, RenderOptions& options) {
         "differential flame graph: AFTER's shape, coloured by each frame's change in share");
     command.add_option("FILE", options.inputs, "folded stacks ('-' or none: standard input); with --diff, BEFORE AFTER")
         ->option_text("...");
-    add_output_options(command, options.output, options.format, "where to write ('-': standard output, the default)");
-    command.add_flag("--diff", options.diff, "compare two folded files: render --diff BEFORE AFTER");
+    add_output_path_option(command, options.output, "where to write ('-': standard output, the default)");
+    add_text_option_to(command, "-f,--format", "F", options.format_name,
+                       "svg (an interactive flame graph), folded, speedscope (JSON, a profile per thread) or pprof "
+                       "(profile.pb.gz); with --diff: svg, text or json (a table of functions); default: from the file "
+                       "name (.svg .folded .txt .json .pb.gz), else svg");
+    command.add_flag("--diff", options.diff,
+                     "compare two folded files, BEFORE AFTER, frames matched across Python versions (2.7 against 3.x)");
+    add_value_option(
+        command, "--sort", "self|total",
+        [&options](const std::string& text) -> std::expected<void, std::string> {
+            auto sort = render::diff_sort_named(text);
+            if (!sort) return std::unexpected(fmt::format("--sort takes self or total, not '{}'", text));
+            options.sort = *sort;
+            return {};
+        },
+        "--diff's table: rows by change of self share (default: where the time went) or of total share");
+    add_value_option(
+        command, "--top", "N",
+        [&options](const std::string& text) -> std::expected<void, std::string> {
+            auto n = number_in("--top", text, 1, 1e9);
+            if (!n) return std::unexpected(n.error());
+            options.top = static_cast<std::size_t>(*n);
+            return {};
+        },
+        "--diff's table: only its first N rows");
     add_value_option(
         command, "--rate", "HZ",
         [&options](const std::string& text) -> std::expected<void, std::string> {
@@ -102,15 +137,40 @@ std::expected<void, std::string> finish_render_options(RenderOptions& options) {
     } else if (inputs.size() == 1) {
         options.input = inputs[0];
     }
+    if (options.diff) {
+        if (options.format_name) {
+            auto format = render::diff_format_named(*options.format_name);
+            if (!format)
+                return std::unexpected(fmt::format(
+                    "render --diff writes svg (a graph), text or json (a table), not '{}'", *options.format_name));
+            options.diff_format = *format;
+        } else if (options.output != "-" && !options.output.empty()) {
+            auto format = render::diff_format_for_path(options.output);
+            if (!format)
+                return std::unexpected(fmt::format("cannot tell the format from the name '{}': render --diff writes "
+                                                   "svg, text or json; use --format or one of the endings .svg .txt .json",
+                                                   options.output));
+            options.diff_format = *format;
+        }
+        if ((options.sort || options.top) && options.diff_format == render::DiffFormat::svg)
+            return std::unexpected(fmt::format("{} orders the table of render --diff: use --format text or json",
+                                               options.sort ? "--sort" : "--top"));
+        auto& graph = options.details.flame_graph;
+        if (graph.subtitle.empty())
+            graph.subtitle = "red: a larger share of the samples after than before; blue: a smaller one";
+        return {};
+    }
+    if (options.sort || options.top)
+        return std::unexpected(fmt::format("{} orders the table of render --diff --format text|json",
+                                           options.sort ? "--sort" : "--top"));
+    if (options.format_name) {
+        auto chosen = output_format_option(*options.format_name);
+        if (!chosen) return std::unexpected(chosen.error());
+        options.format = *chosen;
+    }
     auto format = output_format_for(options.format, options.output);
     if (!format) return std::unexpected(format.error());
     options.format = *format;
-    auto& graph = options.details.flame_graph;
-    if (options.diff && *format != daemon::OutputFormat::svg)
-        return std::unexpected(fmt::format("render --diff draws a flame graph: the format is svg, not {}",
-                                           daemon::output_format_name(*format)));
-    if (options.diff && graph.subtitle.empty())
-        graph.subtitle = "red: a larger share of the samples after than before; blue: a smaller one";
     return {};
 }
 

@@ -9,6 +9,7 @@
 
 #include "cli/profile_limit_options.hpp"
 #include "daemon/profile_output.hpp"
+#include "render/differential.hpp"
 
 namespace pyprofd::cli {
 
@@ -19,6 +20,11 @@ struct RenderOptions {
     std::optional<std::string> diff_before;  // --diff: the profile `input` is compared with
     std::string output = "-";
     std::optional<daemon::OutputFormat> format;
+    std::optional<std::string> format_name;  // -f as given: its meaning depends on --diff
+    // --diff: a graph, or the table as text or JSON, sorted by --sort, its first --top rows.
+    render::DiffFormat diff_format = render::DiffFormat::svg;
+    std::optional<render::DiffSort> sort;
+    std::optional<std::size_t> top;
     daemon::OutputDetails details;  // --rate sets details.rate_hz
     render::ProfileLimits limits = default_profile_limits();  // --max-stacks, --max-frames, --max-label-mb
 };

@@ -46,4 +46,60 @@ Rgb change_color(double change, double largest_change) {
     return {255, 255, 255};
 }
 
+const char* to_string(DiffFormat format) {
+    switch (format) {
+        case DiffFormat::svg: return "svg";
+        case DiffFormat::text: return "text";
+        case DiffFormat::json: return "json";
+    }
+    return "svg";
+}
+
+std::optional<DiffFormat> diff_format_named(std::string_view name) {
+    for (auto format : {DiffFormat::svg, DiffFormat::text, DiffFormat::json})
+        if (name == to_string(format)) return format;
+    return std::nullopt;
+}
+
+std::optional<DiffFormat> diff_format_for_path(std::string_view path) {
+    if (path.ends_with(".svg")) return DiffFormat::svg;
+    if (path.ends_with(".txt")) return DiffFormat::text;
+    if (path.ends_with(".json")) return DiffFormat::json;
+    return std::nullopt;
+}
+
+const char* content_type(DiffFormat format) {
+    switch (format) {
+        case DiffFormat::svg: return "image/svg+xml";
+        case DiffFormat::text: return "text/plain; charset=utf-8";
+        case DiffFormat::json: return "application/json";
+    }
+    return "application/octet-stream";
+}
+
+void write_difference(const Profile& before, const ProfileSources& before_sources, const Profile& after,
+                      const ProfileSources& after_sources, const DiffOutput& output, std::ostream& out) {
+    auto matched = match_profiles(before, before_sources, after, after_sources);
+    if (output.format == DiffFormat::svg) {
+        auto graph = output.graph;
+        graph.baseline = &matched.before;
+        graph.frame_origins = &matched.after_origin;
+        write_flame_graph(matched.after, graph, out);
+        return;
+    }
+    auto table = diff_table(matched, output.sort, output.before_name, output.after_name);
+    if (output.format == DiffFormat::json)
+        write_diff_json(table, out, output.top);
+    else
+        write_diff_text(table, out, output.top);
+}
+
+std::vector<std::string> python_versions_of(const ProfileSources& sources) {
+    std::vector<std::string> versions;
+    for (const auto& s : sources)
+        if (!s.python_version.empty() && std::find(versions.begin(), versions.end(), s.python_version) == versions.end())
+            versions.push_back(s.python_version);
+    return versions;
+}
+
 }  // namespace pyprofd::render

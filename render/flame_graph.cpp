@@ -1,6 +1,7 @@
 #include "render/flame_graph.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdint>
 #include <cmath>
@@ -154,7 +155,8 @@ struct Geometry {
 
     void fit_depth(const FlameGraphOptions& options, int max_depth) {
         frame_height = options.frame_height;
-        header = options.font_size * 3 + (options.subtitle.empty() ? 0 : options.font_size * 1.5);
+        header = options.font_size * 3 + (options.subtitle.empty() ? 0 : options.font_size * 1.5) +
+                 (options.baseline ? options.font_size * 1.8 : 0);
         footer = options.font_size * 2.5;
         height = header + (max_depth + 1) * frame_height + footer;
     }
@@ -162,6 +164,29 @@ struct Geometry {
         return options.inverted ? header + depth * frame_height : height - footer - (depth + 1) * frame_height;
     }
 };
+
+// A differential graph's key to its colours: the strongest is the largest change of
+// a drawn frame's share, so the scale says how many points that is.
+void append_change_legend(std::string& svg, const FlameGraphOptions& options, const Comparison& comparison) {
+    const double y = options.font_size * (options.subtitle.empty() ? 3.6 : 5.1);
+    const double box = options.font_size * 3;
+    const double largest = 100 * comparison.largest_change;
+    constexpr std::array steps{-1.0, -0.5, 0.0, 0.5, 1.0};
+    const double width = box * static_cast<double>(steps.size());
+    const double left = options.width / 2.0 - width / 2.0;
+    fmt::format_to(std::back_inserter(svg), R"svg(<g id="legend"><text x="{:.1f}" y="{:.1f}" style="text-anchor: end">change of share, after minus before: −{:.2f} points</text>
+)svg",
+                   left - 4, y + options.font_size * 0.9, largest);
+    for (std::size_t i = 0; i < steps.size(); ++i)
+        fmt::format_to(std::back_inserter(svg),
+                       R"svg(<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" fill="{}" stroke="rgb(160,160,160)" stroke-width="0.5"/>
+)svg",
+                       left + box * static_cast<double>(i), y, box, options.font_size * 1.1,
+                       css_color(change_color(steps[i] * comparison.largest_change, comparison.largest_change)));
+    fmt::format_to(std::back_inserter(svg), R"svg(<text x="{:.1f}" y="{:.1f}">+{:.2f} points</text></g>
+)svg",
+                   left + width + 4, y + options.font_size * 0.9, largest);
+}
 
 // The document up to the frames: its size and data for the script, style, script,
 // title, subtitle, buttons, and how many frames were left out.
@@ -199,6 +224,7 @@ text {{ font-family: {font}; font-size: {fs}px; fill: rgb(0,0,0); }}
         fmt::format_to(std::back_inserter(svg), R"svg(<text id="subtitle" x="{}" y="{:.1f}">{}</text>
 )svg",
                        options.width / 2.0, options.font_size * 3.5, xml_escaped(options.subtitle));
+    if (comparison) append_change_legend(svg, options, *comparison);
     fmt::format_to(std::back_inserter(svg),
                    R"svg(<text id="unzoom" class="button hide" x="{pad}" y="{y:.1f}">Reset Zoom</text>
 <text id="search" class="button" x="{sx}" y="{y:.1f}">Search</text>
@@ -263,6 +289,13 @@ public:
         append_fixed(svg, total ? 100.0 * static_cast<double>(node.total) / static_cast<double>(total) : 0.0, 2);
         svg += "%)";
         svg += comparison;
+        if (!is_root && options_.frame_origins && node.frame < options_.frame_origins->size()) {
+            const auto& origin = (*options_.frame_origins)[node.frame];
+            if (!origin.empty() && origin != label) {
+                svg += "\nat ";
+                append_xml_escaped(svg, origin);
+            }
+        }
         svg += "</title><rect x=\"";
         append_fixed(svg, x, 1);
         svg += "\" y=\"";

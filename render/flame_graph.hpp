@@ -7,6 +7,7 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "render/profile.hpp"
 
@@ -27,6 +28,10 @@ struct FlameGraphOptions {
     // Set: a differential graph. Frames keep this profile's widths (after) and are
     // coloured by the change of their share from the baseline (before).
     const Profile* baseline = nullptr;
+    // Set: by FrameId, a longer form of each frame's label that its tooltip adds on a
+    // line of its own ("at ..."); a differential graph names frames by what both runs
+    // agree on (frame_matching.hpp) and tells here the full path and line they stand for.
+    const std::vector<std::string>* frame_origins = nullptr;
 };
 
 struct FlameGraphSummary {

@@ -1,0 +1,194 @@
+#include "render/frame_matching.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "render/frame_identity.hpp"
+#include "render/frame_label.hpp"
+#include "render/thread_roots.hpp"
+
+namespace pyprofd::render {
+namespace {
+
+// A frame of one input as its identity is found: its function and file, before the
+// other input is looked at.
+struct NormalizedFrame {
+    std::string label;  // the input's label
+    bool python = false;
+    std::string function;
+    SourceFile file;
+    std::string identity;  // "function (file)", once matched
+};
+
+// One input read once: its distinct frames, normalized per process, and its stacks
+// as indexes of them.
+struct Side {
+    std::vector<NormalizedFrame> frames;
+    struct Stack {
+        std::vector<std::uint32_t> frames;
+        std::uint64_t samples;
+    };
+    std::vector<Stack> stacks;
+    // Per normalized file, the function names seen in it.
+    std::unordered_map<std::string, std::unordered_set<std::string>> functions_by_file;
+};
+
+const ProcessSources* sources_for(const ProfileSources& sources, std::optional<long> pid) {
+    if (sources.empty()) return nullptr;
+    if (pid)
+        for (const auto& s : sources)
+            if (s.pid == *pid) return &s;
+    return &sources.front();
+}
+
+Side read_side(const Profile& profile, const ProfileSources& sources) {
+    Side side;
+    RootFrames roots(profile);
+    // (frame, process entry) -> index in side.frames
+    std::unordered_map<std::uint64_t, std::uint32_t> seen;
+    std::vector<const ProcessSources*> entries;  // by entry index, for the key
+    profile.for_each_stack([&](std::span<const NodeId> path, std::uint64_t self) {
+        auto r = roots.of(path);
+        std::optional<long> pid;
+        if (r.process)
+            if (auto p = parse_process_label(profile.label(profile.node(path[*r.process]).frame))) pid = p->pid;
+        const ProcessSources* entry = sources_for(sources, pid);
+        auto entry_index = static_cast<std::uint64_t>(entry ? entry - sources.data() + 1 : 0);
+        Side::Stack stack{{}, self};
+        for (std::size_t i = r.first_frame; i < path.size(); ++i) {
+            FrameId frame = profile.node(path[i]).frame;
+            std::uint64_t key = (entry_index << 32) | frame;
+            auto [it, added] = seen.try_emplace(key, static_cast<std::uint32_t>(side.frames.size()));
+            if (added) {
+                NormalizedFrame f;
+                f.label = profile.label(frame);
+                auto parsed = parse_frame_label(f.label);
+                f.python = !parsed.file.empty() && frame_kind(f.label) != FrameKind::process_root;
+                if (f.python) {
+                    f.function = std::string(parsed.function);
+                    f.file = normalized_source_file(parsed.file, entry);
+                    side.functions_by_file[f.file.name].insert(f.function);
+                }
+                side.frames.push_back(std::move(f));
+            }
+            stack.frames.push_back(it->second);
+        }
+        if (!stack.frames.empty()) side.stacks.push_back(std::move(stack));
+    });
+    return side;
+}
+
+std::string_view last_part(std::string_view name) {
+    auto dot = name.rfind('.');
+    return dot == std::string_view::npos ? name : name.substr(dot + 1);
+}
+
+// The name `function` has among `names` (another run's functions of the same file):
+// itself, or the one qualified name it is the bare form of, or the one Python 3 name
+// of a Python 2 private name that lost an underscore.
+std::optional<std::string> counterpart(const std::string& function, const std::unordered_set<std::string>& names) {
+    if (names.contains(function)) return function;
+    if (function.find('.') != std::string::npos) return std::nullopt;  // qualified: the bare side finds it
+    bool private_name = function.starts_with("__") && !function.ends_with("__");
+    std::optional<std::string> found;
+    for (const auto& name : names) {
+        auto last = last_part(name);
+        bool same = last == function || (private_name && last == std::string_view(function).substr(1));
+        if (!same) continue;
+        if (found) return std::nullopt;  // two candidates: ambiguous
+        found = name;
+    }
+    return found;
+}
+
+// A relative path ("app/views.py": Python 2's, from a profile that did not say its
+// working directory, such as py-spy's) is the other run's one absolute path that ends
+// in it ("/srv/app/views.py"), if exactly one does; else empty.
+std::string absolute_form(const std::string& file, const Side& other) {
+    if (file.empty() || file.starts_with('/') || file.starts_with('<')) return {};
+    std::string found;
+    for (const auto& [name, functions] : other.functions_by_file) {
+        if (!name.starts_with('/') || name.size() <= file.size() || !name.ends_with(file) ||
+            name[name.size() - file.size() - 1] != '/')
+            continue;
+        if (!found.empty()) return {};
+        found = name;
+    }
+    return found;
+}
+
+void find_identities(Side& side, const Side& other) {
+    for (auto& f : side.frames) {
+        if (!f.python) {
+            f.identity = f.label;
+            continue;
+        }
+        std::string file = f.file.name, function = f.function;
+        // The file the other run has this function in, of those this one may be.
+        bool matched = false;
+        auto try_file = [&](const std::string& candidate) {
+            auto names = other.functions_by_file.find(candidate);
+            if (names == other.functions_by_file.end()) names = other.functions_by_file.find(absolute_form(candidate, other));
+            if (names == other.functions_by_file.end()) return false;
+            auto name = counterpart(f.function, names->second);
+            if (!name) return false;
+            file = names->first;
+            function = *name;
+            return true;
+        };
+        matched = try_file(f.file.name);
+        for (const auto& alternative : f.file.alternatives) {
+            if (matched) break;
+            matched = try_file(alternative);
+        }
+        f.identity = function + " (" + file + ")";
+    }
+}
+
+// The profile of a side's stacks under their identities, and for each of its frames
+// the input label that had the most samples.
+void build(const Side& side, Profile& profile, std::vector<std::string>& origin) {
+    std::vector<std::string_view> labels;
+    std::unordered_map<std::string_view, std::pair<std::string_view, std::uint64_t>> best;  // identity -> label
+    std::unordered_map<std::uint32_t, std::uint64_t> weight;                                   // frame -> samples
+    for (const auto& stack : side.stacks) {
+        labels.clear();
+        for (auto i : stack.frames) {
+            labels.push_back(side.frames[i].identity);
+            weight[i] += stack.samples;
+        }
+        profile.add_labels(labels, stack.samples);
+    }
+    for (const auto& [i, samples] : weight) {
+        const auto& f = side.frames[i];
+        auto& b = best[f.identity];
+        if (samples > b.second || (samples == b.second && f.label < b.first)) b = {f.label, samples};
+    }
+    origin.assign(profile.frame_count(), {});
+    for (FrameId id = 0; id < profile.frame_count(); ++id) {
+        auto it = best.find(profile.label(id));
+        if (it == best.end() || it->second.first == profile.label(id)) continue;
+        auto parsed = parse_frame_label(it->second.first);
+        origin[id] = parsed.line >= 0 ? std::string(parsed.file) + ":" + std::to_string(parsed.line) : std::string(parsed.file);
+    }
+}
+
+}  // namespace
+
+MatchedProfiles match_profiles(const Profile& before, const ProfileSources& before_sources, const Profile& after,
+                               const ProfileSources& after_sources) {
+    auto b = read_side(before, before_sources);
+    auto a = read_side(after, after_sources);
+    find_identities(b, a);
+    find_identities(a, b);
+    MatchedProfiles matched;
+    build(b, matched.before, matched.before_origin);
+    build(a, matched.after, matched.after_origin);
+    return matched;
+}
+
+}  // namespace pyprofd::render
