@@ -24,7 +24,9 @@ std::vector<Route> all_operations() {
         {verb::delete_, "/sessions/{id}", delete_session},
         {verb::post, "/sessions/{id}/stop", stop_session},
         {verb::get, "/sessions/{id}/output", get_session_output},
-        {verb::get, "/sessions/{id}/diff/{other}.svg", get_difference},
+        {verb::get, "/sessions/{id}/diff/{other}.svg", [](const Call& c) { return get_difference(c, render::DiffFormat::svg); }},
+        {verb::get, "/sessions/{id}/diff/{other}.txt", [](const Call& c) { return get_difference(c, render::DiffFormat::text); }},
+        {verb::get, "/sessions/{id}/diff/{other}.json", [](const Call& c) { return get_difference(c, render::DiffFormat::json); }},
         {verb::get, "/processes/{pid}/stacks", get_process_stacks},
     };
     // A session's profile in every format, each under its own name.

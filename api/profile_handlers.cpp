@@ -1,6 +1,7 @@
 #include "api/profile_handlers.hpp"
 
 #include "api/error_response.hpp"
+#include "api/diff_query.hpp"
 #include "api/graph_query.hpp"
 #include "api/response_body.hpp"
 #include "daemon/session_output.hpp"
@@ -27,19 +28,24 @@ Response get_profile(const Call& call, render::OutputFormat format) {
     return response;
 }
 
-Response get_difference(const Call& call) {
+Response get_difference(const Call& call, render::DiffFormat format) {
     auto before = call.sessions.profile(call.path.id, call.caller);
     if (!before) return error_response(before.error());
     auto after = call.sessions.profile(call.path.other, call.caller);
     if (!after) return error_response(after.error());
-    auto details = daemon::difference_details(before->first, after->first);
-    auto graph = graph_options(call.target, details.flame_graph);
-    if (!graph) return error_response(graph.error(), RequestPart::query);
-    details.flame_graph = *graph;
-    auto body = daemon::difference_graph(*before->second, *after->second, details);
-    if (!body) return error_response(body.error());
-    return with_body(http::status::ok, std::string(render::output_format_row(render::OutputFormat::svg).content_type),
-                     std::move(*body));
+    auto output = daemon::difference_output(before->first, after->first, format);
+    if (format == render::DiffFormat::svg) {
+        auto graph = graph_options(call.target, output.graph);
+        if (!graph) return error_response(graph.error(), RequestPart::query);
+        output.graph = *graph;
+    } else {
+        auto table = table_options(call.target);
+        if (!table) return error_response(table.error(), RequestPart::query);
+        output.sort = table->sort;
+        output.top = table->top;
+    }
+    auto body = daemon::session_difference(before->first, *before->second, after->first, *after->second, output);
+    return with_body(http::status::ok, render::content_type(format), std::move(body));
 }
 
 }  // namespace pyprofd::api

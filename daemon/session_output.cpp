@@ -1,6 +1,7 @@
 #include "daemon/session_output.hpp"
 
 #include <fmt/format.h>
+#include <sstream>
 
 #include "daemon/profile_output.hpp"
 #include "render/thread_roots.hpp"
@@ -39,13 +40,6 @@ render::OutputDetails session_output_details(const SessionInfo& info) {
     return d;
 }
 
-render::OutputDetails difference_details(const SessionInfo& before, const SessionInfo& after) {
-    auto details = session_output_details(after);
-    details.flame_graph.title = fmt::format("pyprofd: {} against {}", after.id, before.id);
-    details.flame_graph.subtitle = "red: a larger share of the samples than in " + before.id + "; blue: a smaller one";
-    return details;
-}
-
 Result<std::string> session_profile_as(render::OutputFormat format, const SessionInfo& info,
                                        const render::Profile& profile, const render::OutputDetails& details) {
     bool merge = !info.spec.aggregation.per_thread && !render::format_keeps_threads(format);
@@ -53,12 +47,38 @@ Result<std::string> session_profile_as(render::OutputFormat format, const Sessio
     return rendered(format, render::without_thread_roots(profile), details);
 }
 
-Result<std::string> difference_graph(const render::Profile& before, const render::Profile& after,
-                                     render::OutputDetails details) {
-    auto before_merged = render::without_thread_roots(before);
-    auto after_merged = render::without_thread_roots(after);
-    details.flame_graph.baseline = &before_merged;
-    return rendered(render::OutputFormat::svg, after_merged, details);
+render::ProfileSources session_sources(const SessionInfo& info) {
+    render::ProfileSources sources;
+    if (info.processes.empty()) {
+        sources.push_back({.pid = info.target_pid, .python_version = info.python_version});
+        return sources;
+    }
+    for (const auto& p : info.processes) sources.push_back({.pid = p.pid, .python_version = p.python_version});
+    return sources;
+}
+
+render::DiffOutput difference_output(const SessionInfo& before, const SessionInfo& after, render::DiffFormat format) {
+    render::DiffOutput output{.format = format};
+    output.graph = session_output_details(after).flame_graph;
+    output.graph.title = fmt::format("pyprofd: {} against {}", after.id, before.id);
+    output.graph.subtitle = "red: a larger share of the samples than in " + before.id + "; blue: a smaller one";
+    auto name = [](const SessionInfo& info) {
+        auto what = !info.spec.name.empty()
+                        ? info.spec.name
+                        : command_text(info.target_command_line.empty() ? info.spec.command : info.target_command_line);
+        return fmt::format("session {} ({})", info.id, what);
+    };
+    output.before_name = {name(before), render::python_versions_of(session_sources(before))};
+    output.after_name = {name(after), render::python_versions_of(session_sources(after))};
+    return output;
+}
+
+std::string session_difference(const SessionInfo& before_info, const render::Profile& before,
+                               const SessionInfo& after_info, const render::Profile& after,
+                               const render::DiffOutput& output) {
+    std::ostringstream out;
+    render::write_difference(before, session_sources(before_info), after, session_sources(after_info), output, out);
+    return std::move(out).str();
 }
 
 }  // namespace pyprofd::daemon
