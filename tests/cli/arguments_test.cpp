@@ -131,7 +131,9 @@ TEST_CASE("usage errors name the option and what was wrong, and tell where help 
         {{"render", "--rate", "0"}, "--rate takes a number from 0.001 to 1000000000, not '0'"},
         {{"render", "--diff", "a.folded"}, "render --diff compares two folded files"},
         {{"render", "a.folded", "b.folded"}, "render reads one input, not also 'b.folded' (--diff compares two)"},
-        {{"render", "--diff", "a", "b", "-f", "pprof"}, "the format is svg, not pprof"},
+        {{"render", "--diff", "a", "b", "-f", "pprof"}, "render --diff writes svg (a graph), text or json (a table), not 'pprof'"},
+        {{"render", "--top", "2", "a"}, "--top orders the table of render --diff --format text|json"},
+        {{"render", "--diff", "--top", "0", "a", "b", "-f", "text"}, "--top takes a number from 1 to 1000000000, not '0'"},
         {{"render", "--diff", "-", "-"}, "only one of the two inputs can be standard input"},
         {{"render", "--colour"}, "render: unknown argument '--colour'"},
         {{"serve", "--frobnicate"}, "serve: unknown argument '--frobnicate'"},
@@ -230,6 +232,13 @@ TEST_CASE("render: inputs ('-' for standard input), --diff and the graph's optio
     CHECK(diff.diff_before == "before.folded");
     CHECK(diff.input == "after.folded");
     CHECK(has(diff.details.flame_graph.subtitle, "red: a larger share"));
+    CHECK(diff.diff_format == pyprofd::render::DiffFormat::svg);
+    auto table = options_of<RenderOptions>({"render", "--diff", "--sort", "total", "--top", "5", "a", "b", "-o", "d.txt"});
+    CHECK(table.diff_format == pyprofd::render::DiffFormat::text);
+    CHECK(table.sort == pyprofd::render::DiffSort::total);
+    CHECK(table.top == 5u);
+    auto json = options_of<RenderOptions>({"render", "--diff", "-f", "json", "a", "b"});
+    CHECK(json.diff_format == pyprofd::render::DiffFormat::json);
 }
 
 TEST_CASE("dump and serve: their options arrive; --listen may be given again") {

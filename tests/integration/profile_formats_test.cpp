@@ -263,6 +263,46 @@ TEST_CASE("differential flame graph: after's shape, coloured and described by th
           std::string::npos);
 }
 
+TEST_CASE("render --diff --format text and json: a table of functions matched across Python 2.7 and 3.11") {
+    ScratchDir dir;
+    // py-spy-like stacks of one service, as 2.7 and 3.11 name its frames.
+    std::ofstream(dir.file("27.folded"))
+        << "serve_forever (/usr/lib/python2.7/SocketServer.py:236);app (svc.py:5);render_report (svc.py:10) 100\n"
+           "serve_forever (/usr/lib/python2.7/SocketServer.py:236);app (svc.py:5);render_summary (svc.py:20) 100\n";
+    std::ofstream(dir.file("311.folded"))
+        << "BaseServer.serve_forever (/usr/lib/python3.11/socketserver.py:233);app (/srv/svc.py:5);"
+           "render_report (/srv/svc.py:10) 100\n"
+           "BaseServer.serve_forever (/usr/lib/python3.11/socketserver.py:233);app (/srv/svc.py:5);"
+           "render_report (/srv/svc.py:11);normalize_rows (/srv/svc.py:30) 100\n"
+           "BaseServer.serve_forever (/usr/lib/python3.11/socketserver.py:233);app (/srv/svc.py:5);"
+           "render_summary (/srv/svc.py:20) 100\n";
+    auto text = run_pyprofd({"render", "--diff", "--format", "text", dir.file("27.folded"), dir.file("311.folded")});
+    REQUIRE_MESSAGE(text.exit_code == 0, text.err);
+    CHECK(text.out.find("before: " + dir.file("27.folded") + ": 200 samples") != std::string::npos);
+    CHECK(text.out.find("after:  " + dir.file("311.folded") + ": 300 samples") != std::string::npos);
+    auto header = text.out.find("function (file)\n");
+    REQUIRE(header != std::string::npos);
+    auto first = text.out.substr(header + 16, text.out.find('\n', header + 16) - header - 16);
+    // No header says where 3.11 ran: its absolute path is the one 2.7's relative one ends.
+    CHECK(first == "       -   33.33%   +33.33   +33.33  normalize_rows (/srv/svc.py)");
+    CHECK(text.out.find(" 100.00%  100.00%    +0.00    +0.00  BaseServer.serve_forever (<stdlib>/socketserver.py)") !=
+          std::string::npos);
+
+    auto by_total = run_pyprofd({"render", "--diff", "--sort", "total", "--top", "2", dir.file("27.folded"),
+                             dir.file("311.folded"), "-o", dir.file("d.json")});
+    REQUIRE_MESSAGE(by_total.exit_code == 0, by_total.err);
+    auto doc = nlohmann::json::parse(read_file(dir.file("d.json")));
+    CHECK(doc["sort"] == "total");
+    REQUIRE(doc["rows"].size() == 2);
+    CHECK(doc["rows_total"] == 5);
+    CHECK(doc["rows"][0]["function"] == "normalize_rows");
+    CHECK(doc["rows"][0]["before_total"].is_null());
+    CHECK(doc["rows"][1]["function"] == "render_report");
+    auto txt = run_pyprofd({"render", "--diff", dir.file("27.folded"), dir.file("311.folded"), "-o", dir.file("d.txt")});
+    REQUIRE_MESSAGE(txt.exit_code == 0, txt.err);
+    CHECK(read_file(dir.file("d.txt")).starts_with("Differential profile"));
+}
+
 TEST_CASE("render: format and --diff errors say what is wrong") {
     ScratchDir dir;
     std::ofstream(dir.file("a.folded")) << unthreaded_input;
@@ -271,7 +311,19 @@ TEST_CASE("render: format and --diff errors say what is wrong") {
     CHECK(one.err.find("render --diff compares two folded files") != std::string::npos);
     auto not_svg = run_pyprofd({"render", "--diff", dir.file("a.folded"), dir.file("a.folded"), "-f", "pprof"});
     CHECK(not_svg.exit_code == 2);
-    CHECK(not_svg.err.find("the format is svg, not pprof") != std::string::npos);
+    CHECK(not_svg.err.find("render --diff writes svg (a graph), text or json (a table), not 'pprof'") != std::string::npos);
+    auto sort_alone = run_pyprofd({"render", "--sort", "total", dir.file("a.folded")});
+    CHECK(sort_alone.exit_code == 2);
+    CHECK(sort_alone.err.find("--sort orders the table of render --diff") != std::string::npos);
+    auto sort_graph = run_pyprofd({"render", "--diff", "--top", "3", dir.file("a.folded"), dir.file("a.folded")});
+    CHECK(sort_graph.exit_code == 2);
+    CHECK(sort_graph.err.find("use --format text or json") != std::string::npos);
+    auto bad_sort = run_pyprofd({"render", "--diff", "--sort", "name", dir.file("a.folded"), dir.file("a.folded")});
+    CHECK(bad_sort.exit_code == 2);
+    CHECK(bad_sort.err.find("--sort takes self or total, not 'name'") != std::string::npos);
+    auto bad_name = run_pyprofd({"render", "--diff", dir.file("a.folded"), dir.file("a.folded"), "-o", dir.file("d.pb.gz")});
+    CHECK(bad_name.exit_code == 2);
+    CHECK(bad_name.err.find("render --diff writes svg, text or json") != std::string::npos);
     auto two = run_pyprofd({"render", dir.file("a.folded"), dir.file("a.folded")});
     CHECK(two.exit_code == 2);
     CHECK(two.err.find("--diff compares two") != std::string::npos);
