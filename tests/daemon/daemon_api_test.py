@@ -309,7 +309,26 @@ def main():
         status, headers, pprof = daemon.request("GET", "/sessions/%s/profile.pb.gz" % sid, raw=True)
         check(status == 200 and pprof[:2] == b"\x1f\x8b" and b"heavy" in gzip.decompress(pprof), "pprof: gzip'd, names heavy")
         status, _, diff = daemon.request("GET", "/sessions/%s/diff/%s.svg" % (sid, sid), raw=True)
-        check(status == 200 and b"data-baseline-total" in diff, "a session against itself: a differential graph")
+        check(status == 200 and b"data-baseline-total" in diff and b'<g id="legend">' in diff,
+              "a session against itself: a differential graph, with its colour legend")
+        status, headers, table = daemon.request("GET", "/sessions/%s/diff/%s.txt" % (sid, sid), raw=True)
+        table = table.decode()
+        check(status == 200 and headers.get("Content-Type", "").startswith("text/plain") and
+              ("Python " + done["target"]["python_version"]) in table and "function (file)" in table,
+              "the difference as a text table, naming the Python version:\n%s" % table[:600])
+        status, headers, rows = daemon.request("GET", "/sessions/%s/diff/%s.json?sort=total&top=3" % (sid, sid))
+        check(status == 200 and rows["sort"] == "total" and 0 < len(rows["rows"]) <= 3 and
+              rows["matched"]["after_samples_percent"] == 100 and
+              all(r["total_change"] == 0 and r["before_total"] == r["after_total"] for r in rows["rows"]) and
+              any(r["function"] == "heavy" for r in rows["rows"]),
+              "the difference as JSON: against itself every row is matched and unchanged: %s" % rows)
+        status, _, problem = daemon.request("GET", "/sessions/%s/diff/%s.json?sort=name" % (sid, sid))
+        check(status == 400 and problem.get("field") == "sort" and "self or total" in problem.get("detail", ""),
+              "a table sorted by an unknown key is refused, naming it: %s" % problem)
+        status, _, problem = daemon.request("GET", "/sessions/%s/diff/%s.txt?width=9" % (sid, sid))
+        check(status == 400 and problem.get("field") == "width", "the table takes no graph options: %s" % problem)
+        status, _, _ = daemon.request("GET", "/sessions/%s/diff/%s.txt" % (sid, "0" * 16))
+        check(status == 404, "a difference against no session is 404")
         status, _, page = daemon.request("GET", "/", raw=True)
         check(status == 200 and sid.encode() in page and b"heavy &amp; light" in page, "the index page lists the session")
 

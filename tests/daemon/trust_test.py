@@ -105,7 +105,8 @@ def check_sessions(tcp, unix, nobody_p):
           "and reads it through the unix socket too, as the same owner")
     for method, path in (("GET", "/sessions/%s"), ("GET", "/sessions/%s/flame.svg"), ("GET", "/sessions/%s/folded"),
                          ("GET", "/sessions/%s/speedscope.json"), ("GET", "/sessions/%s/profile.pb.gz"),
-                         ("GET", "/sessions/%s/diff/" + sid + ".svg"), ("POST", "/sessions/%s/stop"),
+                         ("GET", "/sessions/%s/diff/" + sid + ".svg"), ("GET", "/sessions/%s/diff/" + sid + ".txt"),
+                         ("GET", "/sessions/%s/diff/" + sid + ".json"), ("POST", "/sessions/%s/stop"),
                          ("DELETE", "/sessions/%s")):
         status, _, body = call(tcp, method, path % sid, user=BIN)
         check(status == 404, "another user: %s %s -> 404, as for no session at all" % (method, path % "ID"))
