@@ -59,7 +59,8 @@ Side read_side(const Profile& profile, const ProfileSources& sources) {
         const ProcessSources* entry = sources_for(sources, pid);
         auto entry_index = static_cast<std::uint64_t>(entry ? entry - sources.data() + 1 : 0);
         Side::Stack stack{{}, self};
-        for (std::size_t i = r.first_frame; i < path.size(); ++i) {
+        // A stack of root frames alone keeps its innermost: its samples have nothing else to show.
+        for (std::size_t i = std::min(r.first_frame, path.size() - 1); i < path.size(); ++i) {
             FrameId frame = profile.node(path[i]).frame;
             std::uint64_t key = (entry_index << 32) | frame;
             auto [it, added] = seen.try_emplace(key, static_cast<std::uint32_t>(side.frames.size()));
@@ -67,7 +68,8 @@ Side read_side(const Profile& profile, const ProfileSources& sources) {
                 NormalizedFrame f;
                 f.label = profile.label(frame);
                 auto parsed = parse_frame_label(f.label);
-                f.python = !parsed.file.empty() && frame_kind(f.label) != FrameKind::process_root;
+                auto kind = frame_kind(f.label);
+                f.python = !parsed.file.empty() && kind != FrameKind::process_root && kind != FrameKind::thread_root;
                 if (f.python) {
                     f.function = std::string(parsed.function);
                     f.file = normalized_source_file(parsed.file, entry);

@@ -43,6 +43,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         auto second = round_trip(once, twice);
         if (round_trip(twice, thrice) != second) __builtin_trap();
     }
+    // The difference matches frames by what their labels say (files, names, roots):
+    // any labels, against themselves and against the merged threads, as graph and table.
+    // Against itself, every function is matched and nothing changed.
+    ProfileSources sources{{.pid = 0, .python_version = "2.7", .working_directory = "/srv", .standard_library = "/usr/lib/python2.7"}};
+    auto matched = match_profiles(profile, sources, profile, sources);
+    if (matched.after.total_samples() != matched.before.total_samples()) __builtin_trap();
+    auto table = diff_table(matched, DiffSort::self, {}, {});
+    if (table.matched_functions != table.after_functions) __builtin_trap();
+    for (const auto& row : table.rows)
+        if (row.total_change != 0 || row.self_change != 0) __builtin_trap();
+    for (auto format : {DiffFormat::svg, DiffFormat::text, DiffFormat::json})
+        write_difference(merged, {}, profile, sources, {.format = format}, out);
     write_speedscope(profile, {}, out);
     if (!write_pprof(profile, {.rate_hz = 100}, out)) __builtin_trap();  // fails only past 4 GiB
     return 0;

@@ -159,6 +159,15 @@ TEST_CASE("each process of a worker tree is read with its own sources; process r
     CHECK(a[0].second == 5);
 }
 
+TEST_CASE("a stack of a thread root alone keeps it: no sample is lost") {
+    Profile before;
+    before.add_labels(Stack{"thread \"w\" (5)"}, 3);
+    before.add_labels(Stack{"thread \"w\" (5)", "main (x.py:1)"}, 2);
+    auto m = match_profiles(before, {}, before, {});
+    CHECK(m.before.total_samples() == 5);
+    CHECK(has(m.before, "thread \"w\" (5)"));
+}
+
 TEST_CASE("frames that are not Python keep their labels; <idle> and native frames match themselves") {
     Profile before, after;
     before.add_labels(Stack{"main (/srv/app/x.py:1)", "<idle>"}, 2);
