@@ -92,19 +92,30 @@ std::string_view last_part(std::string_view name) {
 // The name `function` has among `names` (another run's functions of the same file):
 // itself, or the one qualified name it is the bare form of, or the one Python 3 name
 // of a Python 2 private name that lost an underscore.
+// Of `names`, those whose last part is `last`: none, one (found), or more (ambiguous).
+struct EndingIn {
+    std::size_t count = 0;
+    std::string found;
+};
+EndingIn ending_in(const std::unordered_set<std::string>& names, std::string_view last) {
+    EndingIn result;
+    for (const auto& name : names) {
+        if (last_part(name) != last) continue;
+        if (result.count++ == 0) result.found = name;
+    }
+    return result;
+}
+
 std::optional<std::string> counterpart(const std::string& function, const std::unordered_set<std::string>& names) {
     if (names.contains(function)) return function;
     if (function.find('.') != std::string::npos) return std::nullopt;  // qualified: the bare side finds it
+    // The one name whose last part is this name; if there is none, for a private name,
+    // the one whose last part is it with an underscore less. Two candidates: ambiguous.
+    auto same = ending_in(names, function);
     bool private_name = function.starts_with("__") && !function.ends_with("__");
-    std::optional<std::string> found;
-    for (const auto& name : names) {
-        auto last = last_part(name);
-        bool same = last == function || (private_name && last == std::string_view(function).substr(1));
-        if (!same) continue;
-        if (found) return std::nullopt;  // two candidates: ambiguous
-        found = name;
-    }
-    return found;
+    if (same.count == 0 && private_name) same = ending_in(names, std::string_view(function).substr(1));
+    if (same.count == 1) return same.found;
+    return std::nullopt;
 }
 
 // A relative path ("app/views.py": Python 2's, from a profile that did not say its

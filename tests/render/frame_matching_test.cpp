@@ -91,6 +91,13 @@ TEST_CASE("a bare name with two qualified candidates in its file stays unmatched
     auto m2 = match_profiles(before2, python27, after2, python311);
     CHECK(has(m2.before, "Report.__init__ (models.py)"));
     CHECK(has(m2.before, "__len__ (models.py)"));
+
+    // A class-private name kept in 3.x is matched as it is, before any renamed one.
+    Profile before3, after3;
+    before3.add_labels(Stack{"__walk (/srv/app/tree.py:3)"}, 1);
+    after3.add_labels(Stack{"Tree.__walk (/srv/app/tree.py:3)", "Tree._walk (/srv/app/tree.py:9)"}, 1);
+    auto m3 = match_profiles(before3, python27, after3, python311);
+    CHECK(has(m3.before, "Tree.__walk (tree.py)"));
 }
 
 TEST_CASE("a function of another file, or of another name, is not matched by name alone") {
