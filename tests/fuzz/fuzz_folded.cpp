@@ -8,6 +8,7 @@
 #include "render/differential.hpp"
 #include "render/flame_graph.hpp"
 #include "render/folded.hpp"
+#include "render/folded_header.hpp"
 #include "render/pprof.hpp"
 #include "render/speedscope.hpp"
 #include "render/thread_roots.hpp"
@@ -16,8 +17,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     using namespace pyprofd::render;
     std::istringstream in(std::string(reinterpret_cast<const char*>(data), size));
     Profile profile;
-    auto error = read_folded(in, profile);
+    ProfileSources sources;
+    auto error = read_folded(in, profile, &sources);
     if (error && error->message.empty()) __builtin_trap();
+    // The header written of the sources read holds as many, and no stack.
+    {
+        std::istringstream header(folded_header(sources));
+        Profile none;
+        ProfileSources again;
+        if (read_folded(header, none, &again) || none.total_samples() != 0 || again.size() != sources.size())
+            __builtin_trap();
+    }
     std::ostringstream out;
     FlameGraphOptions options;
     options.min_width_px = 0;
