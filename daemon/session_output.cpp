@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "daemon/process_sources.hpp"
 #include "daemon/profile_output.hpp"
 #include "render/thread_roots.hpp"
 
@@ -21,6 +22,7 @@ render::OutputDetails session_output_details(const SessionInfo& info) {
     render::OutputDetails d{.rate_hz = info.spec.rate_hz, .wall_clock = info.spec.aggregation.include_idle};
     d.start_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(info.created.time_since_epoch()).count();
     d.duration_ns = static_cast<std::int64_t>(info.elapsed_s * 1e9);
+    d.sources = session_sources(info);
     d.flame_graph.title = graph_title(
         !info.spec.name.empty()
             ? info.spec.name
