@@ -112,7 +112,7 @@ def unique_stacks(daemon, sid):
     status, _, body = daemon.request("GET", "/sessions/%s/folded" % sid, raw=True)
     if status != 200:
         return None
-    return sum(1 for line in body.splitlines() if line.strip())
+    return sum(1 for line in body.splitlines() if line.strip() and not line.startswith(b"#"))  # '#': metadata
 
 
 def held_stacks(state_dir, sid):

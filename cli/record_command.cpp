@@ -10,6 +10,7 @@
 
 #include "cli/profile_file.hpp"
 #include "cli/progress_display.hpp"
+#include "daemon/process_sources.hpp"
 #include "daemon/sampling_run.hpp"
 #include "daemon/termination_signals.hpp"
 #include "sampler/python_process.hpp"
@@ -163,6 +164,8 @@ daemon::OutputDetails details_of(const RecordOptions& options, const sampler::Py
                                   .wall_clock = options.aggregation.include_idle,
                                   .start_unix_ns = started_unix_ns,
                                   .duration_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(stats.elapsed).count()};
+    details.sources = tree ? daemon::profile_sources(daemon::process_sources(process), tree->processes())
+                           : render::ProfileSources{daemon::process_sources(process)};
     auto& graph = details.flame_graph;
     graph.title = daemon::graph_title(daemon::command_text(process.command_line()));
     auto descendants = tree ? fmt::format(" and its descendants ({} processes)",

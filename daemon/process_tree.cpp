@@ -48,7 +48,9 @@ ProcessTree::ProcessTree(const sampler::PythonProcess& root, AttachProcess attac
     options_.max_processes = std::max<std::size_t>(options_.max_processes, 1);
     records_.push_back({.pid = root.pid(),
                         .command_line = root.command_line(),
-                        .python_version = root.version().to_string()});
+                        .python_version = root.version().to_string(),
+                        .working_directory = root.working_directory(),
+                        .standard_library = root.standard_library()});
 }
 
 std::size_t ProcessTree::add_record(SampledProcess record) {
@@ -154,7 +156,9 @@ void ProcessTree::try_to_follow(pid_t pid, pid_t parent, const Key& key, Known& 
     auto record = add_record({.pid = pid,
                               .parent = parent,
                               .command_line = attached->command_line(),
-                              .python_version = attached->version().to_string()});
+                              .python_version = attached->version().to_string(),
+                              .working_directory = attached->working_directory(),
+                              .standard_library = attached->standard_library()});
     auto label = root_label_of(*attached);
     followed_.push_back({std::move(*attached), record, std::move(label)});
 }

@@ -26,6 +26,9 @@ struct SampledProcess {
     pid_t parent = 0;  // 0 for the root target
     std::vector<std::string> command_line;
     std::string python_version;
+    // As SessionInfo's of its target: where its Python files were named from at attach.
+    std::string working_directory;
+    std::string standard_library;
     std::uint64_t samples = 0;
     SampledProcessState state = SampledProcessState::sampling;
     std::string error;  // for failed

@@ -249,6 +249,8 @@ std::optional<Session::Ending> Session::launch_program(const SessionSpec& spec, 
     std::lock_guard lock(mutex_);
     info_.target_command_line = run->process().command_line();
     info_.python_version = run->process().version().to_string();
+    info_.working_directory = run->process().working_directory();
+    info_.standard_library = run->process().standard_library();
     return std::nullopt;
 }
 

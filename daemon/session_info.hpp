@@ -51,10 +51,15 @@ struct SessionInfo {
     SessionSpec spec;
     SessionState state = SessionState::running;
     std::string failure;  // why, for failed
-    // The target as attached: pid, command line, Python version (empty until known).
+    // The target as attached: pid, command line, Python version (empty until known),
+    // and where its Python files were named from, as it saw them at attach: its working
+    // directory and its standard library's directory (sampler/source_directories.hpp;
+    // empty where not found, and in sessions saved before they were kept).
     pid_t target_pid = 0;
     std::vector<std::string> target_command_line;
     std::string python_version;
+    std::string working_directory;
+    std::string standard_library;
     WallClock::time_point created;
     std::optional<WallClock::time_point> ended;
     // Sampling so far.

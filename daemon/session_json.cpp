@@ -63,7 +63,9 @@ nlohmann::json session_to_json(const SessionInfo& info) {
     };
     nlohmann::json target{{"pid", info.target_pid ? nlohmann::json(info.target_pid) : nlohmann::json(nullptr)},
                           {"command_line", info.target_command_line},
-                          {"python_version", info.python_version}};
+                          {"python_version", info.python_version},
+                          {"working_directory", info.working_directory},
+                          {"standard_library", info.standard_library}};
     if (spec.pid) target["requested_pid"] = *spec.pid;
     if (!spec.command.empty()) {
         target["command"] = spec.command;
@@ -100,6 +102,8 @@ nlohmann::json session_to_json(const SessionInfo& info) {
             nlohmann::json process{{"pid", p.pid},
                                    {"command_line", p.command_line},
                                    {"python_version", p.python_version},
+                                   {"working_directory", p.working_directory},
+                                   {"standard_library", p.standard_library},
                                    {"samples", p.samples},
                                    {"state", to_string(p.state)}};
             if (p.parent) process["parent"] = p.parent;
@@ -130,6 +134,9 @@ std::expected<SessionInfo, std::string> session_from_json(const nlohmann::json& 
         if (!target.at("pid").is_null()) info.target_pid = target.at("pid").get<pid_t>();
         info.target_command_line = target.at("command_line").get<std::vector<std::string>>();
         info.python_version = target.at("python_version").get<std::string>();
+        // Records saved before sources were kept have none.
+        info.working_directory = target.value("working_directory", std::string());
+        info.standard_library = target.value("standard_library", std::string());
         if (target.contains("requested_pid")) info.spec.pid = target.at("requested_pid").get<pid_t>();
         if (target.contains("command")) info.spec.command = target.at("command").get<std::vector<std::string>>();
         if (target.contains("cwd")) info.spec.cwd = target.at("cwd").get<std::string>();
@@ -153,6 +160,8 @@ std::expected<SessionInfo, std::string> session_from_json(const nlohmann::json& 
                                           .parent = p.value("parent", pid_t{0}),
                                           .command_line = p.at("command_line").get<std::vector<std::string>>(),
                                           .python_version = p.at("python_version").get<std::string>(),
+                                          .working_directory = p.value("working_directory", std::string()),
+                                          .standard_library = p.value("standard_library", std::string()),
                                           .samples = p.at("samples").get<std::uint64_t>(),
                                           .state = *process_state,
                                           .error = p.value("error", std::string())});

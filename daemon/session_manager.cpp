@@ -148,6 +148,8 @@ Result<SessionInfo> SessionManager::start(SessionSpec spec, const Caller& caller
         info.target_pid = process->pid();
         info.target_command_line = process->command_line();
         info.python_version = process->version().to_string();
+        info.working_directory = process->working_directory();
+        info.standard_library = process->standard_library();
     }
     info.spec = std::move(spec);
     std::shared_ptr<Session> session;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sstream>
 
+#include "daemon/process_sources.hpp"
 #include "daemon/profile_output.hpp"
 #include "render/thread_roots.hpp"
 
@@ -22,6 +23,7 @@ render::OutputDetails session_output_details(const SessionInfo& info) {
     render::OutputDetails d{.rate_hz = info.spec.rate_hz, .wall_clock = info.spec.aggregation.include_idle};
     d.start_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(info.created.time_since_epoch()).count();
     d.duration_ns = static_cast<std::int64_t>(info.elapsed_s * 1e9);
+    d.sources = session_sources(info);
     d.flame_graph.title = graph_title(
         !info.spec.name.empty()
             ? info.spec.name
@@ -45,16 +47,6 @@ Result<std::string> session_profile_as(render::OutputFormat format, const Sessio
     bool merge = !info.spec.aggregation.per_thread && !render::format_keeps_threads(format);
     if (!merge) return rendered(format, profile, details);
     return rendered(format, render::without_thread_roots(profile), details);
-}
-
-render::ProfileSources session_sources(const SessionInfo& info) {
-    render::ProfileSources sources;
-    if (info.processes.empty()) {
-        sources.push_back({.pid = info.target_pid, .python_version = info.python_version});
-        return sources;
-    }
-    for (const auto& p : info.processes) sources.push_back({.pid = p.pid, .python_version = p.python_version});
-    return sources;
 }
 
 render::DiffOutput difference_output(const SessionInfo& before, const SessionInfo& after, render::DiffFormat format) {

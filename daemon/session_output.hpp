@@ -21,10 +21,6 @@ render::OutputDetails session_output_details(const SessionInfo& info);
 // cannot be made.
 Result<std::string> session_profile_as(render::OutputFormat format, const SessionInfo& info,
                                        const render::Profile& profile, const render::OutputDetails& details);
-// Where each process of the session had its Python files (render/profile_sources.hpp),
-// the target first: what a difference needs to match frames across runs.
-render::ProfileSources session_sources(const SessionInfo& info);
-
 // The difference of two sessions, `after` against `before`, in `format`: the graph
 // (titled by the two sessions) or the table (naming them, with their Python versions).
 // Frames are matched across the runs (render/frame_matching.hpp), threads merged.

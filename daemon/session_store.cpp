@@ -152,7 +152,14 @@ std::expected<void, std::string> SessionStore::save_record(const SessionInfo& in
     saved.save_error.clear();  // true of this process's attempts only
     auto json = session_to_json(saved);
     return write_file_atomically(
-        record_path(info.id), [&](std::ostream& out) { out << json.dump(2) << '\n'; }, state_file_mode);
+        record_path(info.id),
+        [&](std::ostream& out) {
+            // The target's bytes (its command line, its working directory) need not be
+            // UTF-8: such bytes are saved as U+FFFD, as the API shows them, rather than
+            // leave the session unsaved.
+            out << json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+        },
+        state_file_mode);
 }
 
 SessionStore::Loaded SessionStore::load_all() const {

@@ -4,6 +4,7 @@
 #include <optional>
 #include <vector>
 
+#include "render/folded_header.hpp"
 #include "render/label_text.hpp"
 
 namespace pyprofd::render {
@@ -39,7 +40,16 @@ std::uint64_t write_folded_since(const Profile& profile, FoldedWritten& written,
                 state[frame] = is_safe_label_text(label) ? safe : replaced;
                 if (state[frame] == replaced) replacement[frame] = safe_label_text(label);
             }
-            line += state[frame] == safe ? label : replacement[frame];
+            const std::string& text = state[frame] == safe ? label : replacement[frame];
+            // A line that starts with '#' is metadata to every reader of ours (folded_header.hpp):
+            // a root frame named so would be skipped with its samples. Its '#' shows as
+            // U+FF03 "＃" instead, as ';' shows as "；".
+            if (i == 0 && is_folded_metadata(text)) {
+                line += "\uFF03";
+                line.append(text, 1);
+            } else {
+                line += text;
+            }
         }
         line += ' ';
         line += std::to_string(added);
@@ -53,9 +63,17 @@ std::uint64_t write_folded_since(const Profile& profile, FoldedWritten& written,
 namespace {
 
 // One line of folded input (without its newline) into the profile.
-std::optional<std::string> add_line(std::string_view line, Profile& profile, std::vector<std::string_view>& frames) {
+std::optional<std::string> add_line(std::string_view line, Profile& profile, std::vector<std::string_view>& frames,
+                                    ProfileSources* sources) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.find_first_not_of(" \t") == std::string_view::npos) return std::nullopt;
+    if (is_folded_metadata(line)) {
+        // What a header says is kept where asked for; a line of it that cannot be
+        // read costs only itself, never the stacks.
+        if (sources)
+            if (auto source = folded_metadata_source(line)) sources->push_back(std::move(*source));
+        return std::nullopt;
+    }
     auto space = line.find_last_of(' ');
     if (space == std::string_view::npos || space == 0) return "expected 'frame;frame;... count', found no count";
     std::uint64_t count = 0;
@@ -83,7 +101,7 @@ std::optional<std::string> add_line(std::string_view line, Profile& profile, std
 
 }  // namespace
 
-std::optional<FoldedReadError> read_folded(std::istream& in, Profile& profile) {
+std::optional<FoldedReadError> read_folded(std::istream& in, Profile& profile, ProfileSources* sources) {
     // Read in large blocks and split in place: a line at a time through the stream
     // costs more than the parsing.
     constexpr std::size_t block = 64 * 1024;
@@ -103,7 +121,7 @@ std::optional<FoldedReadError> read_folded(std::istream& in, Profile& profile) {
             if (newline == std::string_view::npos && !(at_end && !rest.empty())) break;
             auto line = rest.substr(0, newline);
             ++number;
-            if (auto error = add_line(line, profile, frames)) return FoldedReadError{number, std::move(*error)};
+            if (auto error = add_line(line, profile, frames, sources)) return FoldedReadError{number, std::move(*error)};
             rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
         }
         buffer.erase(0, buffer.size() - rest.size());  // the unfinished line waits for the next block

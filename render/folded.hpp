@@ -1,7 +1,9 @@
 #pragma once
 // Folded stacks, Brendan Gregg's format that flamegraph.pl, inferno, speedscope
 // and py-spy's raw output share: one line per distinct stack, frames root first
-// separated by ';', a space, then the sample count.
+// separated by ';', a space, then the sample count. Lines that start with '#' are
+// metadata, never stacks (folded_header.hpp): a root frame whose label starts so is
+// written with U+FF03 "＃" for its '#'.
 #include <cstdint>
 #include <istream>
 #include <optional>
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include "render/profile.hpp"
+#include "render/profile_sources.hpp"
 
 namespace pyprofd::render {
 
@@ -39,9 +42,12 @@ struct FoldedReadError {
     std::string message;
 };
 
-// Adds the stacks of folded input to profile. Blank lines are skipped; a line
+// Adds the stacks of folded input to profile. Blank lines are skipped, and so are
+// metadata lines (those that start with '#', anywhere in the input); where `sources`
+// is given, what the metadata says of the processes' sources is appended to it (a
+// "# source:" line it cannot read is left out: the stacks are all read still). A line
 // without a count is an error naming its number, and nothing of the input is lost
 // silently: on error the profile holds the lines before it.
-std::optional<FoldedReadError> read_folded(std::istream& in, Profile& profile);
+std::optional<FoldedReadError> read_folded(std::istream& in, Profile& profile, ProfileSources* sources = nullptr);
 
 }  // namespace pyprofd::render

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "render/folded.hpp"
+#include "render/folded_header.hpp"
 #include "render/pprof.hpp"
 #include "render/speedscope.hpp"
 
@@ -15,7 +16,9 @@ std::expected<void, std::string> write_svg(const Profile& profile, const OutputD
     return {};
 }
 
-std::expected<void, std::string> write_folded_stacks(const Profile& profile, const OutputDetails&, std::ostream& out) {
+std::expected<void, std::string> write_folded_stacks(const Profile& profile, const OutputDetails& details,
+                                                     std::ostream& out) {
+    out << folded_header(details.sources);
     write_folded(profile, out);
     return {};
 }

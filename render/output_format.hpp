@@ -14,18 +14,22 @@
 
 #include "render/flame_graph.hpp"
 #include "render/profile.hpp"
+#include "render/profile_sources.hpp"
 
 namespace pyprofd::render {
 
 enum class OutputFormat { svg, folded, speedscope, pprof };
 
-// What the formats other than folded say beside the stacks.
+// What the formats say beside the stacks.
 struct OutputDetails {
     FlameGraphOptions flame_graph;  // its title names speedscope's file, its subtitle is pprof's comment
     std::optional<double> rate_hz;  // known: time units in speedscope and pprof
     bool wall_clock = false;        // idle threads counted (pprof "wall", else "cpu")
     std::optional<std::int64_t> start_unix_ns;
     std::optional<std::int64_t> duration_ns;
+    // Where each process's files were (the target first): folded stacks' header
+    // (folded_header.hpp); none, no header.
+    ProfileSources sources;
 };
 
 // Writes the profile to out; an error says why it could not (pprof's gzip).

@@ -26,6 +26,7 @@
 #include "sampler/thread_activity.hpp"
 #include "sampler/process_identity.hpp"
 #include "sampler/process_root.hpp"
+#include "sampler/source_directories.hpp"
 #include "sampler/process_tasks.hpp"
 #include "sampler/thread_pause.hpp"
 #include "sampler/thread_names.hpp"
@@ -110,6 +111,7 @@ struct PythonProcess::State {
     std::string exe;
     PythonBinary binary;
     PythonVersion version;
+    SourceDirectories sources;  // found at attach; none for memory given by hand
     Layout layout;
     LayoutSource layout_source = LayoutSource::builtin_table;
     PythonTypes types;
@@ -350,6 +352,7 @@ Result<PythonProcess> PythonProcess::attach(pid_t pid) {
     if (!binary) return std::unexpected(binary.error());
     s->binary = std::move(*binary);
     if (auto ok = s->attach_to_interpreter(); !ok) return std::unexpected(ok.error());
+    s->sources = find_source_directories(pid, *root, s->binary.path, s->version.major, s->version.minor);
     return PythonProcess(std::move(s));
 }
 
@@ -436,6 +439,8 @@ const std::vector<std::string>& PythonProcess::command_line() const { return s_-
 const std::string& PythonProcess::executable() const { return s_->exe; }
 const PythonBinary& PythonProcess::binary() const { return s_->binary; }
 const PythonVersion& PythonProcess::version() const { return s_->version; }
+const std::string& PythonProcess::working_directory() const { return s_->sources.working_directory; }
+const std::string& PythonProcess::standard_library() const { return s_->sources.standard_library; }
 const Layout& PythonProcess::layout() const { return s_->layout; }
 LayoutSource PythonProcess::layout_source() const { return s_->layout_source; }
 std::uint64_t PythonProcess::memory_reads() const { return s_->memory.syscalls(); }

@@ -67,6 +67,10 @@ public:
     const std::string& executable() const;
     const PythonBinary& binary() const;
     const PythonVersion& version() const;
+    // Where its Python files were named from, as it saw them at attach
+    // (source_directories.hpp); empty where unknown, and for attach_to_address_space.
+    const std::string& working_directory() const;
+    const std::string& standard_library() const;
     const Layout& layout() const;
     LayoutSource layout_source() const;
 

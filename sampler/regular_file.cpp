@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <expected>
 #include <fmt/format.h>
 #include <utility>
 
@@ -39,6 +40,31 @@ int openat2_path(int dirfd, const std::string& path, std::uint64_t resolve) {
     return static_cast<int>(::syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof how));
 }
 
+// An O_PATH descriptor of the absolute path as a process whose root is `root_fd` sees
+// it, or the errno of the failure. `name` is root + path, for a kernel without openat2.
+std::expected<int, int> open_path_in_root(int root_fd, const std::string& path, const std::string& name) {
+    // RESOLVE_IN_ROOT alone also refuses magic links today; the man page asks for
+    // RESOLVE_NO_MAGICLINKS to be said, in case that changes.
+    // EAGAIN: a rename elsewhere raced with a ".." on the way (from a symlink); the
+    // kernel asks for a retry rather than risk an escape.
+    int path_fd = -1;
+    int err = EAGAIN;
+    for (int attempt = 0; attempt < 8 && path_fd < 0 && err == EAGAIN; ++attempt) {
+        path_fd = openat2_path(root_fd, path, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+        err = errno;
+    }
+    // ENOSYS: a kernel before 5.6. EPERM: a seccomp filter that answers so for a
+    // system call it does not know (as older container runtimes did); an O_PATH open
+    // has no other reason to give it. Then root + path as open(2) resolves it: its
+    // links may lead outside the root, where the callers' checks still hold.
+    if (path_fd < 0 && (err == ENOSYS || err == EPERM)) {
+        path_fd = ::open(name.c_str(), O_PATH | O_CLOEXEC);
+        err = errno;
+    }
+    if (path_fd < 0) return std::unexpected(err);
+    return path_fd;
+}
+
 }  // namespace
 
 Result<RegularFile> RegularFile::open(const std::string& path, std::optional<std::uint64_t> expected_inode) {
@@ -52,23 +78,22 @@ Result<RegularFile> RegularFile::open_in_root(const std::string& root, const std
     const std::string name = root + path;
     int root_fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root_fd < 0) return std::unexpected(open_error(errno, root));
-    // RESOLVE_IN_ROOT alone also refuses magic links today; the man page asks for
-    // RESOLVE_NO_MAGICLINKS to be said, in case that changes.
-    // EAGAIN: a rename elsewhere raced with a ".." on the way (from a symlink); the
-    // kernel asks for a retry rather than risk an escape.
-    int path_fd = -1;
-    int err = EAGAIN;
-    for (int attempt = 0; attempt < 8 && path_fd < 0 && err == EAGAIN; ++attempt) {
-        path_fd = openat2_path(root_fd, path, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-        err = errno;
-    }
+    auto path_fd = open_path_in_root(root_fd, path, name);
     ::close(root_fd);
-    // ENOSYS: a kernel before 5.6. EPERM: a seccomp filter that answers so for a
-    // system call it does not know (as older container runtimes did); an O_PATH open
-    // has no other reason to give it.
-    if (path_fd < 0 && (err == ENOSYS || err == EPERM)) return open(name, expected_inode);
-    if (path_fd < 0) return std::unexpected(open_error(err, name));
-    return from_path_descriptor(path_fd, name, expected_inode);
+    if (!path_fd) return std::unexpected(open_error(path_fd.error(), name));
+    return from_path_descriptor(*path_fd, name, expected_inode);
+}
+
+bool is_regular_file_in_root(const std::string& root, const std::string& path) {
+    int root_fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd < 0) return false;
+    auto path_fd = open_path_in_root(root_fd, path, root + path);
+    ::close(root_fd);
+    if (!path_fd) return false;
+    struct stat st {};
+    bool regular = ::fstat(*path_fd, &st) == 0 && S_ISREG(st.st_mode);
+    ::close(*path_fd);
+    return regular;
 }
 
 Result<RegularFile> RegularFile::from_path_descriptor(int path_fd, const std::string& name,

@@ -14,6 +14,18 @@
 
 namespace pyprofd::sampler {
 
+// Whether the absolute path names a regular file, as a process whose root directory is
+// `root` sees it (resolved as open_in_root resolves it), found without opening it to
+// read: an O_PATH descriptor and fstat only, so no FIFO is waited on, no driver acts,
+// nothing of the file is read. False for anything else, and where it cannot be told.
+bool is_regular_file_in_root(const std::string& root, const std::string& path);
+
+// Whether the absolute path names a regular file as a process whose root directory is
+// `root` sees it (resolved as open_in_root resolves it), told without opening it to
+// read: an O_PATH descriptor and fstat only, so no FIFO is waited on, no driver acts,
+// nothing of the file is read. False for anything else, and where it cannot be told.
+bool is_regular_file_in_root(const std::string& root, const std::string& path);
+
 class RegularFile {
 public:
     // Opens path as open(2) resolves it: symlinks (and /proc's magic links, such as

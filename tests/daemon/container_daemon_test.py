@@ -23,7 +23,7 @@ PYPROFD, SOURCE = sys.argv[1], os.path.abspath(sys.argv[2])
 sys.path.insert(0, os.path.join(SOURCE, "tests", "daemon"))
 import daemon_support  # noqa: E402
 from api_contract import CheckedDaemon, Contract  # noqa: E402
-from daemon_support import PYTHON, check, report, wait_for_state  # noqa: E402
+from daemon_support import PYTHON, check, folded_stacks, report, wait_for_state  # noqa: E402
 
 CONTRACT = Contract(os.path.join(SOURCE, "openapi.yaml"))
 TARGET = os.path.join(SOURCE, "tests/targets/busy_and_idle.py")
@@ -124,7 +124,7 @@ def check_container(daemon, what, python, script, root=None, script_in_root=None
               "%s: threads_seen lists both threads, host and container TIDs (%s)" % (what, list(seen.values())))
         status, _, folded = daemon.request("GET", "/sessions/%s/folded" % session["id"], raw=True)
         stacks_by_root = {}
-        for line in folded.decode().splitlines():
+        for line in folded_stacks(folded.decode()):
             stack, count = line.rsplit(" ", 1)
             root_frame = stack.split(";")[0]
             stacks_by_root.setdefault(root_frame, []).append((stack, int(count)))

@@ -27,7 +27,7 @@ import time
 
 PYPROFD, SOURCE = sys.argv[1], os.path.abspath(sys.argv[2])
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_support import PYTHON, check, readable_copy, report, uid_of, wait_for_state  # noqa: E402
+from daemon_support import PYTHON, check, folded_stacks, readable_copy, report, uid_of, wait_for_state  # noqa: E402
 import daemon_support  # noqa: E402
 from api_contract import CheckedDaemon, Contract  # noqa: E402
 
@@ -298,7 +298,7 @@ def main():
         check(b"heavy (" in svg and b"light (" in svg and b"thread \"" not in svg,
               "the graph names the target's functions, threads merged")
         status, _, folded = daemon.request("GET", "/sessions/%s/folded" % sid, raw=True)
-        lines = folded.decode().splitlines()
+        lines = folded_stacks(folded.decode())
         total = sum(int(line.rsplit(" ", 1)[1]) for line in lines)
         heavy = sum(int(line.rsplit(" ", 1)[1]) for line in lines if "heavy (" in line)
         check(status == 200 and total == done["samples"], "folded stacks hold every sample (%d of %d)" % (total, done["samples"]))
@@ -444,7 +444,7 @@ def main():
         status, _, folded = daemon.request("GET", "/sessions/%s/folded" % running[1], raw=True)
         check(status == 200 and b"heavy (" in folded, "with the samples of their last checkpoint")
         status, _, folded = daemon.request("GET", "/sessions/%s/folded" % sid, raw=True)
-        check(sum(int(l.rsplit(b" ", 1)[1]) for l in folded.splitlines()) == samples_before[sid],
+        check(sum(int(l.rsplit(b" ", 1)[1]) for l in folded_stacks(folded)) == samples_before[sid],
               "the finished session's profile is whole")
 
         # A launched program never outlives its session.

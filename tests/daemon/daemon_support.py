@@ -32,6 +32,20 @@ def report():
     return 1 if failures else 0
 
 
+def folded_stacks(text):
+    """The stack lines of folded stacks (str or bytes), without their header: lines
+    starting with '#' are metadata (the processes' sources), never stacks."""
+    lines = text.splitlines()
+    hash_mark = b"#" if isinstance(text, bytes) else "#"
+    return [line for line in lines if not line.startswith(hash_mark)]
+
+
+def folded_sources(text):
+    """What the "# source:" lines of folded stacks (str) say, one dict per process."""
+    prefix = "# source: "
+    return [json.loads(line[len(prefix):]) for line in text.splitlines() if line.startswith(prefix)]
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

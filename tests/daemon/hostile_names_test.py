@@ -35,7 +35,8 @@ def start_daemon(state, work, name):
 def folded_lines(daemon, sid):
     status, _, body = daemon.request("GET", "/sessions/%s/folded" % sid, raw=True)
     assert status == 200, status
-    return body.decode("utf-8").split("\n")
+    # Its header's lines of metadata ('#') are not stacks.
+    return [line for line in body.decode("utf-8").split("\n") if not line.startswith("#")]
 
 
 def check_folded(lines, samples, what):

@@ -28,7 +28,7 @@ import time
 
 PYPROFD, SOURCE = sys.argv[1], os.path.abspath(sys.argv[2])
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_support import PYTHON, Daemon, check, readable_copy, report, wait_for_state  # noqa: E402
+from daemon_support import PYTHON, Daemon, check, folded_stacks, readable_copy, report, wait_for_state  # noqa: E402
 
 FRESH = os.path.join(SOURCE, "tests/targets/fresh_names.py")
 STEADY = os.path.join(SOURCE, "tests/targets/heavy_light.py")
@@ -125,8 +125,9 @@ def fresh_names_under_default_limits(work):
         check(status == 200 and b"[truncated]" in svg and b"under [truncated]" in svg,
               "the flame graph shows the [truncated] frame, and its subtitle says why")
         status, _, folded = daemon.request("GET", "/sessions/%s/folded" % s["id"], raw=True)
-        lines = folded.decode("utf-8").splitlines()
-        check(len(lines) <= MAX_STACKS + 1 and len(folded) <= MAX_LABEL_BYTES + 64,
+        lines = folded_stacks(folded.decode("utf-8"))  # without the header's few lines of metadata
+        stack_bytes = sum(len(line.encode("utf-8")) + 1 for line in lines)
+        check(len(lines) <= MAX_STACKS + 1 and stack_bytes <= MAX_LABEL_BYTES + 64,
               "/folded holds at most max_profile_stacks lines and max_profile_label_mb of text (%d lines, %.1f MiB)" %
               (len(lines), len(folded) / MIB))
         check(lines and re.fullmatch(r"\[truncated\] \d+", lines[-1]) is not None and

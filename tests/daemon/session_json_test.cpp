@@ -29,6 +29,8 @@ SessionInfo full_record() {
     info.target_pid = 4242;
     info.target_command_line = {"python3", "job.py", "--fast"};
     info.python_version = "3.11.2";
+    info.working_directory = "/srv/app/run";
+    info.standard_library = "/usr/lib/python3.11";
     info.created = daemon::WallClock::time_point(std::chrono::milliseconds(1'700'000'000'123));
     info.ended = info.created + std::chrono::milliseconds(12'500);
     info.samples = 3000;
@@ -70,6 +72,8 @@ TEST_CASE("a session record reads back as it was written, field by field") {
     CHECK(back->target_pid == info.target_pid);
     CHECK(back->target_command_line == info.target_command_line);
     CHECK(back->python_version == info.python_version);
+    CHECK(back->working_directory == "/srv/app/run");
+    CHECK(back->standard_library == "/usr/lib/python3.11");
     CHECK(back->created == info.created);  // to the millisecond, as ISO 8601 keeps it
     CHECK(back->ended == info.ended);
     CHECK(back->samples == info.samples);
@@ -161,8 +165,8 @@ TEST_CASE("a worker tree's session: its processes and what it skipped read back;
     auto info = full_record();
     info.spec.subprocesses = true;
     info.processes = {
-        {.pid = 10, .command_line = {"gunicorn", "app"}, .python_version = "3.11.2", .samples = 500,
-         .state = daemon::SampledProcessState::sampled},
+        {.pid = 10, .command_line = {"gunicorn", "app"}, .python_version = "3.11.2", .working_directory = "/srv",
+         .standard_library = "/usr/lib/python3.11", .samples = 500, .state = daemon::SampledProcessState::sampled},
         {.pid = 11, .parent = 10, .command_line = {"gunicorn", "app"}, .python_version = "3.11.2", .samples = 40,
          .state = daemon::SampledProcessState::exited},
         {.pid = 12, .parent = 10, .state = daemon::SampledProcessState::failed, .error = "runs Python 3.16.0"},
@@ -181,6 +185,9 @@ TEST_CASE("a worker tree's session: its processes and what it skipped read back;
     CHECK(back->processes[1].samples == 40);
     CHECK(back->processes[1].state == daemon::SampledProcessState::exited);
     CHECK(back->processes[2].error == "runs Python 3.16.0");
+    CHECK(back->processes[0].working_directory == "/srv");
+    CHECK(back->processes[0].standard_library == "/usr/lib/python3.11");
+    CHECK(back->processes[1].working_directory == "");
     CHECK(back->skipped_processes == info.skipped_processes);
 
     // Without the option, nothing of it is written; a record from before it reads as without.
@@ -192,4 +199,32 @@ TEST_CASE("a worker tree's session: its processes and what it skipped read back;
     REQUIRE_MESSAGE(old, old.error());
     CHECK(!old->spec.subprocesses);
     CHECK(old->processes.empty());
+}
+
+TEST_CASE("where the target's files were: in the record's target and each process; records from before read as unknown") {
+    auto info = full_record();
+    info.spec.subprocesses = true;
+    info.processes = {{.pid = 10, .python_version = "2.7.18", .working_directory = "/srv/app",
+                       .standard_library = "/opt/py/lib/python2.7", .state = daemon::SampledProcessState::sampled}};
+    auto json = daemon::session_to_json(info);
+    CHECK(json.at("target").at("working_directory") == "/srv/app/run");
+    CHECK(json.at("target").at("standard_library") == "/usr/lib/python3.11");
+    CHECK(json.at("processes").at(0).at("working_directory") == "/srv/app");
+    CHECK(json.at("processes").at(0).at("standard_library") == "/opt/py/lib/python2.7");
+    // Unknown is empty, and written so.
+    SessionInfo unknown;
+    unknown.id = "fedcba9876543210";
+    CHECK(daemon::session_to_json(unknown).at("target").at("working_directory") == "");
+
+    json.at("target").erase("working_directory");
+    json.at("target").erase("standard_library");
+    json.at("processes").at(0).erase("working_directory");
+    json.at("processes").at(0).erase("standard_library");
+    auto old = daemon::session_from_json(json);
+    REQUIRE_MESSAGE(old, old.error());
+    CHECK(old->working_directory == "");
+    CHECK(old->standard_library == "");
+    CHECK(old->processes.at(0).working_directory == "");
+    CHECK(old->processes.at(0).standard_library == "");
+    CHECK(old->python_version == "3.11.2");
 }

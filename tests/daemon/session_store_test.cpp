@@ -98,6 +98,21 @@ TEST_CASE("a saved session loads back: its record, its profile and its program's
     CHECK(fs::is_empty(store->directory()));
 }
 
+TEST_CASE("a record whose target's bytes are not UTF-8 is saved, those bytes as U+FFFD") {
+    ScratchDir dir;
+    auto store = SessionStore::open(dir.file("state"));
+    REQUIRE_MESSAGE(store, store.error());
+    auto info = record("00000000000000a2");
+    info.target_command_line = {"python3", "caf\xe9.py"};
+    info.working_directory = "/srv/caf\xe9";
+    auto saved = store->save(info, two_stacks());
+    REQUIRE_MESSAGE(saved, saved.error());
+    auto loaded = store->load_all();
+    REQUIRE(loaded.sessions.size() == 1);
+    CHECK(loaded.sessions[0].target_command_line.at(1) == "caf\uFFFD.py");
+    CHECK(loaded.sessions[0].working_directory == "/srv/caf\uFFFD");
+}
+
 TEST_CASE("a session that ended before its first sample has no profile, and that is no problem") {
     ScratchDir dir;
     auto store = SessionStore::open(dir.file("state"));

@@ -22,7 +22,7 @@ import time
 
 PYPROFD, SOURCE = sys.argv[1], os.path.abspath(sys.argv[2])
 sys.path.insert(0, os.path.join(SOURCE, "tests", "daemon"))
-from daemon_support import Daemon, check, free_port, processes_running, report, wait_for_state, wait_until_served  # noqa: E402
+from daemon_support import Daemon, check, folded_stacks, free_port, processes_running, report, wait_for_state, wait_until_served  # noqa: E402
 
 APP = os.path.join(SOURCE, "tests/targets/wsgi_burn.py")
 PLUGIN = "/usr/lib/uwsgi/plugins/python3_plugin.so"
@@ -96,7 +96,7 @@ def check_loaded_worker(worker, port):
             check([t["tid"] for t in seen] == [worker],
                   "the session's one thread is the worker's own (%s)" % seen)
             _, _, folded = daemon.request("GET", "/sessions/%s/folded" % session["id"], raw=True)
-            lines = folded.decode().splitlines()
+            lines = folded_stacks(folded.decode())
             total = sum(int(line.rsplit(" ", 1)[1]) for line in lines)
             burning = sum(int(line.rsplit(" ", 1)[1]) for line in lines if "burn_cpu (" in line)
             check(burning > 100 and burning >= total * 8 // 10,

@@ -32,7 +32,7 @@ PYPROFD, SOURCE = sys.argv[1], os.path.abspath(sys.argv[2])
 sys.path.insert(0, os.path.join(SOURCE, "tests", "daemon"))
 import daemon_support  # noqa: E402
 from api_contract import Contract  # noqa: E402
-from daemon_support import PYTHON, Daemon, check, free_port, readable_copy, report, wait_for_state, wait_until_served  # noqa: E402
+from daemon_support import PYTHON, Daemon, check, folded_sources, folded_stacks, free_port, readable_copy, report, wait_for_state, wait_until_served  # noqa: E402
 
 TARGETS = os.path.join(SOURCE, "tests", "targets")
 CONTRACT = Contract(os.path.join(SOURCE, "openapi.yaml"))
@@ -103,7 +103,7 @@ def traced_or_stopped(pids):
 def process_roots(folded, function):
     """PIDs of the process roots over stacks holding function (or over any stack, with None)."""
     pids = set()
-    for line in folded.splitlines():
+    for line in folded_stacks(folded):
         m = re.match(r"process (\d+) \(", line)
         if m and (function is None or ";%s (" % function in line):
             pids.add(int(m.group(1)))
@@ -209,12 +209,28 @@ def measure_cost(daemon, work):
               (len(done["processes"]), samples, cpu, 1e6 * cpu / max(samples, 1), 100 * cpu / 10))
 
 
+def check_sources(what, sources, pids):
+    """Each of pids has its source, working in TARGETS, with Debian's standard library."""
+    by_pid = {s.get("pid"): s for s in sources}
+    expected = {"working_directory": os.path.realpath(TARGETS), "standard_library": "/usr/lib/python3.11"}
+    got = {pid: {k: by_pid.get(pid, {}).get(k) for k in expected} for pid in pids}
+    check(all(g == expected for g in got.values()),
+          "%s: each process's working directory and standard library: %s" % (what, got))
+
+
 def check_pool(daemon):
-    pool = start([PYTHON, os.path.join(TARGETS, "pool_workers.py"), "2"], stdout=subprocess.PIPE, text=True)
+    # Started in TARGETS, which its workers inherit as their working directory.
+    pool = start([PYTHON, os.path.join(TARGETS, "pool_workers.py"), "2"], stdout=subprocess.PIPE, text=True,
+                 cwd=TARGETS)
     workers = [int(w) for w in pool.stdout.readline().split()[1:]]
     done, folded = session_on(daemon, {"pid": pool.pid, "subprocesses": True, "rate_hz": 100, "duration_s": 3})
     if done is None:
         return
+    check_sources("the session's processes", done["processes"], [pool.pid] + workers)
+    header = [{"pid": s["pid"], "working_directory": s["cwd"], "standard_library": s["stdlib"]}
+              for s in folded_sources(folded)]
+    check(header and header[0]["pid"] == pool.pid, "/folded's header: the target first: %s" % header[:1])
+    check_sources("/folded's header", header, [pool.pid] + workers)
     with_work = process_roots(folded, "pool_work")
     check(bool(with_work) and with_work <= set(workers),
           "multiprocessing.Pool: pool_work appears under its workers' process roots: %s of %s" %
@@ -296,7 +312,8 @@ def check_not_permitted(daemon):
 
 def check_record(work):
     """`pyprofd record --subprocesses`: a fork without exec, and --max-processes."""
-    target = start([PYTHON, os.path.join(TARGETS, "forked_child.py")], stdout=subprocess.PIPE, text=True)
+    target = start([PYTHON, os.path.join(TARGETS, "forked_child.py")], stdout=subprocess.PIPE, text=True,
+                   cwd=TARGETS)
     words = target.stdout.readline().split()
     child, sleeper = int(words[1]), int(words[2])
     out = os.path.join(work, "forked.folded")
@@ -308,6 +325,10 @@ def check_record(work):
         folded = f.read()
     check(child in process_roots(folded, "forked_child_work"),
           "record: the forked child's function appears under its process root")
+    header = [{"pid": s["pid"], "working_directory": s["cwd"], "standard_library": s["stdlib"]}
+              for s in folded_sources(folded)]
+    check([s["pid"] for s in header] == [target.pid, child], "record's header: the target, then its child: %s" % header)
+    check_sources("record's header", header, [target.pid, child])
     check(target.pid in process_roots(folded, "parent_waits") or target.pid in process_roots(folded, None) or
           "parent_waits" not in folded, "record: the parent's samples under its own root, if any")
     check(sleeper not in process_roots(folded, None) and "could not be sampled" not in done.stderr,

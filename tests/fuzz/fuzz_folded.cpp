@@ -8,6 +8,7 @@
 #include "render/differential.hpp"
 #include "render/flame_graph.hpp"
 #include "render/folded.hpp"
+#include "render/folded_header.hpp"
 #include "render/pprof.hpp"
 #include "render/speedscope.hpp"
 #include "render/thread_roots.hpp"
@@ -16,8 +17,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     using namespace pyprofd::render;
     std::istringstream in(std::string(reinterpret_cast<const char*>(data), size));
     Profile profile;
-    auto error = read_folded(in, profile);
+    ProfileSources sources;
+    auto error = read_folded(in, profile, &sources);
     if (error && error->message.empty()) __builtin_trap();
+    // The header written of the sources read holds as many, and no stack.
+    {
+        std::istringstream header(folded_header(sources));
+        Profile none;
+        ProfileSources again;
+        if (read_folded(header, none, &again) || none.total_samples() != 0 || again.size() != sources.size())
+            __builtin_trap();
+    }
     std::ostringstream out;
     FlameGraphOptions options;
     options.min_width_px = 0;
@@ -46,7 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // The difference matches frames by what their labels say (files, names, roots):
     // any labels, against themselves and against the merged threads, as graph and table.
     // Against itself, every function is matched and nothing changed.
-    ProfileSources sources{{.pid = 0, .python_version = "2.7", .working_directory = "/srv", .standard_library = "/usr/lib/python2.7"}};
+    // The sources read from the input's header, whatever they say, name the files.
     auto matched = match_profiles(profile, sources, profile, sources);
     if (matched.after.total_samples() != matched.before.total_samples()) __builtin_trap();
     auto table = diff_table(matched, DiffSort::self, {}, {});

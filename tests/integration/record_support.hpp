@@ -20,6 +20,7 @@ namespace pyprofd::tests {
 struct FoldedProfile {
     std::map<std::string, std::uint64_t> stacks;
     std::uint64_t total = 0;
+    std::vector<std::string> metadata;  // its header's lines, which start with '#': never stacks
 
     std::uint64_t samples_where(const std::function<bool(const std::string&)>& pred) const {
         std::uint64_t n = 0;
@@ -39,6 +40,10 @@ inline FoldedProfile read_folded_file(const std::string& path) {
     std::string line;
     while (std::getline(in, line)) {
         if (line.empty()) continue;
+        if (line.starts_with('#')) {
+            profile.metadata.push_back(line);
+            continue;
+        }
         auto space = line.rfind(' ');
         REQUIRE_MESSAGE(space != std::string::npos, "bad folded line: " << line);
         auto count = std::stoull(line.substr(space + 1));

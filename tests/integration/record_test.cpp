@@ -230,3 +230,42 @@ TEST_CASE("progress: off a terminal, a plain line every 5 s with time, samples a
     CHECK(std::regex_search(r.err, std::regex(R"((^|\n)5\.\d/5\.6s \[#+ *\] \d+ samples, 0 errors\n)")));
     CHECK(r.err.find('\r') == std::string::npos);  // no bar redrawing into a log
 }
+
+TEST_CASE("the folded file's header names the target's sources: its version, working directory and standard library") {
+    for (const auto& py : interpreters()) {
+        SUBCASE(py.label.c_str()) {
+            ScratchDir dir;  // under /tmp, which a chrooted one sees at the same path
+            std::filesystem::create_directory(dir.path / "app");
+            const std::string cwd = (dir.path / "app").string();
+            Target target(py, {target_path("prints_sources.py")}, cwd);
+            REQUIRE(target.ready);
+            auto said = [&](const std::string& name) {
+                const auto& output = target.child.output();
+                auto start = output.find(name + "=");
+                REQUIRE(start != std::string::npos);
+                start += name.size() + 1;
+                return output.substr(start, output.find('\n', start) - start);
+            };
+            auto out = dir.file("p.folded");
+            // It sleeps: --idle, so that its stacks are there too.
+            auto r = run_record({"--pid", std::to_string(target.pid()), "--duration", "0.3", "--idle", "-o", out});
+            REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+            auto profile = read_folded_file(out);
+            REQUIRE(profile.metadata.size() == 2);
+            CHECK(profile.metadata[0] == "# pyprofd folded stacks: lines starting with '#' are metadata");
+            REQUIRE(profile.metadata[1].starts_with("# source: "));
+            auto source = nlohmann::json::parse(profile.metadata[1].substr(10));
+            CHECK(source["pid"] == target.pid());
+            CHECK(source["python"].get<std::string>().starts_with(std::to_string(py.major) + "." +
+                                                                  std::to_string(py.minor) + "."));
+            CHECK(source["cwd"] == said("cwd"));
+            CHECK(source["stdlib"] == said("stdlib"));
+            CHECK(profile.samples_containing("prints_sources.py") > 0);
+            // The header first, before every stack.
+            std::ifstream in(out);
+            std::string first;
+            std::getline(in, first);
+            CHECK(first == profile.metadata[0]);
+        }
+    }
+}
