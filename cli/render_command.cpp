@@ -21,16 +21,15 @@ namespace {
 // where the processes' files were; false after saying what failed.
 bool read_input(const std::string& input, render::Profile& profile, render::ProfileSources& sources) {
     std::optional<render::FoldedReadError> error;
-    (void)sources;  // read from the header once folded.hpp reads it
     if (input == "-") {
-        error = render::read_folded(std::cin, profile);
+        error = render::read_folded(std::cin, profile, &sources);
     } else {
         std::ifstream in(input, std::ios::binary);
         if (!in) {
             std::cerr << fmt::format("pyprofd: cannot read {}: {}\n", input, std::strerror(errno));
             return false;
         }
-        error = render::read_folded(in, profile);
+        error = render::read_folded(in, profile, &sources);
     }
     if (error) {
         std::cerr << fmt::format("pyprofd: {} line {}: {}\n", input == "-" ? "standard input" : input, error->line,
@@ -74,7 +73,9 @@ int run_render(const RenderOptions& options) {
     for (const auto* read : {&before, &profile})
         if (auto note = truncation_note(*read); !note.empty()) std::cerr << note << "\n";
     if (options.diff_before) return write_difference(options, before, before_sources, profile, sources);
-    auto written = write_profile(profile, *options.format, options.output, options.details);
+    auto details = options.details;
+    details.sources = sources;  // folded stacks written keep what their header said
+    auto written = write_profile(profile, *options.format, options.output, details);
     if (!written) {
         std::cerr << "pyprofd: " << written.error() << "\n";
         return 1;
