@@ -26,11 +26,12 @@ if MODE not in ("report", "library"):
     sys.exit("usage: migration_service.py PORT [report|library]")
 PYTHON3 = sys.version_info[0] >= 3
 
-# Loop counts: with these a request costs a few milliseconds on 3.11 (more on 2.7).
-REPORT_ROUNDS = 40
-SUMMARY_ROUNDS = 8
+# Loop counts: with these a request costs 5-10 ms of CPU, so that what the server
+# costs per request (reading it, writing the answer) is a small part of the profile.
+REPORT_ROUNDS = 150
+SUMMARY_ROUNDS = 15
 ROWS = [(number, "item-%d" % number, (number * 7919) % 1000) for number in range(200)]
-OLD_TEXT = ["line %d of the text" % n for n in range(120)]
+OLD_TEXT = ["line %d of the text" % n for n in range(160)]
 NEW_TEXT = [line if n % 7 else "changed line %d" % n for n, line in enumerate(OLD_TEXT)]
 
 
