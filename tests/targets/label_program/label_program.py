@@ -85,7 +85,7 @@ def consume(jobs):
 
 def compare_versions():
     while True:
-        versions = [InstalledVersion("1.%d.%d" % (n, n * 3)) for n in range(20)]
+        versions = [InstalledVersion("1.%d.%d" % (n, n * 3)) for n in range(100)]
         sorted(versions)
         time.sleep(0.002)
 
