@@ -37,6 +37,16 @@ struct Side {
     std::unordered_map<std::string, std::unordered_set<std::string>> functions_by_file;
 };
 
+// Code objects of the interpreter's own, not of any program: 3.12's trampoline at the
+// base of a call from C ("<interpreter trampoline> (<shim>)") and 3.14's frame that
+// checks what a class's __init__ returned ("__init__ (__init__)"). Only some versions
+// have them, between the same two frames of the program: left out, the stacks of
+// every version line up.
+bool is_interpreter_shim(std::string_view label) {
+    auto parsed = parse_frame_label(label);
+    return parsed.file == "<shim>" || (parsed.file == "__init__" && parsed.function == "__init__");
+}
+
 const ProcessSources* sources_for(const ProfileSources& sources, std::optional<long> pid) {
     if (sources.empty()) return nullptr;
     if (pid)
@@ -62,6 +72,7 @@ Side read_side(const Profile& profile, const ProfileSources& sources) {
         // A stack of root frames alone keeps its innermost: its samples have nothing else to show.
         for (std::size_t i = std::min(r.first_frame, path.size() - 1); i < path.size(); ++i) {
             FrameId frame = profile.node(path[i]).frame;
+            if (i + 1 < path.size() && is_interpreter_shim(profile.label(frame))) continue;
             std::uint64_t key = (entry_index << 32) | frame;
             auto [it, added] = seen.try_emplace(key, static_cast<std::uint32_t>(side.frames.size()));
             if (added) {

@@ -15,7 +15,8 @@
 // stays as it is and matches nothing: better unmatched than matched wrongly.
 //
 // Thread and process root frames are left out (their ids differ between runs), so
-// every thread's stacks merge. Frames that are not Python (native code, <idle>) keep
+// every thread's stacks merge; so are the interpreter's own shim frames that only some
+// versions have (3.12's "<interpreter trampoline> (<shim>)", 3.14's "__init__ (__init__)"). Frames that are not Python (native code, <idle>) keep
 // their labels.
 #include <string>
 #include <vector>

@@ -51,8 +51,9 @@ TEST_CASE("Python 2's renamed modules take their Python 3 names; its lib-tk and 
     // A module Python 3 split keeps the other files as alternatives.
     auto urllib = normalized_source_file("/usr/lib/python2.7/urllib.py", nullptr);
     CHECK(urllib.name == "<stdlib>/urllib/parse.py");
-    REQUIRE(urllib.alternatives.size() == 1);
+    REQUIRE(urllib.alternatives.size() == 2);
     CHECK(urllib.alternatives[0] == "<stdlib>/urllib/request.py");
+    CHECK(urllib.alternatives[1] == "<stdlib>/urllib/response.py");
     // Names that kept theirs, and lookups of names not in the table.
     CHECK(named("/usr/lib/python2.7/threading.py") == "<stdlib>/threading.py");
     CHECK(python3_files_of("socketserver.py").empty());

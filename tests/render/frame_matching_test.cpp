@@ -166,6 +166,27 @@ TEST_CASE("each process of a worker tree is read with its own sources; process r
     CHECK(a[0].second == 5);
 }
 
+TEST_CASE("the interpreter's own shim frames, which only some versions have, are left out so stacks line up") {
+    Profile before, after;
+    before.add_labels(Stack{"finish_request (/usr/lib/python3.11/socketserver.py:1)",
+                            "BaseRequestHandler.__init__ (/usr/lib/python3.11/socketserver.py:2)"},
+                      2);
+    after.add_labels(Stack{"BaseServer.finish_request (/usr/lib/python3.14/socketserver.py:1)", "__init__ (__init__)",
+                           "BaseRequestHandler.__init__ (/usr/lib/python3.14/socketserver.py:2)"},
+                     2);
+    after.add_labels(Stack{"dumps (/usr/lib/python3.14/json/__init__.py:3)", "<interpreter trampoline> (<shim>)",
+                           "x (/srv/x.py:1)"},
+                     1);
+    auto m = match_profiles(before, {}, after, {});
+    CHECK(stacks_of(m.before)[0] == stacks_of(m.after)[0]);
+    CHECK_FALSE(has(m.after, "__init__ (__init__)"));
+    CHECK_FALSE(has(m.after, "<interpreter trampoline> (<shim>)"));
+    // A shim that is the stack's last frame stays: its samples have nothing else.
+    Profile leaf;
+    leaf.add_labels(Stack{"<interpreter trampoline> (<shim>)"}, 1);
+    CHECK(match_profiles(leaf, {}, leaf, {}).after.total_samples() == 1);
+}
+
 TEST_CASE("a stack of a thread root alone keeps it: no sample is lost") {
     Profile before;
     before.add_labels(Stack{"thread \"w\" (5)"}, 3);
