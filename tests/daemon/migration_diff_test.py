@@ -39,7 +39,7 @@ import xml.etree.ElementTree as ElementTree
 
 PYPROFD, SOURCE = sys.argv[1], os.path.abspath(sys.argv[2])
 sys.path.insert(0, os.path.join(SOURCE, "tests", "daemon"))
-from daemon_support import Daemon, check, report, wait_for_state  # noqa: E402
+from daemon_support import Daemon, check, failures, report, wait_for_state  # noqa: E402
 
 SERVICE = os.path.join(SOURCE, "tests/targets/migration_service.py")
 AB = "/usr/bin/ab"
@@ -312,6 +312,9 @@ def session_diff(daemon, before, after, what, versions, check_json):
         return
     base = "/sessions/%s/diff/%s" % (before, after)
     status, headers, diff = daemon.request("GET", base + ".json")
+    if status != 200 or not isinstance(diff, dict) or diff.get("matched", {}).get("after_samples_percent", 0) < 30:
+        for sid, side in ((before, "before"), (after, "after")):
+            print_heaviest_stacks(daemon, sid, "%s (%s)" % (what, side))
     if check(status == 200, "%s: GET %s.json: 200 (%s)" % (what, base, status if status == 200 else (status, diff))):
         checked(check_json, diff, what + " (JSON)", *versions)
     if check_json is check_library_diff:
@@ -336,6 +339,41 @@ def session_diff(daemon, before, after, what, versions, check_json):
         print("     the SVG does not parse: %s" % e)
     check(status == 200 and parsed is not None and parsed.tag.endswith("svg") and PLANTED.encode() in svg,
           "%s: GET %s.svg: 200, a well-formed SVG naming %s (%s, %d bytes)" % (what, base, PLANTED, status, len(svg)))
+
+
+def measured_twice_if_crowded(measure, what):
+    """Measures (sessions and their diff); if a check failed, once more. A wall-clock
+    sampler counts a thread waiting for a core where it stands, so a burst of another
+    program's work on this 2-core machine (another test booting a container) can move
+    one function's share by ten points in a 6 s session; a second measurement, with
+    its own noise, tells that apart from a diff that is wrong, which fails both. The
+    first attempt's failures are printed, and count if the second fails too."""
+    before = len(failures)
+    measure()
+    if len(failures) == before:
+        return
+    first = failures[before:]
+    del failures[before:]
+    print("     %s: the first measurement failed %d check(s), measured again: %s" % (what, len(first), first))
+    measure()
+    if len(failures) > before:
+        failures[before:before] = ["(first attempt) " + f for f in first]
+
+
+def print_heaviest_stacks(daemon, sid, what, count=3):
+    """The session's heaviest stacks, to read a diff that went wrong by."""
+    status, _, folded = daemon.request("GET", "/sessions/%s/folded" % sid, raw=True)
+    if status != 200:
+        return
+    stacks = []
+    for line in folded.decode(errors="replace").splitlines():
+        if line and not line.startswith("#"):
+            stack, _, n = line.rpartition(" ")
+            stacks.append((int(n), stack))
+    stacks.sort(reverse=True)
+    print("     %s's heaviest stacks:" % what)
+    for n, stack in stacks[:count]:
+        print("       %6d  %s" % (n, stack[-400:]))
 
 
 def cli_diff(services, work, versions):
@@ -419,8 +457,8 @@ def main():
         services = start_services(pythons, work, "report")
         if all(s.port for s in services):
             for options, what in (({"function": True}, "sessions by function"), ({}, "sessions by line")):
-                before, after = run_sessions(daemon, services, options)
-                session_diff(daemon, before, after, what, versions, check_planted_diff)
+                measured_twice_if_crowded(lambda: session_diff(daemon, *run_sessions(daemon, services, options), what,
+                                                               versions, check_planted_diff), what)
             cli_diff(services, work, versions)
         stop_services(services)
         services = []
