@@ -35,7 +35,25 @@ struct Side {
     std::vector<Stack> stacks;
     // Per normalized file, the function names seen in it.
     std::unordered_map<std::string, std::unordered_set<std::string>> functions_by_file;
+    // Per normalized file and function name, what called it (caller_key()).
+    using Callers = std::unordered_set<std::string>;
+    std::unordered_map<std::string, std::unordered_map<std::string, Callers>> callers;
 };
+
+std::string_view last_part(std::string_view name) {
+    auto dot = name.rfind('.');
+    return dot == std::string_view::npos ? name : name.substr(dot + 1);
+}
+
+// A caller as both runs can name it: its file's last component and its function's
+// last part ("socketserver.py finish_request" for 2.7's finish_request and 3.11's
+// BaseServer.finish_request alike); "" for the root.
+std::string caller_key(const NormalizedFrame& caller) {
+    if (!caller.python) return caller.label;
+    auto slash = caller.file.name.rfind('/');
+    auto base = slash == std::string::npos ? caller.file.name : caller.file.name.substr(slash + 1);
+    return base + " " + std::string(last_part(caller.function));
+}
 
 // Code objects of the interpreter's own, not of any program: 3.12's trampoline at the
 // base of a call from C ("<interpreter trampoline> (<shim>)") and 3.14's frame that
@@ -60,7 +78,6 @@ Side read_side(const Profile& profile, const ProfileSources& sources) {
     RootFrames roots(profile);
     // (frame, process entry) -> index in side.frames
     std::unordered_map<std::uint64_t, std::uint32_t> seen;
-    std::vector<const ProcessSources*> entries;  // by entry index, for the key
     profile.for_each_stack([&](std::span<const NodeId> path, std::uint64_t self) {
         auto r = roots.of(path);
         std::optional<long> pid;
@@ -92,41 +109,51 @@ Side read_side(const Profile& profile, const ProfileSources& sources) {
         }
         if (!stack.frames.empty()) side.stacks.push_back(std::move(stack));
     });
+    for (const auto& stack : side.stacks)
+        for (std::size_t i = 0; i < stack.frames.size(); ++i) {
+            const auto& f = side.frames[stack.frames[i]];
+            if (f.python)
+                side.callers[f.file.name][f.function].insert(i == 0 ? std::string() : caller_key(side.frames[stack.frames[i - 1]]));
+        }
     return side;
 }
 
-std::string_view last_part(std::string_view name) {
-    auto dot = name.rfind('.');
-    return dot == std::string_view::npos ? name : name.substr(dot + 1);
+// Of `names` (the other run's functions of a file), those whose last part is `last`.
+std::vector<std::string> ending_in(const std::unordered_set<std::string>& names, std::string_view last) {
+    std::vector<std::string> found;
+    for (const auto& name : names)
+        if (last_part(name) == last) found.push_back(name);
+    return found;
+}
+
+bool share_any(const Side::Callers& a, const Side::Callers& b) {
+    for (const auto& key : a)
+        if (b.contains(key)) return true;
+    return false;
 }
 
 // The name `function` has among `names` (another run's functions of the same file):
-// itself, or the one qualified name it is the bare form of, or the one Python 3 name
-// of a Python 2 private name that lost an underscore.
-// Of `names`, those whose last part is `last`: none, one (found), or more (ambiguous).
-struct EndingIn {
-    std::size_t count = 0;
-    std::string found;
-};
-EndingIn ending_in(const std::unordered_set<std::string>& names, std::string_view last) {
-    EndingIn result;
-    for (const auto& name : names) {
-        if (last_part(name) != last) continue;
-        if (result.count++ == 0) result.found = name;
-    }
-    return result;
-}
-
-std::optional<std::string> counterpart(const std::string& function, const std::unordered_set<std::string>& names) {
+// itself; or the one qualified name it is the bare form of; or, for a Python 2
+// private name, the one that lost an underscore. Where a file has several with that
+// last part (BaseRequestHandler.__init__ and _SocketWriter.__init__ for a bare
+// __init__), the one called from where this function was called, if only one is.
+std::optional<std::string> counterpart(const std::string& function, const std::unordered_set<std::string>& names,
+                                       const Side::Callers& callers,
+                                       const std::unordered_map<std::string, Side::Callers>& other_callers) {
     if (names.contains(function)) return function;
     if (function.find('.') != std::string::npos) return std::nullopt;  // qualified: the bare side finds it
-    // The one name whose last part is this name; if there is none, for a private name,
-    // the one whose last part is it with an underscore less. Two candidates: ambiguous.
-    auto same = ending_in(names, function);
+    auto candidates = ending_in(names, function);
     bool private_name = function.starts_with("__") && !function.ends_with("__");
-    if (same.count == 0 && private_name) same = ending_in(names, std::string_view(function).substr(1));
-    if (same.count == 1) return same.found;
-    return std::nullopt;
+    if (candidates.empty() && private_name) candidates = ending_in(names, std::string_view(function).substr(1));
+    if (candidates.size() == 1) return candidates.front();
+    std::optional<std::string> called_alike;
+    for (const auto& candidate : candidates) {
+        auto theirs = other_callers.find(candidate);
+        if (theirs == other_callers.end() || !share_any(callers, theirs->second)) continue;
+        if (called_alike) return std::nullopt;  // still ambiguous
+        called_alike = candidate;
+    }
+    return called_alike;
 }
 
 // A relative path ("app/views.py": Python 2's, from a profile that did not say its
@@ -158,7 +185,10 @@ void find_identities(Side& side, const Side& other) {
             auto names = other.functions_by_file.find(candidate);
             if (names == other.functions_by_file.end()) names = other.functions_by_file.find(absolute_form(candidate, other));
             if (names == other.functions_by_file.end()) return false;
-            auto name = counterpart(f.function, names->second);
+            static const std::unordered_map<std::string, Side::Callers> no_callers;
+            auto theirs = other.callers.find(names->first);
+            auto name = counterpart(f.function, names->second, side.callers.at(f.file.name).at(f.function),
+                                    theirs == other.callers.end() ? no_callers : theirs->second);
             if (!name) return false;
             file = names->first;
             function = *name;

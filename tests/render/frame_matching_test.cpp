@@ -100,6 +100,28 @@ TEST_CASE("a bare name with two qualified candidates in its file stays unmatched
     CHECK(has(m3.before, "Tree.__walk (tree.py)"));
 }
 
+TEST_CASE("of several qualified candidates, the one called from where the bare name was called is its match") {
+    // 2.7's socketserver has one __init__ on these stacks; 3.11's has two, called
+    // from different places: BaseRequestHandler.__init__ from finish_request, and
+    // _SocketWriter.__init__ from StreamRequestHandler.setup.
+    Profile before, after;
+    before.add_labels(Stack{"finish_request (/usr/lib/python2.7/SocketServer.py:1)",
+                            "__init__ (/usr/lib/python2.7/SocketServer.py:2)", "handle (/srv/app/h.py:1)"},
+                      9);
+    after.add_labels(Stack{"BaseServer.finish_request (/usr/lib/python3.11/socketserver.py:1)",
+                           "BaseRequestHandler.__init__ (/usr/lib/python3.11/socketserver.py:2)",
+                           "handle (/srv/app/h.py:1)"},
+                     9);
+    after.add_labels(Stack{"BaseServer.finish_request (/usr/lib/python3.11/socketserver.py:1)",
+                           "BaseRequestHandler.__init__ (/usr/lib/python3.11/socketserver.py:2)",
+                           "StreamRequestHandler.setup (/usr/lib/python3.11/socketserver.py:3)",
+                           "_SocketWriter.__init__ (/usr/lib/python3.11/socketserver.py:4)"},
+                     1);
+    auto m = match_profiles(before, python27, after, python311);
+    CHECK(has(m.before, "BaseRequestHandler.__init__ (<stdlib>/socketserver.py)"));
+    CHECK(stacks_of(m.before)[0] == stacks_of(m.after)[0]);
+}
+
 TEST_CASE("a function of another file, or of another name, is not matched by name alone") {
     Profile before, after;
     before.add_labels(Stack{"handle (/srv/app/a.py:1)"}, 1);
