@@ -216,6 +216,14 @@ def check_planted_diff(diff, what, before_version, after_version):
         check(abs(sibling[0]["self_change"]) < planted[0]["self_change"] / 4,
               "%s: %s's self change %+.1f is under a quarter of %s's %+.1f" %
               (what, SIBLING, sibling[0]["self_change"], PLANTED, planted[0]["self_change"]))
+    # What the graph compares rather than calls new: every stack of after that before
+    # has too, frame by frame. All of after but the planted function's share and the
+    # little that differs between 2.7's and 3.x's server code (their socket layers).
+    matched = diff["matched"]["after_samples_percent"]
+    planted_share = planted[0]["after_total"] if planted else 0
+    check(matched + planted_share >= 80,
+          "%s: after's stacks before has too (%.1f%%) and the planted function's (%.1f%%) make 80%% or more" %
+          (what, matched, planted_share))
     for name, file in SHARED_FRAMES:
         named = rows_named(diff, name, file)
         check(len(named) >= 1 and all(r["before_total"] is not None and r["after_total"] is not None for r in named),
@@ -235,6 +243,8 @@ def check_library_diff(diff, what, before_version, after_version):
           "%s: its share grew under 3.x: %s -> %s (%+.1f)" % (what, library and share(library[0]["before_total"]),
                                                              library and share(library[0]["after_total"]),
                                                              library[0]["total_change"] if library else 0))
+    matched = diff["matched"]["after_samples_percent"]
+    check(matched >= 80, "%s: 80%% or more of after's samples are on stacks before has (%.1f%%)" % (what, matched))
     difflib_rows = [r for r in diff["rows"] if r["file"] == LIBRARY_FILE]
     check(sum(r["self_change"] for r in difflib_rows) > 0,
           "%s: difflib's frames grew in self share too: %s" % (what, [(r["function"], round(r["self_change"], 1))
