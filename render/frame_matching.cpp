@@ -33,11 +33,10 @@ struct Side {
         std::uint64_t samples;
     };
     std::vector<Stack> stacks;
-    // Per normalized file, the function names seen in it.
-    std::unordered_map<std::string, std::unordered_set<std::string>> functions_by_file;
-    // Per normalized file and function name, what called it (caller_key()).
+    // Per normalized file, the functions seen in it and what called each (caller_key()).
     using Callers = std::unordered_set<std::string>;
-    std::unordered_map<std::string, std::unordered_map<std::string, Callers>> callers;
+    using Functions = std::unordered_map<std::string, Callers>;
+    std::unordered_map<std::string, Functions> functions_by_file;
 };
 
 std::string_view last_part(std::string_view name) {
@@ -78,6 +77,8 @@ Side read_side(const Profile& profile, const ProfileSources& sources) {
     RootFrames roots(profile);
     // (frame, process entry) -> index in side.frames
     std::unordered_map<std::uint64_t, std::uint32_t> seen;
+    std::vector<char> shim(profile.frame_count());
+    for (FrameId f = 0; f < profile.frame_count(); ++f) shim[f] = is_interpreter_shim(profile.label(f));
     profile.for_each_stack([&](std::span<const NodeId> path, std::uint64_t self) {
         auto r = roots.of(path);
         std::optional<long> pid;
@@ -89,7 +90,7 @@ Side read_side(const Profile& profile, const ProfileSources& sources) {
         // A stack of root frames alone keeps its innermost: its samples have nothing else to show.
         for (std::size_t i = std::min(r.first_frame, path.size() - 1); i < path.size(); ++i) {
             FrameId frame = profile.node(path[i]).frame;
-            if (i + 1 < path.size() && is_interpreter_shim(profile.label(frame))) continue;
+            if (i + 1 < path.size() && shim[frame]) continue;
             std::uint64_t key = (entry_index << 32) | frame;
             auto [it, added] = seen.try_emplace(key, static_cast<std::uint32_t>(side.frames.size()));
             if (added) {
@@ -101,7 +102,6 @@ Side read_side(const Profile& profile, const ProfileSources& sources) {
                 if (f.python) {
                     f.function = std::string(parsed.function);
                     f.file = normalized_source_file(parsed.file, entry);
-                    side.functions_by_file[f.file.name].insert(f.function);
                 }
                 side.frames.push_back(std::move(f));
             }
@@ -113,15 +113,15 @@ Side read_side(const Profile& profile, const ProfileSources& sources) {
         for (std::size_t i = 0; i < stack.frames.size(); ++i) {
             const auto& f = side.frames[stack.frames[i]];
             if (f.python)
-                side.callers[f.file.name][f.function].insert(i == 0 ? std::string() : caller_key(side.frames[stack.frames[i - 1]]));
+                side.functions_by_file[f.file.name][f.function].insert(i == 0 ? std::string() : caller_key(side.frames[stack.frames[i - 1]]));
         }
     return side;
 }
 
-// Of `names` (the other run's functions of a file), those whose last part is `last`.
-std::vector<std::string> ending_in(const std::unordered_set<std::string>& names, std::string_view last) {
+// Of `functions` (the other run's of a file), those whose last part is `last`.
+std::vector<std::string> ending_in(const Side::Functions& functions, std::string_view last) {
     std::vector<std::string> found;
-    for (const auto& name : names)
+    for (const auto& [name, callers] : functions)
         if (last_part(name) == last) found.push_back(name);
     return found;
 }
@@ -132,24 +132,22 @@ bool share_any(const Side::Callers& a, const Side::Callers& b) {
     return false;
 }
 
-// The name `function` has among `names` (another run's functions of the same file):
+// The name `function` has among `theirs` (another run's functions of the same file):
 // itself; or the one qualified name it is the bare form of; or, for a Python 2
 // private name, the one that lost an underscore. Where a file has several with that
 // last part (BaseRequestHandler.__init__ and _SocketWriter.__init__ for a bare
 // __init__), the one called from where this function was called, if only one is.
-std::optional<std::string> counterpart(const std::string& function, const std::unordered_set<std::string>& names,
-                                       const Side::Callers& callers,
-                                       const std::unordered_map<std::string, Side::Callers>& other_callers) {
-    if (names.contains(function)) return function;
+std::optional<std::string> counterpart(const std::string& function, const Side::Callers& callers,
+                                       const Side::Functions& theirs) {
+    if (theirs.contains(function)) return function;
     if (function.find('.') != std::string::npos) return std::nullopt;  // qualified: the bare side finds it
-    auto candidates = ending_in(names, function);
+    auto candidates = ending_in(theirs, function);
     bool private_name = function.starts_with("__") && !function.ends_with("__");
-    if (candidates.empty() && private_name) candidates = ending_in(names, std::string_view(function).substr(1));
+    if (candidates.empty() && private_name) candidates = ending_in(theirs, std::string_view(function).substr(1));
     if (candidates.size() == 1) return candidates.front();
     std::optional<std::string> called_alike;
     for (const auto& candidate : candidates) {
-        auto theirs = other_callers.find(candidate);
-        if (theirs == other_callers.end() || !share_any(callers, theirs->second)) continue;
+        if (!share_any(callers, theirs.at(candidate))) continue;
         if (called_alike) return std::nullopt;  // still ambiguous
         called_alike = candidate;
     }
@@ -185,10 +183,7 @@ void find_identities(Side& side, const Side& other) {
             auto names = other.functions_by_file.find(candidate);
             if (names == other.functions_by_file.end()) names = other.functions_by_file.find(absolute_form(candidate, other));
             if (names == other.functions_by_file.end()) return false;
-            static const std::unordered_map<std::string, Side::Callers> no_callers;
-            auto theirs = other.callers.find(names->first);
-            auto name = counterpart(f.function, names->second, side.callers.at(f.file.name).at(f.function),
-                                    theirs == other.callers.end() ? no_callers : theirs->second);
+            auto name = counterpart(f.function, side.functions_by_file.at(f.file.name).at(f.function), names->second);
             if (!name) return false;
             file = names->first;
             function = *name;
