@@ -1,6 +1,7 @@
 #include "render/differential.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <string_view>
 #include <unordered_map>
@@ -46,35 +47,43 @@ Rgb change_color(double change, double largest_change) {
     return {255, 255, 255};
 }
 
-const char* to_string(DiffFormat format) {
-    switch (format) {
-        case DiffFormat::svg: return "svg";
-        case DiffFormat::text: return "text";
-        case DiffFormat::json: return "json";
-    }
-    return "svg";
+namespace {
+
+// Each form of a difference: its name (--format), the file ending that tells it, and
+// its content type over HTTP.
+struct DiffFormatRow {
+    DiffFormat format;
+    const char* name;
+    std::string_view ending;
+    const char* content_type;
+};
+constexpr std::array diff_formats{
+    DiffFormatRow{DiffFormat::svg, "svg", ".svg", "image/svg+xml"},
+    DiffFormatRow{DiffFormat::text, "text", ".txt", "text/plain; charset=utf-8"},
+    DiffFormatRow{DiffFormat::json, "json", ".json", "application/json"},
+};
+
+const DiffFormatRow& row_of(DiffFormat format) {
+    for (const auto& row : diff_formats)
+        if (row.format == format) return row;
+    return diff_formats.front();
 }
 
+}  // namespace
+
+const char* to_string(DiffFormat format) { return row_of(format).name; }
+const char* content_type(DiffFormat format) { return row_of(format).content_type; }
+
 std::optional<DiffFormat> diff_format_named(std::string_view name) {
-    for (auto format : {DiffFormat::svg, DiffFormat::text, DiffFormat::json})
-        if (name == to_string(format)) return format;
+    for (const auto& row : diff_formats)
+        if (name == row.name) return row.format;
     return std::nullopt;
 }
 
 std::optional<DiffFormat> diff_format_for_path(std::string_view path) {
-    if (path.ends_with(".svg")) return DiffFormat::svg;
-    if (path.ends_with(".txt")) return DiffFormat::text;
-    if (path.ends_with(".json")) return DiffFormat::json;
+    for (const auto& row : diff_formats)
+        if (path.ends_with(row.ending)) return row.format;
     return std::nullopt;
-}
-
-const char* content_type(DiffFormat format) {
-    switch (format) {
-        case DiffFormat::svg: return "image/svg+xml";
-        case DiffFormat::text: return "text/plain; charset=utf-8";
-        case DiffFormat::json: return "application/json";
-    }
-    return "application/octet-stream";
 }
 
 void write_difference(const Profile& before, const ProfileSources& before_sources, const Profile& after,
