@@ -8,8 +8,10 @@
 namespace pyprofd::cli {
 namespace {
 
-// An option that sets a text of the graph as given.
-void add_text_option(CLI::App& command, const std::string& names, const std::string& value_name, std::string& target,
+// An option that sets a text as given: of the graph, or kept to be read once all
+// options are known (a std::optional).
+template <class Text>
+void add_text_option(CLI::App& command, const std::string& names, const std::string& value_name, Text& target,
                      const std::string& help) {
     add_value_option(
         command, names, value_name,
@@ -20,28 +22,25 @@ void add_text_option(CLI::App& command, const std::string& names, const std::str
         help);
 }
 
-// An option whose text is kept as given, to be read once all options are known.
-void add_text_option_to(CLI::App& command, const std::string& names, const std::string& value_name,
-                        std::optional<std::string>& target, const std::string& help) {
-    add_value_option(
-        command, names, value_name,
-        [&target](const std::string& text) -> std::expected<void, std::string> {
-            target = text;
-            return {};
-        },
-        help);
+template <class Number>
+void set_number(Number& target, double n) {
+    target = static_cast<Number>(n);
+}
+template <class Number>
+void set_number(std::optional<Number>& target, double n) {
+    target = static_cast<Number>(n);
 }
 
-// An option that takes a number in a range.
-template <class Number>
+// An option that takes a number in a range, into a number or a std::optional of one.
+template <class Target>
 void add_number_option(CLI::App& command, const std::string& name, const std::string& value_name, double low,
-                       double high, Number& target, const std::string& help) {
+                       double high, Target& target, const std::string& help) {
     add_value_option(
         command, name, value_name,
         [&target, name, low, high](const std::string& text) -> std::expected<void, std::string> {
             auto n = number_in(name, text, low, high);
             if (!n) return std::unexpected(n.error());
-            target = static_cast<Number>(*n);
+            set_number(target, *n);
             return {};
         },
         help);
@@ -85,7 +84,7 @@ CLI::App& add_render_command(CLI::App& command_line, RenderOptions& options) {
     command.add_option("FILE", options.inputs, "folded stacks ('-' or none: standard input); with --diff, BEFORE AFTER")
         ->option_text("...");
     add_output_path_option(command, options.output, "where to write ('-': standard output, the default)");
-    add_text_option_to(command, "-f,--format", "F", options.format_name,
+    add_text_option(command, "-f,--format", "F", options.format_name,
                        "svg (an interactive flame graph), folded, speedscope (JSON, a profile per thread) or pprof "
                        "(profile.pb.gz); with --diff: svg, text or json (a table of functions); default: from the file "
                        "name (.svg .folded .txt .json .pb.gz), else svg");
@@ -100,24 +99,9 @@ CLI::App& add_render_command(CLI::App& command_line, RenderOptions& options) {
             return {};
         },
         "--diff's table: rows by change of self share (default: where the time went) or of total share");
-    add_value_option(
-        command, "--top", "N",
-        [&options](const std::string& text) -> std::expected<void, std::string> {
-            auto n = number_in("--top", text, 1, 1e9);
-            if (!n) return std::unexpected(n.error());
-            options.top = static_cast<std::size_t>(*n);
-            return {};
-        },
-        "--diff's table: only its first N rows");
-    add_value_option(
-        command, "--rate", "HZ",
-        [&options](const std::string& text) -> std::expected<void, std::string> {
-            auto n = number_in("--rate", text, 0.001, 1e9);
-            if (!n) return std::unexpected(n.error());
-            options.details.rate_hz = *n;
-            return {};
-        },
-        "the rate the input was sampled at: speedscope and pprof then give times, not only sample counts");
+    add_number_option(command, "--top", "N", 1, 1e9, options.top, "--diff's table: only its first N rows");
+    add_number_option(command, "--rate", "HZ", 0.001, 1e9, options.details.rate_hz,
+                      "the rate the input was sampled at: speedscope and pprof then give times, not only sample counts");
     add_graph_options(command, options.details.flame_graph);
     add_profile_limit_options(command, options.limits);
     return command;
