@@ -17,6 +17,12 @@ Result<std::string> rendered(render::OutputFormat format, const render::Profile&
     return std::move(*made);
 }
 
+// The session's name, else the command line of what it profiled.
+std::string what_was_profiled(const SessionInfo& info) {
+    if (!info.spec.name.empty()) return info.spec.name;
+    return command_text(info.target_command_line.empty() ? info.spec.command : info.target_command_line);
+}
+
 }  // namespace
 
 render::OutputDetails session_output_details(const SessionInfo& info) {
@@ -24,10 +30,7 @@ render::OutputDetails session_output_details(const SessionInfo& info) {
     d.start_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(info.created.time_since_epoch()).count();
     d.duration_ns = static_cast<std::int64_t>(info.elapsed_s * 1e9);
     d.sources = session_sources(info);
-    d.flame_graph.title = graph_title(
-        !info.spec.name.empty()
-            ? info.spec.name
-            : command_text(info.target_command_line.empty() ? info.spec.command : info.target_command_line));
+    d.flame_graph.title = graph_title(what_was_profiled(info));
     auto processes = info.spec.subprocesses ? fmt::format(" and its descendants ({} processes)", info.processes.size())
                                             : std::string();
     d.flame_graph.subtitle = fmt::format("session {}, process {}{}, Python {}, {} Hz, {:.1f} s, {} samples, {} errors{}{}",
@@ -54,12 +57,7 @@ render::DiffOutput difference_output(const SessionInfo& before, const SessionInf
     output.graph = session_output_details(after).flame_graph;
     output.graph.title = fmt::format("pyprofd: {} against {}", after.id, before.id);
     output.graph.subtitle = "red: a larger share of the samples than in " + before.id + "; blue: a smaller one";
-    auto name = [](const SessionInfo& info) {
-        auto what = !info.spec.name.empty()
-                        ? info.spec.name
-                        : command_text(info.target_command_line.empty() ? info.spec.command : info.target_command_line);
-        return fmt::format("session {} ({})", info.id, what);
-    };
+    auto name = [](const SessionInfo& info) { return fmt::format("session {} ({})", info.id, what_was_profiled(info)); };
     output.before_name = {name(before), render::python_versions_of(session_sources(before))};
     output.after_name = {name(after), render::python_versions_of(session_sources(after))};
     return output;
