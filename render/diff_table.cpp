@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 #include <tuple>
+#include <utility>
 #include <unordered_map>
 
 #include "render/differential.hpp"
@@ -115,20 +116,14 @@ DiffTable diff_table(const MatchedProfiles& matched, DiffSort sort, DiffProfileN
         row.total_change = row.after_total.value_or(0) - row.before_total.value_or(0);
         row.self_change = row.after_self.value_or(0) - row.before_self.value_or(0);
     }
-    auto by_self = [](const DiffRow& x, const DiffRow& y) {
-        if (x.self_change != y.self_change) return x.self_change > y.self_change;
-        if (x.total_change != y.total_change) return x.total_change > y.total_change;
-        return std::tie(x.function, x.file) < std::tie(y.function, y.file);
+    // The change sorted by first, then the other, then the name: the same order every time.
+    auto key = [sort](const DiffRow& r) {
+        return sort == DiffSort::total ? std::pair{r.total_change, r.self_change} : std::pair{r.self_change, r.total_change};
     };
-    auto by_total = [](const DiffRow& x, const DiffRow& y) {
-        if (x.total_change != y.total_change) return x.total_change > y.total_change;
-        if (x.self_change != y.self_change) return x.self_change > y.self_change;
+    std::sort(table.rows.begin(), table.rows.end(), [&](const DiffRow& x, const DiffRow& y) {
+        if (key(x) != key(y)) return key(x) > key(y);
         return std::tie(x.function, x.file) < std::tie(y.function, y.file);
-    };
-    if (sort == DiffSort::total)
-        std::sort(table.rows.begin(), table.rows.end(), by_total);
-    else
-        std::sort(table.rows.begin(), table.rows.end(), by_self);
+    });
     table.after_samples_matched_percent = matched_percent(a, b);
     return table;
 }
