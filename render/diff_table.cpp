@@ -116,9 +116,13 @@ DiffTable diff_table(const MatchedProfiles& matched, DiffSort sort, DiffProfileN
         row.total_change = row.after_total.value_or(0) - row.before_total.value_or(0);
         row.self_change = row.after_self.value_or(0) - row.before_self.value_or(0);
     }
-    // The change sorted by first, then the other, then the name: the same order every time.
+    // The change sorted by first, then the other. Equal changes (a profile against
+    // itself, or functions that did not move) put the larger function first, as
+    // pprof's -top does, so --top keeps what matters; the name settles the rest.
     auto key = [sort](const DiffRow& r) {
-        return sort == DiffSort::total ? std::pair{r.total_change, r.self_change} : std::pair{r.self_change, r.total_change};
+        auto changes = sort == DiffSort::total ? std::pair{r.total_change, r.self_change}
+                                               : std::pair{r.self_change, r.total_change};
+        return std::tuple{changes.first, changes.second, r.after_total.value_or(0), r.before_total.value_or(0)};
     };
     std::sort(table.rows.begin(), table.rows.end(), [&](const DiffRow& x, const DiffRow& y) {
         if (key(x) != key(y)) return key(x) > key(y);

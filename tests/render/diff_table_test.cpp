@@ -97,6 +97,23 @@ TEST_CASE("--sort total ranks by inclusive change: callers rise level with what 
     CHECK(row(by_self, "render_report").self_change == doctest::Approx(200.0 / 7 - 40));
 }
 
+TEST_CASE("equal changes put the larger function first, so --top keeps it") {
+    Profile same;
+    same.add_labels(Stack{"main (app.py:1)", "work (app.py:5)", "burn (app.py:9)"}, 60);
+    same.add_labels(Stack{"main (app.py:1)", "idle (app.py:7)"}, 40);
+    same.add_labels(Stack{"main (app.py:1)", "Random.uniform (/usr/lib/python3.11/random.py:1)"}, 1);
+    ProfileSources sources{{.python_version = "3.11.7", .working_directory = "/srv"}};
+    for (auto sort : {DiffSort::self, DiffSort::total}) {
+        auto t = diff_table(match_profiles(same, sources, same, sources), sort, {"a", {}}, {"a", {}});
+        REQUIRE(t.rows.size() == 5);
+        for (const auto& r : t.rows) CHECK(r.total_change == 0);
+        for (std::size_t i = 1; i < t.rows.size(); ++i)
+            CHECK(t.rows[i - 1].after_total.value_or(0) >= t.rows[i].after_total.value_or(0));
+        CHECK(t.rows[0].function == "main");
+        CHECK(t.rows.back().function == "Random.uniform");
+    }
+}
+
 TEST_CASE("the text table: a header naming both profiles, then before, after, change, self change, function") {
     Runs runs;
     std::ostringstream out;
