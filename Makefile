@@ -32,8 +32,9 @@ run: build
 	@echo "         then curl -o flame.svg localhost:8700/sessions/ID/flame.svg  (or open http://localhost:8700/)"
 	./build/pyprofd serve --state-dir build/state
 
-# Every test twice: on the optimised build (what ships), then on the ASan+UBSan
-# build, where a memory or undefined-behaviour error anywhere fails the run.
+# Every test on the optimised build (what ships), then again on the ASan+UBSan
+# build (less the optimised_only tests), where a memory or undefined-behaviour
+# error anywhere fails the run.
 test: test-optimised test-asan
 
 test-optimised: test-deps build
