@@ -222,6 +222,10 @@ int run_record(const RecordOptions& options) {
     std::cerr << fmt::format("Wrote {}: {} samples, {} errors, behind schedule {:.1f}%\n",
                              output == "-" ? "standard output" : output, stats.samples_taken,
                              stats.failed_samples + stats.thread_errors, stats.behind_schedule_percent());
+    // Behind schedule in the normal class: say why it was not real-time, the usual cause.
+    if (stats.behind_schedule_percent() >= 1 && end.loop.priority.state != sampler::SamplingPriorityState::realtime)
+        std::cerr << fmt::format("pyprofd: the sampling thread ran in the normal scheduling class ({}): {}\n",
+                                 sampler::to_string(end.loop.priority.state), end.loop.priority.why);
     return 0;
 }
 

@@ -313,6 +313,13 @@ Session::Ending Session::sample(SamplingRun& run, const SessionSpec& spec,
     auto end = run.sample({.rate_hz = spec.rate_hz, .duration = duration}, {.pause_threads = spec.blocking}, callbacks,
                           loop_stop.get_token());
     record_stats(end.loop.stats);
+    {
+        std::lock_guard lock(mutex_);
+        info_.sampling_priority = sampler::to_string(end.loop.priority.state);
+        info_.sampling_priority_why = end.loop.priority.why;
+    }
+    if (end.loop.priority.state == sampler::SamplingPriorityState::lowered)
+        spdlog::warn("session={} sampled in the normal scheduling class after a while: {}", id_, end.loop.priority.why);
     if (out_of_memory)
         return {SessionState::failed, "out of memory while adding samples to its profile; the samples so far are kept "
                                       "(lower limits.max_profile_* to keep sessions smaller)"};

@@ -69,6 +69,11 @@ struct SessionInfo {
     std::uint64_t thread_errors = 0;
     double max_lag_ms = 0;
     double mean_lag_ms = 0;
+    // The sampling thread's scheduling class once it ended: "realtime", "normal" or
+    // "lowered" (sampler/sampling_priority.hpp), and why where it was not real-time;
+    // empty while running and for sessions saved before it was kept.
+    std::string sampling_priority;
+    std::string sampling_priority_why;
     double elapsed_s = 0;
     std::map<pid_t, SeenThread> threads;
     // With subprocesses: the processes of the tree it sampled or tried to, the

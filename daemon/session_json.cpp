@@ -96,6 +96,9 @@ nlohmann::json session_to_json(const SessionInfo& info) {
         {"lag_ms", {{"max", info.max_lag_ms}, {"mean", info.mean_lag_ms}}},
         {"threads_seen", std::move(threads)},
     };
+    j["sampling_priority"] = info.sampling_priority.empty()
+                                 ? nlohmann::json(nullptr)
+                                 : nlohmann::json{{"class", info.sampling_priority}, {"why", info.sampling_priority_why}};
     if (spec.subprocesses) {
         auto processes = nlohmann::json::array();
         for (const auto& p : info.processes) {
@@ -183,6 +186,10 @@ std::expected<SessionInfo, std::string> session_from_json(const nlohmann::json& 
         info.thread_errors = j.at("errors").at("thread_errors").get<std::uint64_t>();
         info.max_lag_ms = j.at("lag_ms").at("max").get<double>();
         info.mean_lag_ms = j.at("lag_ms").at("mean").get<double>();
+        if (j.contains("sampling_priority") && j.at("sampling_priority").is_object()) {
+            info.sampling_priority = j.at("sampling_priority").at("class").get<std::string>();
+            info.sampling_priority_why = j.at("sampling_priority").at("why").get<std::string>();
+        }
         for (const auto& t : j.at("threads_seen")) {
             // Sessions saved before namespace TIDs were kept have none.
             pid_t namespace_tid = t.contains("namespace_tid") && !t.at("namespace_tid").is_null()

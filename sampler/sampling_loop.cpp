@@ -83,6 +83,7 @@ SamplingResult run_sampling_schedule(const SamplingSchedule& schedule, const std
     const auto end = schedule.duration ? start + *schedule.duration : Clock::time_point::max();
 
     SamplingResult result;
+    SamplingPriority priority(schedule.realtime_priority);
     bool said_behind = false;
     constexpr std::uint64_t behind_check_after = 200;  // ticks
     std::uint64_t next_tick = 0;  // the tick whose deadline comes next
@@ -113,6 +114,7 @@ SamplingResult run_sampling_schedule(const SamplingSchedule& schedule, const std
         }
         result.stats.max_lag = std::max(result.stats.max_lag, lag);
         result.stats.total_lag += lag;
+        priority.after_tick();
 
         // The next tick: the last one whose time has come, taken at once if it came
         // less than a period ago (a sample that overran its period by a little would
@@ -130,6 +132,7 @@ SamplingResult run_sampling_schedule(const SamplingSchedule& schedule, const std
         }
         next_tick = std::max(next_tick + 1, next - 1);
     }
+    result.priority = priority.report();
     auto finished = std::min(Clock::now(), end);
     result.stats.elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(finished - start);
     // Ticks of the schedule that fell inside the run, the first at its very start.

@@ -9,12 +9,15 @@
 #include <stop_token>
 
 #include "sampler/python_process.hpp"
+#include "sampler/sampling_priority.hpp"
 
 namespace pyprofd::sampler {
 
 struct SamplingSchedule {
     double rate_hz = 100;
     std::optional<std::chrono::nanoseconds> duration;  // none: until stopped or the target exits
+    // The sampling thread in the real-time class where allowed (sampling_priority.hpp).
+    bool realtime_priority = true;
 };
 
 struct SamplingStats {
@@ -46,6 +49,7 @@ struct SamplingResult {
     SamplingEnd end = SamplingEnd::stopped;
     SamplingStats stats;
     std::string failure;  // for unresponsive: the last sample's error
+    SamplingPriorityReport priority;
 };
 
 struct SamplingCallbacks {

@@ -291,6 +291,8 @@ def main():
         check(done and done["samples_expected"] >= done["samples"], "samples expected are reported")
         check(done and len(done["threads_seen"]) == 1 and done["threads_seen"][0]["name"] == "MainThread",
               "threads seen: %s" % (done and done["threads_seen"]))
+        check(done and done.get("sampling_priority") == {"class": "realtime", "why": ""},
+              "a daemon run as root samples in the real-time class: %s" % (done and done.get("sampling_priority")))
         status, headers, svg = daemon.request("GET", "/sessions/%s/flame.svg?search=heavy&width=900&title=T%%26T" % sid, raw=True)
         check(status == 200 and headers.get("Content-Type") == "image/svg+xml", "flame.svg is SVG")
         check(b'data-search="heavy"' in svg and b'width="900"' in svg and b">T&amp;T</text>" in svg,

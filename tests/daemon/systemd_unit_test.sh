@@ -56,4 +56,19 @@ case "$with" in
   *" OK"|*" SAFE"|*" PERFECT") echo "ok   with allow-commands.conf, systemd-analyze security: $with";;
   *) echo "FAIL with allow-commands.conf, systemd-analyze security rates it '$with' (OK or better wanted)"; failed=1;;
 esac
+
+# The real-time drop-in (realtime-sampling.conf, next to allow-commands.conf) alone.
+realtime_drop_in="$(dirname "$drop_in")/realtime-sampling.conf"
+rt_root="$root/realtime"
+mkdir -p "$rt_root/etc/systemd/system/pyprofd.service.d"
+cp "$unit" "$rt_root/etc/systemd/system/pyprofd.service"
+cp "$realtime_drop_in" "$rt_root/etc/systemd/system/pyprofd.service.d/"
+rt=$(exposure --root="$rt_root" pyprofd.service)
+if [ "$rt" = "$level" ]; then
+  echo "FAIL with realtime-sampling.conf, the same exposure: the drop-in was not read"; failed=1
+fi
+case "$rt" in
+  *" OK"|*" SAFE"|*" PERFECT") echo "ok   with realtime-sampling.conf, systemd-analyze security: $rt";;
+  *) echo "FAIL with realtime-sampling.conf, systemd-analyze security rates it '$rt' (OK or better wanted)"; failed=1;;
+esac
 exit $failed

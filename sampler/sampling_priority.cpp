@@ -1,0 +1,109 @@
+#include "sampler/sampling_priority.hpp"
+
+#include <sched.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <fmt/format.h>
+
+namespace pyprofd::sampler {
+namespace {
+
+std::atomic<unsigned> realtime_threads{0};
+
+std::chrono::nanoseconds thread_cpu_time() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
+// The lowest real-time priority: above every normal task, below any real-time
+// work the host has of its own. Reset on fork, so that nothing this thread starts
+// inherits it.
+bool enter_realtime(std::string& why) {
+    sched_param param{};
+    param.sched_priority = 1;
+    if (::sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &param) == 0) return true;
+    why = fmt::format("the kernel refused the real-time class ({})", std::strerror(errno));
+    return false;
+}
+
+void leave_realtime() {
+    sched_param param{};
+    ::sched_setscheduler(0, SCHED_OTHER, &param);  // lowering is always allowed
+}
+
+}  // namespace
+
+const char* to_string(SamplingPriorityState state) {
+    switch (state) {
+        case SamplingPriorityState::normal: return "normal";
+        case SamplingPriorityState::realtime: return "realtime";
+        case SamplingPriorityState::lowered: return "lowered";
+    }
+    return "normal";
+}
+
+unsigned realtime_sampler_slots() {
+    long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+    return static_cast<unsigned>(std::max(1L, cpus / 2));
+}
+
+SamplingPriority::SamplingPriority(bool want_realtime) {
+    if (!want_realtime) {
+        report_.why = "not asked for";
+        return;
+    }
+    unsigned used = realtime_threads.load();
+    do {
+        if (used >= realtime_sampler_slots()) {
+            report_.why = fmt::format("{} other sampling threads were real-time already, the most at once",
+                                      realtime_sampler_slots());
+            return;
+        }
+    } while (!realtime_threads.compare_exchange_weak(used, used + 1));
+    holds_slot_ = true;
+    if (!enter_realtime(report_.why)) {
+        realtime_threads.fetch_sub(1);
+        holds_slot_ = false;
+        return;
+    }
+    report_.state = SamplingPriorityState::realtime;
+    window_start_ = std::chrono::steady_clock::now();
+    cpu_at_window_start_ = thread_cpu_time();
+}
+
+SamplingPriority::~SamplingPriority() {
+    if (report_.state == SamplingPriorityState::realtime) leave_realtime();
+    if (holds_slot_) realtime_threads.fetch_sub(1);
+}
+
+void SamplingPriority::after_tick() {
+    if (report_.state != SamplingPriorityState::realtime) return;
+    auto now = std::chrono::steady_clock::now();
+    auto wall = now - window_start_;
+    if (wall < realtime_budget_window) return;
+    auto cpu = thread_cpu_time();
+    double share = std::chrono::duration<double>(cpu - cpu_at_window_start_).count() /
+                   std::chrono::duration<double>(wall).count();
+    if (share > max_realtime_core_share) {
+        lower(fmt::format("it used {:.0f}% of a core, more than the {:.0f}% a real-time sampler may", 100 * share,
+                          100 * max_realtime_core_share));
+        return;
+    }
+    window_start_ = now;
+    cpu_at_window_start_ = cpu;
+}
+
+void SamplingPriority::lower(std::string why) {
+    leave_realtime();
+    report_ = {SamplingPriorityState::lowered, std::move(why)};
+    realtime_threads.fetch_sub(1);
+    holds_slot_ = false;
+}
+
+}  // namespace pyprofd::sampler
