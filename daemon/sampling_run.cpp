@@ -28,9 +28,10 @@ void SamplingRun::follow_descendants(ProcessTree::AttachProcess attach, ProcessT
     tree_.emplace(*process_, std::move(attach), std::move(may_profile), options);
 }
 
-SamplingRunEnd SamplingRun::sample(const sampler::SamplingSchedule& schedule, const sampler::SampleOptions& options,
+SamplingRunEnd SamplingRun::sample(const sampler::SamplingSchedule& asked, const sampler::SampleOptions& options,
                                    const SamplingRunCallbacks& callbacks, std::stop_token stop) {
     SamplingRunEnd end;
+    const auto schedule = sampler::schedule_for(asked, options);
     if (tree_) {
         std::uint64_t changes_told = ~0ULL;
         auto tick = [&] {

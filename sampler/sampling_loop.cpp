@@ -46,9 +46,18 @@ const char* to_string(SamplingEnd end) {
     return "stopped";
 }
 
-SamplingResult run_sampling_loop(PythonProcess& process, const SamplingSchedule& schedule,
+SamplingSchedule schedule_for(SamplingSchedule schedule, const SampleOptions& options) {
+    // A blocking sample waits for the target's threads to stop, yielding the CPU
+    // while it waits: a real-time thread's yield lets no normal task run, the
+    // stopping threads included. And its cost is the stop, not the wake-up.
+    if (options.pause_threads) schedule.realtime_priority = false;
+    return schedule;
+}
+
+SamplingResult run_sampling_loop(PythonProcess& process, const SamplingSchedule& asked,
                                  const SampleOptions& options, const SamplingCallbacks& callbacks,
                                  std::stop_token stop) {
+    const auto schedule = schedule_for(asked, options);
     std::uint64_t unresponsive_in_a_row = 0;
     auto tick = [&]() -> TickOutcome {
         auto sample = process.sample(options);

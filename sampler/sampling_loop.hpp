@@ -58,6 +58,10 @@ struct SamplingCallbacks {
     std::function<void(const SamplingStats&)> on_fell_behind;
 };
 
+// The schedule as sampling with these options runs it: blocking samples stay in the
+// normal scheduling class.
+SamplingSchedule schedule_for(SamplingSchedule schedule, const SampleOptions& options);
+
 SamplingResult run_sampling_loop(PythonProcess& process, const SamplingSchedule& schedule,
                                  const SampleOptions& options, const SamplingCallbacks& callbacks,
                                  std::stop_token stop = {});

@@ -55,7 +55,7 @@ unsigned realtime_sampler_slots() {
 
 SamplingPriority::SamplingPriority(bool want_realtime) {
     if (!want_realtime) {
-        report_.why = "not asked for";
+        report_.why = "the normal class was asked for (blocking samples stay in it)";
         return;
     }
     unsigned used = realtime_threads.load();

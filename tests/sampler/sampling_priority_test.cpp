@@ -127,6 +127,11 @@ TEST_CASE("where the kernel refuses the real-time class, sampling goes on in the
     CHECK(WEXITSTATUS(status) == 0);
 }
 
+TEST_CASE("blocking samples stay in the normal class: a real-time yield would starve the threads they stop") {
+    CHECK(schedule_for({.rate_hz = 100}, {.pause_threads = true}).realtime_priority == false);
+    CHECK(schedule_for({.rate_hz = 100}, {.pause_threads = false}).realtime_priority == true);
+}
+
 TEST_CASE("a schedule that does not ask for it stays in the normal class") {
     auto result = run_sampling_schedule({.rate_hz = 100, .duration = 30ms, .realtime_priority = false},
                                         [] { return TickOutcome{}; }, {});
