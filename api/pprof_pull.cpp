@@ -41,6 +41,8 @@ std::optional<double> decimal_number(std::string_view text) {
 // The query as a session's spec. Unknown names are refused, as the session list
 // does: a misspelt seconds would otherwise sample 30 s without a word.
 daemon::Result<daemon::SessionSpec> pull_spec(const Target& target, const config::Limits& limits) {
+    // rate_hz stays a session's default, 100: what POST /sessions takes without one,
+    // and the rate of Go's own CPU profile, which the pulling tools expect.
     daemon::SessionSpec spec;
     spec.name = "pprof pull";
     spec.duration_s = default_seconds;
