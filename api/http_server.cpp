@@ -128,27 +128,87 @@ private:
                 response = problem(http::status::bad_request, "Malformed HTTP request", ec.message());
             response.keep_alive(false);
             response.prepare_payload();
-            return send(std::move(response), "-", "-", true);
+            started_ = std::chrono::steady_clock::now();
+            method_ = target_ = "-";
+            route_.clear();
+            caller_.clear();
+            return send(std::move(response), true);
         }
         auto request = parser_->release();
-        auto method = std::string(request.method_string());
-        auto target = std::string(request.target());
+        method_ = std::string(request.method_string());
+        target_ = std::string(request.target());
         started_ = std::chrono::steady_clock::now();
-        caller_.clear();
-        Response response = context_->handler(request, peer_, caller_);
+        RequestNotes notes;
+        Response response = context_->handler(request, peer_, notes);
+        caller_ = std::move(notes.caller);
+        route_ = std::move(notes.route);
+        if (notes.later) return wait_for(std::move(*notes.later));
         bool close_after = !response.keep_alive();
-        send(std::move(response), method, target, close_after);
+        send(std::move(response), close_after);
     }
 
-    void send(Response response, const std::string& method, const std::string& target, bool close_after) {
+    // The response comes later. Meanwhile no io thread waits: the work runs on timers
+    // of this connection's strand, and the socket is read for the client going away
+    // (a client that ends the wait gets no profile, and the work is told to give up).
+    // Bytes that arrive instead (a pipelined request) are kept for the next read.
+    void wait_for(DeferredResponse later) {
+        later_ = std::move(later);
+        stream_.expires_never();  // the wait is the work's to bound, not the request timeout's
+        watching_ = true;
+        stream_.async_read_some(buffer_.prepare(4096),
+                                beast::bind_front_handler(&Connection::on_watch, this->shared_from_this()));
+        // Taken out first: the work may be done with (later_ reset) before start returns.
+        auto start = std::move(later_->start);
+        start(stream_.get_executor(),
+              [self = this->shared_from_this()](Response response) { self->on_later(std::move(response)); });
+    }
+
+    void on_watch(beast::error_code ec, std::size_t bytes) {
+        watching_ = false;
+        if (!ec) {
+            buffer_.commit(bytes);  // the client is there; stop watching, keep what it sent
+        } else if (ec != asio::error::operation_aborted && !ready_) {
+            // Gone (end of stream, reset): nobody is left to answer.
+            client_gone_ = true;
+            spdlog::info("access {} {} \"{} {}\": the client went away before the response", peer_.address,
+                         caller_.empty() ? "-" : caller_, method_, target_.substr(0, 300));
+            if (later_) {
+                auto cancel = std::move(later_->cancel);
+                later_.reset();
+                if (cancel) cancel();
+            }
+            return close();
+        }
+        if (ready_) send_ready();
+    }
+
+    void on_later(Response response) {
+        later_.reset();  // the work is done with; nothing holds it past here
+        if (client_gone_) return;
+        ready_ = std::move(response);
+        // A read still watching is cancelled first: a read must not be left pending
+        // when the next request's read starts. Its end sends the response.
+        if (watching_) return stream_.cancel();
+        send_ready();
+    }
+
+    void send_ready() {
+        auto response = std::move(*ready_);
+        ready_.reset();
+        bool close_after = !response.keep_alive();
+        send(std::move(response), close_after);
+    }
+
+    void send(Response response, bool close_after) {
         auto status = response.result_int();
-        if (context_->observe) context_->observe(status);
-        auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
+        auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+        if (context_->observe)
+            context_->observe(AnsweredRequest{.status = status, .method = method_, .route = route_, .seconds = elapsed});
         if (auto held_back = context_->access_log.allow()) {
             if (*held_back)
                 spdlog::info("access: {} requests were not logged (more than 200 a second)", *held_back);
-            spdlog::info("access {} {} \"{} {}\" {} {} {:.1f}ms", peer_.address, caller_.empty() ? "-" : caller_, method,
-                         target.substr(0, 300), status, response.body().size(), elapsed);
+            spdlog::info("access {} {} \"{} {}\" {} {} {:.1f}ms", peer_.address, caller_.empty() ? "-" : caller_, method_,
+                         target_.substr(0, 300), status, response.body().size(), elapsed * 1000);
         }
         response_ = std::make_shared<Response>(std::move(response));
         stream_.expires_after(limits_.request_timeout);
@@ -173,8 +233,16 @@ private:
     const ServerLimits& limits_;
     ConnectionSlot slot_;
     PeerIdentity peer_;
-    std::string caller_;  // whom the last request was answered for
+    // The request being answered: for the access log and the metrics.
+    std::string method_, target_, route_;
+    std::string caller_;  // whom it is answered for
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    // A deferred response's wait (wait_for): the work, whether the socket is being
+    // watched, the response once it came, and whether the client left first.
+    std::optional<DeferredResponse> later_;
+    bool watching_ = false;
+    std::optional<Response> ready_;
+    bool client_gone_ = false;
 };
 
 template <typename Protocol>

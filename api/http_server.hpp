@@ -6,7 +6,9 @@
 // connection's peer is identified once, when it is accepted (peer_identity.hpp).
 // Every request is handed to one handler function and logged in one access line
 // that names its caller (at most 200 a second: a flood of requests cannot fill a
-// disk with the log).
+// disk with the log). A handler may answer later (DeferredResponse): the
+// connection then waits without an io thread, watching for the client to go away
+// meanwhile, which cancels the work.
 //
 // The connections open at once are capped (max_connections): past the cap the
 // listeners stop accepting, and clients wait in the kernel's backlog until one
@@ -22,8 +24,10 @@
 #include <string>
 #include <vector>
 
+#include "api/deferred_response.hpp"
 #include "api/http_types.hpp"
 #include "api/peer_identity.hpp"
+#include "api/request_metrics.hpp"
 #include "config/daemon_config.hpp"
 
 namespace pyprofd::api {
@@ -39,12 +43,20 @@ struct ServerLimits {
     std::size_t max_connections = 512;
 };
 
+// What a handler says of a request besides its response.
+struct RequestNotes {
+    std::string caller;  // whom it acted for, in words, for the access log ("" none)
+    std::string route;   // the route template that took it, for the metrics ("" none)
+    // Set: the response comes from this work, later; the one returned is not sent.
+    std::optional<DeferredResponse> later;
+};
+
 class HttpServer {
 public:
-    // A request, and who sent it as the kernel says; the handler names the caller it
-    // acted for in `caller` (for the access log).
-    using Handler = std::function<Response(const Request&, const PeerIdentity& peer, std::string& caller)>;
-    using ResponseObserver = std::function<void(unsigned status)>;
+    // A request, and who sent it as the kernel says.
+    using Handler = std::function<Response(const Request&, const PeerIdentity& peer, RequestNotes& notes)>;
+    // Every response sent, also those that never reached the handler.
+    using ResponseObserver = std::function<void(const AnsweredRequest&)>;
 
     HttpServer(boost::asio::io_context& io, Handler handler, ServerLimits limits, ResponseObserver observe = {});
     ~HttpServer();

@@ -9,7 +9,8 @@
 #include "api/browser_guard.hpp"
 #include "api/http_types.hpp"
 #include "api/peer_identity.hpp"
-#include "api/response_counts.hpp"
+#include "api/http_server.hpp"
+#include "api/request_metrics.hpp"
 #include "daemon/session_manager.hpp"
 
 namespace pyprofd::api {
@@ -21,19 +22,20 @@ public:
     Routes(daemon::SessionManager& sessions, BearerTokens tokens, BrowserGuard guard)
         : sessions_(sessions), tokens_(std::move(tokens)), guard_(std::move(guard)) {}
 
-    // caller: whom it was answered for, in words for the access log.
-    Response handle(const Request& request, const PeerIdentity& peer, std::string& caller);
+    // notes: whom it was answered for, in words for the access log; the route that
+    // took it; the work whose response comes later, if its handler deferred it.
+    Response handle(const Request& request, const PeerIdentity& peer, RequestNotes& notes);
     // Counted by the server for /metrics, also for requests that never reached handle().
-    void count_response(unsigned status);
+    void count_response(const AnsweredRequest& answered);
 
 private:
     std::expected<daemon::Caller, Response> identify(const Request& request, const PeerIdentity& peer) const;
-    Response route(const Request& request, const daemon::Caller& caller);
+    Response route(const Request& request, const daemon::Caller& caller, std::optional<DeferredResponse>& later);
 
     daemon::SessionManager& sessions_;
     BearerTokens tokens_;
     BrowserGuard guard_;
-    ResponseCounts responses_;
+    RequestMetrics requests_;
 };
 
 }  // namespace pyprofd::api

@@ -40,9 +40,7 @@ Response get_health(const Call&) { return json_response(http::status::ok, {{"sta
 Response get_metrics(const Call& call) {
     std::ostringstream out;
     write_session_metrics(call.sessions.counts(), out);
-    out << "# HELP pyprofd_http_responses_total HTTP responses by status code.\n# TYPE pyprofd_http_responses_total counter\n";
-    for (const auto& [status, n] : call.responses.by_status())
-        out << "pyprofd_http_responses_total{code=\"" << status << "\"} " << n << "\n";
+    call.requests.write(out);
     return with_body(http::status::ok, "text/plain; version=0.0.4; charset=utf-8", out.str());
 }
 

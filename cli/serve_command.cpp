@@ -106,13 +106,13 @@ int run_serve(const ServeOptions& options) {
     daemon::SessionManager sessions(*config, std::move(*store), std::move(*policy));
     api::Routes routes(sessions, std::move(*tokens), api::BrowserGuard(config->access.server_names));
     api::HttpService service(
-        [&](const api::Request& r, const api::PeerIdentity& peer, std::string& caller) {
-            return routes.handle(r, peer, caller);
+        [&](const api::Request& r, const api::PeerIdentity& peer, api::RequestNotes& notes) {
+            return routes.handle(r, peer, notes);
         },
         api::ServerLimits{.unix_socket_group = config->unix_socket_group,
                           .max_body_bytes = config->limits.max_request_body_bytes,
                           .max_connections = max_connections},
-        [&](unsigned status) { routes.count_response(status); });
+        [&](const api::AnsweredRequest& answered) { routes.count_response(answered); });
     if (!listen_on_all(service, *config)) return 1;
     tell_systemd_ready(service);
     shutdown.on_signal({.stop_accepting = [&] { service.stop_accepting(); },

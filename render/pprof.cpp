@@ -24,8 +24,7 @@ constexpr std::uint32_t sample_location_id = 1, sample_value = 2, sample_label =
 constexpr std::uint32_t label_key = 1, label_str = 2, label_num = 3;
 constexpr std::uint32_t location_id = 1, location_line = 4;
 constexpr std::uint32_t line_function_id = 1, line_line = 2;
-constexpr std::uint32_t function_id = 1, function_name = 2, function_system_name = 3, function_filename = 4,
-                        function_start_line = 5;
+constexpr std::uint32_t function_id = 1, function_name = 2, function_filename = 4, function_start_line = 5;
 }  // namespace field
 
 // pprof's strings are indices into one table whose first entry is "".
@@ -82,8 +81,11 @@ public:
             auto name = strings.index(functions_[i].name);
             part.clear();
             part.varint_field(field::function_id, i + 1);
+            // The name only, no system_name: pprof takes a function whose system_name
+            // equals its name for a C++ name still to simplify, and cuts "<...>" and
+            // "(...)" out of it, so "<module>" became "" and showed as <unknown>.
+            // A name with a different (here, no) system_name is left as it is.
             part.int64_field(field::function_name, name);
-            part.int64_field(field::function_system_name, name);
             if (!functions_[i].file.empty()) part.int64_field(field::function_filename, strings.index(functions_[i].file));
             if (function_start_line_[i] > 0) part.int64_field(field::function_start_line, function_start_line_[i]);
             out.message_field(field::function, part);
