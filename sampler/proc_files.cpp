@@ -62,31 +62,6 @@ Result<std::string> read_proc_file(pid_t pid, std::string_view name) {
     return text;
 }
 
-Result<std::string> read_proc_file_start(pid_t pid, std::string_view name, std::size_t limit) {
-    std::string path = fmt::format("/proc/{}/{}", pid, name);
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return open_error(pid, path, errno);
-    std::string out(limit + 1, '\0');
-    std::size_t done = 0;
-    while (done < out.size()) {
-        ssize_t n = ::read(fd, out.data() + done, out.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int err = errno;
-            ::close(fd);
-            // A process that exits between open and read leaves a failing read.
-            if (::access(fmt::format("/proc/{}", pid).c_str(), F_OK) != 0)
-                return fail(ErrorKind::no_such_process, fmt::format("process {} has exited", pid));
-            return fail(ErrorKind::io, fmt::format("cannot read {}: {}", path, std::strerror(err)));
-        }
-        if (n == 0) break;
-        done += static_cast<std::size_t>(n);
-    }
-    ::close(fd);
-    out.resize(done);
-    return out;
-}
-
 Result<std::vector<std::string>> read_cmdline(pid_t pid) {
     auto text = read_proc_file(pid, "cmdline");
     if (!text) return std::unexpected(text.error());

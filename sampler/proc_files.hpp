@@ -15,10 +15,6 @@ namespace pyprofd::sampler {
 // The whole content of /proc/PID/<name>.
 Result<std::string> read_proc_file(pid_t pid, std::string_view name);
 
-// The start of /proc/PID/<name>: at most limit + 1 bytes, so that a caller can tell a
-// file of limit bytes from a longer one (cut at limit) without reading all of it.
-Result<std::string> read_proc_file_start(pid_t pid, std::string_view name, std::size_t limit);
-
 // Reads a whole local file (any size, /proc files report size 0).
 Result<std::string> read_whole_file(const std::string& path);
 

@@ -1,10 +1,12 @@
 #include "sampler/python_process_scan.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <fmt/format.h>
 
@@ -22,7 +24,56 @@ std::string_view basename(std::string_view path) {
     return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
-bool process_exists(pid_t pid) { return ::access(fmt::format("/proc/{}", pid).c_str(), F_OK) == 0; }
+// A process's /proc directory, open: every read through it is of that process, and
+// fails once it has exited, even if its PID names another by then.
+class ProcDirectory {
+public:
+    explicit ProcDirectory(pid_t pid)
+        : fd_(::open(fmt::format("/proc/{}", pid).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {}
+    ProcDirectory(const ProcDirectory&) = delete;
+    ProcDirectory& operator=(const ProcDirectory&) = delete;
+    ~ProcDirectory() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    bool is_open() const { return fd_ >= 0; }
+    int fd() const { return fd_; }
+
+    // The start of a file: at most limit + 1 bytes, so that a caller can tell a file
+    // of limit bytes from a longer one without reading all of it.
+    std::optional<std::string> read(const char* name, std::size_t limit) const {
+        int fd = ::openat(fd_, name, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return std::nullopt;
+        // Grown as it is read: most files are a few kilobytes, whatever the limit.
+        std::string out;
+        char chunk[16384];
+        while (out.size() <= limit) {
+            ssize_t n = ::read(fd, chunk, std::min(sizeof chunk, limit + 1 - out.size()));
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) {
+                ::close(fd);
+                return std::nullopt;
+            }
+            if (n == 0) break;
+            out.append(chunk, static_cast<std::size_t>(n));
+        }
+        ::close(fd);
+        return out;
+    }
+    std::optional<std::string> link(const char* name) const {
+        char buf[4096];
+        ssize_t n = ::readlinkat(fd_, name, buf, sizeof buf);
+        if (n < 0 || static_cast<std::size_t>(n) >= sizeof buf) return std::nullopt;
+        return std::string(buf, static_cast<std::size_t>(n));
+    }
+    // Whether the process has exited: its files are gone from under the directory.
+    bool gone() const {
+        struct stat st {};
+        return ::fstatat(fd_, "stat", &st, 0) != 0;
+    }
+
+private:
+    int fd_;
+};
 
 // The first number of a field of a /proc/PID/status text ("Uid", "Threads").
 std::optional<std::uint64_t> status_number(std::string_view status, std::string_view field) {
@@ -136,29 +187,38 @@ PythonProcessScan::FileFacts PythonProcessScan::facts_of(const RegularFile& file
 
 std::expected<PythonProcessListing, PythonProcessScan::Verdict> PythonProcessScan::inspect(
     pid_t pid, Context& context, std::optional<uid_t> only_uid) {
-    // Gone, or no executable at all (a kernel thread, a zombie): not Python, quietly.
-    auto gone_or = [&](Verdict otherwise) { return std::unexpected(process_exists(pid) ? otherwise : Verdict::gone); };
-    auto exe = read_exe_link(pid);
+    ProcDirectory proc(pid);
+    if (!proc.is_open()) return std::unexpected(Verdict::gone);
+    auto gone_or = [&](Verdict otherwise) { return std::unexpected(proc.gone() ? Verdict::gone : otherwise); };
+    // No executable at all (a kernel thread, a zombie), or gone: not Python, quietly.
+    auto exe = proc.link("exe");
     if (!exe) return std::unexpected(Verdict::not_python);
-    auto status = read_proc_file(pid, "status");
-    if (!status) return std::unexpected(Verdict::gone);
-    auto uid = status_number(*status, "Uid");
-    auto threads = status_number(*status, "Threads");
-    if (!uid || !threads) return gone_or(Verdict::unreadable);
-    if (only_uid && *uid != *only_uid) return std::unexpected(Verdict::not_python);
+    if (only_uid) {
+        // A process's /proc directory belongs to its effective uid: one stat, where
+        // status would be a file to read. (A caller who is not an admin may profile only
+        // processes whose uids are all its own; allows_process decides the rest.)
+        struct stat st {};
+        if (::fstat(proc.fd(), &st) != 0 || st.st_uid != *only_uid) return std::unexpected(Verdict::not_python);
+    }
 
     constexpr std::string_view deleted = " (deleted)";
     if (exe->ends_with(deleted)) exe->resize(exe->size() - deleted.size());
     bool named_python = basename(*exe).starts_with("python");
-    auto maps = read_proc_file_start(pid, "maps", max_maps_bytes);
+    auto maps = proc.read("maps", max_maps_bytes);
     if (!maps) return gone_or(named_python ? Verdict::unreadable : Verdict::not_python);
+    bool maps_cut = maps->size() > max_maps_bytes;
     auto libpythons = libpython_mappings(*maps, max_libpython_candidates);
     if (libpythons.empty() && !named_python) return std::unexpected(Verdict::not_python);
 
     // From here on it looks like Python: what cannot be read is said so.
-    auto started = process_start_time(pid);
-    auto root = read_process_root(pid);
-    if (!started || !root) return gone_or(Verdict::unreadable);
+    auto status = proc.read("status", max_status_bytes);
+    auto stat = proc.read("stat", max_status_bytes);
+    auto root = proc.link("root");
+    if (!status || !stat || !root) return gone_or(Verdict::unreadable);
+    auto uid = status_number(*status, "Uid");  // real, effective, saved, filesystem: the first
+    auto threads = status_number(*status, "Threads");
+    auto started = start_time_in(*stat);
+    if (!uid || !threads || !started) return gone_or(Verdict::unreadable);
     PythonProcessListing listing;
     listing.pid = pid;
     listing.uid = static_cast<uid_t>(*uid);
@@ -167,12 +227,12 @@ std::expected<PythonProcessListing, PythonProcessScan::Verdict> PythonProcessSca
 
     // The interpreter's file: the first candidate that defines it.
     bool defined = false, unread = false, unreadable = false;
-    auto consider = [&](const Result<std::pair<RegularFile, std::string>>& opened, const std::string& path) {
+    auto consider = [&](const Result<RegularFile>& opened, const std::string& path) {
         if (!opened) {
             unreadable = true;
             return;
         }
-        auto facts = facts_of(opened->first, path, context);
+        auto facts = facts_of(*opened, path, context);
         if (!facts) {
             unread = true;
         } else if (!*facts) {
@@ -184,30 +244,26 @@ std::expected<PythonProcessListing, PythonProcessScan::Verdict> PythonProcessSca
     };
     for (auto& mapping : libpythons) {
         mapping.path = path_inside_root(mapping.path, *root);
-        consider(open_mapped_file(pid, mapping), mapping.path);
+        auto opened = open_mapped_file(pid, mapping);
+        consider(opened ? Result<RegularFile>(std::move(opened->first)) : std::unexpected(opened.error()), mapping.path);
         if (defined) break;
     }
-    if (!defined && named_python) {
-        auto opened = RegularFile::open(fmt::format("/proc/{}/exe", pid));
-        consider(opened ? Result<std::pair<RegularFile, std::string>>(std::pair{std::move(*opened), std::string()})
-                        : std::unexpected(opened.error()),
-                 listing.executable);
-    }
-    if (!defined && !unread) return gone_or(unreadable ? Verdict::unreadable : Verdict::not_python);
+    // The executable through the directory held: this process's, whatever its PID does.
+    if (!defined && named_python) consider(RegularFile::open(fmt::format("/proc/self/fd/{}/exe", proc.fd())), listing.executable);
+    // A libpython past the maps read is not known: the process is not taken for one
+    // that is not Python, but as one that could not be read.
+    if (!defined && !unread) return gone_or(unreadable || maps_cut ? Verdict::unreadable : Verdict::not_python);
 
-    auto command_line = read_proc_file_start(pid, "cmdline", max_command_line_bytes);
+    auto command_line = proc.read("cmdline", max_command_line_bytes);
     if (!command_line) return gone_or(Verdict::unreadable);
     listing.command_line = command_line_of(std::move(*command_line), max_command_line_bytes);
     auto ticks = static_cast<std::int64_t>(*started);
     listing.started = context.booted + std::chrono::milliseconds(ticks * 1000 / std::max(context.ticks_per_second, 1L));
-    auto pid_namespace = link_target(fmt::format("/proc/{}/ns/pid", pid));
-    auto mount_namespace = link_target(fmt::format("/proc/{}/ns/mnt", pid));
+    auto pid_namespace = proc.link("ns/pid");
+    auto mount_namespace = proc.link("ns/mnt");
     listing.other_pid_namespace = pid_namespace && context.pid_namespace && *pid_namespace != *context.pid_namespace;
     listing.other_mount_namespace =
         mount_namespace && context.mount_namespace && *mount_namespace != *context.mount_namespace;
-    // The PID may have passed to another process while we read: then what we read is
-    // of two processes, and the one we began with is gone.
-    if (process_start_time(pid) != started) return std::unexpected(Verdict::gone);
     return listing;
 }
 

@@ -2,9 +2,10 @@
 // Which processes on this host run CPython, told cheaply from /proc and the
 // interpreters' files alone: no process is attached, stopped or read from (no ptrace,
 // no process_vm_readv). A process that is not Python is looked at only through its
-// /proc/PID/exe, status and maps; a Python one also through its cmdline, stat, root
-// and namespaces. For the daemon's list of the processes a caller may profile
-// (GET /processes).
+// /proc/PID/exe and maps; a Python one also through its status, stat, cmdline, root
+// and namespaces. Each process's files are read through its /proc directory, held
+// open: all of one process, even if its PID passes to another meanwhile. For the
+// daemon's list of the processes a caller may profile (GET /processes).
 //
 // A process is taken for Python when it maps a libpython*.so or its executable is
 // named python*, and the first of those files that defines the interpreter
@@ -54,8 +55,11 @@ public:
     static constexpr std::size_t max_command_line_bytes = 4096;
     // Of /proc/PID/maps, at most this many bytes are read: a real process's is tens of
     // kilobytes, and one that maps 65 530 files of long names would cost hundreds of
-    // megabytes. A libpython mapped past it is not seen (the executable's name still is).
+    // megabytes. A libpython mapped past it is not seen: a process named python* whose
+    // executable holds no interpreter then counts as unreadable (skipped).
     static constexpr std::size_t max_maps_bytes = std::size_t{4} << 20;
+    // Of status and stat, at most this many bytes (they are a few kilobytes).
+    static constexpr std::size_t max_status_bytes = 64 * 1024;
     // Candidate files per process: the first libpythons mapped (libpython3.so, the
     // stable ABI's, defines nothing and may come first), then the executable.
     static constexpr std::size_t max_libpython_candidates = 8;
@@ -64,8 +68,8 @@ public:
     // Files remembered, at most; past it, the memory starts afresh.
     static constexpr std::size_t max_files_remembered = 256;
 
-    // Every process of /proc, by PID; with only_uid, only those whose real uid it is
-    // (the others are passed over before their maps are read). Processes that end while
+    // Every process of /proc, by PID; with only_uid, only those whose effective uid it
+    // is (the others are passed over before their maps are read). Processes that end while
     // looked at are left out, quietly.
     PythonProcessScanResult scan(std::optional<uid_t> only_uid = std::nullopt);
 
