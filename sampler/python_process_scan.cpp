@@ -155,7 +155,13 @@ std::vector<std::string> command_line_of(std::string text, std::size_t limit) {
 
 struct PythonProcessScan::Context {
     std::optional<std::string> pid_namespace = link_target("/proc/self/ns/pid");
-    std::optional<std::string> mount_namespace = link_target("/proc/self/ns/mnt");
+    // The host's mount namespace: init's (PID 1 of our PID namespace). Not ours, which
+    // under systemd is the service's own (PrivateMounts, PrivateTmp, ProtectSystem):
+    // every process would seem to be in a container. Ours where init's cannot be read.
+    std::optional<std::string> mount_namespace = [] {
+        auto init = link_target("/proc/1/ns/mnt");
+        return init ? init : link_target("/proc/self/ns/mnt");
+    }();
     std::chrono::system_clock::time_point booted = boot_time();
     long ticks_per_second = ::sysconf(_SC_CLK_TCK);
     std::size_t files_left = max_files_read_per_scan;

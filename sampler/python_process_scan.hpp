@@ -39,7 +39,9 @@ struct PythonProcessListing {
     unsigned threads = 0;
     std::chrono::system_clock::time_point started;
     bool other_pid_namespace = false;    // another PID namespace than the scanning process's
-    bool other_mount_namespace = false;  // another mount namespace
+    // Another mount namespace than init's (PID 1's), where that can be read, else the
+    // scanning process's: a daemon under systemd has a mount namespace of its own.
+    bool other_mount_namespace = false;
     std::string executable;              // /proc/PID/exe, as the process sees it (inside its root)
 };
 

@@ -9,8 +9,10 @@ may profile, found without attaching to any.
 - A user (nobody) sees only its own dumpable processes, never root's; another user (bin)
   does not see nobody's; root and a member of access.admin_group see them all.
 - A Python in its own PID namespace (unshare --pid --fork --mount-proc) is listed as in
-  a container; so is one chrooted into the Debian sid root, with its version, where
+  a container; one chrooted into the Debian sid root is listed with its version, where
   scripts/make-sid-root made that root (else said skipped).
+- A daemon in a mount namespace of its own (as systemd's PrivateMounts gives it) does
+  not take the host's processes for a container's, where it may read init's namespace.
 
 Usage: process_list_test.py PYPROFD_BINARY SOURCE_DIR
 """
@@ -165,6 +167,23 @@ def check_containers(tcp):
         chrooted.wait()
 
 
+def check_private_mounts(work, root_p):
+    try:
+        os.readlink("/proc/1/ns/mnt")
+    except OSError as e:
+        print("skipped: init's mount namespace cannot be read here (%s): the daemon compares with its own" % e)
+        return
+    daemon = Daemon(PYPROFD, ["--listen", "127.0.0.1:0", "--state-dir", os.path.join(work, "state-private")],
+                    os.path.join(work, "daemon-private.log"), prefix=["unshare", "--mount", "--propagation", "private"])
+    try:
+        status, listing = call("127.0.0.1:%d" % daemon.port, "/processes")
+        found = by_pid(listing).get(root_p.pid)
+        check(found is not None and found["mount_namespace"] is False and found["container"] is False,
+              "a daemon with a mount namespace of its own: the host's Python is not in a container: %s" % found)
+    finally:
+        daemon.stop()
+
+
 def main():
     for user in (NOBODY, BIN, DAEMON_USER):
         import pwd
@@ -192,6 +211,7 @@ def main():
         check_root_view(tcp, daemon, root_p, root_started, sleeper)
         check_user_views(tcp, unix, root_p, nobody_p, undumpable_p)
         check_containers(tcp)
+        check_private_mounts(work, root_p)
     finally:
         daemon.stop()
         for p in processes:
