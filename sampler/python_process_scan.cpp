@@ -164,7 +164,7 @@ struct PythonProcessScan::Context {
     }();
     std::chrono::system_clock::time_point booted = boot_time();
     long ticks_per_second = ::sysconf(_SC_CLK_TCK);
-    std::size_t files_left = max_files_read_per_scan;
+    std::size_t files_left = 0;
 };
 
 PythonProcessScan::FileFacts PythonProcessScan::facts_of(const RegularFile& file, const std::string& path,
@@ -275,6 +275,7 @@ std::expected<PythonProcessListing, PythonProcessScan::Verdict> PythonProcessSca
 
 std::expected<PythonProcessListing, PythonProcessScan::Verdict> PythonProcessScan::inspect(pid_t pid) {
     Context context;
+    context.files_left = files_read_per_scan_;
     return inspect(pid, context, std::nullopt);
 }
 
@@ -291,6 +292,7 @@ PythonProcessScanResult PythonProcessScan::scan(std::optional<uid_t> only_uid) {
     }
     std::ranges::sort(pids);
     Context context;
+    context.files_left = files_read_per_scan_;
     PythonProcessScanResult result;
     for (pid_t pid : pids) {
         auto found = inspect(pid, context, only_uid);

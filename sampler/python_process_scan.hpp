@@ -66,9 +66,12 @@ public:
     // stable ABI's, defines nothing and may come first), then the executable.
     static constexpr std::size_t max_libpython_candidates = 8;
     // Interpreter files read anew per scan, at most; further ones wait for a later scan.
-    static constexpr std::size_t max_files_read_per_scan = 16;
+    static constexpr std::size_t default_files_read_per_scan = 16;
     // Files remembered, at most; past it, the memory starts afresh.
     static constexpr std::size_t max_files_remembered = 256;
+
+    explicit PythonProcessScan(std::size_t files_read_per_scan = default_files_read_per_scan)
+        : files_read_per_scan_(files_read_per_scan) {}
 
     // Every process of /proc, by PID; with only_uid, only those whose effective uid it
     // is (the others are passed over before their maps are read). Processes that end while
@@ -94,6 +97,7 @@ private:
     std::expected<PythonProcessListing, Verdict> inspect(pid_t pid, Context& context, std::optional<uid_t> only_uid);
     FileFacts facts_of(const RegularFile& file, const std::string& path, Context& context);
 
+    const std::size_t files_read_per_scan_;
     mutable std::mutex mutex_;  // guards files_ and files_read_; a leaf
     std::map<FileKey, Result<InterpreterFileFacts>> files_;
     std::size_t files_read_ = 0;

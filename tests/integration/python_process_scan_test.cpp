@@ -184,6 +184,23 @@ TEST_CASE("a Python in its own PID and mount namespaces is listed as in a contai
     CHECK_FALSE(host);
 }
 
+TEST_CASE("past the files a scan may read, a Python is listed on its name's word, its version not yet known") {
+    REQUIRE_FALSE(interpreters().empty());
+    const auto& py = interpreters().front();
+    Target target(py, {"-c", parked_target});
+    REQUIRE(target.ready);
+    sampler::PythonProcessScan none_read(0);
+    auto found = none_read.inspect(target.pid());
+    REQUIRE(found);
+    CHECK_FALSE(found->version);
+    CHECK(found->threads == 3);
+    CHECK(none_read.files_read() == 0);
+    sampler::PythonProcessScan one_read(1);
+    found = one_read.inspect(target.pid());
+    REQUIRE(found);
+    CHECK(found->version);
+}
+
 TEST_CASE("a process that is gone is not listed") {
     sampler::PythonProcessScan scan;
     auto verdict = scan.inspect(4194000);
