@@ -29,6 +29,7 @@ std::vector<Route> all_operations() {
         {verb::get, "/sessions/{id}/diff/{other}.txt", [](const Call& c) { return get_difference(c, render::DiffFormat::text); }},
         {verb::get, "/sessions/{id}/diff/{other}.json", [](const Call& c) { return get_difference(c, render::DiffFormat::json); }},
         {verb::get, "/processes/{pid}/stacks", get_process_stacks},
+        {verb::get, "/processes", list_processes},
         {verb::get, "/debug/pprof/profile", pull_pprof_profile},
     };
     // A session's profile in every format, each under its own name.

@@ -5,6 +5,7 @@
 #include "api/error_response.hpp"
 #include "api/index_page.hpp"
 #include "api/response_body.hpp"
+#include "daemon/python_process_list.hpp"
 #include "daemon/stack_dump.hpp"
 
 namespace pyprofd::api {
@@ -45,6 +46,10 @@ Response get_metrics(const Call& call) {
 }
 
 Response get_openapi(const Call&) { return with_body(http::status::ok, "application/yaml", std::string(openapi_text)); }
+
+Response list_processes(const Call& call) {
+    return json_response(http::status::ok, daemon::python_process_list_to_json(call.sessions.python_processes(call.caller)));
+}
 
 Response get_process_stacks(const Call& call) {
     auto stacks = call.sessions.process_stacks(call.path.pid, call.caller);

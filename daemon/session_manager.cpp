@@ -250,6 +250,10 @@ Result<ProcessStacks> SessionManager::process_stacks(pid_t pid, const Caller& ca
     return ProcessStacks{std::move(*process), std::move(*sample)};
 }
 
+PythonProcessList SessionManager::python_processes(const Caller& caller) const {
+    return list_python_processes(process_scan_, policy_, caller);
+}
+
 Result<SessionInfo> SessionManager::get(const std::string& id, const Caller& caller) const {
     auto session = find(id, caller);
     if (!session) return std::unexpected(Error{Error::Kind::not_found, fmt::format("no session {}", id), {}});

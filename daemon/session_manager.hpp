@@ -24,6 +24,7 @@
 #include "daemon/access_policy.hpp"
 #include "daemon/caller.hpp"
 #include "daemon/error.hpp"
+#include "daemon/python_process_list.hpp"
 
 namespace pyprofd::daemon {
 
@@ -89,6 +90,9 @@ public:
     SessionCounts counts() const;
     // A running process's stacks, if the rules let this caller read that process.
     Result<ProcessStacks> process_stacks(pid_t pid, const Caller& caller) const;
+    // The Python processes on this host the rules let this caller profile, found
+    // without attaching to any (daemon/python_process_list).
+    PythonProcessList python_processes(const Caller& caller) const;
 
     const AccessPolicy& access() const { return policy_; }
 
@@ -124,6 +128,8 @@ private:
     const SessionStore store_;
     const AccessPolicy policy_;
     const AttachProcess attach_process_;
+    // What the interpreters' files said, for python_processes: its own leaf lock.
+    mutable sampler::PythonProcessScan process_scan_;
     LaunchCgroups launch_cgroups_;  // where launched programs get a cgroup each, if anywhere
     // The threads that call in: the io threads (every public call), the checkpoint
     // thread (checkpoint_loop), session threads (session_ended, at their end) and

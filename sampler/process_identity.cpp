@@ -20,9 +20,6 @@
 
 namespace pyprofd::sampler {
 
-namespace {
-
-// Field 22 of a /proc/PID/stat line.
 std::optional<std::uint64_t> start_time_in(std::string_view stat) {
     // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
     auto close = stat.rfind(')');
@@ -38,8 +35,6 @@ std::optional<std::uint64_t> start_time_in(std::string_view stat) {
     if (ec != std::errc{}) return std::nullopt;
     return start;
 }
-
-}  // namespace
 
 std::optional<std::uint64_t> process_start_time(pid_t pid) {
     auto stat = read_proc_file(pid, "stat");

@@ -19,6 +19,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string_view>
 
 #include "sampler/error.hpp"
 
@@ -70,7 +71,9 @@ private:
     std::optional<ImageId> image_;      // the program image running when pinned
 };
 
-// Field 22 of /proc/PID/stat, or nothing when the process is gone.
+// Field 22 of /proc/PID/stat (clock ticks after boot), or nothing when the process is gone.
 std::optional<std::uint64_t> process_start_time(pid_t pid);
+// The same of a /proc/PID/stat line read already.
+std::optional<std::uint64_t> start_time_in(std::string_view stat);
 
 }  // namespace pyprofd::sampler

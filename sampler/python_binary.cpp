@@ -17,11 +17,6 @@ std::string_view basename(std::string_view path) {
     return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
-bool is_libpython(std::string_view path) {
-    auto name = basename(path);
-    return name.starts_with("libpython") && name.find(".so") != std::string_view::npos;
-}
-
 // The file's mappings, lowest file offset first.
 std::vector<const MemoryMapping*> mappings_of(const std::vector<MemoryMapping>& maps,
                                               std::string_view path) {
@@ -32,14 +27,14 @@ std::vector<const MemoryMapping*> mappings_of(const std::vector<MemoryMapping>& 
     return out;
 }
 
-// Opens the file behind a mapping. /proc/PID/map_files reaches the very file that is
-// mapped, even when it was deleted or replaced since, or lives in another mount
-// namespace; /proc/PID/root/PATH is the fallback where map_files is not allowed (or
-// the mapping is gone since maps was read). The path is the target's to choose, and
-// its owner may have put a FIFO, a device node or a symlink there since: it is
-// resolved inside the target's root, and only the regular file of the mapped inode
-// is read (sampler/regular_file.hpp).
-Result<std::pair<ElfFile, std::string>> open_mapped_file(pid_t pid, const MemoryMapping& m) {
+}  // namespace
+
+bool is_libpython(std::string_view path) {
+    auto name = basename(path);
+    return name.starts_with("libpython") && name.find(".so") != std::string_view::npos;
+}
+
+Result<std::pair<RegularFile, std::string>> open_mapped_file(pid_t pid, const MemoryMapping& m) {
     std::optional<std::uint64_t> inode;
     if (m.inode != 0) inode = m.inode;
     auto map_files = fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, m.start, m.end);
@@ -50,19 +45,28 @@ Result<std::pair<ElfFile, std::string>> open_mapped_file(pid_t pid, const Memory
         file = RegularFile::open_in_root(root, m.path, inode);
         opened_from = root + m.path;
     }
-    auto cannot_read = [&](const Error& e) {
+    if (!file)
         return std::unexpected(
-            Error{e.kind, fmt::format("cannot read {} of process {}: {}", m.path, pid, e.message)});
-    };
-    if (!file) return cannot_read(file.error());
-    auto elf = ElfFile::load(*file, interpreter_symbols());
-    if (!elf) return cannot_read(elf.error());
-    return std::pair{std::move(*elf), opened_from};
+            Error{file.error().kind, fmt::format("cannot read {} of process {}: {}", m.path, pid, file.error().message)});
+    return std::pair{std::move(*file), opened_from};
 }
 
 bool defines_interpreter(const ElfFile& elf) {
     return elf.symbol("PyCode_Type").has_value() &&
            (elf.symbol("Py_Initialize").has_value() || elf.symbol("Py_InitializeEx").has_value());
+}
+
+namespace {
+
+// The interpreter's candidate file behind a mapping, parsed.
+Result<std::pair<ElfFile, std::string>> load_mapped_file(pid_t pid, const MemoryMapping& m) {
+    auto opened = open_mapped_file(pid, m);
+    if (!opened) return std::unexpected(opened.error());
+    auto elf = ElfFile::load(opened->first, interpreter_symbols());
+    if (!elf)
+        return std::unexpected(
+            Error{elf.error().kind, fmt::format("cannot read {} of process {}: {}", m.path, pid, elf.error().message)});
+    return std::pair{std::move(*elf), std::move(opened->second)};
 }
 
 std::uint64_t compute_load_bias(const ElfFile& elf, const MemoryMapping& first) {
@@ -113,7 +117,7 @@ Result<PythonBinary> locate_python_binary(pid_t pid, const std::vector<MemoryMap
     for (const auto& path : candidates) {
         auto mapped = mappings_of(maps, path);
         if (mapped.empty()) continue;
-        auto opened = open_mapped_file(pid, *mapped.front());
+        auto opened = load_mapped_file(pid, *mapped.front());
         if (!opened) {
             if (opened.error().kind == ErrorKind::permission_denied) return std::unexpected(opened.error());
             tried.push_back(fmt::format("{} ({})", path, opened.error().message));

@@ -7,11 +7,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "sampler/elf_file.hpp"
 #include "sampler/error.hpp"
 #include "sampler/proc_maps.hpp"
+#include "sampler/regular_file.hpp"
 #include "sampler/remote_memory.hpp"
 
 namespace pyprofd::sampler {
@@ -29,6 +31,21 @@ struct PythonBinary {
     // The address and size of a section in the target.
     std::optional<ElfSection> section_in_memory(std::string_view name) const;
 };
+
+// Whether a mapped file's name is a shared CPython's (libpython3.11.so.1.0, libpython3.6m.so).
+bool is_libpython(std::string_view path);
+
+// Opens the file behind a mapping (its path as the process sees it): the very file that
+// is mapped, through /proc/PID/map_files (even when deleted or replaced since, or in
+// another mount namespace), else the path resolved inside /proc/PID/root where
+// map_files is not allowed (or the mapping is gone since maps was read). The path is
+// the target's to choose, and its owner may have put a FIFO, a device node or a
+// symlink there since: only the regular file of the mapped inode is opened
+// (sampler/regular_file.hpp). The second of the pair says where it was opened from.
+Result<std::pair<RegularFile, std::string>> open_mapped_file(pid_t pid, const MemoryMapping& mapping);
+
+// Whether an ELF file defines the CPython interpreter itself (not only links to it).
+bool defines_interpreter(const ElfFile& elf);
 
 // Locates the interpreter in the process's mappings. exe is /proc/PID/exe's target.
 Result<PythonBinary> locate_python_binary(pid_t pid, const std::vector<MemoryMapping>& maps,
