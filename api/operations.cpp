@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "api/call.hpp"
+#include "api/console_assets.hpp"
 #include "api/profile_handlers.hpp"
 #include "api/service_handlers.hpp"
 #include "api/session_handlers.hpp"
@@ -28,6 +29,8 @@ std::vector<Route> all_operations() {
         {verb::get, "/sessions/{id}/diff/{other}.txt", [](const Call& c) { return get_difference(c, render::DiffFormat::text); }},
         {verb::get, "/sessions/{id}/diff/{other}.json", [](const Call& c) { return get_difference(c, render::DiffFormat::json); }},
         {verb::get, "/processes/{pid}/stacks", get_process_stacks},
+        {verb::get, "/console.js", get_console_script},
+        {verb::get, "/console.css", get_console_style},
     };
     // A session's profile in every format, each under its own name.
     for (const auto& row : render::output_formats())
