@@ -160,10 +160,10 @@ def console_steps(driver, daemon, target, shots):
     check(drawn is not None and drawn["src"].startswith("blob:") and drawn["titleAnchor"] == "middle",
           "4. the live graph is drawn from a blob: URL, its own script and style running: %s" %
           (drawn and {k: drawn[k] for k in ("src", "total", "titleAnchor")}))
-    driver.type("#live-search", "heavy")
+    driver.type("#live-search", "heavy (")
     driver.click("#live-search-form button[type=submit]")
-    searched = wait_graph(driver, "#live-graph", lambda s: s["search"] == "heavy" and s["matches"] > 0, 10)
-    check(searched is not None and searched["search"] == "heavy" and re.match(r"Matched: [\d.]+%", searched["matched"]),
+    searched = wait_graph(driver, "#live-graph", lambda s: s["search"] == "heavy (" and s["matches"] > 0, 10)
+    check(searched is not None and searched["search"] == "heavy (" and re.match(r"Matched: [\d.]+%", searched["matched"]),
           "   the search highlights frames: %s" % (searched and searched["matched"]))
     zoomed_to = driver.js("""
         var w = document.querySelector('#live-graph iframe:not(.pending)').contentWindow;
@@ -178,11 +178,12 @@ def console_steps(driver, daemon, target, shots):
     redrawn = wait_graph(driver, "#live-graph", lambda s: s["src"] != searched["src"] and s["total"] > searched["total"], 15)
     check(redrawn is not None and redrawn["total"] > searched["total"],
           "   the graph is drawn again with more samples: %s -> %s" % (searched["total"], redrawn and redrawn["total"]))
-    check(redrawn is not None and redrawn["search"] == "heavy" and redrawn["matches"] > 0 and
-          driver.js("return document.getElementById('live-search').value;") == "heavy",
+    check(redrawn is not None and redrawn["search"] == "heavy (" and redrawn["matches"] > 0 and
+          driver.js("return document.getElementById('live-search').value;") == "heavy (",
           "   the search is kept across the redraw: %s" % (redrawn and redrawn["matched"]))
     check(redrawn is not None and redrawn["zoomed"] == zoomed_to and redrawn["hidden"] > 0,
           "   and so is the zoom: %s" % (redrawn and redrawn["zoomed"]))
+    driver.js("document.getElementById('live').scrollIntoView();")  # the picture README shows (docs/console.png)
     shots.take(driver, "live-redrawn")
 
     # 5. Stop.
@@ -217,12 +218,13 @@ def console_steps(driver, daemon, target, shots):
     # At 800 px wide: nothing wider than the window; the graph drawn to fit.
     driver.window_size(800, 1000)
     driver.js("window.scrollTo(0, 0);")
-    click_row(driver, "#sessions tr[data-id='%s'] button[data-action=live]" % first)
+    shown = click_row(driver, "#sessions tr[data-id='%s'] button[data-action=live]" % first)
     narrow = wait_graph(driver, "#live-graph", lambda s: s["svgWidth"] < 800, 15)
+    check(shown, "800 px: a session's buttons can be clicked")
     overflow = driver.js("return [document.documentElement.scrollWidth, window.innerWidth];")
     check(overflow[0] <= overflow[1], "800 px: the page is no wider than the window (%d of %d px)" % tuple(overflow))
-    check(narrow is not None and narrow["svgWidth"] <= narrow["width"],
-          "800 px: the graph is drawn as wide as its place: %s" % (narrow and (narrow["svgWidth"], narrow["width"])))
+    check(narrow is not None and narrow["svgWidth"] < 800 and narrow["svgWidth"] <= narrow["width"],
+          "800 px: the graph is drawn as wide as its place: %s" % (narrow and [narrow["svgWidth"], narrow["width"]],))
     shots.take(driver, "narrow-800")
     driver.window_size(1300, 900)
     return first, second
@@ -241,7 +243,7 @@ def check_without_javascript(daemon, sessions, shots):
             check(sorted(h.rsplit("/", 1)[1] for h in hrefs) == ["flame.svg", "folded", "profile.pb.gz", "speedscope.json"],
                   "no script: session %s links to every format" % sid)
             links += hrefs
-        answered = [urllib.request.urlopen(h).status for h in links]
+        answered = [urllib.request.urlopen("http://127.0.0.1:%d%s" % (daemon.port, h)).status for h in links]
         check(links and all(s == 200 for s in answered), "no script: every link answers 200 (%d links)" % len(links))
         button = driver.element("#compare-button")
         check(not driver.s("GET", "/element/%s/displayed" % button), "no script: what needs one is not shown")
