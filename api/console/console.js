@@ -162,10 +162,19 @@
 
   // --- sessions -----------------------------------------------------------------
 
+  // The share of the schedule's ticks that got a sample: known at the end; while it
+  // runs, estimated from the time so far ("≈").
+  function onSchedule(s) {
+    if (s.samples_expected > 0)
+      return (100 * Math.min(s.samples, s.samples_expected) / s.samples_expected).toFixed(1) + "%";
+    var ticks = s.elapsed_s * s.options.rate_hz;
+    if (s.state === "running" && ticks >= 1) return "\u2248" + Math.min(100, 100 * s.samples / ticks).toFixed(1) + "%";
+    return null;
+  }
+
   function progressText(s) {
     var text = s.samples + " samples";
-    if (s.samples_expected > 0)
-      text += ", " + (100 * Math.min(s.samples, s.samples_expected) / s.samples_expected).toFixed(1) + "% on schedule";
+    if (onSchedule(s)) text += ", " + onSchedule(s) + " on schedule";
     var errors = s.errors.failed_samples + s.errors.thread_errors;
     if (errors > 0) text += ", " + errors + " errors";
     return text;
@@ -400,8 +409,7 @@
     dl.textContent = "";
     var errors = s.errors.failed_samples + s.errors.thread_errors;
     var rows = [["state", s.state], ["name", s.name], ["samples", String(s.samples)],
-                ["on schedule", s.samples_expected > 0 ?
-                  (100 * Math.min(s.samples, s.samples_expected) / s.samples_expected).toFixed(1) + "%" : "\u2013"],
+                ["on schedule", onSchedule(s) || "\u2013"],
                 ["errors", String(errors)], ["elapsed", s.elapsed_s.toFixed(1) + " s"],
                 ["rate", s.options.rate_hz + " Hz"],
                 ["duration", s.options.duration_s === null ? "until stopped" : s.options.duration_s + " s"],
