@@ -10,8 +10,9 @@ Against a real daemon and a Python target (tests/targets/heavy_light.py) it
 5. stops the session;
 6. compares it against a second session: the differential graph and its table;
 7. takes a screenshot at each step into the output directory (printed);
-then the console at 800 px wide (nothing wider than the window), and read with
-JavaScript off: sessions and their links to every format are there and answer.
+then the console at 800 px wide (nothing wider than the window), read with
+JavaScript off (sessions and their links to every format are there and answer),
+and a session deleted (two clicks).
 Last, in a network namespace of its own where the browser is "another host" to the
 daemon: the console asks for a token, takes it, and shows a live graph fetched with
 it; the token is in no URL, no cookie and no log, and another tab does not have it.
@@ -230,10 +231,12 @@ def console_steps(driver, daemon, target, shots):
     return first, second
 
 
-def check_without_javascript(daemon, sessions, shots):
-    """JavaScript off: the sessions, their links to every format, readable and answering."""
+def check_without_javascript(daemon, target, sessions, shots):
+    """JavaScript off: the processes, the sessions, their links to every format, readable and answering."""
     with chromium(prefs={"profile.managed_default_content_settings.javascript": 2}, window=(1300, 900)) as driver:
         driver.open("http://127.0.0.1:%d/" % daemon.port)
+        listed = driver.s("POST", "/elements", {"using": "css selector", "value": "#processes tr[data-pid='%d']" % target.pid})
+        check(len(listed) == 1, "no script: the target is in the process list")
         rows = driver.s("POST", "/elements", {"using": "css selector", "value": "#sessions tbody tr"})
         check(len(rows) >= 2, "no script: the sessions are listed (%d rows)" % len(rows))
         links = []
@@ -248,6 +251,19 @@ def check_without_javascript(daemon, sessions, shots):
         button = driver.element("#compare-button")
         check(not driver.s("GET", "/element/%s/displayed" % button), "no script: what needs one is not shown")
         shots.take(driver, "no-javascript")
+
+
+def check_delete(driver, daemon, sid):
+    """Delete takes a second click (no dialog, no slip); then the session is gone."""
+    button = "#sessions tr[data-id='%s'] button[data-action=delete]" % sid
+    click_row(driver, button)
+    armed = driver.js("var b = document.querySelector(\"%s\"); return b && b.textContent;" % button)
+    status, _, _ = daemon.request("GET", "/sessions/" + sid)
+    check(armed == "really delete?" and status == 200, "delete: a first click asks again (%r), nothing deleted" % armed)
+    click_row(driver, button)
+    gone = driver.wait("return document.querySelector(\"#sessions tr[data-id='%s']\") === null;" % sid, 10)
+    status, _, _ = daemon.request("GET", "/sessions/" + sid)
+    check(gone and status == 404, "delete: the second deletes it (a same-origin DELETE the guard lets through): %s" % status)
 
 
 def main():
@@ -269,8 +285,9 @@ def main():
     try:
         with chromium(window=(1300, 900)) as driver:
             sessions = console_steps(driver, daemon, target, shots)
-        if sessions:
-            check_without_javascript(daemon, sessions, shots)
+            if sessions:
+                check_without_javascript(daemon, target, sessions, shots)
+                check_delete(driver, daemon, sessions[1])
     finally:
         daemon.stop()
         target.kill()
