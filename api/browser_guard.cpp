@@ -2,6 +2,7 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "api/problem.hpp"
 #include "render/flame_graph.hpp"
@@ -37,6 +38,20 @@ bool is_loopback_name(const std::string& name) {
 }
 
 bool changes_state(http::verb method) { return method != http::verb::get && method != http::verb::head; }
+
+// The console (the daemon's only HTML) runs its own script and style, from the daemon,
+// and talks to the daemon alone. It shows flame graphs it fetched (with the caller's
+// token, which a frame's own request could not carry) from blob: URLs, and a
+// document from a blob: URL runs under the policy of the page that made it: so the
+// graph's script and inline styles are allowed here too, each by its hash, and
+// nothing else inline.
+const std::string& console_policy() {
+    static const std::string policy = fmt::format(
+        "default-src 'none'; script-src 'self' {}; style-src 'self' {}; img-src 'self'; connect-src 'self'; "
+        "frame-src blob:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        render::flame_graph_script_source(), fmt::join(render::flame_graph_style_sources({}), " "));
+    return policy;
+}
 
 }  // namespace
 
@@ -78,9 +93,7 @@ void add_document_headers(Response& response) {
     auto type = response[http::field::content_type];
     response.set("X-Content-Type-Options", "nosniff");
     if (type.starts_with("text/html"))
-        response.set("Content-Security-Policy",
-                     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; "
-                     "frame-ancestors 'none'; base-uri 'none'");
+        response.set("Content-Security-Policy", console_policy());
     else if (type.starts_with("image/svg+xml"))
         response.set("Content-Security-Policy",
                      fmt::format("default-src 'none'; script-src {}; style-src 'unsafe-inline'; frame-ancestors 'self'",

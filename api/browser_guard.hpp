@@ -33,7 +33,8 @@ private:
 };
 
 // Content-Security-Policy and X-Content-Type-Options for what the response holds:
-// an HTML page runs no script; a flame graph runs its own script alone.
+// the console (HTML) runs its own script and style, from the daemon, and the flame
+// graphs it shows; a flame graph runs its own script alone.
 void add_document_headers(Response& response);
 
 }  // namespace pyprofd::api

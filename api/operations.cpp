@@ -4,6 +4,7 @@
 
 #include "api/call.hpp"
 #include "api/pprof_pull.hpp"
+#include "api/console_assets.hpp"
 #include "api/profile_handlers.hpp"
 #include "api/service_handlers.hpp"
 #include "api/session_handlers.hpp"
@@ -31,6 +32,8 @@ std::vector<Route> all_operations() {
         {verb::get, "/processes/{pid}/stacks", get_process_stacks},
         {verb::get, "/processes", list_processes},
         {verb::get, "/debug/pprof/profile", pull_pprof_profile},
+        {verb::get, "/console.js", get_console_script},
+        {verb::get, "/console.css", get_console_style},
     };
     // A session's profile in every format, each under its own name.
     for (const auto& row : render::output_formats())

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include "api/call.hpp"
+#include "api/console_assets.hpp"
+#include "api/console_page.hpp"
 #include "api/error_response.hpp"
 #include "api/operations.hpp"
 #include "api/problem.hpp"
@@ -77,10 +79,12 @@ Response Routes::handle(const Request& request, const PeerIdentity& peer, Reques
         if (auto refused = guard_.refuse(request, peer)) {
             if (peer.uid) notes.caller = fmt::format("uid {} (browser?)", *peer.uid);
             response = std::move(*refused);
-        } else if (request.target() == "/healthz") {
+        } else if (request.target() == "/healthz" || is_console_asset(request.target())) {
             response = route(request, daemon::Caller{}, notes.later);  // asks nothing of anyone
         } else if (auto caller = identify(request, peer); !caller) {
-            response = std::move(caller.error());
+            // A browser gets the console still, without data, to enter a token in.
+            response = opens_console(request) ? console_without_caller(std::move(caller.error()))
+                                              : std::move(caller.error());
         } else {
             notes.caller = caller->describe();
             response = route(request, *caller, notes.later);

@@ -3,7 +3,7 @@
 #include <sstream>
 
 #include "api/error_response.hpp"
-#include "api/index_page.hpp"
+#include "api/console_page.hpp"
 #include "api/response_body.hpp"
 #include "daemon/python_process_list.hpp"
 #include "daemon/stack_dump.hpp"
@@ -33,7 +33,9 @@ void write_session_metrics(const daemon::SessionCounts& counts, std::ostream& ou
 }  // namespace
 
 Response get_index(const Call& call) {
-    return with_body(http::status::ok, "text/html; charset=utf-8", index_page(call.sessions.list(call.caller).sessions));
+    ConsoleContent content{.sessions = call.sessions.list(call.caller).sessions,
+                           .processes = daemon::python_process_list_to_json(call.sessions.python_processes(call.caller))};
+    return with_body(http::status::ok, "text/html; charset=utf-8", console_page(content));
 }
 
 Response get_health(const Call&) { return json_response(http::status::ok, {{"status", "ok"}}); }

@@ -6,7 +6,7 @@
 
 namespace pyprofd::api {
 
-Response get_index(const Call& call);           // GET /: the caller's sessions as a page
+Response get_index(const Call& call);           // GET /: the console, with the caller's sessions
 Response get_health(const Call& call);          // GET /healthz, for anyone
 Response get_metrics(const Call& call);         // GET /metrics, Prometheus' text format
 Response get_openapi(const Call& call);         // GET /openapi.yaml: the contract served

@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "render/content_hash.hpp"
 #include "render/differential.hpp"
 #include "render/frame_colors.hpp"
 #include "render/xml_text.hpp"
@@ -165,6 +166,29 @@ struct Geometry {
     }
 };
 
+// The graph's inline styles, each written by what follows and allowed by hash
+// (flame_graph_style_sources): the style sheet, and two style attributes. The sheet
+// is written with the font XML-escaped, and hashed as the browser reads it back:
+// with the font as it is.
+std::string style_text(const FlameGraphOptions& options, std::string_view font) {
+    return fmt::format(R"css(
+text {{ font-family: {font}; font-size: {fs}px; fill: rgb(0,0,0); }}
+#title {{ text-anchor: middle; font-size: {tfs}px; }}
+#subtitle {{ text-anchor: middle; fill: rgb(90,90,90); }}
+#frames > g {{ cursor: pointer; }}
+#frames > g:hover > rect {{ stroke: rgb(0,0,0); stroke-width: 0.5; }}
+#frames text {{ pointer-events: none; }}
+.button {{ cursor: pointer; fill: rgb(50,50,160); }}
+.button:hover {{ text-decoration: underline; }}
+.hide {{ display: none; }}
+.ancestor {{ opacity: 0.5; }}
+)css",
+                       fmt::arg("font", font), fmt::arg("fs", options.font_size),
+                       fmt::arg("tfs", options.font_size * 1.4));
+}
+constexpr std::string_view legend_caption_style = "text-anchor: end";
+constexpr std::string_view left_out_style = "fill: rgb(120,120,120)";
+
 // A differential graph's key to its colours: the strongest is the largest change of
 // a drawn frame's share, so the scale says how many points that is.
 void append_change_legend(std::string& svg, const FlameGraphOptions& options, const Comparison& comparison) {
@@ -174,9 +198,9 @@ void append_change_legend(std::string& svg, const FlameGraphOptions& options, co
     constexpr std::array steps{-1.0, -0.5, 0.0, 0.5, 1.0};
     const double width = box * static_cast<double>(steps.size());
     const double left = options.width / 2.0 - width / 2.0;
-    fmt::format_to(std::back_inserter(svg), R"svg(<g id="legend"><text x="{:.1f}" y="{:.1f}" style="text-anchor: end">change of share, after minus before: −{:.2f} points</text>
+    fmt::format_to(std::back_inserter(svg), R"svg(<g id="legend"><text x="{:.1f}" y="{:.1f}" style="{}">change of share, after minus before: −{:.2f} points</text>
 )svg",
-                   left - 4, y + options.font_size * 0.9, largest);
+                   left - 4, y + options.font_size * 0.9, legend_caption_style, largest);
     for (std::size_t i = 0; i < steps.size(); ++i)
         fmt::format_to(std::back_inserter(svg),
                        R"svg(<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" fill="{}" stroke="rgb(160,160,160)" stroke-width="0.5"/>
@@ -195,25 +219,13 @@ void append_header(std::string& svg, const FlameGraphOptions& options, const Geo
     fmt::format_to(std::back_inserter(svg),
                    R"svg(<?xml version="1.0" encoding="UTF-8" standalone="no"?>
 <svg version="1.1" xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h:.0f}" viewBox="0 0 {w} {h:.0f}" data-search="{search}" data-total="{total}" data-pad="{pad}" data-chart-width="{cw:.3f}" data-char-width="{chw:.3f}" data-unit="{unit}"{baseline}>
-<style type="text/css">
-text {{ font-family: {font}; font-size: {fs}px; fill: rgb(0,0,0); }}
-#title {{ text-anchor: middle; font-size: {tfs}px; }}
-#subtitle {{ text-anchor: middle; fill: rgb(90,90,90); }}
-#frames > g {{ cursor: pointer; }}
-#frames > g:hover > rect {{ stroke: rgb(0,0,0); stroke-width: 0.5; }}
-#frames text {{ pointer-events: none; }}
-.button {{ cursor: pointer; fill: rgb(50,50,160); }}
-.button:hover {{ text-decoration: underline; }}
-.hide {{ display: none; }}
-.ancestor {{ opacity: 0.5; }}
-</style>
+<style type="text/css">{style}</style>
 <script type="text/ecmascript"><![CDATA[{script}]]></script>
 <rect x="0" y="0" width="100%" height="100%" fill="rgb(250,250,250)"/>
 )svg",
                    fmt::arg("w", options.width), fmt::arg("h", g.height), fmt::arg("total", g.total),
                    fmt::arg("pad", pad), fmt::arg("cw", g.chart_width), fmt::arg("chw", g.char_width),
-                   fmt::arg("unit", xml_escaped(options.unit)), fmt::arg("font", xml_escaped(options.font)),
-                   fmt::arg("fs", options.font_size), fmt::arg("tfs", options.font_size * 1.4),
+                   fmt::arg("unit", xml_escaped(options.unit)), fmt::arg("style", style_text(options, xml_escaped(options.font))),
                    fmt::arg("script", script), fmt::arg("search", xml_escaped(options.search)),
                    fmt::arg("baseline",
                             comparison ? fmt::format(" data-baseline-total=\"{}\"", comparison->before_total) : ""));
@@ -239,9 +251,10 @@ text {{ font-family: {font}; font-size: {fs}px; fill: rgb(0,0,0); }}
                    fmt::arg("mx", options.width - pad - 16 * g.char_width));
     if (frames_left_out > 0)
         fmt::format_to(std::back_inserter(svg),
-                       R"svg(<text id="left-out" x="{}" y="{:.1f}" style="fill: rgb(120,120,120)">{} frames narrower than {:.2g} px left out</text>
+                       R"svg(<text id="left-out" x="{}" y="{:.1f}" style="{}">{} frames narrower than {:.2g} px left out</text>
 )svg",
-                       options.width / 2.0, g.height - options.font_size * 0.8, frames_left_out, g.min_width);
+                       options.width / 2.0, g.height - options.font_size * 0.8, left_out_style, frames_left_out,
+                       g.min_width);
 }
 
 // Writes one frame after another: a box with its label and tooltip. Names are
@@ -334,22 +347,16 @@ std::string_view flame_graph_script_source() {
         constexpr std::string_view hex =
 #include "flame_graph_script_sha256.inc"
             ;
-        constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         std::string bytes;
         for (std::size_t i = 0; i + 1 < hex.size(); i += 2) bytes += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
-        std::string base64;
-        for (std::size_t i = 0; i < bytes.size(); i += 3) {
-            std::uint32_t group = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
-            if (i + 1 < bytes.size()) group |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
-            if (i + 2 < bytes.size()) group |= static_cast<unsigned char>(bytes[i + 2]);
-            base64 += alphabet[(group >> 18) & 63];
-            base64 += alphabet[(group >> 12) & 63];
-            base64 += i + 1 < bytes.size() ? alphabet[(group >> 6) & 63] : '=';
-            base64 += i + 2 < bytes.size() ? alphabet[group & 63] : '=';
-        }
-        return "'sha256-" + base64 + "'";
+        return "'sha256-" + base64(bytes) + "'";
     }();
     return source;
+}
+
+std::vector<std::string> flame_graph_style_sources(const FlameGraphOptions& options) {
+    return {csp_hash_source(style_text(options, options.font)), "'unsafe-hashes'", csp_hash_source(legend_caption_style),
+            csp_hash_source(left_out_style)};
 }
 
 FlameGraphSummary write_flame_graph(const Profile& profile, const FlameGraphOptions& options, std::ostream& out) {

@@ -45,4 +45,11 @@ FlameGraphSummary write_flame_graph(const Profile& profile, const FlameGraphOpti
 // server that sends the graph can let exactly that script run, and nothing else.
 std::string_view flame_graph_script_source();
 
+// The graph's inline styles (its style sheet, and the style attributes of a
+// differential graph's legend and of the note of frames left out) as CSP sources:
+// the hash of each, with 'unsafe-hashes', which lets hashed attributes apply. For a
+// page that shows the graph from a blob: URL, where the page's own policy applies
+// to the graph.
+std::vector<std::string> flame_graph_style_sources(const FlameGraphOptions& options);
+
 }  // namespace pyprofd::render

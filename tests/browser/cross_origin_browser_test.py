@@ -30,7 +30,7 @@ SOURCE = sys.argv[2]
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
-from flame_graph_browser_test import chromium  # noqa: E402
+from webdriver_support import browser_missing, chromium  # noqa: E402
 from daemon_support import PYTHON, Daemon, check, report, wait_for_state  # noqa: E402
 
 ATTACK_PAGE = """<!DOCTYPE html><html><head><title>loading</title></head><body>
@@ -70,9 +70,8 @@ def wait_title(driver, wanted, timeout=15):
 
 
 def main():
-    if not shutil.which("chromedriver"):
-        print("FAIL chromium and chromedriver are needed: install the packages chromium and chromium-driver "
-              "(scripts/deps-test.txt; `make test` does)")
+    if browser_missing():
+        print("FAIL " + browser_missing())
         return 1
     work = tempfile.mkdtemp(prefix="pyprofd-cross-origin-test-")
     target = subprocess.Popen([PYTHON, os.path.join(SOURCE, "tests", "targets", "busy_and_idle.py")], stdout=subprocess.PIPE)

@@ -14,17 +14,16 @@ catastrophic-backtracking expression on long names still leaves the page answeri
 
 Usage: flame_graph_browser_test.py PYPROFD_BINARY
 """
-import contextlib
-import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
-import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from webdriver_support import browser_missing, chromium  # noqa: E402
 
 FOLDED = """main (/srv/app.py:1);heavy (/srv/app.py:5);heavy_compute (/srv/app.py:20) 600
 main (/srv/app.py:1);heavy (/srv/app.py:5) 150
@@ -46,49 +45,6 @@ def check(condition, what):
     if not condition:
         failures.append(what)
     return condition
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class WebDriver:
-    def __init__(self, port, user_data_dir, extra_args=()):
-        self.base = "http://127.0.0.1:%d" % port
-        caps = {"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
-            "binary": shutil.which("chromium") or "/usr/bin/chromium",
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1300,800",
-                     "--allow-file-access-from-files", "--user-data-dir=" + user_data_dir] + list(extra_args)}}}}
-        self.session = self.call("POST", "/session", caps)["sessionId"]
-
-    def call(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.base + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return json.loads(response.read())["value"]
-
-    def s(self, method, path, body=None):
-        return self.call(method, "/session/%s%s" % (self.session, path), body)
-
-    def open(self, url):
-        self.s("POST", "/url", {"url": url})
-
-    def js(self, script):
-        return self.s("POST", "/execute/sync", {"script": script, "args": []})
-
-    def click(self, css):
-        element = self.s("POST", "/element", {"using": "css selector", "value": css})
-        element_id = list(element.values())[0]
-        self.s("POST", "/element/%s/click" % element_id, {})
-
-    def quit(self):
-        try:
-            self.s("DELETE", "")
-        except Exception:
-            pass
 
 
 THREADED = """thread "MainThread" (100);main (/srv/app.py:1);heavy (/srv/app.py:5) 300
@@ -164,43 +120,10 @@ def check_search_cannot_hang(pyprofd, work):
                 break  # the browser is stuck; the rest would be too
 
 
-@contextlib.contextmanager
-def chromium(extra_args=()):
-    """A headless Chromium session through a ChromeDriver of our own, ended after.
-    Both keep everything they write (profile, caches, singleton sockets, crash
-    reports) in a temporary directory of their own, removed after: left to
-    themselves they fill /tmp with org.chromium.Chromium.* and the home directory
-    with .config/chromium and .cache."""
-    port = free_port()
-    home = tempfile.mkdtemp(prefix="pyprofd-chromium-")
-    env = dict(os.environ, HOME=home, TMPDIR=home, XDG_CONFIG_HOME=os.path.join(home, ".config"),
-               XDG_CACHE_HOME=os.path.join(home, ".cache"))
-    chromedriver = subprocess.Popen([shutil.which("chromedriver"), "--port=%d" % port], stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL, env=env)
-    driver = None
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen("http://127.0.0.1:%d/status" % port, timeout=1)
-                break
-            except Exception:
-                time.sleep(0.1)
-        driver = WebDriver(port, os.path.join(home, "profile"), extra_args)
-        yield driver
-    finally:
-        if driver:
-            driver.quit()
-        chromedriver.terminate()
-        chromedriver.wait()
-        shutil.rmtree(home, ignore_errors=True)
-
-
 def main():
     pyprofd = sys.argv[1]
-    driver_binary = shutil.which("chromedriver")
-    if not driver_binary or not (shutil.which("chromium")):
-        print("FAIL chromium and chromedriver are needed: install the packages chromium and chromium-driver "
-              "(listed in scripts/deps-test.txt; `make test` installs them)")
+    if browser_missing():
+        print("FAIL " + browser_missing())
         return 1
     work = tempfile.mkdtemp(prefix="pyprofd-browser-")
     folded = os.path.join(work, "profile.folded")

@@ -3,9 +3,10 @@
 start, and so is a token file others may read, one too short, missing, or the same
 token twice. In a network namespace of its own (where 198.51.100.1 is an address of
 this host that is not loopback), a caller on "another host" needs a token for every
-request but GET /healthz and gets 401 with WWW-Authenticate without one or with a
-wrong one; an admin token may do anything, a token that acts as a user has that
-user's rights only; a local caller (loopback or unix socket) needs none: the kernel
+request but GET /healthz and the console's script and style, and gets 401 with
+WWW-Authenticate without one or with a wrong one (a browser opening the console gets
+the page without data, to enter a token in); an admin token may do anything, a token
+that acts as a user has that user's rights only; a local caller (loopback or unix socket) needs none: the kernel
 says who it is. The access log names each caller.
 
 Usage: auth_test.py PYPROFD_BINARY
@@ -103,6 +104,16 @@ def main():
             check(status == 401 and headers.get("WWW-Authenticate") == 'Bearer realm="pyprofd"' and
                   "needs a token" in body["detail"] and "Authorization: Bearer" in body["detail"],
                   "another host: %s without a token: 401 with WWW-Authenticate" % path)
+        # A browser opening the console gets it still, with 401 and no data, to enter a token in.
+        status, headers, page = call(remote, "GET", "/", None, {"Accept": "text/html,*/*"}, prefix=enter)
+        check(status == 401 and headers.get("WWW-Authenticate") == 'Bearer realm="pyprofd"' and
+              headers.get("Content-Type", "").startswith("text/html") and 'id="token-form"' in page and
+              "needs a token" in page and "data-signed-out=\"true\"" in page and "data-id=" not in page,
+              "another host: a browser opening / gets the console without data, with 401, asking for a token")
+        for asset, kind in (("/console.js", "text/javascript"), ("/console.css", "text/css")):
+            status, headers, _ = ask(asset)
+            check(status == 200 and headers.get("Content-Type", "").startswith(kind),
+                  "another host: %s needs no token (the same for everyone)" % asset)
         status, _, body = ask("/sessions", "Bearer wrong-token-0123456789abcdef")
         check(status == 401 and "not one this daemon knows" in body["detail"], "another host: a wrong token: 401")
         status, _, _ = ask("/sessions", "Bearer " + admin_token[:-1])

@@ -190,8 +190,15 @@ def check_browsers(tcp, unix, port, root_p):
     check(status == 200 and not any(h.lower().startswith("access-control-") for h in headers), "reads carry no CORS header")
     status, headers, page = call(tcp, "GET", "/")
     csp = headers.get("Content-Security-Policy", "")
-    check("default-src 'none'" in csp and "script-src" not in csp and "frame-ancestors 'none'" in csp and
-          headers.get("X-Content-Type-Options") == "nosniff", "the page: a CSP that runs no script, nosniff: %s" % csp)
+    directives = dict((d.strip().split(" ", 1) + [""])[:2] for d in csp.split(";") if d.strip())
+    script_sources = directives.get("script-src", "").split()
+    check(directives.get("default-src") == "'none'" and script_sources[:1] == ["'self'"] and
+          all(s.startswith("'sha256-") for s in script_sources[1:]) and len(script_sources) == 2 and
+          "unsafe-inline" not in csp and "http" not in csp and "*" not in csp and
+          directives.get("connect-src") == "'self'" and directives.get("frame-ancestors") == "'none'" and
+          headers.get("X-Content-Type-Options") == "nosniff",
+          "the console: a CSP that runs the daemon's own script and the graph's (by hash), nothing inline, "
+          "no other origin; nosniff: %s" % csp)
     wait_finished(tcp, s["id"], None)
     status, headers, svg = call(tcp, "GET", "/sessions/%s/flame.svg" % s["id"])
     csp = headers.get("Content-Security-Policy", "")

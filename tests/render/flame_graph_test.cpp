@@ -2,10 +2,12 @@
 // frames left out and counted, and the document well-formed (xmllint).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 #include <sstream>
 
+#include "render/content_hash.hpp"
 #include "render/flame_graph.hpp"
 #include "render/frame_colors.hpp"
 #include "render/frame_label.hpp"
@@ -153,4 +155,33 @@ TEST_CASE("the SVG is self-contained: its script inside, nothing fetched") {
     CHECK(svg.find("href") == std::string::npos);
     CHECK(svg.find(" src=") == std::string::npos);
     CHECK(xmllint_errors(svg).empty());
+}
+
+TEST_CASE("the graph's inline styles are the ones its style sources allow, by hash") {
+    Profile p;
+    p.add_labels(std::vector<std::string>{"main (/a.py:1)", "big (/a.py:2)"}, 100000);
+    p.add_labels(std::vector<std::string>{"main (/a.py:1)", "tiny (/a.py:3)"}, 1);  // left out: its note has a style
+    Profile before;
+    before.add_labels(std::vector<std::string>{"main (/a.py:1)"}, 10);
+    // A font with characters XML escapes: the sheet is hashed as the browser reads it.
+    const FlameGraphOptions options{.font = "'Noto Sans', sans-serif"};
+    FlameGraphOptions differential = options;
+    differential.baseline = &before;  // its legend has a style
+    auto sources = flame_graph_style_sources(options);
+    REQUIRE(sources.size() == 4);
+    CHECK(sources[1] == "'unsafe-hashes'");
+    std::vector<std::string> written;
+    for (const auto& svg : {render(p, options), render(p, differential)}) {
+        std::smatch sheet;
+        REQUIRE(std::regex_search(svg, sheet, std::regex("<style type=\"text/css\">([^<]*)</style>")));
+        std::string text = std::regex_replace(sheet[1].str(), std::regex("&apos;"), "'");
+        written.push_back(csp_hash_source(text));
+        static const std::regex style_attribute(" style=\"([^\"]*)\"");
+        for (std::sregex_iterator it(svg.begin(), svg.end(), style_attribute), end; it != end; ++it)
+            written.push_back(csp_hash_source((*it)[1].str()));
+    }
+    CHECK(written.size() == 5);  // the sheet twice, the note twice, the legend once
+    for (const auto& source : written)
+        CHECK_MESSAGE(std::find(sources.begin(), sources.end(), source) != sources.end(), source);
+    CHECK(flame_graph_style_sources({}) != sources);  // the font is in the sheet
 }
