@@ -73,37 +73,40 @@ SamplingPriority::SamplingPriority(bool want_realtime) {
         return;
     }
     report_.state = SamplingPriorityState::realtime;
+    realtime_now_ = true;
     window_start_ = std::chrono::steady_clock::now();
     cpu_at_window_start_ = thread_cpu_time();
 }
 
 SamplingPriority::~SamplingPriority() {
-    if (report_.state == SamplingPriorityState::realtime) leave_realtime();
+    if (realtime_now_) leave_realtime();
     if (holds_slot_) realtime_threads.fetch_sub(1);
 }
 
 void SamplingPriority::after_tick() {
-    if (report_.state != SamplingPriorityState::realtime) return;
+    if (!holds_slot_) return;
     auto now = std::chrono::steady_clock::now();
     auto wall = now - window_start_;
     if (wall < realtime_budget_window) return;
     auto cpu = thread_cpu_time();
     double share = std::chrono::duration<double>(cpu - cpu_at_window_start_).count() /
                    std::chrono::duration<double>(wall).count();
-    if (share > max_realtime_core_share) {
-        lower(fmt::format("it used {:.0f}% of a core, more than the {:.0f}% a real-time sampler may", 100 * share,
-                          100 * max_realtime_core_share));
-        return;
-    }
     window_start_ = now;
     cpu_at_window_start_ = cpu;
-}
-
-void SamplingPriority::lower(std::string why) {
-    leave_realtime();
-    report_ = {SamplingPriorityState::lowered, std::move(why)};
-    realtime_threads.fetch_sub(1);
-    holds_slot_ = false;
+    ++windows_;
+    if (share > max_realtime_core_share) {
+        ++windows_over_;
+        highest_share_ = std::max(highest_share_, share);
+        report_ = {SamplingPriorityState::lowered,
+                   fmt::format("it used more than {:.0f}% of a core in {} of {} seconds (at most {:.0f}%); after each it "
+                               "sampled in the normal class until a second within that share",
+                               100 * max_realtime_core_share, windows_over_, windows_, 100 * highest_share_)};
+        if (realtime_now_) leave_realtime();
+        realtime_now_ = false;
+    } else if (!realtime_now_) {
+        std::string refused;
+        realtime_now_ = enter_realtime(refused);
+    }
 }
 
 }  // namespace pyprofd::sampler

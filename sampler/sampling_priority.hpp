@@ -6,10 +6,11 @@
 // 16-37% missed, SCHED_FIFO priority 1 0.1-0.2%). So the thread asks for the
 // real-time class at its lowest priority, where a wake-up preempts normal tasks at
 // once, and bounds what that may cost the host:
-//  - while real-time, its CPU share is measured every window; past
-//    max_realtime_core_share of one core it goes back to the normal class for the
-//    rest of its run, and says so (a target so large that sampling it is that
-//    costly, or a rate too high for it);
+//  - its CPU share is measured every window; past max_realtime_core_share of one
+//    core it goes back to the normal class for the next window, and returns to the
+//    real-time class after a window within that share (a burst, such as the first
+//    samples reading every code object, costs one window; a target or rate too costly
+//    to sample within the share stays in the normal class), and says so;
 //  - at most realtime_sampler_slots() threads of this process are real-time at once
 //    (half the CPUs, at least one), so that together they cannot hold more than a
 //    fraction of the host;
@@ -29,7 +30,7 @@ constexpr std::chrono::milliseconds realtime_budget_window{1000};
 enum class SamplingPriorityState {
     normal,    // the normal class throughout: not asked for, refused, or no slot free
     realtime,  // the real-time class throughout
-    lowered,   // real-time until it used more than its share, then normal
+    lowered,   // real-time, but normal for the windows after one that used more than its share
 };
 
 struct SamplingPriorityReport {
@@ -57,11 +58,12 @@ public:
     const SamplingPriorityReport& report() const { return report_; }
 
 private:
-    void lower(std::string why);
-
     bool holds_slot_ = false;
+    bool realtime_now_ = false;
     std::chrono::steady_clock::time_point window_start_{};
     std::chrono::nanoseconds cpu_at_window_start_{0};
+    unsigned windows_ = 0, windows_over_ = 0;
+    double highest_share_ = 0;
     SamplingPriorityReport report_;
 };
 

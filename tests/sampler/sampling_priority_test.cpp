@@ -72,6 +72,24 @@ TEST_CASE("a real-time sampler that uses more than its share of a core goes back
     CHECK(policy_at_end == SCHED_OTHER);
 }
 
+TEST_CASE("after a burst over its share, a sampler goes back to real-time once a second is within it") {
+    const auto start = std::chrono::steady_clock::now();
+    int policy_at_end = -1;
+    auto result = run_sampling_schedule(
+        {.rate_hz = 100, .duration = realtime_budget_window * 7 / 2},
+        [&] {
+            // The first second costly (as the first samples of a large program are), then light.
+            burn_cpu_for(std::chrono::steady_clock::now() - start < realtime_budget_window ? 8ms : 1ms);
+            policy_at_end = policy_of_this_thread();
+            return TickOutcome{};
+        },
+        {});
+    CHECK(result.priority.state == SamplingPriorityState::lowered);
+    CHECK(result.priority.why.find("in 1 of 1 seconds") != std::string::npos);
+    CHECK(policy_at_end == SCHED_FIFO);
+    CHECK(policy_of_this_thread() == SCHED_OTHER);
+}
+
 TEST_CASE("a sampler within its share stays real-time") {
     auto result = run_sampling_schedule({.rate_hz = 100, .duration = realtime_budget_window * 5 / 2}, [] {
         burn_cpu_for(2ms);  // 20%
