@@ -59,8 +59,10 @@ TEST_CASE("a sampling run is real-time while it lasts and normal after, its chil
 
 TEST_CASE("a real-time sampler that uses more than its share of a core goes back to the normal class") {
     int policy_at_end = -1;
+    // It ends half-way through the second after the costly one, which it spends in
+    // the normal class whatever share it then gets (a loaded host may give it less).
     auto result = run_sampling_schedule(
-        {.rate_hz = 100, .duration = realtime_budget_window * 5 / 2},
+        {.rate_hz = 100, .duration = realtime_budget_window * 3 / 2},
         [&] {
             burn_cpu_for(8ms);  // 80% of each 10 ms period
             policy_at_end = policy_of_this_thread();
