@@ -94,7 +94,11 @@ Result<std::vector<pid_t>> list_threads(pid_t pid) {
 std::optional<std::uint64_t> read_status_number(pid_t pid, std::string_view field) {
     auto status = read_proc_file(pid, "status");
     if (!status) return std::nullopt;
-    std::string_view rest(*status);
+    return status_number(*status, field);
+}
+
+std::optional<std::uint64_t> status_number(std::string_view status, std::string_view field) {
+    std::string_view rest = status;
     for (;;) {
         if (rest.starts_with(field) && rest.substr(field.size()).starts_with(':')) break;
         auto newline = rest.find('\n');

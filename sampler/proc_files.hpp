@@ -27,6 +27,8 @@ Result<std::vector<pid_t>> list_threads(pid_t pid);
 // The first number of a field of /proc/PID/status ("Uid", "TracerPid"), or
 // nothing when the process is gone or the field is missing.
 std::optional<std::uint64_t> read_status_number(pid_t pid, std::string_view field);
+// The same, of a status text already read.
+std::optional<std::uint64_t> status_number(std::string_view status, std::string_view field);
 
 // The path /proc/PID/exe points to (may end in " (deleted)").
 Result<std::string> read_exe_link(pid_t pid);

@@ -75,22 +75,6 @@ private:
     int fd_;
 };
 
-// The first number of a field of a /proc/PID/status text ("Uid", "Threads").
-std::optional<std::uint64_t> status_number(std::string_view status, std::string_view field) {
-    for (std::size_t at = 0; at < status.size();) {
-        auto line = status.substr(at, status.find('\n', at) - at);
-        at += line.size() + 1;
-        if (!line.starts_with(field) || line.substr(field.size(), 1) != ":") continue;
-        line.remove_prefix(field.size() + 1);
-        while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
-        std::uint64_t value = 0;
-        auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), value);
-        if (ec != std::errc{}) return std::nullopt;
-        return value;
-    }
-    return std::nullopt;
-}
-
 std::optional<std::string> link_target(const std::string& path) {
     char buf[256];
     ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
