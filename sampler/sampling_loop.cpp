@@ -123,13 +123,13 @@ SamplingResult run_sampling_schedule(const SamplingSchedule& schedule, const std
         }
         result.stats.max_lag = std::max(result.stats.max_lag, lag);
         result.stats.total_lag += lag;
-        priority.after_tick();
+        auto now = Clock::now();
+        priority.after_tick(now);
 
         // The next tick: the last one whose time has come, taken at once if it came
         // less than a period ago (a sample that overran its period by a little would
         // otherwise lose the next tick whole: at 10 kHz, a 110 us sample took every
         // other tick); ticks before it are skipped, not bunched up.
-        auto now = Clock::now();
         auto next = static_cast<std::uint64_t>((now - start) / period) + 1;  // ticks due by now
         // Falling behind is said once it is lasting, not for one slow sample (the
         // first samples read every code object and are slow by nature).

@@ -83,9 +83,8 @@ SamplingPriority::~SamplingPriority() {
     if (holds_slot_) realtime_threads.fetch_sub(1);
 }
 
-void SamplingPriority::after_tick() {
+void SamplingPriority::after_tick(std::chrono::steady_clock::time_point now) {
     if (!holds_slot_) return;
-    auto now = std::chrono::steady_clock::now();
     auto wall = now - window_start_;
     if (wall < realtime_budget_window) return;
     auto cpu = thread_cpu_time();

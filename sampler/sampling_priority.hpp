@@ -53,8 +53,9 @@ public:
     SamplingPriority(const SamplingPriority&) = delete;
     SamplingPriority& operator=(const SamplingPriority&) = delete;
 
-    // After each tick: checks the share of the window that has ended, if one has.
-    void after_tick();
+    // After each tick (now: the loop's own clock reading after it): checks the share
+    // of the window that has ended, if one has.
+    void after_tick(std::chrono::steady_clock::time_point now);
     const SamplingPriorityReport& report() const { return report_; }
 
 private:
