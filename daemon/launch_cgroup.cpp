@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -9,10 +10,13 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <string_view>
 #include <utility>
 
 namespace pyprofd::daemon {
@@ -75,10 +79,56 @@ std::optional<std::string> own_cgroup() {
 
 std::atomic<unsigned> next_number{0};
 
+constexpr std::string_view name_prefix = "pyprofd-launch-";
+
+// The PID of the pyprofd that made a cgroup named pyprofd-launch-PID-N; 0 if the name is not such.
+pid_t maker_of(std::string_view name) {
+    if (!name.starts_with(name_prefix)) return 0;
+    name.remove_prefix(name_prefix.size());
+    auto dash = name.find('-');
+    if (dash == std::string_view::npos || dash == 0 || dash + 1 == name.size()) return 0;
+    pid_t pid = 0;
+    for (char c : name.substr(0, dash)) {
+        if (c < '0' || c > '9' || pid > 100'000'000) return 0;
+        pid = pid * 10 + (c - '0');
+    }
+    for (char c : name.substr(dash + 1))
+        if (c < '0' || c > '9') return 0;
+    return pid;
+}
+
+// Removes the cgroups in dir that a pyprofd which no longer runs made: their
+// programs' sessions ended with it, so whatever still runs in them is killed first.
+// Another pyprofd's, still running (tests run several in one cgroup), are its own.
+std::vector<std::string> sweep_leftovers(const std::string& dir) {
+    std::vector<std::string> swept;
+    std::error_code error;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+        auto name = entry.path().filename().string();
+        pid_t maker = maker_of(name);
+        if (maker <= 0 || !entry.is_directory(error)) continue;
+        if (::kill(maker, 0) == 0 || errno != ESRCH) continue;
+        auto path = entry.path().string();
+        if (int kill = ::open((path + "/cgroup.kill").c_str(), O_WRONLY | O_CLOEXEC); kill >= 0) {
+            [[maybe_unused]] auto n = ::write(kill, "1", 1);
+            ::close(kill);
+        }
+        for (int tries = 0; tries < 1000; ++tries) {  // up to a second for the killed to go
+            if (::rmdir(path.c_str()) == 0) {
+                swept.push_back(path);
+                break;
+            }
+            if (errno != EBUSY) break;
+            ::usleep(1000);
+        }
+    }
+    return swept;
+}
+
 }  // namespace
 
 LaunchCgroups LaunchCgroups::find() {
-    auto none = [](std::string why) { return LaunchCgroups{{}, std::move(why)}; };
+    auto none = [](std::string why) { return LaunchCgroups{{}, std::move(why), {}}; };
     auto mount = cgroup2_mount();
     if (!mount) return none("no cgroup v2 hierarchy is mounted");
     auto own = own_cgroup();
@@ -108,12 +158,18 @@ LaunchCgroups LaunchCgroups::find() {
     int status = 0;
     if (child < 0 || ::waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
         return none(fmt::format("a process cannot be moved into a cgroup made in {}", dir));
-    return LaunchCgroups{dir, {}};
+    return LaunchCgroups{dir, {}, sweep_leftovers(dir)};
 }
 
 std::string LaunchCgroups::describe() const {
-    if (!parent.empty())
-        return fmt::format("a cgroup each, made in {} and ended with cgroup.kill, nothing of it outlives its session", parent);
+    if (!parent.empty()) {
+        auto said = fmt::format("a cgroup each, made in {} and ended with cgroup.kill, nothing of it outlives its session",
+                                parent);
+        if (!swept.empty())
+            said += fmt::format("; removed {} left by a pyprofd that no longer runs, killing what ran in them: {}",
+                                swept.size(), fmt::join(swept, ", "));
+        return said;
+    }
     return fmt::format("no cgroup ({}); each one's keeper, the subreaper of all it starts, ends them process by process",
                        why_not);
 }

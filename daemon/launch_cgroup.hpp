@@ -12,17 +12,22 @@
 // process (daemon/program_keeper).
 #include <expected>
 #include <string>
+#include <vector>
 
 namespace pyprofd::daemon {
 
 struct LaunchCgroups {
     std::string parent;   // the directory the programs' cgroups are made in; empty: none
     std::string why_not;  // without one: why
+    // Cgroups a pyprofd that no longer runs left in parent (its keepers were killed
+    // too, or the kernel kept one busy past their wait), removed by find(), and the
+    // processes still in them, which outlived their session, killed.
+    std::vector<std::string> swept;
 
     // Looks at pyprofd's own cgroup and tries a cgroup below it (made, joined by a
     // child process, removed).
     static LaunchCgroups find();
-    // What launched programs get, for the log.
+    // What launched programs get, and what was swept, for the log.
     std::string describe() const;
 };
 

@@ -199,10 +199,19 @@ void close_all_but(int (&keep)[N]) {
         wait_for_children(20);
     }
     if (plan.cgroup_parent_fd >= 0 && plan.cgroup_name) {
-        // Empty now; the kernel may take a moment to say so.
-        for (int tries = 0; tries < 500; ++tries) {
+        // Empty now, but the kernel may take a while to say so on a loaded host, and
+        // once pyprofd is gone nobody else will remove it: keep trying for long (the
+        // keeper has nothing else to do), killing and reaping anything that still
+        // turns up in it, until it goes.
+        long deadline = now_ms() + 30'000;
+        for (long pause = 1;; pause = pause < 64 ? pause * 2 : pause) {
             if (::unlinkat(plan.cgroup_parent_fd, plan.cgroup_name, AT_REMOVEDIR) == 0 || errno != EBUSY) break;
-            sleep_ms(2);
+            if (now_ms() >= deadline) break;
+            if (plan.cgroup_kill_fd >= 0) {
+                [[maybe_unused]] auto n = ::write(plan.cgroup_kill_fd, "1", 1);
+            }
+            wait_for_children(pause);
+            reap();
         }
     }
     ::_exit(0);

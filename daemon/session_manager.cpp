@@ -41,7 +41,7 @@ SessionManager::SessionManager(const config::DaemonConfig& config, SessionStore 
     apply_retention();
     if (config_.targets.allow_commands) {
         launch_cgroups_ = config_.targets.command_cgroups ? LaunchCgroups::find()
-                                                          : LaunchCgroups{{}, "targets.command_cgroups is off"};
+                                                          : LaunchCgroups{{}, "targets.command_cgroups is off", {}};
         spdlog::info("launched programs: {}", launch_cgroups_.describe());
     }
     checkpointer_ = std::jthread([this](std::stop_token stop) { checkpoint_loop(stop); });

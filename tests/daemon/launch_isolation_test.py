@@ -39,6 +39,7 @@ import random
 import re
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -244,12 +245,76 @@ def check_no_survivor(run):
         time.sleep(0.05)
     survivors = processes_running(run.marker)
     check(not survivors, "nor does it outlive the daemon, killed outright: %s" % survivors)
-    deadline = time.time() + 5
+    deadline = time.time() + 30  # the keeper waits as long for a loaded kernel to let it go
     while run.cgroups_left() and time.time() < deadline:
+        reap_our_orphans(keep=[run.daemon.process.pid])
         time.sleep(0.05)
-    check(not run.cgroups_left(), "and its keeper removes the cgroup: %s" % run.cgroups_left())
+    left = run.cgroups_left()
+    check(not left, "and its keeper removes the cgroup" + (": " + cgroup_state(left) if left else ""))
     time.sleep(0.2)
     reap_our_orphans()
+
+
+def cgroup_state(paths):
+    """What is known of cgroups that should have gone, and of keepers still running, for a failure's message."""
+    said = []
+    for path in paths:
+        files = {}
+        for name in ("cgroup.events", "cgroup.procs"):
+            try:
+                with open(os.path.join(path, name)) as f:
+                    files[name] = f.read().split()
+            except OSError as e:
+                files[name] = str(e)
+        said.append("%s %s" % (path, files))
+    keepers = []
+    for p in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/comm" % p) as f:
+                if f.read().strip() == "pyprofd-keeper":
+                    keepers.append(int(p))
+        except OSError:
+            pass
+    return "%s; keepers running: %s" % ("; ".join(said) or "none", keepers)
+
+
+def check_leftovers_swept(run):
+    """A daemon that starts removes the cgroups a pyprofd that no longer runs left
+    behind (its keepers were killed too), killing what still ran in them; another
+    running pyprofd's are not its to touch."""
+    if not run.cgroup_parent:
+        return
+    dead = os.fork()
+    if dead == 0:
+        os._exit(0)
+    os.waitpid(dead, 0)
+    left_running = os.path.join(run.cgroup_parent, "pyprofd-launch-%d-0" % dead)
+    left_empty = os.path.join(run.cgroup_parent, "pyprofd-launch-%d-1" % dead)
+    alive = os.path.join(run.cgroup_parent, "pyprofd-launch-%d-7" % os.getpid())
+    for path in (left_running, left_empty, alive):
+        os.mkdir(path)
+    straggler = subprocess.Popen([PYTHON, "-c", "import sys, time\nwhile True: time.sleep(1)", run.marker + "-left"],
+                                 preexec_fn=lambda: open(os.path.join(left_running, "cgroup.procs"), "w").write("0"))
+    try:
+        run.restart()
+        swept = re.search(r"launched programs: .*; removed (\d+) left by a pyprofd that no longer runs", run.daemon.log())
+        check(swept and swept.group(1) == "2", "a restarted daemon says it removed the 2 cgroups a dead pyprofd left: %s" %
+              (swept and swept.group(0)))
+        left = [p for p in (left_running, left_empty) if os.path.exists(p)]
+        check(not left, "and they are gone" + (": " + cgroup_state(left) if left else ""))
+        try:
+            status = straggler.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            status = None
+        check(status == -signal.SIGKILL, "what still ran in one is killed: %s" % status)
+        check(os.path.isdir(alive), "a cgroup named for a process that still runs is left alone")
+    finally:
+        if straggler.poll() is None:
+            straggler.kill()
+            straggler.wait()
+        for path in (left_running, left_empty, alive):
+            if os.path.isdir(path):
+                os.rmdir(path)
 
 
 def report_dir(work, name):
@@ -518,6 +583,8 @@ def main():
                 check_request_fields(run)
             check_no_orphan_left(run)
             check_no_survivor(run)
+            if name == "default":
+                check_leftovers_swept(run)
         check_clean_start(work)
     finally:
         for run in runs:
