@@ -656,8 +656,11 @@ Result<StackSample> PythonProcess::sample(const SampleOptions& options) {
 
 Result<StackSample> PythonProcess::State::read_sample(const SampleOptions& options, ThreadFacts& facts) {
     using Clock = std::chrono::steady_clock;
-    auto mark = Clock::now();
-    auto lap = [&mark] {
+    const bool timed = options.time_phases;
+    memory.time_page_misses(timed);
+    auto mark = timed ? Clock::now() : Clock::time_point{};
+    auto lap = [&mark, timed]() -> std::uint64_t {
+        if (!timed) return 0;
         auto now = Clock::now();
         auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now - mark).count();
         mark = now;

@@ -29,9 +29,13 @@ struct SampleOptions {
     // For the tests: read every reused stack too, and where the thread provably did not
     // run meanwhile either, count it stale if it differs (SampleCost::reused_stale).
     bool check_reused_stacks = false;
+    // For the benchmarks: time each phase of a sample (SampleCost's _ns figures). A
+    // dozen clock readings a sample, a twentieth of a 10 kHz sample's cost: off otherwise.
+    bool time_phases = false;
 };
 
-// Where a process's sampling time went, summed since attach (for the benchmarks).
+// Where a process's sampling time went, summed since attach (for the benchmarks; the
+// times only of samples taken with time_phases).
 struct SampleCost {
     std::uint64_t samples = 0;
     std::uint64_t first_read_ns = 0;      // the batched read each sample starts with

@@ -108,11 +108,12 @@ bool RemoteMemory::load_pages(RemoteAddress first_page, std::size_t count) const
     batch_.clear();
     for (std::size_t i = 0; i < wanted_.size(); ++i)
         batch_.push_back({wanted_[i], std::span(slot_data(pages_.size() + i), page_size)});
-    auto started = std::chrono::steady_clock::now();
+    auto started = time_page_misses_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     auto done = read_many(batch_);
     ++page_misses_;
-    page_miss_ns_ += static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
+    if (time_page_misses_)
+        page_miss_ns_ += static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
     for (std::size_t i = 0; i < done; ++i) add_page(batch_[i].address, true);
     return done == batch_.size();
 }

@@ -84,6 +84,8 @@ public:
     // meeting new threads and new stack pages costs (for the benchmarks).
     std::uint64_t page_misses() const { return page_misses_; }
     std::uint64_t page_miss_ns() const { return page_miss_ns_; }
+    // Whether page_miss_ns is kept (two clock readings a miss).
+    void time_page_misses(bool on) const { time_page_misses_ = on; }
 
     // The most pages one snapshot holds (8 MiB): a few hundred threads' stacks. Past
     // it, reads go straight to the process, one system call each.
@@ -106,6 +108,7 @@ private:
     mutable std::uint64_t syscalls_ = 0;
     mutable std::uint64_t page_misses_ = 0;
     mutable std::uint64_t page_miss_ns_ = 0;
+    mutable bool time_page_misses_ = false;
     mutable bool snapshot_active_ = false;
     // The snapshot: pages_[i] is held at slot_data(i); index_ finds i by page. The
     // buffer grows to what the process needs, up to max_snapshot_pages.

@@ -13,19 +13,29 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Sleeps until deadline or until stop is requested; false when stopped.
-bool sleep_until(Clock::time_point deadline, std::stop_token stop) {
-    if (stop.stop_requested()) return false;
-    if (!stop.stop_possible()) {
-        std::this_thread::sleep_until(deadline);
-        return true;
+// Sleeps until a deadline or until stop is requested. Made once per loop: a
+// condition_variable_any allocates its own mutex, which at 10 kHz was an allocation
+// and a free every tick.
+class TickSleeper {
+public:
+    explicit TickSleeper(std::stop_token stop) : stop_(std::move(stop)) {}
+    // False when stopped.
+    bool sleep_until(Clock::time_point deadline) {
+        if (stop_.stop_requested()) return false;
+        if (!stop_.stop_possible()) {
+            std::this_thread::sleep_until(deadline);
+            return true;
+        }
+        std::unique_lock lock(mutex_);
+        wake_.wait_until(lock, stop_, deadline, [] { return false; });
+        return !stop_.stop_requested();
     }
-    std::mutex m;
-    std::condition_variable_any cv;
-    std::unique_lock lock(m);
-    cv.wait_until(lock, stop, deadline, [] { return false; });
-    return !stop.stop_requested();
-}
+
+private:
+    std::stop_token stop_;
+    std::mutex mutex_;
+    std::condition_variable_any wake_;
+};
 
 }  // namespace
 
@@ -93,6 +103,7 @@ SamplingResult run_sampling_schedule(const SamplingSchedule& schedule, const std
 
     SamplingResult result;
     SamplingPriority priority(schedule.realtime_priority);
+    TickSleeper sleeper(stop);
     bool said_behind = false;
     constexpr std::uint64_t behind_check_after = 200;  // ticks
     std::uint64_t next_tick = 0;  // the tick whose deadline comes next
@@ -102,7 +113,7 @@ SamplingResult run_sampling_schedule(const SamplingSchedule& schedule, const std
             result.end = SamplingEnd::duration_reached;
             break;
         }
-        if (!sleep_until(deadline, stop)) {
+        if (!sleeper.sleep_until(deadline)) {
             result.end = SamplingEnd::stopped;
             break;
         }

@@ -91,10 +91,13 @@ TEST_CASE("every thread is shown with its threading name and its own OS thread i
             args.insert(args.end(), names.begin(), names.end());
             Target target(py, args);
             REQUIRE(target.ready);
+            // Until every worker waits, and reads as idle: a worker may still be
+            // runnable for a while after the last dump let it go on (a blocking dump
+            // stops every thread), longer on a loaded host, as a thread in 'R' is.
             auto dump = dump_until(target.pid(), [&](const json& d) {
                 int waiting = 0;
                 for (const auto& t : d["threads"])
-                    for (const auto& f : t["frames"]) waiting += f["line"] == worker_wait;
+                    for (const auto& f : t["frames"]) waiting += f["line"] == worker_wait && t["activity"] == "idle";
                 return waiting == static_cast<int>(names.size());
             });
             std::set<std::string> seen;
