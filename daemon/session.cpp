@@ -260,6 +260,7 @@ Session::Ending Session::sample(SamplingRun& run, const SessionSpec& spec,
     // unless the spec asked to see threads.
     auto aggregation = spec.aggregation;
     aggregation.per_thread = true;
+    const auto sampling_started = std::chrono::steady_clock::now();
     {
         std::lock_guard lock(mutex_);
         aggregator_.emplace(profile_, aggregation);
@@ -296,7 +297,13 @@ Session::Ending Session::sample(SamplingRun& run, const SessionSpec& spec,
                 if (!process || process->index == 0) ++info_.samples;
                 if (process && process->index < info_.processes.size()) ++info_.processes[process->index].samples;
                 info_.thread_errors += thread_errors;
-                info_.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+                auto now = std::chrono::steady_clock::now();
+                info_.elapsed_s = std::chrono::duration<double>(now - started).count();
+                // Progress while it runs: the ticks due so far, by this clock (the loop
+                // counts them exactly at the end), never fewer than were taken.
+                auto due = static_cast<std::uint64_t>(std::chrono::duration<double>(now - sampling_started).count() *
+                                                      spec.rate_hz) + 1;
+                info_.samples_expected = std::max(due, info_.samples);
                 lock.unlock();
                 publish_snapshot_if_wanted();
             },

@@ -754,7 +754,7 @@ Result<StackSample> PythonProcess::State::read_sample(const SampleOptions& optio
     leave_out_ended(failed, sample);
     if (reuse) unchanged.end_sample();
     cost.stacks_ns += lap();
-    if (options.thread_activity && activity.open_files() > 2 * sample.threads.size() + 8) {
+    if (options.thread_activity && activity.threads_with_files() > 2 * sample.threads.size() + 8) {
         std::vector<pid_t> live;
         for (const auto& t : sample.threads) live.push_back(t.native_id);
         activity.keep_only(live);

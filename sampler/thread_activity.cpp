@@ -67,8 +67,17 @@ std::optional<std::optional<RunCount>> run_count_from(int fd) {
 }  // namespace
 
 ThreadActivityReader::~ThreadActivityReader() {
-    for (auto [tid, file] : files_) ::close(file.fd);
+    for (auto& [tid, files] : files_) close_files(files);
     if (task_dir_ >= 0) ::close(task_dir_);
+}
+
+void ThreadActivityReader::close_files(ThreadFiles& files) {
+    for (int* fd : {&files.stat, &files.schedstat})
+        if (*fd >= 0) {
+            ::close(*fd);
+            *fd = -1;
+            --open_files_;
+        }
 }
 
 int ThreadActivityReader::open_file(pid_t tid, Kind kind) {
@@ -87,22 +96,35 @@ template <class Parse>
 auto ThreadActivityReader::read_file(pid_t tid, Kind kind, Parse parse) -> decltype(parse(0)) {
     auto it = files_.find(tid);
     if (it != files_.end()) {
-        if (it->second.kind == kind)
-            if (auto value = parse(it->second.fd)) return value;
-        // Another kind, or the thread this file was opened for is gone (the id may
-        // name a new one).
-        ::close(it->second.fd);
-        files_.erase(it);
+        auto& files = it->second;
+        int held = files.of(kind);
+        if (held >= 0) {
+            if (auto value = parse(held)) return value;
+            // The thread these files were opened for is gone (the id may name a new one).
+            close_files(files);
+            files_.erase(it);
+        } else if (files.changes < changes_before_both_kept) {
+            // One of its first changes of kind: the file of the other kind goes.
+            ++files.changes;
+            int& other = files.of(kind == Kind::stat ? Kind::schedstat : Kind::stat);
+            if (other >= 0) {
+                ::close(other);
+                other = -1;
+                --open_files_;
+            }
+        }
     }
     int fd = open_file(tid, kind);
     if (fd < 0) return std::nullopt;
     auto value = parse(fd);
     // The thread ids come from the target's memory: it decides how many files this
     // would hold open, so past a bound they are not kept.
-    if (value && files_.size() < max_open_thread_stat_files)
-        files_.emplace(tid, OpenFile{fd, kind});
-    else
+    if (value && open_files_ < max_open_thread_stat_files) {
+        files_[tid].of(kind) = fd;
+        ++open_files_;
+    } else {
         ::close(fd);
+    }
     return value;
 }
 
@@ -117,11 +139,14 @@ std::optional<RunCount> ThreadActivityReader::run_count(pid_t tid) {
 }
 
 void ThreadActivityReader::keep_only(std::span<const pid_t> live) {
-    std::erase_if(files_, [&](const auto& entry) {
-        if (std::ranges::find(live, entry.first) != live.end()) return false;
-        ::close(entry.second.fd);
-        return true;
-    });
+    for (auto it = files_.begin(); it != files_.end();) {
+        if (std::ranges::find(live, it->first) != live.end()) {
+            ++it;
+            continue;
+        }
+        close_files(it->second);
+        it = files_.erase(it);
+    }
 }
 
 }  // namespace pyprofd::sampler

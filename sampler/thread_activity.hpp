@@ -24,8 +24,8 @@ struct RunCount {
     bool operator==(const RunCount&) const = default;
 };
 
-// Reads threads' activity sample after sample: keeps each thread's stat file open
-// so a reading is one pread, not open + read + close. A thread's file is opened
+// Reads threads' activity sample after sample: keeps each thread's files open so
+// a reading is one pread, not open + read + close. A thread's file is opened
 // relative to the process's task directory, held open too: a service that starts
 // a thread per request meets new threads every sample, and a path lookup from
 // /proc down costs more than the read itself.
@@ -41,27 +41,39 @@ public:
     std::optional<RunCount> run_count(pid_t tid);
     // Closes the files of threads not in live (they exited).
     void keep_only(std::span<const pid_t> live);
-    std::size_t open_files() const { return files_.size(); }
+    // Descriptors held, and of how many threads.
+    std::size_t open_files() const { return open_files_; }
+    std::size_t threads_with_files() const { return files_.size(); }
 
 private:
-    // One file is kept open per thread, of the kind read last: a parked thread's
-    // stack is reused on its run count alone, and a running thread's run count is not
-    // read, so a thread needs one kind at a time, and a target of N threads costs the
-    // daemon N descriptors, not 2N.
+    // A thread needs one kind of file at a time: a parked thread's stack is reused on
+    // its run count alone, and a running thread's count is not read. So a thread's
+    // file of the other kind is closed when it changes kind, and a target of N parked
+    // threads costs the daemon N descriptors, not 2N. But a thread that wakes now and
+    // then (a server's accept loop, woken by each request) changes kind every few
+    // samples, and reopening cost a path lookup each time: a thread keeps both from
+    // its fourth change on. (A parked thread changes three times: its state is read
+    // in its first two samples, before its run count can vouch for its stack, and its
+    // count from the second.) At most max_open_thread_stat_files descriptors in all.
+    static constexpr int changes_before_both_kept = 3;
     enum class Kind { stat, schedstat };
-    struct OpenFile {
-        int fd = -1;
-        Kind kind = Kind::stat;
+    struct ThreadFiles {
+        int stat = -1;
+        int schedstat = -1;
+        int changes = 0;  // of kind, counted up to changes_before_both_kept
+        int& of(Kind kind) { return kind == Kind::stat ? stat : schedstat; }
     };
     int open_file(pid_t tid, Kind kind);
-    // The thread's file of that kind, kept open; reopened where the one held has gone
-    // or is of the other kind.
+    // The thread's file of that kind, kept open; opened where none is held, and
+    // afresh where the one held has gone (the id may name a new thread).
     template <class Parse>
     auto read_file(pid_t tid, Kind kind, Parse parse) -> decltype(parse(0));
+    void close_files(ThreadFiles& files);
 
     pid_t pid_;
     int task_dir_ = -1;  // /proc/PID/task, opened on first use
-    std::unordered_map<pid_t, OpenFile> files_;
+    std::unordered_map<pid_t, ThreadFiles> files_;
+    std::size_t open_files_ = 0;
 };
 
 // The state letter of a /proc/PID/task/TID/stat line ('R', 'S', 'D', ...), or 0.

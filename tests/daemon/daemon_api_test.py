@@ -283,6 +283,11 @@ def main():
         check(s["state"] == "running" and s["target"]["pid"] == target.pid and s["target"]["python_version"].startswith("3.11"),
               "the session names its target and Python version")
         time.sleep(0.7)
+        status, _, running = daemon.request("GET", "/sessions/" + sid)
+        check(status == 200 and running["state"] == "running" and running["samples"] > 0 and
+              running["samples"] <= running["samples_expected"] <= 200 * 2,
+              "while it runs, the samples expected so far are reported with the samples: %s of %s" %
+              (running.get("samples"), running.get("samples_expected")))
         status, _, svg = daemon.request("GET", "/sessions/%s/flame.svg" % sid, raw=True)
         check(status == 200 and b"heavy (" in svg and b"still running" in svg, "a running session's graph: a snapshot so far")
         done = wait_for_state(daemon, sid, {"completed"})

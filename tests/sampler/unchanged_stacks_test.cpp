@@ -99,3 +99,39 @@ TEST_CASE("a thread that has not run since its stack was read is reused; one tha
     stacks.end_sample();
     CHECK(stacks.size() == 0);  // neither was met in that sample: both forgotten
 }
+
+TEST_CASE("a thread read for its state and for its run count in turns keeps both files open, and ends with neither") {
+    ThreadActivityReader activity(::getpid());
+    pid_t ended = 0;
+    {
+        SleepingThread sleeper;
+        ended = sleeper.tid;
+        // As a parked thread is read: its state in its first two samples, its run count
+        // from the second on: one file.
+        CHECK(activity.read(sleeper.tid) == ThreadActivity::idle);
+        if (!activity.run_count(sleeper.tid)) {
+            MESSAGE("skipped: this kernel keeps no schedstat");
+            return;
+        }
+        CHECK(activity.read(sleeper.tid) == ThreadActivity::idle);
+        for (int i = 0; i < 5; ++i) CHECK(activity.run_count(sleeper.tid).has_value());
+        CHECK(activity.open_files() == 1);
+        // In turns (a thread that wakes now and then): both, kept.
+        for (int i = 0; i < 5; ++i) {
+            CHECK(activity.read(sleeper.tid) == ThreadActivity::idle);
+            CHECK(activity.run_count(sleeper.tid).has_value());
+        }
+        CHECK(activity.open_files() == 2);  // not closed and opened again at each change of kind
+        CHECK(activity.threads_with_files() == 1);
+        CHECK(activity.run_count(this_tid()).has_value());
+        CHECK(activity.open_files() == 3);
+    }
+    // The thread is gone: its files say so, and are let go.
+    CHECK(activity.read(ended) == ThreadActivity::unknown);
+    CHECK(!activity.run_count(ended));
+    CHECK(activity.threads_with_files() == 1);
+    CHECK(activity.open_files() == 1);
+    pid_t live[] = {ended};
+    activity.keep_only(live);
+    CHECK(activity.open_files() == 0);
+}
