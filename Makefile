@@ -58,6 +58,7 @@ bench: test-deps build
 	./build/bench/bench_sample_cost
 	./build/bench/bench_sampling_rate
 	./build/bench/bench_render_flame_graph ./build/pyprofd
+	./build/bench/bench_profile_labels
 	/usr/bin/python3.11 -B bench/daemon_load.py ./build/pyprofd .
 	/usr/bin/python3.11 -B bench/flask_overhead.py ./build/pyprofd .
 	baseline="$(BASELINE)"; [ -n "$$baseline" ] || baseline=$$(bench/build-baseline $(BASELINE_REV)) || exit 1; \

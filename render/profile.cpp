@@ -48,9 +48,15 @@ FrameId Profile::intern(std::string_view label, std::uint64_t hash, bool limited
         if (label.size() > limits_.max_label_bytes - std::min(label_bytes_, limits_.max_label_bytes)) return no_frame;
     }
     return label_ids_.find_or_insert(hash, equals, [&] {
-        // Both reserved first: an allocation that fails leaves the two in step.
-        labels_.reserve(labels_.size() + 1);
-        label_hashes_.reserve(labels_.size() + 1);
+        // Both reserved first: an allocation that fails leaves the two in step. Grown
+        // by half again, as push_back would: reserving one more each time moved every
+        // label at every new one, and a thread-per-request server makes a new root
+        // label (its thread) for each request.
+        if (labels_.size() == labels_.capacity() || labels_.size() == label_hashes_.capacity()) {
+            auto capacity = std::max<std::size_t>(64, labels_.size() + labels_.size() / 2);
+            labels_.reserve(capacity);
+            label_hashes_.reserve(capacity);
+        }
         labels_.emplace_back(label);
         label_hashes_.push_back(hash);
         if (limited) label_bytes_ += label.size();
