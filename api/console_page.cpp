@@ -35,17 +35,18 @@ std::string target_text(const daemon::SessionInfo& s) {
 }
 
 // samples, the share of the schedule's ticks that got one, and errors: as the script
-// writes them. The ticks are known at the end; while it runs, estimated from the time so far.
+// writes them. The ticks are counted at the end; while it runs, the session's count
+// so far (samples_expected) is an estimate from the time, marked as such.
 std::string progress_text(const daemon::SessionInfo& s) {
     std::string text = fmt::format("{} samples", s.samples);
     const auto samples = static_cast<double>(s.samples);
-    const double ticks_so_far = s.elapsed_s * s.spec.rate_hz;
-    if (s.samples_expected > 0)
-        text += fmt::format(", {:.1f}% on schedule",
-                            100.0 * std::min(samples, static_cast<double>(s.samples_expected)) /
-                                static_cast<double>(s.samples_expected));
-    else if (s.state == daemon::SessionState::running && ticks_so_far >= 1)
-        text += fmt::format(", \u2248{:.1f}% on schedule", std::min(100.0, 100.0 * samples / ticks_so_far));
+    const bool running = s.state == daemon::SessionState::running;
+    // A session saved by an older daemon has no count while it runs: the time says.
+    const double ticks = s.samples_expected > 0 ? static_cast<double>(s.samples_expected)
+                         : running               ? s.elapsed_s * s.spec.rate_hz
+                                                 : 0;
+    if (ticks >= 1)
+        text += fmt::format(", {}{:.1f}% on schedule", running ? "\u2248" : "", 100.0 * std::min(samples, ticks) / ticks);
     auto errors = s.failed_samples + s.thread_errors;
     if (errors > 0) text += fmt::format(", {} errors", errors);
     return text;

@@ -162,14 +162,13 @@
 
   // --- sessions -----------------------------------------------------------------
 
-  // The share of the schedule's ticks that got a sample: known at the end; while it
-  // runs, estimated from the time so far ("≈").
+  // The share of the schedule's ticks that got a sample: counted at the end; while
+  // it runs, the session's count so far is an estimate from the time ("≈").
   function onSchedule(s) {
-    if (s.samples_expected > 0)
-      return (100 * Math.min(s.samples, s.samples_expected) / s.samples_expected).toFixed(1) + "%";
-    var ticks = s.elapsed_s * s.options.rate_hz;
-    if (s.state === "running" && ticks >= 1) return "\u2248" + Math.min(100, 100 * s.samples / ticks).toFixed(1) + "%";
-    return null;
+    var running = s.state === "running";
+    var ticks = s.samples_expected > 0 ? s.samples_expected : running ? s.elapsed_s * s.options.rate_hz : 0;
+    if (ticks < 1) return null;
+    return (running ? "\u2248" : "") + (100 * Math.min(s.samples, ticks) / ticks).toFixed(1) + "%";
   }
 
   function progressText(s) {

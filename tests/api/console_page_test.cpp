@@ -49,6 +49,9 @@ TEST_CASE("console page: processes and sessions read without a script, names esc
         CHECK(page.find(std::string("href=\"/sessions/fedcba9876543210/") + format + "\"") != std::string::npos);
     }
     CHECK(page.find("150 samples, \u224875.0% on schedule") != std::string::npos);  // estimated while it runs
+    running.samples_expected = 160;  // the session's own count so far
+    CHECK(console_page({.sessions = {running}, .processes = processes}).find("150 samples, \u224893.8% on schedule") !=
+          std::string::npos);
     CHECK(page.find("90 samples, 90.0% on schedule, 2 errors") != std::string::npos);
     CHECK(page.find("data-signed-out=\"false\"") != std::string::npos);
     CHECK(page.find("<script src=\"/console.js\" defer></script>") != std::string::npos);
