@@ -205,8 +205,10 @@ void close_all_but(int (&keep)[N]) {
         // turns up in it, until it goes.
         long deadline = now_ms() + 30'000;
         for (long pause = 1;; pause = pause < 64 ? pause * 2 : pause) {
-            if (::unlinkat(plan.cgroup_parent_fd, plan.cgroup_name, AT_REMOVEDIR) == 0 || errno != EBUSY) break;
-            if (now_ms() >= deadline) break;
+            if (::unlinkat(plan.cgroup_parent_fd, plan.cgroup_name, AT_REMOVEDIR) == 0) break;
+            // Left for the next pyprofd to start (launch_cgroup's sweep); the exit
+            // status says why, to whoever reaps us (10 + errno).
+            if (errno != EBUSY || now_ms() >= deadline) ::_exit(10 + (errno < 200 ? errno : 200));
             if (plan.cgroup_kill_fd >= 0) {
                 [[maybe_unused]] auto n = ::write(plan.cgroup_kill_fd, "1", 1);
             }

@@ -8,6 +8,9 @@
 // cgroup where it has one, else process by process) and exits only when it has no
 // child left.
 //
+// Its exit status: 0 when all is ended (and the cgroup removed), 10 + errno when the
+// cgroup could not be removed (the next pyprofd to start removes it).
+//
 // It runs in a forked child of a multithreaded process: only async-signal-safe
 // calls, on what the daemon prepared before fork (KeeperPlan).
 #include <sys/types.h>
