@@ -97,31 +97,36 @@ pid_t maker_of(std::string_view name) {
     return pid;
 }
 
+// Removes the empty cgroup `name` below the directory parent_fd, waiting up to
+// `ms` for the kernel to see that its last process has gone; whether it is removed.
+bool remove_when_empty(int parent_fd, const char* name, int ms) {
+    for (int waited = 0;; ++waited) {
+        if (::unlinkat(parent_fd, name, AT_REMOVEDIR) == 0) return true;
+        if (errno != EBUSY || waited >= ms) return false;
+        ::usleep(1000);
+    }
+}
+
 // Removes the cgroups in dir that a pyprofd which no longer runs made: their
 // programs' sessions ended with it, so whatever still runs in them is killed first.
 // Another pyprofd's, still running (tests run several in one cgroup), are its own.
 std::vector<std::string> sweep_leftovers(const std::string& dir) {
     std::vector<std::string> swept;
+    int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0) return swept;
     std::error_code error;
     for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
         auto name = entry.path().filename().string();
         pid_t maker = maker_of(name);
         if (maker <= 0 || !entry.is_directory(error)) continue;
         if (::kill(maker, 0) == 0 || errno != ESRCH) continue;
-        auto path = entry.path().string();
-        if (int kill = ::open((path + "/cgroup.kill").c_str(), O_WRONLY | O_CLOEXEC); kill >= 0) {
+        if (int kill = ::openat(dir_fd, (name + "/cgroup.kill").c_str(), O_WRONLY | O_CLOEXEC); kill >= 0) {
             [[maybe_unused]] auto n = ::write(kill, "1", 1);
             ::close(kill);
         }
-        for (int tries = 0; tries < 1000; ++tries) {  // up to a second for the killed to go
-            if (::rmdir(path.c_str()) == 0) {
-                swept.push_back(path);
-                break;
-            }
-            if (errno != EBUSY) break;
-            ::usleep(1000);
-        }
+        if (remove_when_empty(dir_fd, name.c_str(), 1000)) swept.push_back(entry.path().string());
     }
+    ::close(dir_fd);
     return swept;
 }
 
@@ -204,11 +209,7 @@ ProgramCgroup::ProgramCgroup(ProgramCgroup&& other) noexcept
 ProgramCgroup::~ProgramCgroup() {
     // Removed by the keeper once empty; here too, for a keeper that could not. The
     // kernel may take a moment to see that its last process has gone.
-    if (parent_fd_ >= 0 && !name_.empty())
-        for (int tries = 0; tries < 100; ++tries) {
-            if (::unlinkat(parent_fd_, name_.c_str(), AT_REMOVEDIR) == 0 || errno != EBUSY) break;
-            ::usleep(1000);
-        }
+    if (parent_fd_ >= 0 && !name_.empty()) remove_when_empty(parent_fd_, name_.c_str(), 100);
     for (int fd : {procs_fd_, kill_fd_, parent_fd_})
         if (fd >= 0) ::close(fd);
 }

@@ -71,13 +71,16 @@ ThreadActivityReader::~ThreadActivityReader() {
     if (task_dir_ >= 0) ::close(task_dir_);
 }
 
+void ThreadActivityReader::close_file(int& fd) {
+    if (fd < 0) return;
+    ::close(fd);
+    fd = -1;
+    --open_files_;
+}
+
 void ThreadActivityReader::close_files(ThreadFiles& files) {
-    for (int* fd : {&files.stat, &files.schedstat})
-        if (*fd >= 0) {
-            ::close(*fd);
-            *fd = -1;
-            --open_files_;
-        }
+    close_file(files.stat);
+    close_file(files.schedstat);
 }
 
 int ThreadActivityReader::open_file(pid_t tid, Kind kind) {
@@ -106,12 +109,7 @@ auto ThreadActivityReader::read_file(pid_t tid, Kind kind, Parse parse) -> declt
         } else if (files.changes < changes_before_both_kept) {
             // One of its first changes of kind: the file of the other kind goes.
             ++files.changes;
-            int& other = files.of(kind == Kind::stat ? Kind::schedstat : Kind::stat);
-            if (other >= 0) {
-                ::close(other);
-                other = -1;
-                --open_files_;
-            }
+            close_file(files.of(kind == Kind::stat ? Kind::schedstat : Kind::stat));
         }
     }
     int fd = open_file(tid, kind);

@@ -68,6 +68,7 @@ private:
     // afresh where the one held has gone (the id may name a new thread).
     template <class Parse>
     auto read_file(pid_t tid, Kind kind, Parse parse) -> decltype(parse(0));
+    void close_file(int& fd);  // if open; -1 after
     void close_files(ThreadFiles& files);
 
     pid_t pid_;
