@@ -40,6 +40,11 @@ Result<void> RemoteMemory::fail_read(RemoteAddress address, std::size_t size, ss
 Result<void> RemoteMemory::read(RemoteAddress address, std::span<std::byte> out) const {
     if (out.empty()) return {};
     if (address == 0) return fail(ErrorKind::read_failed, "read of a null pointer");
+    // A pointer the target holds may be anything: a range that wraps past the top of
+    // the address space is no range (and the page arithmetic below would wrap too).
+    if (out.size() - 1 > ~address)
+        return fail(ErrorKind::read_failed,
+                    fmt::format("read of {} bytes at {:#x} runs past the end of the address space", out.size(), address));
     if (snapshot_active_ && out.size() <= largest_snapshot_read) return read_through_snapshot(address, out);
     return read_direct(address, out);
 }
@@ -49,25 +54,31 @@ Result<void> RemoteMemory::read_direct(RemoteAddress address, std::span<std::byt
     iovec remote{reinterpret_cast<void*>(address), out.size()};
     ++syscalls_;
     ssize_t n = space_->read({&local, 1}, {&remote, 1});
+    if (n > 0) bytes_read_ += static_cast<std::uint64_t>(n);
     if (n == static_cast<ssize_t>(out.size())) return {};
     return fail_read(address, out.size(), n, errno);
 }
 
-const std::byte* RemoteMemory::page_data(RemoteAddress page) const {
+std::uint32_t RemoteMemory::slot_of(RemoteAddress page) const {
     // Reads come in runs on one page (a frame's fields, then the next frame beside it).
-    std::size_t i = last_hit_;
-    if (i >= pages_.size() || pages_[i] != page) {
-        auto slot = index_.find(page);
-        if (slot == PageIndex::none) return nullptr;
-        i = slot;
-        last_hit_ = i;
+    if (last_hit_ < pages_.size() && pages_[last_hit_] == page) return static_cast<std::uint32_t>(last_hit_);
+    auto slot = index_.find(page);
+    if (slot != PageIndex::none) last_hit_ = slot;
+    return slot;
+}
+
+void RemoteMemory::touch(std::uint32_t slot, std::size_t from, std::size_t to) const {
+    Part& part = touched_part_[slot];
+    if (part.empty()) {
+        part = {static_cast<std::uint16_t>(from), static_cast<std::uint16_t>(to)};
+    } else {
+        part.lo = std::min(part.lo, static_cast<std::uint16_t>(from));
+        part.hi = std::max(part.hi, static_cast<std::uint16_t>(to));
     }
-    used_[i] = true;
-    if (logging_touches_ && touch_mark_[i] != touch_generation_) {
-        touch_mark_[i] = touch_generation_;
-        touched_.push_back(page);
+    if (logging_touches_ && touch_mark_[slot] != touch_generation_) {
+        touch_mark_[slot] = touch_generation_;
+        touched_.push_back(pages_[slot]);
     }
-    return slot_data(i);
 }
 
 void RemoteMemory::reserve_pages(std::size_t pages) const {
@@ -76,7 +87,7 @@ void RemoteMemory::reserve_pages(std::size_t pages) const {
     std::size_t capacity = std::max<std::size_t>(capacity_pages_, 32);
     while (capacity < pages) capacity *= 2;
     capacity = std::min(capacity, max_snapshot_pages);
-    // Not zeroed: a slot is always written before it is read.
+    // Not zeroed: a slot's bytes are read only where they were written (held_).
     std::unique_ptr<std::byte[]> bigger(new std::byte[capacity * page_size]);
     if (page_data_) std::memcpy(bigger.get(), page_data_.get(), pages_.size() * page_size);
     page_data_ = std::move(bigger);
@@ -84,37 +95,54 @@ void RemoteMemory::reserve_pages(std::size_t pages) const {
     index_.reserve(capacity);
 }
 
-void RemoteMemory::add_page(RemoteAddress page, bool used) const {
+void RemoteMemory::add_page(RemoteAddress page, Part held, std::uint8_t whole_for) const {
     index_.insert(page, static_cast<std::uint32_t>(pages_.size()));
     pages_.push_back(page);
-    used_.push_back(used);
+    held_.push_back(held);
+    touched_part_.push_back({});
+    whole_for_.push_back(whole_for);
     if (touch_mark_.size() < pages_.size()) touch_mark_.resize(capacity_pages_, 0);
     touch_mark_[pages_.size() - 1] = 0;
-    if (used && logging_touches_) {
-        touch_mark_[pages_.size() - 1] = touch_generation_;
-        touched_.push_back(page);
-    }
 }
 
-bool RemoteMemory::load_pages(RemoteAddress first_page, std::size_t count) const {
-    // The missing pages of the range, read together: one system call.
+bool RemoteMemory::load_missing(RemoteAddress address, std::size_t size) const {
+    // The pages of the range not held, and those held only in part where the range
+    // goes past the part, read whole together: one system call.
+    const RemoteAddress first = page_of(address);
+    const std::size_t pages = static_cast<std::size_t>((page_of(address + size - 1) - first) / page_size + 1);
     wanted_.clear();
-    for (std::size_t i = 0; i < count; ++i) {
-        RemoteAddress page = first_page + i * page_size;
-        if (!page_data(page)) wanted_.push_back(page);
+    completing_.clear();
+    for (std::size_t i = 0; i < pages; ++i) {
+        const RemoteAddress page = first + i * page_size;
+        auto slot = slot_of(page);
+        if (slot == PageIndex::none) {
+            wanted_.push_back({page, whole_page});
+            continue;
+        }
+        const std::size_t from = std::max(page, address) - page;
+        const std::size_t to = std::min(page_size - 1, address + size - 1 - page) + 1;
+        if (!held_[slot].covers(from, to)) completing_.push_back(slot);
     }
-    if (wanted_.empty()) return true;
+    if (wanted_.empty() && completing_.empty()) return true;
     reserve_pages(pages_.size() + wanted_.size());
     batch_.clear();
+    for (auto slot : completing_) batch_.push_back({pages_[slot], std::span(slot_data(slot), page_size)});
     for (std::size_t i = 0; i < wanted_.size(); ++i)
-        batch_.push_back({wanted_[i], std::span(slot_data(pages_.size() + i), page_size)});
+        batch_.push_back({wanted_[i].page, std::span(slot_data(pages_.size() + i), page_size)});
     auto started = time_page_misses_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     auto done = read_many(batch_);
     ++page_misses_;
     if (time_page_misses_)
         page_miss_ns_ += static_cast<std::uint64_t>(
             std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
-    for (std::size_t i = 0; i < done; ++i) add_page(batch_[i].address, true);
+    for (std::size_t i = 0; i < done; ++i) {
+        if (i < completing_.size()) {
+            held_[completing_[i]] = whole_page;
+            whole_for_[completing_[i]] = whole_after_miss;
+        } else {
+            add_page(batch_[i].address, whole_page, 0);
+        }
+    }
     return done == batch_.size();
 }
 
@@ -124,13 +152,15 @@ Result<void> RemoteMemory::read_through_snapshot(RemoteAddress address, std::spa
     std::size_t pages = static_cast<std::size_t>((last - first) / page_size + 1);
     if (pages_.size() + pages > max_snapshot_pages) return read_direct(address, out);
     // An unreadable page: the read itself says what failed, as a direct read would.
-    if (!load_pages(first, pages)) return read_direct(address, out);
+    if (!load_missing(address, out.size())) return read_direct(address, out);
     std::size_t copied = 0;
-    for (RemoteAddress page = first; page <= last; page += page_size) {
-        const std::byte* data = page_data(page);
-        RemoteAddress from = std::max(page, address);
-        RemoteAddress to = std::min(page + page_size, address + out.size());
-        std::memcpy(out.data() + copied, data + (from - page), to - from);
+    for (std::size_t i = 0; i < pages; ++i) {
+        const RemoteAddress page = first + i * page_size;
+        auto slot = slot_of(page);
+        const std::size_t from = std::max(page, address) - page;
+        const std::size_t to = std::min(page_size - 1, address + out.size() - 1 - page) + 1;
+        touch(slot, from, to);
+        std::memcpy(out.data() + copied, slot_data(slot) + from, to - from);
         copied += to - from;
     }
     return {};
@@ -150,6 +180,7 @@ std::size_t RemoteMemory::read_many(std::span<const ReadRequest> requests) const
         }
         ++syscalls_;
         ssize_t n = space_->read(local_iov_, remote_iov_);
+        if (n > 0) bytes_read_ += static_cast<std::uint64_t>(n);
         if (n == static_cast<ssize_t>(bytes)) {
             done += batch.size();
             continue;
@@ -170,23 +201,37 @@ std::size_t RemoteMemory::read_many(std::span<const ReadRequest> requests) const
 std::size_t RemoteMemory::begin_snapshot(std::span<const ReadRequest> also,
                                          std::span<const RemoteAddress> also_pages) const {
     pages_.clear();
-    used_.clear();
+    held_.clear();
+    touched_part_.clear();
+    whole_for_.clear();
     last_hit_ = 0;
     snapshot_active_ = true;
+    walks_started_ = false;
 
-    // Last sample's pages and the pages the caller expects, each once.
+    // Last sample's pages (their parts) and the other pages the caller expects
+    // (whole), each once.
     index_.clear();
     wanted_.clear();
-    for (auto pages : {std::span<const RemoteAddress>(hot_pages_), also_pages})
-        for (auto page : pages) {
-            if (wanted_.size() >= max_snapshot_pages) break;
-            if (index_.find(page) != PageIndex::none) continue;
-            index_.insert(page, 0);
-            wanted_.push_back(page);
-        }
+    for (const auto& hot : hot_) {
+        if (wanted_.size() >= max_snapshot_pages) break;
+        if (index_.find(hot.page) != PageIndex::none) continue;
+        index_.insert(hot.page, static_cast<std::uint32_t>(wanted_.size()));
+        wanted_.push_back(hot);
+    }
+    for (auto page : also_pages) {
+        // One the last sample used comes in the part it used, like the others: an
+        // expected page is one a thread touched when it last ran, maybe long ago.
+        if (index_.find(page) != PageIndex::none) continue;
+        if (wanted_.size() >= max_snapshot_pages) break;
+        index_.insert(page, static_cast<std::uint32_t>(wanted_.size()));
+        wanted_.push_back({page, whole_page});
+    }
     index_.clear();
-    reserve_pages(wanted_.size());
+    return read_wanted(also);
+}
 
+std::size_t RemoteMemory::read_wanted(std::span<const ReadRequest> also) const {
+    reserve_pages(pages_.size() + wanted_.size());
     // Those pages and the caller's reads, together. A page that cannot be read any
     // more (a thread ended and its stack was unmapped) stops the kernel at that page:
     // it is left out and the rest read on, rather than each of the rest being read
@@ -194,13 +239,17 @@ std::size_t RemoteMemory::begin_snapshot(std::span<const ReadRequest> also,
     std::size_t next = 0;
     for (;;) {
         batch_.clear();
-        for (std::size_t i = next; i < wanted_.size(); ++i)
-            batch_.push_back({wanted_[i], std::span(slot_data(pages_.size() + i - next), page_size)});
+        for (std::size_t i = next; i < wanted_.size(); ++i) {
+            const auto& want = wanted_[i];
+            batch_.push_back({want.page + want.part.lo,
+                              std::span(slot_data(pages_.size() + i - next) + want.part.lo,
+                                        static_cast<std::size_t>(want.part.hi - want.part.lo))});
+        }
         const std::size_t pages_in_batch = batch_.size();
         batch_.insert(batch_.end(), also.begin(), also.end());
         auto done = read_many(batch_);
         for (std::size_t i = 0; i < std::min(done, pages_in_batch); ++i)
-            add_page(wanted_[next + i], false);  // used only if a read of this sample touches it
+            add_page(wanted_[next + i].page, wanted_[next + i].part, wanted_[next + i].whole_for);
         if (done >= pages_in_batch) return done - pages_in_batch;
         // Only an unmapped page is worth reading past; a process that is gone or no
         // longer ours fails every read, and the sample's first read will say so.
@@ -209,16 +258,56 @@ std::size_t RemoteMemory::begin_snapshot(std::span<const ReadRequest> also,
     }
 }
 
-void RemoteMemory::refresh_snapshot() const {
+RemoteMemory::HotPage RemoteMemory::hot_page(std::size_t slot) const {
+    if (whole_for_[slot] > 0) return {pages_[slot], whole_page, static_cast<std::uint8_t>(whole_for_[slot] - 1)};
+    // Whole 64-byte lines, and room on each side: a stack one frame deeper, or a
+    // field beside one read, is still inside.
+    const Part& touched = touched_part_[slot];
+    const std::size_t line = 64;
+    const std::size_t lo = touched.lo / line * line;
+    const std::size_t hi = (touched.hi + line - 1) / line * line;
+    return {pages_[slot],
+            {static_cast<std::uint16_t>(lo > part_margin ? lo - part_margin : 0),
+             static_cast<std::uint16_t>(std::min(hi + part_margin, page_size))}};
+}
+
+void RemoteMemory::note_thread_list() const {
+    thread_list_.clear();
     for (std::size_t i = 0; i < pages_.size(); ++i)
-        if (used_[i]) used_before_refresh_.push_back(pages_[i]);
+        if (!touched_part_[i].empty()) thread_list_.push_back(hot_page(i));
+}
+
+void RemoteMemory::refresh_snapshot() const {
+    if (!walks_started_) note_thread_list();
+    // What a second look reads first: the thread list again, and the pages of the
+    // walk that is looked at again (whole: its stack changed). Read in one system
+    // call now, rather than one page at a time as the second look touches them.
+    index_.clear();
+    wanted_.clear();
+    auto want = [&](const HotPage& page) {
+        if (index_.find(page.page) != PageIndex::none || wanted_.size() >= max_snapshot_pages) return;
+        index_.insert(page.page, static_cast<std::uint32_t>(wanted_.size()));
+        wanted_.push_back(page);
+    };
+    for (const auto& page : thread_list_) want(page);
+    if (logging_touches_)
+        for (auto page : touched_) want({page, whole_page});
+    for (std::size_t i = 0; i < pages_.size(); ++i)
+        if (!touched_part_[i].empty()) used_before_refresh_.push_back(hot_page(i));
     pages_.clear();
-    used_.clear();
+    held_.clear();
+    touched_part_.clear();
+    whole_for_.clear();
     index_.clear();
     last_hit_ = 0;
+    read_wanted({});
 }
 
 void RemoteMemory::start_touch_log() const {
+    if (!walks_started_) {
+        walks_started_ = true;
+        note_thread_list();
+    }
     logging_touches_ = true;
     touched_.clear();
     if (++touch_generation_ == 0) {  // wrapped: no slot may look logged already
@@ -230,21 +319,29 @@ void RemoteMemory::start_touch_log() const {
 void RemoteMemory::end_snapshot() const {
     snapshot_active_ = false;
     logging_touches_ = false;
-    hot_pages_.clear();
+    hot_.clear();
     for (std::size_t i = 0; i < pages_.size(); ++i)
-        if (used_[i]) hot_pages_.push_back(pages_[i]);
+        if (!touched_part_[i].empty()) hot_.push_back(hot_page(i));
     if (!used_before_refresh_.empty()) {
+        // A page used before and after a refresh is read again as the union of both parts.
         index_.clear();
-        for (auto page : hot_pages_) index_.insert(page, 0);
-        for (auto page : used_before_refresh_)
-            if (hot_pages_.size() < max_snapshot_pages && index_.find(page) == PageIndex::none) {
-                index_.insert(page, 0);
-                hot_pages_.push_back(page);
+        for (std::size_t i = 0; i < hot_.size(); ++i) index_.insert(hot_[i].page, static_cast<std::uint32_t>(i));
+        for (const auto& before : used_before_refresh_) {
+            if (auto i = index_.find(before.page); i != PageIndex::none) {
+                auto& hot = hot_[i];
+                hot.part = {std::min(hot.part.lo, before.part.lo), std::max(hot.part.hi, before.part.hi)};
+                hot.whole_for = std::max(hot.whole_for, before.whole_for);
+            } else if (hot_.size() < max_snapshot_pages) {
+                index_.insert(before.page, static_cast<std::uint32_t>(hot_.size()));
+                hot_.push_back(before);
             }
+        }
     }
     used_before_refresh_.clear();
     pages_.clear();
-    used_.clear();
+    held_.clear();
+    touched_part_.clear();
+    whole_for_.clear();
     index_.clear();
 }
 

@@ -97,6 +97,56 @@ TEST_CASE("the touch log names each page a walk touched, once") {
     memory.end_snapshot();
 }
 
+TEST_CASE("a page read again is read only in the part the last sample touched, and whole once a read goes past it") {
+    RemoteMemory memory(1, addressed_memory(4));
+    auto sample = [&](std::initializer_list<std::size_t> offsets) {
+        memory.begin_snapshot();
+        for (auto at : offsets) {
+            auto value = memory.read<std::uint64_t>(base + page + at);
+            REQUIRE(value);
+            CHECK(*value == base + page + at);
+        }
+        memory.end_snapshot();
+    };
+    sample({1024, 1096});  // the first sample reads the page whole
+    auto bytes = memory.bytes_read();
+    auto misses = memory.page_misses();
+    sample({1024, 1096});
+    // Lines 1024-1151, with the margin each side: 768-1408.
+    CHECK(memory.bytes_read() - bytes == 1408 - 768);
+    CHECK(memory.page_misses() == misses);
+
+    // Past the part held: the page is read whole, right bytes and all.
+    bytes = memory.bytes_read();
+    sample({1024, 3000});
+    CHECK(memory.page_misses() == misses + 1);
+    CHECK(memory.bytes_read() - bytes == (1408 - 768) + page);
+    // And read whole for a while after, with no more misses.
+    for (int i = 0; i < 3; ++i) {
+        bytes = memory.bytes_read();
+        sample({1024, 3000, 4088, 8});
+        CHECK(memory.bytes_read() - bytes == page);
+    }
+    CHECK(memory.page_misses() == misses + 1);
+    // Until it is narrowed to what the samples touch again.
+    for (int i = 0; i < RemoteMemory::whole_after_miss; ++i) sample({1024});
+    bytes = memory.bytes_read();
+    sample({1024});
+    CHECK(memory.bytes_read() - bytes == 1088 + RemoteMemory::part_margin - (1024 - RemoteMemory::part_margin));
+    CHECK(memory.page_misses() == misses + 1);
+}
+
+TEST_CASE("a read whose range would wrap past the end of the address space fails, in a snapshot or not") {
+    RemoteMemory memory(1, addressed_memory(4));
+    std::vector<std::byte> out(72);
+    CHECK(!memory.read(~RemoteAddress{0} - 8, out));
+    memory.begin_snapshot();
+    CHECK(!memory.read(~RemoteAddress{0} - 8, out));
+    CHECK(!memory.read(~RemoteAddress{0} - 71, out));  // the last 72 bytes there are: unmapped
+    CHECK(memory.read<std::uint64_t>(base + 8).value_or(0) == base + 8);
+    memory.end_snapshot();
+}
+
 TEST_CASE("the page index finds every page it holds and no other, across growth") {
     PageIndex index;
     for (std::uint32_t i = 0; i < 3000; ++i) index.insert(base + std::uint64_t(i) * 2 * page, i);
