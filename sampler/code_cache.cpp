@@ -41,6 +41,7 @@ Result<std::shared_ptr<const CodeInfo>> CodeCache::get(RemoteAddress code) {
     if (codes_.size() >= max_entries_ || bytes_ + entry->bytes > max_bytes_) {
         codes_.clear();
         bytes_ = 0;
+        ++generation_;
     }
     auto info = entry->info;
     bytes_ += entry->bytes;
@@ -65,53 +66,81 @@ void CodeCache::header_requests(std::span<const RemoteAddress> codes, std::vecto
                             std::span(buffer).subspan(i * header_size_, header_size_)});
 }
 
-void CodeCache::check(RemoteAddress code, std::span<const std::byte> header, bool read_ok) {
-    auto it = codes_.find(code);
-    if (it == codes_.end()) return;
+bool CodeCache::check(RemoteAddress code, Entry& entry, std::span<const std::byte> header, bool read_ok) {
     // Unreadable now, or another object: read afresh (and fail properly) when next used.
-    if (!read_ok || fingerprint_of(header) != it->second.fingerprint) {
-        bytes_ -= it->second.bytes;
-        codes_.erase(it);
+    if (!read_ok || fingerprint_of(header) != entry.fingerprint) {
+        bytes_ -= entry.bytes;
+        codes_.erase(code);
         ++stale_;
-        return;
+        ++generation_;
+        return false;
     }
-    it->second.checked_in = sample_;
+    entry.checked_in = sample_;
+    return true;
 }
 
-void CodeCache::validate(std::span<const RemoteAddress> codes) {
+Result<void> CodeCache::lookup(std::span<const RemoteAddress> codes, std::vector<std::shared_ptr<const CodeInfo>>& out) {
     // Linear in the stack: a target may make every one of thousands of frames name
     // another code object.
+    found_.clear();
     unchecked_.clear();
+    unchecked_entries_.clear();
     for (auto code : codes) {
         auto it = codes_.find(code);
-        if (it == codes_.end()) continue;  // read (and noted) when got
-        note_used(code, it->second);
-        if (it->second.checked_in != sample_) unchecked_.push_back(code);
+        Entry* entry = it == codes_.end() ? nullptr : &it->second;
+        found_.push_back(entry);
+        if (!entry) continue;  // read (and noted) when got
+        note_used(code, *entry);
+        if (entry->checked_in != sample_) {
+            entry->checked_in = sample_;  // once, however often the stack names it
+            unchecked_.push_back(code);
+            unchecked_entries_.push_back(entry);
+        }
     }
-    if (unchecked_.empty()) return;
-    std::ranges::sort(unchecked_);
-    unchecked_.erase(std::unique(unchecked_.begin(), unchecked_.end()), unchecked_.end());
-    std::vector<std::byte> headers;
-    std::vector<RemoteMemory::ReadRequest> requests;
-    header_requests(unchecked_, headers, requests);
-    auto read = reader_.memory().read_many(requests);
-    for (std::size_t i = 0; i < unchecked_.size(); ++i) check(unchecked_[i], requests[i].out, i < read);
+    const auto generation = generation_;
+    if (!unchecked_.empty()) {
+        header_requests(unchecked_, unchecked_headers_, unchecked_requests_);
+        auto read = reader_.memory().read_many(unchecked_requests_);
+        for (std::size_t i = 0; i < unchecked_.size(); ++i)
+            check(unchecked_[i], *unchecked_entries_[i], unchecked_requests_[i].out, i < read);
+    }
+    out.clear();
+    for (std::size_t i = 0; i < codes.size(); ++i) {
+        // Entries forgotten meanwhile (stale, or the cache started over) are looked up again.
+        if (generation_ != generation) {
+            auto it = codes_.find(codes[i]);
+            found_[i] = it == codes_.end() ? nullptr : &it->second;
+        }
+        if (found_[i]) {
+            out.push_back(found_[i]->info);
+            continue;
+        }
+        auto info = get(codes[i]);
+        if (!info) return std::unexpected(info.error());
+        out.push_back(std::move(*info));
+    }
+    return {};
 }
 
 std::span<const RemoteMemory::ReadRequest> CodeCache::begin_sample() {
     ++sample_;
     prefetching_.clear();
+    prefetching_entries_.clear();
     for (auto code : used_this_sample_)
-        if (codes_.contains(code)) prefetching_.push_back(code);
+        if (auto it = codes_.find(code); it != codes_.end()) {
+            prefetching_.push_back(code);
+            prefetching_entries_.push_back(&it->second);
+        }
     used_this_sample_.clear();
     header_requests(prefetching_, prefetch_buffer_, prefetch_requests_);
     return prefetch_requests_;
 }
 
 void CodeCache::prefetched(std::size_t done) {
-    // Those not read are checked when used, by validate().
+    // Those not read are checked when used, by lookup(). Nothing is forgotten between
+    // begin_sample and here but by check itself, each entry once.
     for (std::size_t i = 0; i < done && i < prefetching_.size(); ++i)
-        check(prefetching_[i], prefetch_requests_[i].out, true);
+        check(prefetching_[i], *prefetching_entries_[i], prefetch_requests_[i].out, true);
 }
 
 Result<CodeCache::Entry> CodeCache::load(RemoteAddress code) {

@@ -89,13 +89,14 @@ Result<std::vector<Frame>> FrameWalker::resolve(std::span<const RawFrame> raw) c
     std::vector<RemoteAddress> codes;
     codes.reserve(raw.size());
     for (const auto& r : raw) codes.push_back(r.code);
-    codes_.validate(codes);
+    std::vector<std::shared_ptr<const CodeInfo>> infos;
+    infos.reserve(raw.size());
+    if (auto ok = codes_.lookup(codes, infos); !ok) return std::unexpected(ok.error());
     std::vector<Frame> frames;
     frames.reserve(raw.size());
-    for (const auto& r : raw) {
-        auto code = codes_.get(r.code);
-        if (!code) return std::unexpected(code.error());
-        frames.push_back({*code, line_or_first(**code, r.offset)});
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        const int line = line_or_first(*infos[i], raw[i].offset);
+        frames.push_back({std::move(infos[i]), line});
     }
     return frames;
 }
