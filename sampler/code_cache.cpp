@@ -137,10 +137,19 @@ std::span<const RemoteMemory::ReadRequest> CodeCache::begin_sample() {
 }
 
 void CodeCache::prefetched(std::size_t done) {
-    // Those not read are checked when used, by lookup(). Nothing is forgotten between
-    // begin_sample and here but by check itself, each entry once.
-    for (std::size_t i = 0; i < done && i < prefetching_.size(); ++i)
-        check(prefetching_[i], *prefetching_entries_[i], prefetch_requests_[i].out, true);
+    // Those not read are checked when used, by lookup(). An address can be listed
+    // twice (a stale entry forgotten and read again in the same sample), so once a
+    // check forgets one, the rest are looked up again rather than trusted.
+    const auto generation = generation_;
+    for (std::size_t i = 0; i < done && i < prefetching_.size(); ++i) {
+        Entry* entry = prefetching_entries_[i];
+        if (generation_ != generation) {
+            auto it = codes_.find(prefetching_[i]);
+            if (it == codes_.end()) continue;
+            entry = &it->second;
+        }
+        check(prefetching_[i], *entry, prefetch_requests_[i].out, true);
+    }
 }
 
 Result<CodeCache::Entry> CodeCache::load(RemoteAddress code) {
