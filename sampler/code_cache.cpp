@@ -66,17 +66,16 @@ void CodeCache::header_requests(std::span<const RemoteAddress> codes, std::vecto
                             std::span(buffer).subspan(i * header_size_, header_size_)});
 }
 
-bool CodeCache::check(RemoteAddress code, Entry& entry, std::span<const std::byte> header, bool read_ok) {
+void CodeCache::check(RemoteAddress code, Entry& entry, std::span<const std::byte> header, bool read_ok) {
     // Unreadable now, or another object: read afresh (and fail properly) when next used.
     if (!read_ok || fingerprint_of(header) != entry.fingerprint) {
         bytes_ -= entry.bytes;
         codes_.erase(code);
         ++stale_;
-        ++generation_;
-        return false;
+        ++generation_;  // what callers hold pointers by learns of it here
+        return;
     }
     entry.checked_in = sample_;
-    return true;
 }
 
 Result<void> CodeCache::lookup(std::span<const RemoteAddress> codes, std::vector<std::shared_ptr<const CodeInfo>>& out) {

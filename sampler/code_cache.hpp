@@ -67,9 +67,9 @@ private:
         std::size_t bytes = 0;         // what it holds, roughly
     };
     void note_used(RemoteAddress code, Entry& entry);
-    // Marks entry checked in this sample, or forgets it (and returns false) if the
+    // Marks entry checked in this sample, or forgets it (changing generation_) if the
     // header read is not its own.
-    bool check(RemoteAddress code, Entry& entry, std::span<const std::byte> header, bool read_ok);
+    void check(RemoteAddress code, Entry& entry, std::span<const std::byte> header, bool read_ok);
     // Reads of the identifying header of each code object, into buffer.
     void header_requests(std::span<const RemoteAddress> codes, std::vector<std::byte>& buffer,
                          std::vector<RemoteMemory::ReadRequest>& requests) const;
