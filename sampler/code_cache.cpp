@@ -46,6 +46,7 @@ Result<std::shared_ptr<const CodeInfo>> CodeCache::get(RemoteAddress code) {
     auto info = entry->info;
     bytes_ += entry->bytes;
     entry->checked_in = sample_;  // just read
+    entry->epoch = epoch_;
     auto [it, inserted] = codes_.insert_or_assign(code, std::move(*entry));
     note_used(code, it->second);
     return info;
@@ -76,6 +77,8 @@ void CodeCache::check(RemoteAddress code, Entry& entry, std::span<const std::byt
         return;
     }
     entry.checked_in = sample_;
+    entry.epoch = epoch_;
+    ++header_checks_;
 }
 
 Result<void> CodeCache::lookup(std::span<const RemoteAddress> codes, std::vector<std::shared_ptr<const CodeInfo>>& out) {
@@ -92,6 +95,10 @@ Result<void> CodeCache::lookup(std::span<const RemoteAddress> codes, std::vector
         note_used(code, *entry);
         if (entry->checked_in != sample_) {
             entry->checked_in = sample_;  // once, however often the stack names it
+            if (epoch_ != 0 && entry->epoch == epoch_) {
+                ++epoch_checks_;  // no code object freed since it was read: still it
+                continue;
+            }
             unchecked_.push_back(code);
             unchecked_entries_.push_back(entry);
         }
@@ -121,15 +128,17 @@ Result<void> CodeCache::lookup(std::span<const RemoteAddress> codes, std::vector
     return {};
 }
 
-std::span<const RemoteMemory::ReadRequest> CodeCache::begin_sample() {
+std::span<const RemoteMemory::ReadRequest> CodeCache::begin_sample(bool check_headers) {
     ++sample_;
     prefetching_.clear();
     prefetching_entries_.clear();
-    for (auto code : used_this_sample_)
-        if (auto it = codes_.find(code); it != codes_.end()) {
-            prefetching_.push_back(code);
-            prefetching_entries_.push_back(&it->second);
-        }
+    epoch_ = 0;  // until the caller names this sample's
+    if (check_headers)
+        for (auto code : used_this_sample_)
+            if (auto it = codes_.find(code); it != codes_.end()) {
+                prefetching_.push_back(code);
+                prefetching_entries_.push_back(&it->second);
+            }
     used_this_sample_.clear();
     header_requests(prefetching_, prefetch_buffer_, prefetch_requests_);
     return prefetch_requests_;

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <array>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -46,14 +47,27 @@ public:
 
     // A sample starts: the reads that check the code objects the last sample used,
     // to be made with the sample's first read (RemoteMemory::begin_snapshot), and
-    // then prefetched() with how many of them were read.
-    std::span<const RemoteMemory::ReadRequest> begin_sample();
+    // then prefetched() with how many of them were read. None where check_headers is
+    // false (the caller expects the epoch to vouch for them).
+    std::span<const RemoteMemory::ReadRequest> begin_sample(bool check_headers = true);
     void prefetched(std::size_t done);
+
+    // Where the target counts the code objects it frees (3.14+), the caller names an
+    // epoch for this sample: the same number as an earlier sample's only while no
+    // code object has been freed since that sample began. An entry read or checked in
+    // an epoch is still what it was in any later sample of the same epoch (the code
+    // object it was is alive, so nothing else sits at its address) and needs no
+    // check. nullopt (the default): no such proof, every entry is checked each sample.
+    // Called before the sample's first prefetched() or lookup().
+    void set_epoch(std::optional<std::uint64_t> epoch) { epoch_ = epoch ? *epoch + 1 : 0; }
 
     std::size_t size() const { return codes_.size(); }
     std::size_t bytes() const { return bytes_; }
     std::uint64_t misses() const { return misses_; }
     std::uint64_t stale() const { return stale_; }
+    // Checks made by reading a header, and those the epoch made needless.
+    std::uint64_t header_checks() const { return header_checks_; }
+    std::uint64_t epoch_checks() const { return epoch_checks_; }
 
 private:
     // ob_type, file name, name, qualified name, line table and first line: what
@@ -64,6 +78,7 @@ private:
         Fingerprint fingerprint;
         std::uint64_t checked_in = 0;  // the sample that last checked it
         std::uint64_t used_in = 0;     // the sample that last used it
+        std::uint64_t epoch = 0;       // epoch_ when last read or checked (0: none)
         std::size_t bytes = 0;         // what it holds, roughly
     };
     void note_used(RemoteAddress code, Entry& entry);
@@ -88,6 +103,9 @@ private:
     std::uint64_t stale_ = 0;
     std::uint64_t sample_ = 1;
     std::uint64_t generation_ = 0;  // changes when entries are forgotten (pointers to them die)
+    std::uint64_t epoch_ = 0;       // set_epoch's, plus one; 0: none
+    std::uint64_t header_checks_ = 0;
+    std::uint64_t epoch_checks_ = 0;
     std::vector<RemoteAddress> used_this_sample_;  // each once (Entry::used_in)
     std::vector<Entry*> found_;
     std::vector<RemoteAddress> unchecked_;

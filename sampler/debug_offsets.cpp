@@ -142,6 +142,11 @@ Result<Layout> layout_from_table(const Table& d, Layout layout) {
         {"unicode.ascii_data", "unicode_object.asciiobject_size", un.asciiobject_size, un.size, 0,
          &layout.unicode.ascii_data},
     };
+    // 3.14 on: the count of code objects freed, which lets the code cache skip its checks.
+    if constexpr (requires { is.code_object_generation; })
+        fields.push_back({"interpreter.code_object_generation", "interpreter_state.code_object_generation",
+                          is.code_object_generation, is.size, sizeof(std::uint64_t),
+                          &layout.interpreter.code_object_generation});
     // 3.15 on: what older tables leave to the built-in row.
     if constexpr (requires { ty.tp_basicsize; }) {
         fields.push_back({"type.tp_basicsize", "type_object.tp_basicsize", ty.tp_basicsize, ty.size,

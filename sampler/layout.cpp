@@ -54,11 +54,12 @@ constexpr std::array<OffsetField<Runtime>, 2> runtime_fields{{
 static_assert(lists_every_field(runtime_fields), "a field of Layout::runtime is not listed in runtime_fields");
 
 using Interpreter = decltype(Layout::interpreter);
-constexpr std::array<OffsetField<Interpreter>, 4> interpreter_fields{{
+constexpr std::array<OffsetField<Interpreter>, 5> interpreter_fields{{
     {"interpreter.next", &Interpreter::next},
     {"interpreter.threads_head", &Interpreter::threads_head},
     {"interpreter.modules", &Interpreter::modules},
     {"interpreter.ceval_gil", &Interpreter::ceval_gil},
+    {"interpreter.code_object_generation", &Interpreter::code_object_generation},
 }};
 static_assert(lists_every_field(interpreter_fields), "a field of Layout::interpreter is not listed in interpreter_fields");
 

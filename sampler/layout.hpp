@@ -106,6 +106,9 @@ struct Layout {
         Offset threads_head = absent;
         Offset modules = absent;  // sys.modules (3.12+: imports.modules)
         Offset ceval_gil = absent;  // pointer to struct _gil_runtime_state (3.12+)
+        // A count the interpreter adds to whenever it frees a code object (3.14+,
+        // _code_object_generation): while it stays, cached code objects stay valid.
+        Offset code_object_generation = absent;
     } interpreter;
 
     struct {

@@ -14,6 +14,7 @@
 
 #include "sampler/byte_reads.hpp"
 #include "sampler/code_cache.hpp"
+#include "sampler/code_epochs.hpp"
 #include "sampler/debug_offsets.hpp"
 #include "sampler/frame_walker.hpp"
 #include "sampler/gil_holders.hpp"
@@ -121,6 +122,9 @@ struct PythonProcess::State {
     std::optional<RemoteAddress> current_thread;  // _PyThreadState_Current (2.7, 3.6)
     std::unique_ptr<ObjectReader> reader;
     std::unique_ptr<CodeCache> codes;
+    // 3.14+: epochs in which no code object was freed, which vouch for the cache.
+    std::unique_ptr<CodeEpochs> code_epochs;
+    std::vector<RemoteAddress> interpreters_walked;  // by the last thread list read
     PthreadTidResolver pthread_tids;
     // The process's tasks by the ids it knows them by; none for memory given by hand,
     // whose ids are taken as they are.
@@ -213,7 +217,9 @@ Result<std::vector<ThreadStateInfo>> PythonProcess::State::thread_states() {
     const auto span = thread_state_view(layout).span();  // within the buffer: checked at attach
     std::array<std::byte, thread_state_buffer_size> block{};
     std::vector<ThreadStateInfo> out;
+    interpreters_walked.clear();
     for (std::size_t i = 0; *interp != 0 && i < max_interpreters; ++i) {
+        interpreters_walked.push_back(*interp);
         auto tstate = memory.read<RemoteAddress>(field_address(*interp, layout.interpreter.threads_head));
         if (!tstate) return std::unexpected(tstate.error());
         RemoteAddress address = *tstate;
@@ -292,15 +298,21 @@ void PythonProcess::State::leave_out_ended(const std::vector<FailedThread>& fail
 // we attached to: after an exec the old addresses may still be mapped (a non-PIE
 // interpreter re-executing itself) and would be read as if nothing had happened.
 Result<void> PythonProcess::State::begin_snapshot() {
-    auto code_checks = codes->begin_sample();
+    // 3.14+: the interpreters' counts of code objects freed come first, so that the
+    // code checks after them (where still made) are read later than the counts.
+    auto epoch_reads = code_epochs->requests(interpreters_walked);
+    auto code_checks = codes->begin_sample(!code_epochs->holding());
     const auto image = identity ? identity->image() : std::nullopt;
     first_reads.clear();
     if (image)
         first_reads.push_back({image->at_random, std::as_writable_bytes(std::span(image_now.random_bytes))});
+    first_reads.insert(first_reads.end(), epoch_reads.begin(), epoch_reads.end());
     first_reads.insert(first_reads.end(), code_checks.begin(), code_checks.end());
     auto done = memory.begin_snapshot(first_reads, pages_again);
     const std::size_t image_reads = image ? 1 : 0;
-    codes->prefetched(done > image_reads ? done - image_reads : 0);
+    const std::size_t after_image = done > image_reads ? done - image_reads : 0;
+    codes->set_epoch(code_epochs->epoch_after_read(after_image >= epoch_reads.size()));
+    codes->prefetched(after_image > epoch_reads.size() ? after_image - epoch_reads.size() : 0);
     if (!image) return {};
     // A failed or different read is an exec, or the process ending: the slow, sure
     // check says which (and that it is not a passing glitch of the read).
@@ -422,6 +434,7 @@ Result<void> PythonProcess::State::attach_to_interpreter() {
     types = *found;
     reader = std::make_unique<ObjectReader>(memory, layout, types);
     codes = std::make_unique<CodeCache>(*reader);
+    code_epochs = std::make_unique<CodeEpochs>(layout.interpreter.code_object_generation);
 
     // One read proves we may read it and that the interpreter is there.
     if (auto interp = first_interpreter(); !interp) return std::unexpected(interp.error());
@@ -450,6 +463,11 @@ SampleCost PythonProcess::cost() const {
     SampleCost c = s_->cost;
     c.new_pages_ns = s_->memory.page_miss_ns();
     c.new_page_reads = s_->memory.page_misses();
+    if (s_->codes) {
+        c.code_header_checks = s_->codes->header_checks();
+        c.code_epoch_checks = s_->codes->epoch_checks();
+        c.code_stale = s_->codes->stale();
+    }
     return c;
 }
 
@@ -688,6 +706,8 @@ Result<StackSample> PythonProcess::State::read_sample(const SampleOptions& optio
 
     auto states = thread_states_settled();
     if (!states) return std::unexpected(states.error());
+    // Counts read of other interpreters than these vouch for nothing.
+    if (!code_epochs->covers(interpreters_walked)) codes->set_epoch(std::nullopt);
     learn_threads(*states, options);
     facts.gil_known = layout.gil != GilModel::current_thread_symbol || current_thread.has_value();
     if (!states->empty()) facts.gil_holder = gil_holder(states->front().interpreter);

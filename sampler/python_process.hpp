@@ -48,6 +48,9 @@ struct SampleCost {
     std::uint64_t stacks_reused = 0;      // thread stacks reused (the thread had not run)
     std::uint64_t reused_checked = 0;     // check_reused_stacks: reuses compared with a fresh read
     std::uint64_t reused_stale = 0;       // of which the fresh read differed: must stay 0
+    std::uint64_t code_header_checks = 0;  // cached code objects checked by reading their header
+    std::uint64_t code_epoch_checks = 0;   // those vouched for by the count of code freed (3.14+)
+    std::uint64_t code_stale = 0;          // cached code objects found replaced
 };
 
 class PythonProcess {

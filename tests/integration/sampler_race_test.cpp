@@ -108,6 +108,43 @@ TEST_CASE("a repeated sample of a steady program is one read: last sample's page
     }
 }
 
+TEST_CASE("3.14+: a steady program's code objects are vouched for by the interpreter's count, not read again") {
+    // 3.14 counts the code objects it frees: while the count stays, the cache's
+    // entries are still what they were, and their headers are not read. Older
+    // versions keep no such count and check every sample.
+    for (const auto& py : interpreters()) {
+        SUBCASE(py.label.c_str()) {
+            Target target(py, {target_path("deep.py"), "40"});
+            REQUIRE(target.ready);
+            auto process = sampler::PythonProcess::attach(target.pid());
+            REQUIRE_MESSAGE(process, process.error().message);
+            const bool counted = process->layout().interpreter.code_object_generation != sampler::absent;
+            CHECK(counted == py.at_least(3, 14));
+            for (int round = 0; round < 4; ++round) REQUIRE(process->sample());
+            const auto before = process->cost();
+            std::size_t frames = 0;
+            for (int round = 0; round < 10; ++round) {
+                auto sample = process->sample();
+                REQUIRE(sample);
+                for (const auto& t : sample->threads) frames += t.frames.size();
+            }
+            const auto after = process->cost();
+            INFO("header checks " << after.code_header_checks - before.code_header_checks << ", vouched "
+                                  << after.code_epoch_checks - before.code_epoch_checks << ", frames " << frames);
+            CHECK(frames >= 10 * 42);
+            if (counted) {
+                // A program at rest frees nothing; allow one epoch's worth of checks
+                // in case something of the interpreter's own was freed meanwhile.
+                CHECK(after.code_header_checks - before.code_header_checks <= 10);
+                CHECK(after.code_epoch_checks - before.code_epoch_checks >= 8 * 3);
+            } else {
+                CHECK(after.code_header_checks - before.code_header_checks >= 10 * 3);
+                CHECK(after.code_epoch_checks == 0);
+            }
+        }
+    }
+}
+
 TEST_CASE("a code object freed and another made at its address is not named after the old one") {
     for (const auto& py : interpreters()) {
         SUBCASE(py.label.c_str()) {

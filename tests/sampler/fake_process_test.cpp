@@ -108,3 +108,69 @@ TEST_CASE("the attach fuzzer's seeds reach a full sample of every thread") {
     }
     CHECK(seeds == 12);
 }
+
+namespace {
+
+// The fake's image as it is at each read, so that a test can change it between samples.
+class LiveImage final : public sampler::AddressSpace {
+public:
+    explicit LiveImage(const FakeCPython& fake) : fake_(fake) {}
+    ssize_t read(std::span<const iovec> local, std::span<const iovec> remote) const override {
+        return sampler::BufferAddressSpace(tests::fake_image_base, fake_.bytes()).read(local, remote);
+    }
+
+private:
+    const FakeCPython& fake_;
+};
+
+}  // namespace
+
+TEST_CASE("3.14+: cached code objects are trusted without a read while the count of code objects freed stays") {
+    // A code object replaced at its address (here: another's names written into it)
+    // is caught by a header check, or, where the interpreter counts the code objects
+    // it frees, by that count moving: a new code object where an old one was means
+    // the old one was freed. Before 3.14 there is no count and every sample checks.
+    for (auto [major, minor] : sampler::builtin_layout_versions()) {
+        if (major < 3 || (major == 3 && minor < 11)) continue;
+        INFO("Python " << major << "." << minor);
+        FakeCPython fake(major, minor, two_threads());
+        const bool counted = fake.layout().interpreter.code_object_generation != sampler::absent;
+        CHECK(counted == (minor >= 14));
+        auto process = sampler::PythonProcess::attach_to_address_space(::getpid(), FakeCPython::binary(),
+                                                                       std::make_shared<LiveImage>(fake));
+        REQUIRE_MESSAGE(process, process.error().message);
+        auto leaf = [&] {
+            auto sample = process->sample({.thread_names = false, .thread_activity = false});
+            REQUIRE_MESSAGE(sample, sample.error().message);
+            REQUIRE(!sample->threads.empty());
+            REQUIRE(sample->threads[0].frames.size() == 3);
+            return std::string(sample->threads[0].frames[0].function());
+        };
+        for (int round = 0; round < 4; ++round) CHECK(leaf() == "Worker.leaf");
+        auto header_checks = process->cost().code_header_checks;
+        CHECK(leaf() == "Worker.leaf");
+        CHECK(leaf() == "Worker.leaf");
+        if (counted) {
+            CHECK(process->cost().code_header_checks == header_checks);  // none read
+            CHECK(process->cost().code_epoch_checks >= 2 * 5);
+        } else {
+            CHECK(process->cost().code_header_checks >= header_checks + 2 * 5);
+            CHECK(process->cost().code_epoch_checks == 0);
+        }
+
+        // The leaf's code object becomes another (the caller's names, at the leaf's address).
+        const auto& c = fake.layout().code;
+        const auto leaf_code = fake.code_object(0, 0);
+        const auto caller_code = fake.code_object(0, 1);
+        for (auto field : {c.name, c.qualname})
+            fake.write(leaf_code + static_cast<std::uint64_t>(field),
+                       fake.read<std::uint64_t>(caller_code + static_cast<std::uint64_t>(field)));
+        if (counted) {
+            const auto count_at = fake.interpreter() + static_cast<std::uint64_t>(fake.layout().interpreter.code_object_generation);
+            fake.write(count_at, fake.read<std::uint64_t>(count_at) + 1);
+        }
+        CHECK(leaf() == "descend");
+        CHECK(process->cost().code_stale == 1);
+        CHECK(leaf() == "descend");
+    }
+}

@@ -213,9 +213,11 @@ std::vector<HeaderFields> build() {
         "#include <internal/pycore_runtime.h>\n#include <internal/pycore_frame.h>\n"
         "#include <internal/pycore_interpframe.h>\n#include <internal/pycore_dict.h>\n"
         "#include <internal/pycore_moduleobject.h>\n";
-    HeaderFields py314{3, 14, includes_314, py313.fields};
+    auto fields_314 = py313.fields;
+    fields_314.push_back({"interpreter.code_object_generation", "offsetof(PyInterpreterState, _code_object_generation)"});
+    HeaderFields py314{3, 14, includes_314, fields_314};
     all.push_back(py314);
-    HeaderFields py315{3, 15, includes_314, py313.fields};
+    HeaderFields py315{3, 15, includes_314, fields_314};
     all.push_back(py315);
 
     return all;

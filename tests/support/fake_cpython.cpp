@@ -469,7 +469,9 @@ FakeCPython::FakeCPython(int major, int minor, const std::vector<FakeThread>& th
         std::memcpy(at(runtime_at, table.size()), table.data(), table.size());
 
     interpreter_ = allocate(static_cast<std::size_t>(std::max({L.interpreter.next, L.interpreter.threads_head,
-                                                                L.interpreter.modules, L.interpreter.ceval_gil})) + 8);
+                                                                L.interpreter.modules, L.interpreter.ceval_gil,
+                                                                L.interpreter.code_object_generation})) +
+                            8);
     if (has_runtime)
         put_pointer(runtime_at, L.runtime.interpreters_head, interpreter_);
     else
