@@ -30,22 +30,24 @@ sampler::SampleCost operator-(const sampler::SampleCost& a, const sampler::Sampl
     return {a.samples - b.samples,           a.first_read_ns - b.first_read_ns, a.thread_list_ns - b.thread_list_ns,
             a.proc_ns - b.proc_ns,           a.stacks_ns - b.stacks_ns,         a.new_pages_ns - b.new_pages_ns,
             a.new_page_reads - b.new_page_reads, a.stacks_read - b.stacks_read, a.stacks_reused - b.stacks_reused,
-            a.reused_checked - b.reused_checked, a.reused_stale - b.reused_stale};
+            a.reused_checked - b.reused_checked, a.reused_stale - b.reused_stale,
+            a.code_header_checks - b.code_header_checks, a.code_epoch_checks - b.code_epoch_checks,
+            a.code_stale - b.code_stale};
 }
 
 // Where one sample's wall time goes, in microseconds.
 void print_split_header() {
-    std::printf("  split per sample (us): %10s %10s %10s %10s %12s %14s %14s\n", "first read", "thread list",
-                "/proc", "stacks", "(new pages)", "stacks read", "stacks reused");
+    std::printf("  split per sample (us): %10s %10s %10s %10s %12s %14s %14s %12s %12s\n", "first read", "thread list",
+                "/proc", "stacks", "(new pages)", "stacks read", "stacks reused", "code read", "code vouched");
 }
 
 void print_split(const char* label, const sampler::SampleCost& c) {
     const double n = c.samples ? static_cast<double>(c.samples) : 1;
     auto per_sample = [n](std::uint64_t total) { return static_cast<double>(total) / n; };
-    std::printf("  %-22s %10.1f %10.1f %10.1f %10.1f %12.1f %14.1f %14.1f\n", label,
+    std::printf("  %-22s %10.1f %10.1f %10.1f %10.1f %12.1f %14.1f %14.1f %12.1f %12.1f\n", label,
                 per_sample(c.first_read_ns) / 1e3, per_sample(c.thread_list_ns) / 1e3, per_sample(c.proc_ns) / 1e3,
                 per_sample(c.stacks_ns) / 1e3, per_sample(c.new_pages_ns) / 1e3, per_sample(c.stacks_read),
-                per_sample(c.stacks_reused));
+                per_sample(c.stacks_reused), per_sample(c.code_header_checks), per_sample(c.code_epoch_checks));
 }
 
 Figures measure(sampler::PythonProcess& process, sampler::SampleOptions options, int samples,

@@ -13,8 +13,12 @@ for each session, and the median over ROUNDS:
 - thread errors and failed samples (the session's JSON);
 - the daemon's CPU per sample (/proc/PID/stat before and after the session), and
   its share of a core;
+- its split into user and kernel time (the kernel's: system calls and wake-ups);
 - ab's requests per second without a session (the mean of SECONDS/2 just before
   and SECONDS/2 just after) and during it, and their ratio.
+
+Then, under the same load, bench_tick_floor (built beside NEW): the kernel's part
+of a sample done alone, the floor under the daemon's CPU per sample here.
 
 Prints figures and the ratio new / baseline; asserts nothing.
 
@@ -43,11 +47,24 @@ RATE_HZ = float(sys.argv[6]) if len(sys.argv) > 6 else 10000
 PYTHON = "/usr/bin/python3"
 
 
-def cpu_seconds(pid):
-    """User plus system CPU time of a process so far."""
+def cpu_times(pid):
+    """(user, system) CPU time of a process so far, in seconds."""
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def kernel_floor(app_pid, url):
+    """bench_tick_floor (beside NEW's build) against the app under the same load: the
+    kernel's part of a sample done alone. Its output lines, or why there are none."""
+    floor = os.path.join(os.path.dirname(os.path.abspath(NEW)), "bench", "bench_tick_floor")
+    if not os.access(floor, os.X_OK):
+        return ["(no %s: build the bench targets)" % floor]
+    probe = subprocess.Popen([floor, str(app_pid), "%g" % SECONDS, "%g" % RATE_HZ], stdout=subprocess.PIPE, text=True)
+    ab(url, SECONDS - 0.5)
+    out, _ = probe.communicate(timeout=SECONDS + 60)
+    return out.splitlines()
 
 
 def ab(url, seconds):
@@ -63,14 +80,16 @@ def session_run(daemon, app_pid, url):
     """One quiet window, then one session under the same load; its figures."""
     before_rps, _ = ab(url, SECONDS / 2)
     dpid = daemon.process.pid
-    cpu_before = cpu_seconds(dpid)
+    user_before, system_before = cpu_times(dpid)
     status, _, session = daemon.request("POST", "/sessions", {"pid": app_pid, "rate_hz": RATE_HZ, "duration_s": SECONDS})
     if status != 201:
         print("    the session did not start: %s %s" % (status, session), flush=True)
         return {}
     during = dict(zip(("rps", "failed"), ab(url, SECONDS - 0.5)))  # within the session's time
     s = wait_for_state(daemon, session["id"], ("completed", "stopped", "target_exited", "failed"), timeout=SECONDS + 60)
-    cpu = cpu_seconds(dpid) - cpu_before
+    user_after, system_after = cpu_times(dpid)
+    user, system = user_after - user_before, system_after - system_before
+    cpu = user + system
     if s is None:
         print("    the session did not end", flush=True)
         return {}
@@ -85,6 +104,8 @@ def session_run(daemon, app_pid, url):
         "failed_samples": s["errors"]["failed_samples"],
         "errors_pct": 100.0 * (s["errors"]["thread_errors"] + s["errors"]["failed_samples"]) / max(1, s["samples"]),
         "cpu_us": 1e6 * cpu / max(1, s["samples"]),
+        "user_us": 1e6 * user / max(1, s["samples"]),
+        "system_us": 1e6 * system / max(1, s["samples"]),
         "core": 100.0 * cpu / max(1e-9, s["elapsed_s"]),
         "lag_mean_ms": s["lag_ms"]["mean"],
         "quiet_rps": quiet_rps,
@@ -103,6 +124,8 @@ FIGURES = (
     ("failed_samples", "failed samples", "%.0f"),
     ("errors_pct", "errors, % of samples", "%.3f"),
     ("cpu_us", "daemon CPU per sample (µs)", "%.1f"),
+    ("user_us", "  of which user (µs)", "%.1f"),
+    ("system_us", "  of which kernel (µs)", "%.1f"),
     ("core", "daemon CPU, % of a core", "%.1f"),
     ("lag_mean_ms", "mean lag (ms)", "%.3f"),
     ("quiet_rps", "ab requests/s without a session", "%.1f"),
@@ -142,6 +165,9 @@ def main():
 
         results = alternate(BASELINE, NEW, ROUNDS, run)
         print_table("  median of %d:" % ROUNDS, results, FIGURES)
+        # The budget: what the same load leaves for a sample's system calls alone.
+        for line in kernel_floor(app.pid, url):
+            print("  " + line, flush=True)
     finally:
         if app:
             app.kill()
