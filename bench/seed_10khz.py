@@ -13,7 +13,8 @@ for each session, and the median over ROUNDS:
 - thread errors and failed samples (the session's JSON);
 - the daemon's CPU per sample (/proc/PID/stat before and after the session), and
   its share of a core;
-- its split into user and kernel time (the kernel's: system calls and wake-ups);
+- its split into user and kernel time (the kernel's: system calls and wake-ups;
+  the split is sampled at the kernel's tick, good over a session, not per sample);
 - ab's requests per second without a session (the mean of SECONDS/2 just before
   and SECONDS/2 just after) and during it, and their ratio.
 

@@ -41,7 +41,8 @@ Result<std::vector<Frame>> FrameWalker::walk_frame_objects(RemoteAddress frame) 
     const auto& layout = reader_.layout();
     const auto& f = layout.frame_object;
     std::array<std::byte, frame_buffer_size> block{};
-    std::vector<RawFrame> frames;
+    auto& frames = raw_;
+    frames.clear();
     while (frame != 0) {
         if (frames.size() >= max_depth_) return too_deep(max_depth_);
         if (auto ok = reader_.memory().read(frame, std::span(block).first(frame_span_)); !ok)
@@ -60,7 +61,8 @@ Result<std::vector<Frame>> FrameWalker::walk_interpreter_frames(RemoteAddress fr
     const auto& layout = reader_.layout();
     const auto& f = layout.interpreter_frame;
     std::array<std::byte, frame_buffer_size> block{};
-    std::vector<RawFrame> frames;
+    auto& frames = raw_;
+    frames.clear();
     std::size_t visited = 0;
     while (frame != 0) {
         if (++visited > max_depth_) return too_deep(max_depth_);
@@ -86,11 +88,10 @@ Result<std::vector<Frame>> FrameWalker::walk_interpreter_frames(RemoteAddress fr
 }
 
 Result<std::vector<Frame>> FrameWalker::resolve(std::span<const RawFrame> raw) const {
-    std::vector<RemoteAddress> codes;
-    codes.reserve(raw.size());
+    auto& codes = code_addresses_;
+    codes.clear();
     for (const auto& r : raw) codes.push_back(r.code);
-    std::vector<std::shared_ptr<const CodeInfo>> infos;
-    infos.reserve(raw.size());
+    auto& infos = infos_;
     if (auto ok = codes_.lookup(codes, infos); !ok) return std::unexpected(ok.error());
     std::vector<Frame> frames;
     frames.reserve(raw.size());

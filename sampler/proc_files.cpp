@@ -122,4 +122,12 @@ Result<std::string> read_exe_link(pid_t pid) {
 }
 
 
+std::string_view stat_after_command(std::string_view stat_line) {
+    const void* close = stat_line.empty() ? nullptr : ::memrchr(stat_line.data(), ')', stat_line.size());
+    if (!close) return {};
+    const std::size_t at = static_cast<std::size_t>(static_cast<const char*>(close) - stat_line.data());
+    if (at + 2 > stat_line.size()) return {};
+    return stat_line.substr(at + 2);
+}
+
 }  // namespace pyprofd::sampler

@@ -30,6 +30,13 @@ std::optional<std::uint64_t> read_status_number(pid_t pid, std::string_view fiel
 // The same, of a status text already read.
 std::optional<std::uint64_t> status_number(std::string_view status, std::string_view field);
 
+// What follows the command name of a /proc/PID/stat line ("TID (comm) S ..."): from
+// its third field, the state, on; empty if the line has no command name. The name
+// may hold spaces and parentheses, and nothing after it holds a ')', so it ends at
+// the last ')'. Found with memrchr: the line is ~300 bytes, and string_view::rfind,
+// a byte at a time, was 6% of a 10 kHz sampler's own instructions (callgrind).
+std::string_view stat_after_command(std::string_view stat_line);
+
 // The path /proc/PID/exe points to (may end in " (deleted)").
 Result<std::string> read_exe_link(pid_t pid);
 

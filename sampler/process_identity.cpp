@@ -21,10 +21,8 @@
 namespace pyprofd::sampler {
 
 std::optional<std::uint64_t> start_time_in(std::string_view stat) {
-    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-    auto close = stat.rfind(')');
-    if (close == std::string_view::npos || close + 2 > stat.size()) return std::nullopt;
-    auto rest = stat.substr(close + 2);  // field 3 on
+    auto rest = stat_after_command(stat);  // field 3 on
+    if (rest.empty()) return std::nullopt;
     for (int field = 3; field < 22; ++field) {
         auto space = rest.find(' ');
         if (space == std::string_view::npos) return std::nullopt;

@@ -122,6 +122,7 @@ struct PythonProcess::State {
     std::optional<RemoteAddress> current_thread;  // _PyThreadState_Current (2.7, 3.6)
     std::unique_ptr<ObjectReader> reader;
     std::unique_ptr<CodeCache> codes;
+    std::unique_ptr<FrameWalker> stack_walker;  // of codes; keeps its buffers from sample to sample
     // 3.14+: epochs in which no code object was freed, which vouch for the cache.
     std::unique_ptr<CodeEpochs> code_epochs;
     std::vector<RemoteAddress> interpreters_walked;  // by the last thread list read
@@ -435,6 +436,7 @@ Result<void> PythonProcess::State::attach_to_interpreter() {
     reader = std::make_unique<ObjectReader>(memory, layout, types);
     codes = std::make_unique<CodeCache>(*reader);
     code_epochs = std::make_unique<CodeEpochs>(layout.interpreter.code_object_generation);
+    stack_walker = std::make_unique<FrameWalker>(*reader, *codes);
 
     // One read proves we may read it and that the interpreter is there.
     if (auto interp = first_interpreter(); !interp) return std::unexpected(interp.error());
@@ -732,7 +734,7 @@ Result<StackSample> PythonProcess::State::read_sample(const SampleOptions& optio
     }
     cost.proc_ns += lap();
 
-    FrameWalker walker(*reader, *codes);
+    const FrameWalker& walker = *stack_walker;
     std::size_t frames_in_sample = 0;
     std::size_t rereads = 0;
     std::vector<FailedThread> failed;

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "sampler/proc_files.hpp"
 #include "sampler/remote_limits.hpp"
 
 namespace pyprofd::sampler {
@@ -23,10 +24,8 @@ const char* to_string(ThreadActivity activity) {
 }
 
 char parse_stat_state(std::string_view stat_line) {
-    // "TID (comm) S ...": comm may hold spaces and parentheses, so look after the last ')'.
-    auto close = stat_line.rfind(')');
-    if (close == std::string_view::npos || close + 2 >= stat_line.size()) return 0;
-    return stat_line[close + 2];
+    auto rest = stat_after_command(stat_line);
+    return rest.empty() ? 0 : rest.front();
 }
 
 std::optional<RunCount> parse_schedstat(std::string_view line) {

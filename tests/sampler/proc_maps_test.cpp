@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "sampler/proc_files.hpp"
 #include "sampler/proc_maps.hpp"
 #include "sampler/thread_activity.hpp"
 
@@ -31,4 +32,8 @@ TEST_CASE("thread state letters are read after the last parenthesis of the name"
     CHECK(parse_stat_state("4243 (a) b) (c) S 1 4242") == 'S');
     CHECK(parse_stat_state("4243 (no end") == 0);
     CHECK(parse_stat_state("") == 0);
+    CHECK(stat_after_command("4242 (python3) R 1 4242") == "R 1 4242");
+    CHECK(stat_after_command("4243 (a) b) (c) S 1") == "S 1");
+    CHECK(stat_after_command("4243 (a)") == "");
+    CHECK(stat_after_command("4243 (no end").empty());
 }
