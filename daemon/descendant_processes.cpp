@@ -10,6 +10,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "sampler/proc_files.hpp"
+
 namespace pyprofd::daemon {
 namespace {
 
@@ -89,11 +91,10 @@ void children_from_scan(pid_t root, std::size_t most, std::vector<DescendantProc
 
 std::optional<pid_t> parent_of(pid_t pid) {
     auto stat = read_small_file("/proc/" + std::to_string(pid) + "/stat");
-    // pid (comm) state ppid ...: comm may hold anything, so the fields start after the last ')'.
-    auto close = stat.rfind(')');
-    if (close == std::string::npos || close + 4 >= stat.size()) return std::nullopt;
-    std::string_view fields(stat);
-    fields.remove_prefix(close + 4);  // ") S "
+    // pid (comm) state ppid ...: the parent follows the state.
+    auto fields = sampler::stat_after_command(stat);
+    if (fields.size() <= 2) return std::nullopt;
+    fields.remove_prefix(2);  // "S "
     auto space = fields.find(' ');
     pid_t parent = 0;
     auto [end, error] = std::from_chars(fields.data(), fields.data() + (space == std::string_view::npos ? fields.size() : space), parent);
