@@ -27,11 +27,10 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "sampler/proc_maps.hpp"
 #include "sampler/sampling_priority.hpp"
 
 namespace {
@@ -42,28 +41,23 @@ double thread_cpu_us() {
     return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_nsec) / 1e3;
 }
 
-// The first readable writable mapping of the target's heap: [heap], else the first
-// anonymous rw mapping of at least 1 MiB.
+// The target's heap: [heap], else the first anonymous writable mapping of at least 1 MiB.
 bool target_heap(pid_t pid, std::uint64_t& start, std::uint64_t& end) {
-    std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
-    std::string line;
-    bool found = false;
-    while (std::getline(maps, line)) {
-        std::istringstream in(line);
-        std::string range, perms, offset, dev, inode, path;
-        in >> range >> perms >> offset >> dev >> inode >> path;
-        auto dash = range.find('-');
-        std::uint64_t lo = std::stoull(range.substr(0, dash), nullptr, 16);
-        std::uint64_t hi = std::stoull(range.substr(dash + 1), nullptr, 16);
-        if (perms.substr(0, 2) != "rw") continue;
-        if (path == "[heap]" || (!found && path.empty() && hi - lo >= (1u << 20))) {
-            start = lo;
-            end = hi;
-            found = true;
-            if (path == "[heap]") return true;
+    auto maps = pyprofd::sampler::read_proc_maps(pid);
+    if (!maps) return false;
+    const pyprofd::sampler::MemoryMapping* found = nullptr;
+    for (const auto& m : *maps) {
+        if (!m.readable() || !m.writable()) continue;
+        if (m.path == "[heap]") {
+            found = &m;
+            break;
         }
+        if (!found && m.path.empty() && m.end - m.start >= (1u << 20)) found = &m;
     }
-    return found;
+    if (!found) return false;
+    start = found->start;
+    end = found->end;
+    return true;
 }
 
 void sleep_until(timespec& next, long period_ns) {
