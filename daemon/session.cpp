@@ -126,19 +126,24 @@ void Session::publish_snapshot_if_wanted() {
     {
         std::lock_guard lock(mutex_);
         if (!snapshot_wanted_) return;
-        snapshot_wanted_ = false;
         info = current_info();
     }
+    // The flag stays set while the profile is copied: a reader that asks meanwhile
+    // finds the last snapshot still old and waits for this one, and must not leave a
+    // wish behind that would copy again at the next tick.
     std::shared_ptr<const render::Profile> snapshot;
     try {
         snapshot = std::make_shared<const render::Profile>(profile_);
     } catch (const std::bad_alloc&) {
         // Readers keep the last one; sampling goes on (it stops where adding fails).
         spdlog::warn("session={} no memory for a snapshot of its profile: readers get an older one", id_);
+        std::lock_guard lock(mutex_);
+        snapshot_wanted_ = false;
         return;
     }
     {
         std::lock_guard lock(mutex_);
+        snapshot_wanted_ = false;
         published_.swap(snapshot);
         published_info_ = std::move(info);
         published_at_ = std::chrono::steady_clock::now();

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <iostream>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -77,6 +78,8 @@ struct Run {
     std::uint64_t samples = 0;
     std::uint64_t expected = 0;
     std::uint64_t reads = 0;
+    std::uint64_t most_copies_seen = 0;  // by any one reader: how often its snapshot was a new one
+    double read_for_s = 0;                // from the readers' start to the session's end
     double on_schedule() const { return expected ? static_cast<double>(samples) / static_cast<double>(expected) : 0; }
 };
 
@@ -92,21 +95,31 @@ Run sample_while_read(const tests::FakeCPython& image, double rate_hz, double du
     daemon::Session session(info, attach_deep(image), {}, [&](daemon::Session&) { ended = true; });
 
     std::atomic<std::uint64_t> reads = 0;
+    std::vector<std::uint64_t> copies_seen(static_cast<std::size_t>(readers), 0);
     std::vector<std::jthread> threads;
+    const auto readers_started = Clock::now();
     for (int i = 0; i < readers; ++i)
-        threads.emplace_back([&](std::stop_token stop) {
+        threads.emplace_back([&, i](std::stop_token stop) {
+            // Held until the next one arrives, so a new copy cannot take its address.
+            std::shared_ptr<const render::Profile> last;
             while (!stop.stop_requested() && !ended) {
                 auto [record, profile] = session.snapshot();
                 CHECK(profile->total_samples() == record.samples);  // taken together
+                if (profile != last) ++copies_seen[static_cast<std::size_t>(i)];
+                last = std::move(profile);
                 ++reads;
-                std::this_thread::sleep_for(std::chrono::microseconds(200));
+                // Often enough to want a copy at every tick, light enough to leave the
+                // sampler its CPU on a busy 2-core machine.
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
             }
         });
     CHECK(tests::eventually([&] { return ended.load(); }, std::chrono::milliseconds(static_cast<int>(duration_s * 1000) + 30'000)));
     threads.clear();
+    const auto read_for_s = seconds(Clock::now() - readers_started);
     auto record = session.info();
     CHECK(record.state == daemon::SessionState::completed);
-    return {record.samples, record.samples_expected, reads};
+    return {record.samples, record.samples_expected, reads,
+            copies_seen.empty() ? 0 : *std::ranges::max_element(copies_seen), read_for_s};
 }
 
 }  // namespace
@@ -118,19 +131,34 @@ TEST_CASE("readers of a running session's snapshots do not hold up its sampling"
     // cost the sampler most ticks. Long enough for a sample with room to spare.
     auto period = std::max(3 * costs.sample_s, costs.copy_s / 3);
     auto rate = 1.0 / period;
-    constexpr double duration = 2;
+    constexpr double duration = 3;  // the first sample reads every code object: a small part of it
     std::cout << "snapshot: a sample takes " << costs.sample_s * 1000 << " ms, a copy of the profile "
               << costs.copy_s * 1000 << " ms; sampling at " << rate << " Hz\n";
     if (costs.copy_s < 2 * costs.sample_s)
         std::cout << "snapshot: the copy is cheap next to a sample here: the test says little on this machine\n";
 
-    auto alone = sample_while_read(image, rate, duration, 0);
-    auto read = sample_while_read(image, rate, duration, 4);
-    std::cout << "snapshot: on schedule " << alone.on_schedule() * 100 << "% alone, " << read.on_schedule() * 100
-              << "% with 4 readers (" << read.reads << " snapshots read)\n";
-    CHECK(read.reads > 100);
-    // Copies at most every snapshot_max_age: a few ticks a second, against hundreds.
-    CHECK(read.on_schedule() >= alone.on_schedule() - 0.15);
+    // Exact: however often readers ask, a new copy at most every snapshot_max_age
+    // (and the final profile once it ends). Timed: sampling keeps its schedule. A
+    // busy machine (a sanitizer's build next to other tests on 2 cores) can starve
+    // one pair of runs; a sampler held up by its readers loses in every pair.
+    constexpr int pairs = 3;
+    bool kept_schedule = false;
+    for (int pair = 1; pair <= pairs && !kept_schedule; ++pair) {
+        auto alone = sample_while_read(image, rate, duration, 0);
+        auto read = sample_while_read(image, rate, duration, 4);
+        std::cout << "snapshot: pair " << pair << ": on schedule " << alone.on_schedule() * 100 << "% alone, "
+                  << read.on_schedule() * 100 << "% with 4 readers (" << read.reads << " snapshots read, at most "
+                  << read.most_copies_seen << " copies seen by one)\n";
+        CHECK(read.reads > 100);
+        CHECK(read.most_copies_seen >= 2);  // the readers did see it move
+        // The empty profile before the first sample, copies at least snapshot_max_age
+        // apart, and the final profile.
+        CHECK(read.most_copies_seen <=
+              static_cast<std::uint64_t>(read.read_for_s / seconds(daemon::Session::snapshot_max_age)) + 3);
+        kept_schedule = read.on_schedule() >= alone.on_schedule() - 0.15;
+    }
+    // A copy a few times a second leaves hundreds of ticks a second on time.
+    CHECK_MESSAGE(kept_schedule, "sampling fell behind with readers in each of " << pairs << " pairs of runs");
 }
 
 TEST_CASE("a snapshot is at most a short time old, shared while fresh, and the final profile once it ends") {
