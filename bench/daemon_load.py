@@ -18,7 +18,7 @@ import time
 
 PYPROFD, SOURCE = sys.argv[1], os.path.abspath(sys.argv[2])
 sys.path.insert(0, os.path.join(SOURCE, "tests", "daemon"))
-from daemon_support import PYTHON, Daemon  # noqa: E402
+from daemon_support import PYTHON, Daemon, ends_with_this_process, finish_on_termination  # noqa: E402
 SECONDS = int(sys.argv[3]) if len(sys.argv) > 3 else 30
 
 
@@ -43,6 +43,7 @@ def wrk(url):
 
 
 def main():
+    finish_on_termination()  # a kill ends the bench through its finally blocks
     if not shutil.which("wrk"):
         print("wrk is needed (Debian package wrk; scripts/deps-test.txt)")
         return 1
@@ -52,7 +53,8 @@ def main():
         f.write("limits: {max_duration_s: 600}\n")
     daemon = Daemon(PYPROFD, ["--config", config, "--listen", "127.0.0.1:0", "--state-dir", os.path.join(work, "state")],
                     os.path.join(work, "daemon.log"))
-    targets = [subprocess.Popen([PYTHON, os.path.join(SOURCE, "tests/targets/heavy_light.py")], stdout=subprocess.PIPE)
+    targets = [subprocess.Popen([PYTHON, os.path.join(SOURCE, "tests/targets/heavy_light.py")], stdout=subprocess.PIPE,
+                                preexec_fn=ends_with_this_process())
                for _ in range(2)]
     try:
         for t in targets:

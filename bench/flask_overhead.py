@@ -20,7 +20,7 @@ import time
 
 PYPROFD, SOURCE = sys.argv[1], os.path.abspath(sys.argv[2])
 sys.path.insert(0, os.path.join(SOURCE, "tests", "daemon"))
-from daemon_support import PYTHON, Daemon, free_port  # noqa: E402
+from daemon_support import PYTHON, Daemon, ends_with_this_process, finish_on_termination, free_port  # noqa: E402
 SECONDS = int(sys.argv[3]) if len(sys.argv) > 3 else 10
 ROUNDS = int(sys.argv[4]) if len(sys.argv) > 4 else 3
 
@@ -33,12 +33,13 @@ def cpu_seconds(pid):
 
 
 def main():
+    finish_on_termination()  # a kill ends the bench through its finally blocks
     work = tempfile.mkdtemp(prefix="pyprofd-flask-bench-")
     daemon = Daemon(PYPROFD, ["--listen", "127.0.0.1:0", "--state-dir", os.path.join(work, "state")],
                     os.path.join(work, "daemon.log"))
     app_port = free_port()
     app = subprocess.Popen([PYTHON, os.path.join(SOURCE, "tests/targets/flask_app.py"), str(app_port)],
-                           stdout=subprocess.PIPE)
+                           stdout=subprocess.PIPE, preexec_fn=ends_with_this_process())
     try:
         app.stdout.readline()
         url = "http://127.0.0.1:%d/name/world.json" % app_port

@@ -30,7 +30,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "daemon"))
 from baseline_comparison import alternate, print_table  # noqa: E402
+from daemon_support import ends_with_this_process, finish_on_termination  # noqa: E402
 
 BASELINE, NEW = sys.argv[1], sys.argv[2]
 SECONDS = float(sys.argv[3]) if len(sys.argv) > 3 else 5
@@ -56,7 +58,7 @@ class Target:
 
     def __init__(self, python):
         self.process = subprocess.Popen([python, os.path.join(HERE, "many_threads_target.py")], stdout=subprocess.PIPE,
-                                        text=True)
+                                        text=True, preexec_fn=ends_with_this_process())
         if self.process.stdout.readline().strip() != "READY":
             raise RuntimeError("the target did not start")
         self.points = []
@@ -107,7 +109,8 @@ def record(binary, target, blocking, rate, output):
     quiet_start = time.monotonic()
     time.sleep(SECONDS / 2)
     quiet_end = time.monotonic()
-    child = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    child = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                             preexec_fn=ends_with_this_process())
     announced = {}
     lines = []
 
@@ -167,6 +170,7 @@ FIGURES = (
 
 
 def main():
+    finish_on_termination()  # a kill ends the bench through its finally blocks
     work = tempfile.mkdtemp(prefix="pyprofd-many-threads-")
     print("160-thread target (156 parked, 4 busy), pyprofd record --pid, %g s per run, %d rounds, baseline and new in "
           "turns\n  baseline: %s\n  new:      %s\n" % (SECONDS, ROUNDS, BASELINE, NEW), flush=True)

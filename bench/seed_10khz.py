@@ -40,7 +40,8 @@ BASELINE, NEW, SOURCE = sys.argv[1], sys.argv[2], os.path.abspath(sys.argv[3])
 sys.path.insert(0, os.path.join(SOURCE, "tests", "daemon"))
 from baseline_comparison import alternate, print_table  # noqa: E402
 from flask_app_copy import own_copy_of_the_app  # noqa: E402
-from daemon_support import Daemon, free_port, wait_until_served, wait_for_state  # noqa: E402
+from daemon_support import (Daemon, ends_with_this_process, finish_on_termination, free_port,  # noqa: E402
+                            wait_until_served, wait_for_state)
 
 SECONDS = float(sys.argv[4]) if len(sys.argv) > 4 else 20
 ROUNDS = int(sys.argv[5]) if len(sys.argv) > 5 else 2
@@ -62,7 +63,8 @@ def kernel_floor(app_pid, url):
     floor = os.path.join(os.path.dirname(os.path.abspath(NEW)), "bench", "bench_tick_floor")
     if not os.access(floor, os.X_OK):
         return ["(no %s: build the bench targets)" % floor]
-    probe = subprocess.Popen([floor, str(app_pid), "%g" % SECONDS, "%g" % RATE_HZ], stdout=subprocess.PIPE, text=True)
+    probe = subprocess.Popen([floor, str(app_pid), "%g" % SECONDS, "%g" % RATE_HZ], stdout=subprocess.PIPE, text=True,
+                             preexec_fn=ends_with_this_process())
     ab(url, SECONDS - 0.5)
     out, _ = probe.communicate(timeout=SECONDS + 60)
     return out.splitlines()
@@ -136,6 +138,7 @@ FIGURES = (
 
 
 def main():
+    finish_on_termination()  # a kill ends the bench through its finally blocks
     if not shutil.which("ab"):
         print("ab is needed (Debian package apache2-utils)")
         return 1
@@ -148,7 +151,7 @@ def main():
                                      os.path.join(work, label + ".log"))
         port = free_port()
         app = subprocess.Popen([PYTHON, own_copy_of_the_app(work, SOURCE), str(port)],
-                               stdout=subprocess.PIPE)
+                               stdout=subprocess.PIPE, preexec_fn=ends_with_this_process())
         app.stdout.readline()
         url = "http://127.0.0.1:%d/name/world.json" % port
         if not wait_until_served(url):

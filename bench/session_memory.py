@@ -34,7 +34,7 @@ import time
 PYPROFD, SOURCE = sys.argv[1], os.path.abspath(sys.argv[2])
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(SOURCE, "tests", "daemon"))
-from daemon_support import Daemon, free_port, wait_until_served  # noqa: E402
+from daemon_support import Daemon, ends_with_this_process, finish_on_termination, free_port, wait_until_served  # noqa: E402
 from flask_app_copy import own_copy_of_the_app  # noqa: E402
 MINUTES = float(sys.argv[3]) if len(sys.argv) > 3 else 60
 REQUESTS_PER_S = float(sys.argv[4]) if len(sys.argv) > 4 else 50
@@ -127,6 +127,7 @@ def held_stacks(state_dir, sid):
 
 
 def main():
+    finish_on_termination()  # a kill ends the bench through its finally blocks
     os.nice(10)  # inherited by the daemon, the target and the client
     work = tempfile.mkdtemp(prefix="pyprofd-session-memory-")
     config = os.path.join(work, "memory.yaml")
@@ -137,7 +138,7 @@ def main():
                     os.path.join(work, "daemon.log"))
     app_port = free_port()
     app = subprocess.Popen([PYTHON, own_copy_of_the_app(work, SOURCE), str(app_port)],
-                           stdout=subprocess.PIPE)
+                           stdout=subprocess.PIPE, preexec_fn=ends_with_this_process())
     client = None
     try:
         app.stdout.readline()

@@ -1,6 +1,7 @@
 """What the daemon's Python tests and benchmarks share: reporting checks, a real
 `pyprofd serve` started on a free port, a JSON-speaking HTTP client, waiting for a
 session's state, and finding processes by their command line."""
+import ctypes
 import http.client
 import json
 import os
@@ -17,6 +18,34 @@ import urllib.request
 PYTHON = "/usr/bin/python3.11" if os.path.exists("/usr/bin/python3.11") else sys.executable
 
 failures = []
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_PR_SET_PDEATHSIG = 1
+
+
+def ends_with_this_process(sig=signal.SIGKILL):
+    """A preexec_fn for subprocess.Popen: the kernel sends the child sig when this
+    process ends, however it ends (a time limit's SIGKILL, a user's kill), so a
+    target or daemon never outlives the test or bench that started it. Popen from
+    the main thread: the signal follows the thread that forked."""
+    parent = os.getpid()
+    prctl = _libc.prctl  # looked up here: the child only calls it
+
+    def set_death_signal():
+        # A parent already gone is caught by the check after.
+        if prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0 or os.getppid() != parent:
+            os._exit(125)
+    return set_death_signal
+
+
+def finish_on_termination():
+    """SIGTERM and SIGHUP end this script through its finally blocks (stopping its
+    daemons, removing its files), as Ctrl-C's KeyboardInterrupt does, rather than
+    at once."""
+    def leave(signum, frame):
+        raise SystemExit(128 + signum)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, leave)
 
 
 def check(condition, what):
@@ -74,7 +103,9 @@ class Daemon:
         """prefix: a command the daemon runs under (unshare, say)."""
         self.log_path = log_path
         with open(log_path, "w") as log:
-            self.process = subprocess.Popen(list(prefix) + [binary, "serve"] + list(args), stdout=log, stderr=log, env=env)
+            # SIGTERM: a daemon whose test dies still stops its sessions and keepers.
+            self.process = subprocess.Popen(list(prefix) + [binary, "serve"] + list(args), stdout=log, stderr=log, env=env,
+                                            preexec_fn=ends_with_this_process(signal.SIGTERM))
         self.port = None
         deadline = time.time() + 20
         while time.time() < deadline:

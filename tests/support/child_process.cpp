@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,7 +16,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-[[noreturn]] void exec_child(const SpawnOptions& options, int out_fd, int err_fd) {
+[[noreturn]] void exec_child(const SpawnOptions& options, int out_fd, int err_fd, pid_t parent) {
     ::dup2(out_fd, STDOUT_FILENO);
     ::dup2(err_fd, STDERR_FILENO);
     int devnull = ::open("/dev/null", O_RDONLY);
@@ -27,6 +28,10 @@ using Clock = std::chrono::steady_clock;
     if (options.run_as) {
         if (::setgid(*options.run_as) != 0 || ::setuid(*options.run_as) != 0) _exit(126);
     }
+    // Nor a test or bench killed outright (a time limit's SIGKILL, a user's kill):
+    // the kernel ends the child with it. Set after the change of user, which clears
+    // it; a parent gone already is caught by the check after.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) _exit(125);
     std::vector<char*> argv;
     for (const auto& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -53,9 +58,10 @@ bool read_some(int fd, std::string& out, Clock::time_point deadline) {
 ChildProcess::ChildProcess(const SpawnOptions& options) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+    const pid_t parent = ::getpid();
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) exec_child(options, fds[1], fds[1]);
+    if (pid_ == 0) exec_child(options, fds[1], fds[1], parent);
     ::close(fds[1]);
     out_fd_ = fds[0];
 }
@@ -128,9 +134,10 @@ bool ChildProcess::wait_for_line(const std::string& line, std::chrono::milliseco
 CommandResult run_command(const SpawnOptions& options, std::chrono::milliseconds timeout) {
     int out[2], err[2];
     if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+    const pid_t parent = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) throw std::runtime_error("fork failed");
-    if (pid == 0) exec_child(options, out[1], err[1]);
+    if (pid == 0) exec_child(options, out[1], err[1], parent);
     ::close(out[1]);
     ::close(err[1]);
     CommandResult result;
