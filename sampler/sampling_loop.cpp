@@ -1,54 +1,16 @@
 #include "sampler/sampling_loop.hpp"
 
 #include <sys/prctl.h>
-#include <time.h>
 
 #include <algorithm>
 #include <fmt/format.h>
-#include <cerrno>
-#include <thread>
+
+#include "sampler/tick_sleeper.hpp"
 
 namespace pyprofd::sampler {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-// Sleeps until a deadline or until stop is requested: clock_nanosleep to the
-// absolute deadline, in slices of at most stop_latency, looking at the stop token
-// between them. A condition variable woken by the token's callback (what this was)
-// cost a mutex, a futex wake and two clock readings every tick: 11% of a 10 kHz
-// sample's CPU. A stop now waits at most one slice.
-class TickSleeper {
-public:
-    static constexpr std::chrono::milliseconds stop_latency{5};
-
-    explicit TickSleeper(std::stop_token stop) : stop_(std::move(stop)) {}
-    // False when stopped.
-    bool sleep_until(Clock::time_point deadline) {
-        for (;;) {
-            if (stop_.stop_requested()) return false;
-            auto now = Clock::now();
-            if (now >= deadline) return true;
-            if (deadline - now <= stop_latency) {
-                sleep_to(deadline);
-                return !stop_.stop_requested();
-            }
-            sleep_to(now + stop_latency);
-        }
-    }
-
-private:
-    static void sleep_to(Clock::time_point until) {
-        // steady_clock is CLOCK_MONOTONIC; an absolute deadline is immune to the
-        // time spent between reading the clock and sleeping.
-        auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(until.time_since_epoch()).count();
-        timespec at{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-        while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr) == EINTR) {
-        }
-    }
-
-    std::stop_token stop_;
-};
+using Clock = TickSleeper::Clock;
 
 }  // namespace
 
