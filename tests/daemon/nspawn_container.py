@@ -9,7 +9,6 @@ mount-propagation directories there); on a host whose PID 1 is not systemd the
 container lives in cgroups made for it, removed after; the container has no
 network but its loopback (--private-network); and stop() ends it, also when the
 test fails (use it as a context manager)."""
-import ctypes
 import fcntl
 import glob
 import os
@@ -18,6 +17,8 @@ import shutil
 import signal
 import subprocess
 import time
+
+from daemon_support import ends_with_this_process
 
 SUITE = "bookworm"
 # On top of debootstrap's minbase (which has libc, libstdc++ and zlib): systemd as
@@ -189,14 +190,14 @@ class Container:
     def boot(self, timeout=60):
         prefix = self._cgroups_for_nspawn()
         cgroups = list(self.cgroups)
-        libc = ctypes.CDLL(None, use_errno=True)
+        # If this test dies, nspawn gets SIGTERM: it shuts the container down.
+        end_with_test = ends_with_this_process(signal.SIGTERM)
 
         def in_child():
             for path in cgroups:
                 with open(os.path.join(path, "cgroup.procs"), "w") as f:
                     f.write(str(os.getpid()))
-            # If this test dies, nspawn gets SIGTERM: it shuts the container down.
-            libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+            end_with_test()
 
         command = prefix + _in_private_run([
             "systemd-nspawn", "--quiet", "--directory", self.root, "--volatile=overlay", "--boot",
