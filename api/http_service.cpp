@@ -1,5 +1,7 @@
 #include "api/http_service.hpp"
 
+#include <sys/prctl.h>
+
 #include <boost/asio/post.hpp>
 #include <future>
 #include <thread>
@@ -35,7 +37,12 @@ void HttpService::repeat() {
 
 void HttpService::run(int threads) {
     std::vector<std::jthread> running;
-    for (int i = 0; i < threads; ++i) running.emplace_back([this] { io_.run(); });
+    for (int i = 0; i < threads; ++i)
+        running.emplace_back([this] {
+            // Named, as the other threads are, for top -H and for telling what costs what.
+            ::prctl(PR_SET_NAME, "pyprofd-http", 0, 0, 0);
+            io_.run();
+        });
 }
 
 void HttpService::stop_accepting() {

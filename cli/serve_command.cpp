@@ -20,6 +20,7 @@
 #include "daemon/session_manager.hpp"
 #include "daemon/session_store.hpp"
 #include "daemon/systemd_notify.hpp"
+#include "sampler/descriptor_budget.hpp"
 
 namespace pyprofd::cli {
 namespace {
@@ -91,7 +92,8 @@ int run_serve(const ServeOptions& options) {
         return exit_usage;
     }
     daemon::set_up_daemon_process();
-    auto max_connections = daemon::fit_descriptor_limit(config->limits.max_connections);
+    auto descriptors = daemon::fit_descriptor_limit(config->limits.max_connections);
+    sampler::thread_file_budget().set_cap(descriptors.kept_thread_files);
     auto store = daemon::SessionStore::open(config->state_dir);
     if (!store) {
         spdlog::error("{}", store.error());
@@ -111,7 +113,7 @@ int run_serve(const ServeOptions& options) {
         },
         api::ServerLimits{.unix_socket_group = config->unix_socket_group,
                           .max_body_bytes = config->limits.max_request_body_bytes,
-                          .max_connections = max_connections},
+                          .max_connections = descriptors.connections},
         [&](const api::AnsweredRequest& answered) { routes.count_response(answered); });
     if (!listen_on_all(service, *config)) return 1;
     tell_systemd_ready(service);

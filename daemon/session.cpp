@@ -1,5 +1,7 @@
 #include "daemon/session.hpp"
 
+#include <sys/prctl.h>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -19,6 +21,7 @@ Session::Session(SessionInfo info, std::optional<sampler::PythonProcess> process
       following_(std::move(following)), on_end_(std::move(on_end)) {
     if (!process_ && launch_.clean) output_ = std::make_shared<OutputTail>();
     thread_ = std::jthread([this](std::stop_token stop) {
+        ::prctl(PR_SET_NAME, "pyprofd-session", 0, 0, 0);
         // Whatever goes wrong in one session (an allocation that fails, say) ends that
         // session, never the daemon.
         try {

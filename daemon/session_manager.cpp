@@ -1,5 +1,7 @@
 #include "daemon/session_manager.hpp"
 
+#include <sys/prctl.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fmt/format.h>
@@ -44,7 +46,10 @@ SessionManager::SessionManager(const config::DaemonConfig& config, SessionStore 
                                                           : LaunchCgroups{{}, "targets.command_cgroups is off", {}};
         spdlog::info("launched programs: {}", launch_cgroups_.describe());
     }
-    checkpointer_ = std::jthread([this](std::stop_token stop) { checkpoint_loop(stop); });
+    checkpointer_ = std::jthread([this](std::stop_token stop) {
+        ::prctl(PR_SET_NAME, "pyprofd-checkpt", 0, 0, 0);
+        checkpoint_loop(stop);
+    });
 }
 
 SessionManager::~SessionManager() { shutdown(); }

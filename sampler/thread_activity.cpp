@@ -75,6 +75,7 @@ void ThreadActivityReader::close_file(int& fd) {
     ::close(fd);
     fd = -1;
     --open_files_;
+    budget_.give_back();
 }
 
 void ThreadActivityReader::close_files(ThreadFiles& files) {
@@ -115,8 +116,9 @@ auto ThreadActivityReader::read_file(pid_t tid, Kind kind, Parse parse) -> declt
     if (fd < 0) return std::nullopt;
     auto value = parse(fd);
     // The thread ids come from the target's memory: it decides how many files this
-    // would hold open, so past a bound they are not kept.
-    if (value && open_files_ < max_open_thread_stat_files) {
+    // would hold open, so past a bound they are not kept; nor past the budget the
+    // whole process shares.
+    if (value && open_files_ < max_open_thread_stat_files && budget_.try_take()) {
         files_[tid].of(kind) = fd;
         ++open_files_;
     } else {

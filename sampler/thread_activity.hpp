@@ -9,6 +9,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "sampler/descriptor_budget.hpp"
 #include "sampler/stack_trace.hpp"
 
 namespace pyprofd::sampler {
@@ -28,10 +29,14 @@ struct RunCount {
 // a reading is one pread, not open + read + close. A thread's file is opened
 // relative to the process's task directory, held open too: a service that starts
 // a thread per request meets new threads every sample, and a path lookup from
-// /proc down costs more than the read itself.
+// /proc down costs more than the read itself. The files kept are counted against
+// the process's budget (descriptor_budget.hpp) and at most
+// max_open_thread_stat_files for one target; past either, a file is opened and
+// closed for each reading.
 class ThreadActivityReader {
 public:
-    explicit ThreadActivityReader(pid_t pid) : pid_(pid) {}
+    explicit ThreadActivityReader(pid_t pid, DescriptorBudget& budget = thread_file_budget())
+        : pid_(pid), budget_(budget) {}
     ThreadActivityReader(const ThreadActivityReader&) = delete;
     ThreadActivityReader& operator=(const ThreadActivityReader&) = delete;
     ~ThreadActivityReader();
@@ -54,7 +59,7 @@ private:
     // samples, and reopening cost a path lookup each time: a thread keeps both from
     // its fourth change on. (A parked thread changes three times: its state is read
     // in its first two samples, before its run count can vouch for its stack, and its
-    // count from the second.) At most max_open_thread_stat_files descriptors in all.
+    // count from the second.)
     static constexpr int changes_before_both_kept = 3;
     enum class Kind { stat, schedstat };
     struct ThreadFiles {
@@ -72,6 +77,7 @@ private:
     void close_files(ThreadFiles& files);
 
     pid_t pid_;
+    DescriptorBudget& budget_;
     int task_dir_ = -1;  // /proc/PID/task, opened on first use
     std::unordered_map<pid_t, ThreadFiles> files_;
     std::size_t open_files_ = 0;

@@ -184,6 +184,30 @@ TEST_CASE("output: the last line says what was written, '-' writes to stdout, a 
     CHECK(svg.find("leaf (" + target_path("deep.py") + ":") != std::string::npos);
 }
 
+TEST_CASE("a target with more threads than the descriptor limit: every thread is sampled and the profile written") {
+    // record keeps each thread's /proc file open from sample to sample, but only as
+    // many as a quarter of its soft descriptor limit: past that, the output file
+    // could not be opened (the profile would be lost) and nor could the next thread's.
+    auto pys = interpreters();
+    REQUIRE(!pys.empty());
+    Target target(pys.back(), {target_path("parked_threads.py"), "300"});
+    REQUIRE(target.ready);
+    ScratchDir dir;
+    auto out = dir.file("p.folded");
+    auto r = run_command({.argv = {"prlimit", "--nofile=128", "--", pyprofd_binary(), "record", "--pid",
+                                   std::to_string(target.pid()), "--idle", "--rate", "20", "--duration", "1", "-o",
+                                   out}},
+                         std::chrono::seconds(90));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    CHECK(std::regex_match(last_line(r.err), std::regex(R"(Wrote .*: \d+ samples, 0 errors, behind schedule .*)")));
+    auto profile = read_folded_file(out);
+    auto samples = samples_taken(r.err);
+    MESSAGE(samples << " samples of 301 threads: " << profile.total << " stacks");
+    CHECK(samples >= 5);
+    // Every thread in every sample: the main thread and the 300 parked ones.
+    CHECK(profile.total == samples * 301);
+}
+
 TEST_CASE("bad arguments and targets get one clear line and a non-zero exit") {
     struct Case {
         std::vector<std::string> args;
