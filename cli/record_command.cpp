@@ -10,9 +10,11 @@
 
 #include "cli/profile_file.hpp"
 #include "cli/progress_display.hpp"
+#include "daemon/descriptor_limit.hpp"
 #include "daemon/process_sources.hpp"
 #include "daemon/sampling_run.hpp"
 #include "daemon/termination_signals.hpp"
+#include "sampler/descriptor_budget.hpp"
 #include "sampler/python_process.hpp"
 #include "sampler/thread_pause.hpp"
 
@@ -185,6 +187,11 @@ daemon::OutputDetails details_of(const RecordOptions& options, const sampler::Py
 int run_record(const RecordOptions& options) {
     // First, before any thread starts: Ctrl-C and SIGTERM become a stop request.
     daemon::TerminationSignals signals;
+    // A target of thousands of threads needs a file each to be sampled cheaply. A
+    // quarter of the descriptors is for those kept open; the rest for the processes
+    // followed, the output, and a launched program's pipes. (The program gets the
+    // limit record started with.)
+    sampler::thread_file_budget().set_cap(daemon::raise_descriptor_limit() / 4);
     if (!options.output.empty() && !output_writable(options.output)) return 1;
     auto run = start_target(options, signals.stop_token());
     if (!run) {

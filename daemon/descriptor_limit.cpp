@@ -4,18 +4,39 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <mutex>
+
 namespace pyprofd::daemon {
 
+namespace {
+
+std::once_flag raised;
+std::optional<rlimit> limit_at_start;
+
+}  // namespace
+
+std::size_t raise_descriptor_limit() {
+    std::call_once(raised, [] {
+        rlimit limit{};
+        if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+        limit_at_start = limit;
+        if (limit.rlim_cur < limit.rlim_max) {
+            limit.rlim_cur = limit.rlim_max;
+            ::setrlimit(RLIMIT_NOFILE, &limit);
+        }
+    });
+    constexpr std::size_t most = std::size_t{1} << 22;
+    rlimit now{};
+    if (::getrlimit(RLIMIT_NOFILE, &now) != 0) return 1024;
+    return now.rlim_cur == RLIM_INFINITY ? most : std::min<std::size_t>(now.rlim_cur, most);
+}
+
+std::optional<rlimit> descriptor_limit_at_start() { return limit_at_start; }
+
 DescriptorShares fit_descriptor_limit(std::size_t max_connections) {
-    rlimit limit{};
-    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return {max_connections, 0};
-    if (limit.rlim_cur < limit.rlim_max) {
-        limit.rlim_cur = limit.rlim_max;
-        if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) ::getrlimit(RLIMIT_NOFILE, &limit);
-    }
+    const auto descriptors = raise_descriptor_limit();
     constexpr std::size_t for_the_rest = 64;  // state files, /proc files, sessions' first attaches
-    if (limit.rlim_cur == RLIM_INFINITY) return {max_connections, std::size_t{1} << 20};
-    auto descriptors = static_cast<std::size_t>(limit.rlim_cur);
     auto room = descriptors > 2 * for_the_rest ? (descriptors - for_the_rest) / 2 : 4;
     DescriptorShares shares{max_connections, 0};
     if (room < max_connections) {

@@ -4,16 +4,28 @@
 // and so does every connection: the soft limit goes up to the hard one, then the
 // connections are capped below it, and the thread files kept open are capped below
 // what the connections leave, so that neither can starve the other.
+#include <sys/resource.h>
+
 #include <cstddef>
+#include <optional>
 
 namespace pyprofd::daemon {
+
+// Raises RLIMIT_NOFILE's soft limit to the hard one, the first time (pyprofd has
+// no select() to outgrow); returns the soft limit now, at most 2^22. Called before
+// any thread starts.
+std::size_t raise_descriptor_limit();
+// The RLIMIT_NOFILE this process had before raise_descriptor_limit() changed it (or
+// nullopt): a program pyprofd launches gets it back, so that it runs as it would
+// have without pyprofd.
+std::optional<rlimit> descriptor_limit_at_start();
 
 struct DescriptorShares {
     std::size_t connections = 0;        // open at once
     std::size_t kept_thread_files = 0;  // for sampler::thread_file_budget()
 };
 
-// Raises RLIMIT_NOFILE's soft limit to the hard one, and shares it out: the
+// Raises the descriptor limit as above, and shares it out: the
 // connections get max_connections, or fewer where the limit leaves less room
 // (logged as a warning that says how to raise it); the thread files kept open get
 // half of what is left once a reserve and the connections are taken, the other half

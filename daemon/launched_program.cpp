@@ -23,6 +23,7 @@
 #include <thread>
 #include <utility>
 
+#include "daemon/descriptor_limit.hpp"
 #include "daemon/launch_environment.hpp"
 #include "daemon/program_keeper.hpp"
 
@@ -100,6 +101,7 @@ std::string launch_failure_message(const LaunchFailure& failure, const std::stri
             return fmt::format("cannot run '{}'{}: cannot enter its working directory {}: {}", path, as,
                                options.clean ? options.clean->working_directory : std::string(), why);
         case LaunchStep::output: return fmt::format("cannot run '{}': cannot connect its stdin, stdout and stderr: {}", path, why);
+        case LaunchStep::limits: return fmt::format("cannot run '{}': cannot give it the descriptor limit pyprofd started with: {}", path, why);
         case LaunchStep::credentials:
         case LaunchStep::exec: break;
     }
@@ -271,10 +273,12 @@ std::expected<LaunchedProgram, std::string> LaunchedProgram::launch(const std::v
         else  // the keeper still ends all of it, process by process
             spdlog::warn("{}; {} runs without a cgroup of its own", made.error(), argv[0]);
     }
+    const auto descriptor_limit = descriptor_limit_at_start();
     KeeperPlan plan{.path = path->c_str(),
                     .argv = c_argv.data(),
                     .envp = c_env.data(),
                     .run_as = run_as ? &*run_as : nullptr,
+                    .descriptor_limit = descriptor_limit ? &*descriptor_limit : nullptr,
                     .clean = options.clean.has_value(),
                     .working_directory = options.clean ? options.clean->working_directory.c_str() : nullptr,
                     .null_fd = null.get(),

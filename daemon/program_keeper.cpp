@@ -87,7 +87,8 @@ void close_all_but(int (&keep)[N]) {
         if (::dup2(plan.null_fd, 0) < 0 || ::dup2(plan.output_fd, 1) < 0 || ::dup2(plan.output_fd, 2) < 0)
             fail(LaunchStep::output);
     }
-    // What pyprofd blocked or ignored is not the program's business.
+    // What pyprofd blocked, ignored or raised is not the program's business.
+    if (plan.descriptor_limit && ::setrlimit(RLIMIT_NOFILE, plan.descriptor_limit) != 0) fail(LaunchStep::limits);
     sigset_t none;
     ::sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);

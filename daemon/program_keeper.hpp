@@ -13,6 +13,7 @@
 //
 // It runs in a forked child of a multithreaded process: only async-signal-safe
 // calls, on what the daemon prepared before fork (KeeperPlan).
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -22,7 +23,7 @@ namespace pyprofd::daemon {
 struct RunAs;
 
 // Which step of starting the program failed, as sent on the exec-error pipe.
-enum class LaunchStep : std::int32_t { fork, cgroup, session, credentials, directory, output, exec };
+enum class LaunchStep : std::int32_t { fork, cgroup, session, credentials, directory, output, limits, exec };
 struct LaunchFailure {
     LaunchStep step;
     std::int32_t error;  // errno
@@ -48,6 +49,9 @@ struct KeeperPlan {
     char* const* argv = nullptr;
     char* const* envp = nullptr;
     const RunAs* run_as = nullptr;
+    // The descriptor limit pyprofd started with, which it raised for itself (null:
+    // the program keeps pyprofd's).
+    const rlimit* descriptor_limit = nullptr;
     // Clean: a session of its own with no terminal, stdin from null_fd, stdout and
     // stderr to output_fd, in working_directory (entered as run_as). Otherwise it
     // keeps pyprofd's stdin, stdout, stderr and directory, in a process group of its own.

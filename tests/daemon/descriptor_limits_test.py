@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Descriptors, with a real daemon under a low descriptor limit:
 - at start it raises its soft limit to the hard one, and caps its connections to
-  what the limit leaves room for, saying so;
+  what the limit leaves room for, saying so; a program a session launches gets the
+  limit the daemon started with;
 - 400 idle connections (more than the cap, and than the limit allows) neither make
   it spin nor fill its log: the excess waits in the backlog, the log stays small,
   and once the idle ones go, /healthz answers at once;
@@ -103,7 +104,7 @@ def main():
     work = tempfile.mkdtemp(prefix="pyprofd-descriptors-")
     config = os.path.join(work, "c.yaml")
     with open(config, "w") as f:
-        f.write("limits: {max_connections: 1000, max_running_sessions: 64}\n")
+        f.write("targets: {allow_commands: true}\nlimits: {max_connections: 1000, max_running_sessions: 64}\n")
     daemon = Daemon(PYPROFD, ["--config", config, "--listen", "127.0.0.1:0", "--state-dir", os.path.join(work, "state")],
                     os.path.join(work, "daemon.log"), prefix=["prlimit", "--nofile=128:256", "--"])
     target = subprocess.Popen([PYTHON, PARKED, "159"], stdout=subprocess.PIPE, user=65534, group=65534,
@@ -117,6 +118,12 @@ def main():
 
         check("256 descriptors: up to 96 connections, and up to 48 thread files kept open" in daemon.log(),
               "thread files kept open get half of what the connections leave, and it says so")
+        show_limit = "import resource, time; print('PROGRAM %d %d' % resource.getrlimit(resource.RLIMIT_NOFILE)); time.sleep(1)"
+        status, _, s = daemon.request("POST", "/sessions", {"command": [PYTHON, "-c", show_limit], "duration_s": 10})
+        done = wait_for_state(daemon, s["id"], {"target_exited", "completed", "failed"}) if status == 201 else None
+        status, _, output = daemon.request("GET", "/sessions/%s/output" % s["id"]) if done else (None, None, "")
+        check(status == 200 and "PROGRAM 128 256" in str(output),
+              "a program a session launches gets the limit the daemon started with: %r" % (output,))
 
         baseline = open_descriptors(daemon.process.pid)
         status, _, s = daemon.request("POST", "/sessions", {"pid": target.pid, "rate_hz": 100, "duration_s": 1, "idle": True})

@@ -124,6 +124,24 @@ TEST_CASE("a launched program that exits first ends the recording, with its samp
     }
 }
 
+TEST_CASE("record raises its own descriptor limit, and the program it launches gets the one it started with") {
+    ScratchDir dir;
+    // The program prints its own limits and its keeper's (a fork of record, so
+    // record's), then sleeps long enough to be sampled.
+    const std::string program =
+        "import os, resource, time\n"
+        "print('PROGRAM %d %d' % resource.getrlimit(resource.RLIMIT_NOFILE))\n"
+        "for line in open('/proc/%d/limits' % os.getppid()):\n"
+        "    if line.startswith('Max open files'): print('RECORD %s %s' % tuple(line.split()[3:5]))\n"
+        "time.sleep(1.5)\n";
+    auto r = run_command({.argv = {"prlimit", "--nofile=200:4000", "--", pyprofd_binary(), "record", "--duration", "10",
+                                   "-o", dir.file("p.folded"), "--", some_python3().executable, "-c", program}},
+                         30s);
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    CHECK_MESSAGE(r.out.find("PROGRAM 200 4000") != std::string::npos, r.out);
+    CHECK_MESSAGE(r.out.find("RECORD 4000 4000") != std::string::npos, r.out);
+}
+
 TEST_CASE("a target given by --pid that exits mid-run ends the recording normally, with the samples so far") {
     auto py = some_python3();
     Target target(py, {target_path("short_lived.py"), "1.5"});

@@ -186,8 +186,9 @@ TEST_CASE("output: the last line says what was written, '-' writes to stdout, a 
 
 TEST_CASE("a target with more threads than the descriptor limit: every thread is sampled and the profile written") {
     // record keeps each thread's /proc file open from sample to sample, but only as
-    // many as a quarter of its soft descriptor limit: past that, the output file
-    // could not be opened (the profile would be lost) and nor could the next thread's.
+    // many as a quarter of its descriptor limit (here 128, soft and hard): past that,
+    // the output file could not be opened (the profile would be lost) and nor could
+    // the next thread's.
     auto pys = interpreters();
     REQUIRE(!pys.empty());
     Target target(pys.back(), {target_path("parked_threads.py"), "300"});
