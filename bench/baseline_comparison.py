@@ -20,6 +20,24 @@ def median_of(results, key):
     return statistics.median(values) if values else None
 
 
+# Student's t at 97.5% for n - 1 degrees of freedom (n rounds), for a 95% interval;
+# 1.96 past the table.
+_T_975 = {2: 12.71, 3: 4.30, 4: 3.18, 5: 2.78, 6: 2.57, 7: 2.45, 8: 2.36, 9: 2.31, 10: 2.26, 12: 2.20, 15: 2.14,
+          20: 2.09, 30: 2.05, 60: 2.00}
+
+
+def mean_and_interval(results, key):
+    """(mean, half width of its 95% interval, rounds) of a figure over rounds, or None
+    with fewer than 2: for an effect smaller than the median's spread (a 2% slowdown
+    on a noisy machine), whether the interval excludes it says more than the median."""
+    values = [r[key] for r in results if r.get(key) is not None]
+    if len(values) < 2:
+        return None
+    n = len(values)
+    t = next((_T_975[k] for k in sorted(_T_975) if k >= n), 1.96)
+    return statistics.mean(values), t * statistics.stdev(values) / n ** 0.5, n
+
+
 def print_table(title, results, figures):
     """figures: (key, label, format) per row; a row prints the median of each build
     over its rounds and the ratio new / baseline."""

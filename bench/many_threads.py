@@ -31,7 +31,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "daemon"))
-from baseline_comparison import alternate, print_table  # noqa: E402
+from baseline_comparison import alternate, mean_and_interval, print_table  # noqa: E402
 from daemon_support import ends_with_this_process, finish_on_termination  # noqa: E402
 
 BASELINE, NEW = sys.argv[1], sys.argv[2]
@@ -190,6 +190,12 @@ def main():
                     print("%s (%s), %s, %d Hz:" % (python, version, mode, rate), flush=True)
                     results = alternate(BASELINE, NEW, ROUNDS, run)
                     print_table("  median of %d:" % ROUNDS, results, FIGURES)
+                    for label in ("baseline", "new"):
+                        spread = mean_and_interval(results[label], "throughput")
+                        if spread:
+                            print("  %s: target throughput %.1f%% of without, 95%% interval %.1f-%.1f%% (%d rounds)"
+                                  % (label, spread[0], spread[0] - spread[1], spread[0] + spread[1], spread[2]))
+                    print(flush=True)
             finally:
                 target.end()
     finally:

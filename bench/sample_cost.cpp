@@ -30,6 +30,7 @@ sampler::SampleCost operator-(const sampler::SampleCost& a, const sampler::Sampl
     return {a.samples - b.samples,           a.first_read_ns - b.first_read_ns, a.thread_list_ns - b.thread_list_ns,
             a.proc_ns - b.proc_ns,           a.stacks_ns - b.stacks_ns,         a.new_pages_ns - b.new_pages_ns,
             a.new_page_reads - b.new_page_reads, a.stacks_read - b.stacks_read, a.stacks_reused - b.stacks_reused,
+            a.reuses_watched - b.reuses_watched,
             a.reused_checked - b.reused_checked, a.reused_stale - b.reused_stale,
             a.code_header_checks - b.code_header_checks, a.code_epoch_checks - b.code_epoch_checks,
             a.code_stale - b.code_stale};
@@ -37,17 +38,19 @@ sampler::SampleCost operator-(const sampler::SampleCost& a, const sampler::Sampl
 
 // Where one sample's wall time goes, in microseconds.
 void print_split_header() {
-    std::printf("  split per sample (us): %10s %10s %10s %10s %12s %14s %14s %12s %12s\n", "first read", "thread list",
-                "/proc", "stacks", "(new pages)", "stacks read", "stacks reused", "code read", "code vouched");
+    std::printf("  split per sample (us): %10s %10s %10s %10s %12s %14s %14s %12s %12s %12s\n", "first read",
+                "thread list", "/proc", "stacks", "(new pages)", "stacks read", "stacks reused", "(watched)", "code read",
+                "code vouched");
 }
 
 void print_split(const char* label, const sampler::SampleCost& c) {
     const double n = c.samples ? static_cast<double>(c.samples) : 1;
     auto per_sample = [n](std::uint64_t total) { return static_cast<double>(total) / n; };
-    std::printf("  %-22s %10.1f %10.1f %10.1f %10.1f %12.1f %14.1f %14.1f %12.1f %12.1f\n", label,
+    std::printf("  %-22s %10.1f %10.1f %10.1f %10.1f %12.1f %14.1f %14.1f %12.1f %12.1f %12.1f\n", label,
                 per_sample(c.first_read_ns) / 1e3, per_sample(c.thread_list_ns) / 1e3, per_sample(c.proc_ns) / 1e3,
                 per_sample(c.stacks_ns) / 1e3, per_sample(c.new_pages_ns) / 1e3, per_sample(c.stacks_read),
-                per_sample(c.stacks_reused), per_sample(c.code_header_checks), per_sample(c.code_epoch_checks));
+                per_sample(c.stacks_reused), per_sample(c.reuses_watched), per_sample(c.code_header_checks),
+                per_sample(c.code_epoch_checks));
 }
 
 Figures measure(sampler::PythonProcess& process, sampler::SampleOptions options, int samples,
@@ -153,6 +156,12 @@ void measure_many_threads(const std::string& only) {
         std::printf("%-16s %12.1f %12.1f %12.1f %10zu %16.1f %12.2f %12.3f\n", py.label.c_str(), full.cpu_us,
                     full.wall_us, full.reads, full.pages, bare.cpu_us, full.threads, full.errors);
         splits.emplace_back(py.label, full.cost);
+        // At 100 Hz (record's default rate) the 4 busy threads all run between samples,
+        // and the sampler's CPU idles for 10 ms.
+        auto slow = measure(*process, {}, samples / 10, std::chrono::microseconds(10000));
+        std::printf("%-16s %12.1f %12.1f %12.1f %10zu %16s %12.2f %12.3f\n", (py.label + " 100Hz").c_str(),
+                    slow.cpu_us, slow.wall_us, slow.reads, slow.pages, "", slow.threads, slow.errors);
+        splits.emplace_back(py.label + " 100Hz", slow.cost);
     }
     print_split_header();
     for (const auto& [label, cost] : splits) print_split(label.c_str(), cost);

@@ -633,6 +633,11 @@ Result<std::optional<std::vector<Frame>>> PythonProcess::State::read_frames(cons
 void PythonProcess::State::check_reused_stack(const FrameWalker& walker, const ThreadStateInfo& t,
                                               const ThreadKey& key, const std::vector<Frame>& reused) {
     auto walked = walker.walk(t.frame_field);
+    if (unchanged.watch_contradicted(key)) {  // reused on a watch that missed a run
+        ++cost.reused_checked;
+        ++cost.reused_stale;
+        return;
+    }
     // Comparable only if the thread did not run during the walk either.
     auto before = unchanged.count_at_start(key);
     auto after = activity.run_count(t.task.host_tid);
@@ -691,7 +696,7 @@ Result<StackSample> PythonProcess::State::read_sample(const SampleOptions& optio
     const bool reuse = !facts.paused && options.thread_activity;
     pages_again.clear();
     if (reuse) {
-        unchanged.start_sample(activity);
+        unchanged.start_sample(activity, options.watch_parked_after, options.check_reused_stacks);
         unchanged.pages_to_read_again(pages_again);
     } else {
         unchanged.clear();
@@ -775,6 +780,7 @@ Result<StackSample> PythonProcess::State::read_sample(const SampleOptions& optio
     }
     leave_out_ended(failed, sample);
     if (reuse) unchanged.end_sample();
+    cost.reuses_watched = unchanged.watched_reuses();
     cost.stacks_ns += lap();
     if (options.thread_activity && activity.threads_with_files() > 2 * sample.threads.size() + 8) {
         std::vector<pid_t> live;

@@ -29,6 +29,11 @@ struct SampleOptions {
     // For the tests: read every reused stack too, and where the thread provably did not
     // run meanwhile either, count it stale if it differs (SampleCost::reused_stale).
     bool check_reused_stacks = false;
+    // A parked thread whose stack was reused this many samples in a row is watched for
+    // being put on a CPU (sched_in_watch.hpp) instead of having its run count read
+    // each sample; 0: never. A thread that wakes now and then pays for a watch (about
+    // 130 us to arm) only once it has stayed parked this long.
+    std::uint32_t watch_parked_after = 16;
     // For the benchmarks: time each phase of a sample (SampleCost's _ns figures). A
     // dozen clock readings a sample, a twentieth of a 10 kHz sample's cost: off otherwise.
     bool time_phases = false;
@@ -46,6 +51,7 @@ struct SampleCost {
     std::uint64_t new_page_reads = 0;     // how many such reads
     std::uint64_t stacks_read = 0;        // thread stacks walked
     std::uint64_t stacks_reused = 0;      // thread stacks reused (the thread had not run)
+    std::uint64_t reuses_watched = 0;     // of which vouched for by a sched-in watch, no /proc read
     std::uint64_t reused_checked = 0;     // check_reused_stacks: reuses compared with a fresh read
     std::uint64_t reused_stale = 0;       // of which the fresh read differed: must stay 0
     std::uint64_t code_header_checks = 0;  // cached code objects checked by reading their header

@@ -52,5 +52,8 @@ inline constexpr std::size_t max_bss_scan_bytes = 64 << 20;
 // Thread stat files kept open between samples (one per thread the target names);
 // past this, a thread's file is opened and closed for each reading.
 inline constexpr std::size_t max_open_thread_stat_files = 1024;
+// Parked threads watched for being put on a CPU (sched_in_watch.hpp), per process: a
+// descriptor and a locked page each.
+inline constexpr std::size_t max_sched_in_watches = 1024;
 
 }  // namespace pyprofd::sampler

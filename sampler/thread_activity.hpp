@@ -44,6 +44,11 @@ public:
     ThreadActivity read(pid_t tid);
     // nullopt where the thread is gone or the kernel keeps no schedstat.
     std::optional<RunCount> run_count(pid_t tid);
+    // The thread is off its CPU's run queue: asleep and taken off, not merely marked
+    // asleep (a thread marks itself so before it switches out, and a wake-up in
+    // between leaves it running). The kernel names where a thread waits (wchan) only
+    // then. Not kept open: read once per thread that gets a sched-in watch.
+    bool off_run_queue(pid_t tid);
     // Closes the files of threads not in live (they exited).
     void keep_only(std::span<const pid_t> live);
     // Descriptors held, and of how many threads.
@@ -68,6 +73,7 @@ private:
         int changes = 0;  // of kind, counted up to changes_before_both_kept
         int& of(Kind kind) { return kind == Kind::stat ? stat : schedstat; }
     };
+    bool open_task_dir();
     int open_file(pid_t tid, Kind kind);
     // The thread's file of that kind, kept open; opened where none is held, and
     // afresh where the one held has gone (the id may name a new thread).

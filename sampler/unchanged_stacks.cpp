@@ -9,16 +9,76 @@ namespace {
 // data-stack chunks (or a few frame-object pools) plus its thread state and C stack.
 // A bound, since the thread list comes from the target.
 constexpr std::size_t max_pages_per_thread = 16;
+// After a watch is refused, none is tried for this many samples.
+constexpr std::uint32_t samples_after_refusal = 1024;
 
 }  // namespace
 
-void UnchangedStacks::start_sample(ThreadActivityReader& activity) {
+void UnchangedStacks::start_sample(ThreadActivityReader& activity, std::uint32_t watch_after, bool check_watches) {
+    watches_.drop_exited();  // an exited thread's watch would stay untouched for ever
+    if (samples_before_arming_ > 0) --samples_before_arming_;
     for (auto& [address, known] : threads_) {
+        known.seen = false;
+        known.watch_vouched = false;
+        known.checked.reset();
         // A thread that was on a CPU when its stack was read cannot be proven to have
         // kept it: its count is not worth a read.
-        known.now = known.off_cpu ? activity.run_count(known.key.host_tid) : std::nullopt;
-        known.seen = false;
+        if (!known.off_cpu) {
+            known.now.reset();
+            continue;
+        }
+        if (known.watch == Known::Watch::valid) {
+            // Before the watch is looked at: a sched-in after this count is one the
+            // watch may see, one before it is one the watch must have seen.
+            if (check_watches) known.checked = activity.run_count(known.key.host_tid);
+            if (watches_.untouched(address)) {
+                known.now = known.when_read;  // not put on a CPU since it was read
+                known.watch_vouched = true;
+                continue;
+            }
+            forget_watch(address, known);  // it ran, or exited: its count says which
+        } else if (known.watch == Known::Watch::none && watch_after > 0 && known.when_read &&
+                   known.reused_in_a_row >= watch_after && samples_before_arming_ == 0) {
+            // Armed, then the thread found off its run queue, then its count read: if
+            // the count proves it has not run since its stack was read, the watch
+            // covers everything after. Off the run queue, not merely marked asleep: a
+            // thread woken before it switched out runs on with no sched-in to see.
+            if (!watches_.arm(address, known.key.host_tid)) {
+                samples_before_arming_ = samples_after_refusal;
+                known.reused_in_a_row = 0;
+            } else if (activity.off_run_queue(known.key.host_tid)) {
+                known.watch = Known::Watch::pending;
+            } else {  // about to run, or running: tried again after as many more reuses
+                watches_.disarm(address);
+                known.reused_in_a_row = 0;
+            }
+        }
+        known.now = activity.run_count(known.key.host_tid);
     }
+}
+
+bool UnchangedStacks::watch_contradicted(const ThreadKey& key) const {
+    auto it = threads_.find(key.thread_state);
+    if (it == threads_.end() || !it->second.watch_vouched) return false;
+    const auto& known = it->second;
+    // Its CPU time and times put on a CPU, that is. Its time waiting for a CPU can
+    // grow while it has not yet run: woken, and moved to another CPU's queue. And the
+    // watch looked at again now: the kernel counts a sched-in a moment before it
+    // tells the watch, so one under way when the count was read is no contradiction.
+    return known.checked && known.when_read &&
+           (known.checked->cpu_ns != known.when_read->cpu_ns ||
+            known.checked->times_run != known.when_read->times_run) &&
+           watches_.untouched(it->first);
+}
+
+void UnchangedStacks::forget_watch(RemoteAddress address, Known& known) {
+    if (known.watch != Known::Watch::none) watches_.disarm(address);
+    known.watch = Known::Watch::none;
+}
+
+void UnchangedStacks::clear() {
+    for (auto& [address, known] : threads_) forget_watch(address, known);
+    threads_.clear();
 }
 
 void UnchangedStacks::pages_to_read_again(std::vector<RemoteAddress>& out) const {
@@ -35,6 +95,9 @@ const std::vector<Frame>* UnchangedStacks::unchanged(const ThreadKey& key) {
     auto& known = it->second;
     if (known.key != key || !known.provably_unchanged()) return nullptr;
     known.seen = true;
+    ++known.reused_in_a_row;
+    if (known.watch == Known::Watch::pending) known.watch = Known::Watch::valid;
+    if (known.watch_vouched) ++watched_reuses_;
     return &known.frames;
 }
 
@@ -50,6 +113,9 @@ void UnchangedStacks::remember(const ThreadKey& key, const std::vector<Frame>& f
     // the sample after next.)
     known.when_read = same_thread ? known.now : std::nullopt;
     known.now.reset();
+    // Read afresh: it ran (or is another thread), and earns a watch again.
+    forget_watch(key.thread_state, known);
+    known.reused_in_a_row = 0;
     known.key = key;
     known.off_cpu = off_cpu;
     known.seen = true;
@@ -59,7 +125,14 @@ void UnchangedStacks::remember(const ThreadKey& key, const std::vector<Frame>& f
 }
 
 void UnchangedStacks::end_sample() {
-    std::erase_if(threads_, [](const auto& entry) { return !entry.second.seen; });
+    for (auto it = threads_.begin(); it != threads_.end();) {
+        if (it->second.seen) {
+            ++it;
+            continue;
+        }
+        forget_watch(it->first, it->second);
+        it = threads_.erase(it);
+    }
 }
 
 }  // namespace pyprofd::sampler

@@ -16,6 +16,12 @@
 //     moved its stack. Only the thread itself pushes and pops its frames.
 //  4. The same thread: thread state address, ident, OS thread and frame pointer.
 //
+// A thread reused this way many samples in a row (a pool's idle worker) gets a
+// sched-in watch (sched_in_watch.hpp), armed before a count is read. Once that count
+// proves the thread has not run since its stack was read, the watch covers all
+// after: while it is untouched the stack is reused with no count read at all. A
+// thread that runs loses its watch, and earns it again the same way.
+//
 // Threads that did run get their stacks read afresh; the pages their last read
 // touched are handed to the sample's first batched read, so that waking up does not
 // cost them a read of their own. Not for blocking mode: stopping a thread moves its
@@ -29,6 +35,7 @@
 #include <vector>
 
 #include "sampler/remote_memory.hpp"
+#include "sampler/sched_in_watch.hpp"
 #include "sampler/stack_trace.hpp"
 #include "sampler/thread_activity.hpp"
 
@@ -45,8 +52,11 @@ struct ThreadKey {
 
 class UnchangedStacks {
 public:
-    // Before the sample reads any memory: each known thread's run count now.
-    void start_sample(ThreadActivityReader& activity);
+    // Before the sample reads any memory: each known thread's run count now, or its
+    // watch's word. Threads reused watch_after times in a row get a watch (0: none).
+    // check_watches (for the tests): read the counts of watched threads too, before
+    // their watches, for watch_contradicted().
+    void start_sample(ThreadActivityReader& activity, std::uint32_t watch_after = 0, bool check_watches = false);
     // The last pages of the threads whose stacks will be read afresh.
     void pages_to_read_again(std::vector<RemoteAddress>& out) const;
     // The thread's stack, when it provably has not changed since it was read; the
@@ -57,6 +67,9 @@ public:
         auto it = threads_.find(key.thread_state);
         return it == threads_.end() ? std::nullopt : it->second.now;
     }
+    // check_watches: the thread's watch vouched for it this sample, but its count,
+    // read just before, says it was put on a CPU since its stack was read.
+    bool watch_contradicted(const ThreadKey& key) const;
     // The stack this sample read for a thread, the pages that read touched, and
     // whether the thread was off a CPU after this sample's run count was taken.
     void remember(const ThreadKey& key, const std::vector<Frame>& frames, std::span<const RemoteAddress> pages,
@@ -64,9 +77,12 @@ public:
     // Forgets the threads this sample did not meet (they ended).
     void end_sample();
     // Forgets everything (blocking samples, or when the stacks cannot be trusted).
-    void clear() { threads_.clear(); }
+    void clear();
 
     std::size_t size() const { return threads_.size(); }
+    std::size_t watched() const { return watches_.size(); }
+    // Stacks reused on a watch alone, with no run count read, since the start.
+    std::uint64_t watched_reuses() const { return watched_reuses_; }
 
 private:
     struct Known {
@@ -75,12 +91,24 @@ private:
         std::optional<RunCount> now;        // the count taken at this sample's start
         bool off_cpu = false;
         bool seen = false;
+        std::uint32_t reused_in_a_row = 0;
+        // pending: armed, until a count taken after it proves the stack unchanged.
+        enum class Watch { none, pending, valid } watch = Watch::none;
+        bool watch_vouched = false;  // this sample's `now` is the watch's, not a count read
+        std::optional<RunCount> checked;  // check_watches: the count read all the same
         std::vector<Frame> frames;
         std::vector<RemoteAddress> pages;
 
         bool provably_unchanged() const { return off_cpu && when_read && now && *when_read == *now; }
     };
+    void forget_watch(RemoteAddress address, Known& known);
+
     std::unordered_map<RemoteAddress, Known> threads_;  // by thread state address
+    SchedInWatchSet watches_;                           // by thread state address too
+    std::uint64_t watched_reuses_ = 0;
+    // Samples left before another watch is armed, after the kernel refused one (out
+    // of locked memory or descriptors, say): each try costs a perf_event_open.
+    std::uint32_t samples_before_arming_ = 0;
 };
 
 }  // namespace pyprofd::sampler

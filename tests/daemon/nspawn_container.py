@@ -205,7 +205,10 @@ class Container:
             "--console=read-only", "--resolv-conf=off", "--timezone=off", "--link-journal=no",
             # systemd's IP firewall (the unit's IPAddressDeny=) is BPF on cgroups: let
             # the container's systemd use it, as it would on a host.
-            "--capability=CAP_BPF", "--system-call-filter=bpf"])
+            "--capability=CAP_BPF", "--system-call-filter=bpf",
+            # And perf events, which the daemon uses to watch parked threads (its unit
+            # grants CAP_PERFMON): nspawn's own filter would refuse them, a host does not.
+            "--capability=CAP_PERFMON", "--system-call-filter=perf_event_open"])
         env = {"PATH": os.environ.get("PATH", CONTAINER_PATH),
                # cgroup v2 inside whatever the host has: the unit's BPF firewall needs it.
                "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"}

@@ -155,6 +155,7 @@ def set_up(c, build_dir, source_dir):
 
     os.makedirs(c.host_path(TEST_DIR), mode=0o755)
     for source in (os.path.join(source_dir, "tests/targets/deep.py"),
+                   os.path.join(source_dir, "tests/targets/parked_threads.py"),
                    os.path.join(source_dir, "tests/daemon/unix_socket_client.py")):
         destination = c.host_path(TEST_DIR + "/" + os.path.basename(source))
         shutil.copyfile(source, destination)
@@ -178,7 +179,10 @@ def set_up(c, build_dir, source_dir):
             argv += ["--uid", user]
         c.run(argv + ["python3", TEST_DIR + "/deep.py", "5"])
         targets[name] = int(c.run(["systemctl", "show", "-p", "MainPID", "--value", "deep-" + name]).stdout)
-    check(all(targets.values()), "targets running in the container: root's %(root)d, %(user)d of " % targets + USER)
+    c.run(["systemd-run", "--quiet", "--unit", "parked-root", "python3", TEST_DIR + "/parked_threads.py", "20"])
+    targets["parked"] = int(c.run(["systemctl", "show", "-p", "MainPID", "--value", "parked-root"]).stdout)
+    check(all(targets.values()), "targets running in the container: root's %(root)d, %(user)d of " % targets + USER +
+          ", and %(parked)d with 20 parked threads" % targets)
     return {"config": config, "docdir": docdir, "targets": targets}
 
 
@@ -221,6 +225,26 @@ def profile_as_root(service, targets):
           "root: it completes with samples (%s)" % str(done and (done["state"], done["samples"], done.get("failure"))))
     flame_graph_ok(service, s["id"], "root's session")
     return s["id"]
+
+
+def sched_in_watches(service, c, targets, main_pid):
+    """Parked threads are watched for being put on a CPU (sampler/sched_in_watch.hpp)
+    under the unit's sandbox too: perf events allowed by its capabilities and system
+    call filter, their pages by its locked-memory limit."""
+    status, _, s = service.request("POST", "/sessions", {"pid": targets["parked"], "rate_hz": 200, "duration_s": 3,
+                                                         "idle": True})
+    check(status == 201, "a session on 20 parked threads (%s)" % brief(status, s))
+    if status != 201:
+        return
+    time.sleep(1.5)  # a thread gets its watch after 16 reuses in a row
+    fds = c.run(["ls", "-l", "/proc/%d/fd" % main_pid]).stdout
+    watches = fds.count("anon_inode:[perf_event]")
+    check(watches >= 20, "the daemon watches the parked threads with perf events: %d" % watches)
+    done = service.wait_for_state(s["id"], ["completed", "failed", "target_exited"])
+    check(done and done["state"] == "completed" and done["errors"]["thread_errors"] == 0 and
+          all(t["samples"] == done["samples"] for t in done["threads_seen"]),
+          "and samples every thread in every sample (%s)" % str(done and (done["state"], done["samples"],
+                                                                           done["errors"])))
 
 
 def command_refused_by_default(service, c):
@@ -363,8 +387,9 @@ def commands_allowed(service, c, setup):
     r = service.systemctl("restart", "pyprofd.service")
     check(r.returncode == 0 and service.is_running(), "restarted with allow-commands.conf (%s)" % r.stderr.strip())
     caps = service.show("CapabilityBoundingSet")["CapabilityBoundingSet"].split()
-    check(sorted(caps) == sorted(["cap_chown", "cap_dac_read_search", "cap_sys_ptrace", "cap_kill", "cap_setgid",
-                                  "cap_setuid"]), "the drop-in adds CAP_KILL, CAP_SETGID, CAP_SETUID: %s" % caps)
+    check(sorted(caps) == sorted(["cap_chown", "cap_dac_read_search", "cap_sys_ptrace", "cap_perfmon", "cap_kill",
+                                  "cap_setgid", "cap_setuid"]),
+          "the drop-in adds CAP_KILL, CAP_SETGID, CAP_SETUID: %s" % caps)
     level, rating = service.exposure()
     print("     systemd-analyze security, the unit with allow-commands.conf: %s %s" % (level, rating))
 
@@ -438,6 +463,7 @@ def main():
                 ("start", lambda: setup.update(main_pid=start(service, c))),
                 ("the unit in force", lambda: check_unit_in_force(service, c, setup["main_pid"])),
                 ("root's session", lambda: finished.append(profile_as_root(service, setup["targets"]))),
+                ("sched-in watches", lambda: sched_in_watches(service, c, setup["targets"], setup["main_pid"])),
                 ("commands refused", lambda: command_refused_by_default(service, c)),
                 ("another user", lambda: other_user_refused(service, c, setup["targets"], (finished + [None])[0])),
                 ("socket group", lambda: socket_group(service, c, setup["config"])),

@@ -78,9 +78,12 @@ inline std::string last_line(const std::string& text) {
     return text.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
 }
 
-// Samples taken, from the last line "Wrote X: N samples, E errors, behind schedule P%".
+// Samples taken, from the summary line "Wrote X: N samples, E errors, behind schedule
+// P%": the last line, but for a note about the sampling thread's scheduling class
+// that may follow it on a loaded machine.
 inline std::uint64_t samples_taken(const std::string& err) {
-    auto line = last_line(err);
+    auto at = err.rfind("\nWrote ");
+    auto line = at == std::string::npos ? last_line(err) : last_line(err.substr(0, err.find('\n', at + 1)));
     auto colon = line.rfind(": ");
     REQUIRE_MESSAGE(colon != std::string::npos, "no summary line in: " << err);
     return std::stoull(line.substr(colon + 2));

@@ -1,0 +1,173 @@
+#include "sampler/sched_in_watch.hpp"
+
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <utility>
+
+#include "sampler/remote_limits.hpp"
+
+namespace pyprofd::sampler {
+
+namespace {
+
+std::size_t page_size() {
+    static const auto size = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    return size;
+}
+
+std::uint32_t page_lock(const void* page) {
+    // The page header's seqlock; odd while the kernel rewrites the header.
+    return __atomic_load_n(&static_cast<const perf_event_mmap_page*>(page)->lock, __ATOMIC_ACQUIRE);
+}
+
+}  // namespace
+
+std::optional<SchedInWatch> SchedInWatch::arm(pid_t tid) {
+    perf_event_attr attr{};
+    attr.size = sizeof attr;
+    attr.type = PERF_TYPE_SOFTWARE;
+    // Any software event is scheduled in with its thread; this one records nothing
+    // (no sample period). User space only: what an unprivileged perf_event_paranoid
+    // of 2 allows with no CAP_PERFMON, and the kernel's count is not what is wanted.
+    attr.config = PERF_COUNT_SW_CONTEXT_SWITCHES;
+    attr.exclude_kernel = 1;
+    attr.exclude_hv = 1;
+    int fd = static_cast<int>(::syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC));
+    if (fd < 0) return std::nullopt;
+    void* page = ::mmap(nullptr, page_size(), PROT_READ, MAP_SHARED, fd, 0);
+    if (page == MAP_FAILED) {  // out of locked memory (perf_event_mlock_kb, RLIMIT_MEMLOCK)
+        ::close(fd);
+        return std::nullopt;
+    }
+    return SchedInWatch(fd, page);
+}
+
+SchedInWatch::SchedInWatch(int fd, void* page) : fd_(fd), page_(page), lock_at_arm_(page_lock(page)) {}
+
+SchedInWatch::SchedInWatch(SchedInWatch&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), page_(std::exchange(other.page_, nullptr)), lock_at_arm_(other.lock_at_arm_) {}
+
+SchedInWatch& SchedInWatch::operator=(SchedInWatch&& other) noexcept {
+    if (this != &other) {
+        release();
+        fd_ = std::exchange(other.fd_, -1);
+        page_ = std::exchange(other.page_, nullptr);
+        lock_at_arm_ = other.lock_at_arm_;
+    }
+    return *this;
+}
+
+SchedInWatch::~SchedInWatch() { release(); }
+
+void SchedInWatch::release() {
+    if (page_) ::munmap(page_, page_size());
+    if (fd_ >= 0) ::close(fd_);
+    page_ = nullptr;
+    fd_ = -1;
+}
+
+bool SchedInWatch::untouched() const {
+    auto lock = page_lock(page_);
+    return lock == lock_at_arm_ && (lock & 1) == 0;
+}
+
+namespace {
+
+// A thread of this process that waits on a pipe: a watch on it must stay untouched
+// while it waits, and see each wake-up.
+bool try_sched_in_watches() {
+    int ends[2];
+    if (::pipe2(ends, O_CLOEXEC) != 0) return false;
+    std::atomic<pid_t> tid{0};
+    std::thread waiter([&] {
+        tid = static_cast<pid_t>(::syscall(SYS_gettid));
+        char byte;
+        while (::read(ends[0], &byte, 1) == 1) {
+        }
+    });
+    while (tid == 0) std::this_thread::yield();
+    bool works = true;
+    for (int round = 0; round < 3 && works; ++round) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));  // the waiter is asleep by now
+        auto watch = SchedInWatch::arm(tid);
+        if (!watch) {
+            works = false;
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        bool quiet = watch->untouched();
+        char byte = 1;
+        bool woken = ::write(ends[1], &byte, 1) == 1;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));  // it ran, and waits again
+        works = quiet && woken && !watch->untouched();
+    }
+    ::close(ends[1]);
+    waiter.join();
+    ::close(ends[0]);
+    return works;
+}
+
+}  // namespace
+
+bool sched_in_watches_work() {
+    static const bool works = try_sched_in_watches();
+    return works;
+}
+
+SchedInWatchSet::~SchedInWatchSet() {
+    while (!watches_.empty()) disarm(watches_.begin()->first);
+    if (epoll_ >= 0) ::close(epoll_);
+}
+
+bool SchedInWatchSet::arm(std::uint64_t key, pid_t tid) {
+    disarm(key);
+    if (watches_.size() >= max_sched_in_watches || !sched_in_watches_work()) return false;
+    if (epoll_ < 0) {
+        epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
+        if (epoll_ < 0) return false;
+    }
+    if (!budget_.try_take()) return false;
+    auto watch = SchedInWatch::arm(tid);
+    epoll_event event{};
+    event.events = 0;  // a hang-up is reported whatever is asked for
+    event.data.u64 = key;
+    if (!watch || ::epoll_ctl(epoll_, EPOLL_CTL_ADD, watch->fd(), &event) != 0) {
+        budget_.give_back();
+        return false;
+    }
+    watches_.emplace(key, std::move(*watch));
+    return true;
+}
+
+bool SchedInWatchSet::untouched(std::uint64_t key) const {
+    auto it = watches_.find(key);
+    return it != watches_.end() && it->second.untouched();
+}
+
+void SchedInWatchSet::disarm(std::uint64_t key) {
+    // Closing the event's only descriptor takes it out of the epoll set too.
+    if (watches_.erase(key) > 0) budget_.give_back();
+}
+
+void SchedInWatchSet::drop_exited() {
+    if (epoll_ < 0 || watches_.empty()) return;
+    epoll_event events[64];
+    int n;
+    do {
+        n = ::epoll_wait(epoll_, events, 64, 0);
+        for (int i = 0; i < n; ++i) hung_up_.push_back(events[i].data.u64);
+        // Disarmed before asking again, so that no hang-up is reported twice.
+        for (auto key : hung_up_) disarm(key);
+        hung_up_.clear();
+    } while (n == 64);
+}
+
+}  // namespace pyprofd::sampler

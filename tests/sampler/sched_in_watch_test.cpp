@@ -1,0 +1,96 @@
+// Sched-in watches (sched_in_watch.hpp) on this test's own threads: untouched while
+// a thread waits, touched once it has been woken, hung up once it has exited.
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "sampler/sched_in_watch.hpp"
+
+using namespace pyprofd::sampler;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A thread that waits on a pipe, taking a byte at a time, until the pipe is closed.
+struct PipeWaiter {
+    int ends[2] = {-1, -1};
+    std::atomic<pid_t> tid{0};
+    std::thread thread;
+    PipeWaiter() {
+        REQUIRE(::pipe2(ends, O_CLOEXEC) == 0);
+        thread = std::thread([this] {
+            tid = static_cast<pid_t>(::syscall(SYS_gettid));
+            char byte;
+            while (::read(ends[0], &byte, 1) == 1) {
+            }
+        });
+        while (tid == 0) std::this_thread::yield();
+        std::this_thread::sleep_for(10ms);  // waiting by now
+    }
+    void wake() {
+        char byte = 1;
+        REQUIRE(::write(ends[1], &byte, 1) == 1);
+        std::this_thread::sleep_for(10ms);  // it ran, and waits again
+    }
+    void end() {
+        if (ends[1] >= 0) ::close(ends[1]);
+        ends[1] = -1;
+        if (thread.joinable()) thread.join();
+    }
+    ~PipeWaiter() {
+        end();
+        ::close(ends[0]);
+    }
+};
+
+bool watches_here() {
+    if (sched_in_watches_work()) return true;
+    MESSAGE("skipped: this kernel does not allow sched-in watches here (perf events), so run counts are read");
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("a watch stays untouched while its thread waits, and is touched once the thread is woken") {
+    if (!watches_here()) return;
+    PipeWaiter waiter;
+    auto watch = SchedInWatch::arm(waiter.tid);
+    REQUIRE(watch.has_value());
+    for (int i = 0; i < 5; ++i) {
+        std::this_thread::sleep_for(5ms);
+        CHECK(watch->untouched());
+    }
+    waiter.wake();
+    CHECK_FALSE(watch->untouched());
+}
+
+TEST_CASE("a watch set: each watch sees its own thread only; an exited thread's watch is dropped; the budget is kept") {
+    if (!watches_here()) return;
+    DescriptorBudget budget(2);
+    SchedInWatchSet set(budget);
+    PipeWaiter first, second, third;
+    CHECK(set.arm(1, first.tid));
+    CHECK(set.arm(2, second.tid));
+    CHECK_FALSE(set.arm(3, third.tid));  // past the budget
+    CHECK(budget.held() == 2);
+    first.wake();
+    CHECK_FALSE(set.untouched(1));
+    CHECK(set.untouched(2));
+    CHECK_FALSE(set.untouched(3));  // none there
+
+    set.drop_exited();
+    CHECK(set.size() == 2);
+    second.end();
+    set.drop_exited();
+    CHECK_FALSE(set.has(2));
+    CHECK(set.has(1));
+    CHECK(budget.held() == 1);
+    set.disarm(1);
+    CHECK(budget.held() == 0);
+}
