@@ -15,6 +15,7 @@
 #include "daemon/sampling_run.hpp"
 #include "daemon/termination_signals.hpp"
 #include "sampler/descriptor_budget.hpp"
+#include "sampler/sched_in_watch.hpp"
 #include "sampler/python_process.hpp"
 #include "sampler/thread_pause.hpp"
 
@@ -192,6 +193,7 @@ int run_record(const RecordOptions& options) {
     // followed, the output, and a launched program's pipes. (The program gets the
     // limit record started with.)
     sampler::thread_file_budget().set_cap(daemon::raise_descriptor_limit() / 4);
+    (void)sampler::sched_in_watches_work();  // found out now, not by the sampling thread
     if (!options.output.empty() && !output_writable(options.output)) return 1;
     auto run = start_target(options, signals.stop_token());
     if (!run) {

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -87,26 +88,33 @@ bool try_sched_in_watches() {
     int ends[2];
     if (::pipe2(ends, O_CLOEXEC) != 0) return false;
     std::atomic<pid_t> tid{0};
-    std::thread waiter([&] {
-        tid = static_cast<pid_t>(::syscall(SYS_gettid));
-        char byte;
-        while (::read(ends[0], &byte, 1) == 1) {
-        }
-    });
+    std::thread waiter;
+    try {
+        waiter = std::thread([&] {
+            tid = static_cast<pid_t>(::syscall(SYS_gettid));
+            char byte;
+            while (::read(ends[0], &byte, 1) == 1) {
+            }
+        });
+    } catch (const std::system_error&) {  // no thread to try it on: run counts it is
+        ::close(ends[0]);
+        ::close(ends[1]);
+        return false;
+    }
     while (tid == 0) std::this_thread::yield();
     bool works = true;
-    for (int round = 0; round < 3 && works; ++round) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));  // the waiter is asleep by now
+    for (int round = 0; round < 2 && works; ++round) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));  // the waiter is asleep by now
         auto watch = SchedInWatch::arm(tid);
         if (!watch) {
             works = false;
             break;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
         bool quiet = watch->untouched();
         char byte = 1;
         bool woken = ::write(ends[1], &byte, 1) == 1;
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));  // it ran, and waits again
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));  // it ran, and waits again
         works = quiet && woken && !watch->untouched();
     }
     ::close(ends[1]);

@@ -51,8 +51,9 @@ private:
 };
 
 // Whether this kernel rewrites a watch's page when, and only when, the thread is put
-// on a CPU: tried once per process on a thread of its own (about 30 ms), then
-// remembered.
+// on a CPU: tried once per process on a thread of its own (about 12 ms, asleep),
+// then remembered. The daemon and record ask before they sample, so that no
+// sampling thread waits for it.
 bool sched_in_watches_work();
 
 // The watches of one sampled process, by a key of the caller's (a thread state's
