@@ -21,6 +21,7 @@
 #include "daemon/session_store.hpp"
 #include "daemon/systemd_notify.hpp"
 #include "sampler/descriptor_budget.hpp"
+#include "sampler/python_process.hpp"
 #include "sampler/sched_in_watch.hpp"
 
 namespace pyprofd::cli {
@@ -95,10 +96,12 @@ int run_serve(const ServeOptions& options) {
     daemon::set_up_daemon_process();
     auto descriptors = daemon::fit_descriptor_limit(config->limits.max_connections);
     sampler::thread_file_budget().set_cap(descriptors.kept_thread_files);
-    spdlog::info("parked threads: {}", sampler::sched_in_watches_work()
-                                           ? "watched with perf events once parked for 16 samples"
-                                           : "perf events refused here, so their run counts are read from /proc "
-                                             "each sample (under systemd, the unit grants CAP_PERFMON)");
+    if (sampler::sched_in_watches_work())
+        spdlog::info("parked threads: watched with perf events once parked for {} samples",
+                     sampler::SampleOptions{}.watch_parked_after);
+    else
+        spdlog::info("parked threads: perf events refused here, so their run counts are read from /proc each "
+                     "sample (under systemd, the unit grants CAP_PERFMON)");
     auto store = daemon::SessionStore::open(config->state_dir);
     if (!store) {
         spdlog::error("{}", store.error());

@@ -171,10 +171,8 @@ void SchedInWatchSet::drop_exited() {
     int n;
     do {
         n = ::epoll_wait(epoll_, events, 64, 0);
-        for (int i = 0; i < n; ++i) hung_up_.push_back(events[i].data.u64);
-        // Disarmed before asking again, so that no hang-up is reported twice.
-        for (auto key : hung_up_) disarm(key);
-        hung_up_.clear();
+        // Disarmed (closed) before asking again, so that no hang-up is reported twice.
+        for (int i = 0; i < n; ++i) disarm(events[i].data.u64);
     } while (n == 64);
 }
 

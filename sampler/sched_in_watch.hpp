@@ -21,7 +21,6 @@
 #include <cstdint>
 #include <optional>
 #include <unordered_map>
-#include <vector>
 
 #include "sampler/descriptor_budget.hpp"
 
@@ -79,7 +78,6 @@ private:
     DescriptorBudget& budget_;
     int epoll_ = -1;
     std::unordered_map<std::uint64_t, SchedInWatch> watches_;
-    std::vector<std::uint64_t> hung_up_;
 };
 
 }  // namespace pyprofd::sampler

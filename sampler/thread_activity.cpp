@@ -83,16 +83,12 @@ void ThreadActivityReader::close_files(ThreadFiles& files) {
     close_file(files.schedstat);
 }
 
-bool ThreadActivityReader::open_task_dir() {
+int ThreadActivityReader::open_file(pid_t tid, Kind kind) {
     if (task_dir_ < 0) {
         auto dir = fmt::format("/proc/{}/task", pid_);
         task_dir_ = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (task_dir_ < 0) return -1;
     }
-    return task_dir_ >= 0;
-}
-
-int ThreadActivityReader::open_file(pid_t tid, Kind kind) {
-    if (!open_task_dir()) return -1;
     char name[48];
     auto end = fmt::format_to_n(name, sizeof name - 1, "{}/{}", tid, kind == Kind::stat ? "stat" : "schedstat").out;
     *end = '\0';
@@ -137,18 +133,11 @@ ThreadActivity ThreadActivityReader::read(pid_t tid) {
 }
 
 bool ThreadActivityReader::off_run_queue(pid_t tid) {
-    if (tid <= 0 || !open_task_dir()) return false;
-    char name[48];
-    auto end = fmt::format_to_n(name, sizeof name - 1, "{}/wchan", tid).out;
-    *end = '\0';
-    int fd = ::openat(task_dir_, name, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    char buf[128];
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    ::close(fd);
+    if (tid <= 0) return false;
+    auto wchan = read_proc_file(pid_, fmt::format("task/{}/wchan", tid));
     // "0" while it runs, is runnable or is still on a run queue; a function's name once
     // it is off one. (Empty, or "0" for all, where the kernel hides symbols.)
-    return n > 0 && !(n == 1 && buf[0] == '0');
+    return wchan && !wchan->empty() && *wchan != "0";
 }
 
 std::optional<RunCount> ThreadActivityReader::run_count(pid_t tid) {

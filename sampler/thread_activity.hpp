@@ -73,7 +73,6 @@ private:
         int changes = 0;  // of kind, counted up to changes_before_both_kept
         int& of(Kind kind) { return kind == Kind::stat ? stat : schedstat; }
     };
-    bool open_task_dir();
     int open_file(pid_t tid, Kind kind);
     // The thread's file of that kind, kept open; opened where none is held, and
     // afresh where the one held has gone (the id may name a new thread).

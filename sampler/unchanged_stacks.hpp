@@ -80,7 +80,6 @@ public:
     void clear();
 
     std::size_t size() const { return threads_.size(); }
-    std::size_t watched() const { return watches_.size(); }
     // Stacks reused on a watch alone, with no run count read, since the start.
     std::uint64_t watched_reuses() const { return watched_reuses_; }
 
