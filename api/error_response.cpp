@@ -13,6 +13,7 @@ http::status status_of(daemon::Error::Kind kind) {
         case K::not_permitted: return http::status::forbidden;
         case K::conflict: return http::status::conflict;
         case K::too_many: return http::status::too_many_requests;
+        case K::unavailable: return http::status::service_unavailable;
         case K::internal: return http::status::internal_server_error;
     }
     return http::status::internal_server_error;
@@ -34,6 +35,7 @@ std::string title_of(daemon::Error::Kind kind, RequestPart part) {
         case K::not_permitted: return "Not permitted";
         case K::conflict: return "Conflict";
         case K::too_many: return "Too many running sessions";
+        case K::unavailable: return "Unavailable for now";
         case K::internal: return "Internal error";
     }
     return "Error";

@@ -189,10 +189,12 @@ int run_record(const RecordOptions& options) {
     // First, before any thread starts: Ctrl-C and SIGTERM become a stop request.
     daemon::TerminationSignals signals;
     // A target of thousands of threads needs a file each to be sampled cheaply. A
-    // quarter of the descriptors is for those kept open; the rest for the processes
-    // followed, the output, and a launched program's pipes. (The program gets the
-    // limit record started with.)
-    sampler::thread_file_budget().set_cap(daemon::raise_descriptor_limit() / 4);
+    // quarter of the descriptors is for those kept open, a quarter for the processes
+    // followed; the rest for the output and a launched program's pipes. (The program
+    // gets the limit record started with.)
+    const auto descriptors = daemon::raise_descriptor_limit();
+    sampler::thread_file_budget().set_cap(descriptors / 4);
+    sampler::process_descriptor_budget().set_cap(descriptors / 4);
     (void)sampler::sched_in_watches_work();  // found out now, not by the sampling thread
     if (!options.output.empty() && !output_writable(options.output)) return 1;
     auto run = start_target(options, signals.stop_token());

@@ -96,6 +96,7 @@ int run_serve(const ServeOptions& options) {
     daemon::set_up_daemon_process();
     auto descriptors = daemon::fit_descriptor_limit(config->limits.max_connections);
     sampler::thread_file_budget().set_cap(descriptors.kept_thread_files);
+    sampler::process_descriptor_budget().set_cap(descriptors.process_files);
     if (sampler::sched_in_watches_work())
         spdlog::info("parked threads: watched with perf events once parked for {} samples",
                      sampler::SampleOptions{}.watch_parked_after);

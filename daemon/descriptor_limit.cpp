@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "sampler/descriptor_budget.hpp"
+
 #include <algorithm>
 #include <mutex>
 
@@ -36,7 +38,8 @@ std::optional<rlimit> descriptor_limit_at_start() { return limit_at_start; }
 
 DescriptorShares fit_descriptor_limit(std::size_t max_connections) {
     const auto descriptors = raise_descriptor_limit();
-    constexpr std::size_t for_the_rest = 64;  // state files, /proc files, sessions' first attaches
+    // State files, checkpoints, /proc files read once, the process scan, attaches under way.
+    constexpr std::size_t for_the_rest = 64;
     auto room = descriptors > 2 * for_the_rest ? (descriptors - for_the_rest) / 2 : 4;
     DescriptorShares shares{max_connections, 0};
     if (room < max_connections) {
@@ -46,9 +49,13 @@ DescriptorShares fit_descriptor_limit(std::size_t max_connections) {
         shares.connections = room;
     }
     auto taken = for_the_rest + shares.connections;
-    shares.kept_thread_files = descriptors > taken ? (descriptors - taken) / 2 : 0;
-    spdlog::info("{} descriptors: up to {} connections, and up to {} thread files kept open between samples",
-                 descriptors, shares.connections, shares.kept_thread_files);
+    auto left = descriptors > taken ? descriptors - taken : 0;
+    shares.kept_thread_files = left / 2;
+    shares.process_files = left - shares.kept_thread_files;
+    spdlog::info("{} descriptors: up to {} connections, {} for the processes sessions attach or launch (about {} "
+                 "processes), and up to {} thread files kept open between samples",
+                 descriptors, shares.connections, shares.process_files,
+                 shares.process_files / sampler::descriptors_per_attached_process, shares.kept_thread_files);
     return shares;
 }
 

@@ -23,13 +23,15 @@ std::optional<rlimit> descriptor_limit_at_start();
 struct DescriptorShares {
     std::size_t connections = 0;        // open at once
     std::size_t kept_thread_files = 0;  // for sampler::thread_file_budget()
+    std::size_t process_files = 0;      // for sampler::process_descriptor_budget()
 };
 
-// Raises the descriptor limit as above, and shares it out: the
-// connections get max_connections, or fewer where the limit leaves less room
-// (logged as a warning that says how to raise it); the thread files kept open get
-// half of what is left once a reserve and the connections are taken, the other half
-// being for the sessions' other descriptors, which are a few per process.
+// Raises the descriptor limit as above, and shares it out: the connections get
+// max_connections, or fewer where the limit leaves less room (logged as a warning
+// that says how to raise it); of what is left once a reserve and the connections
+// are taken, the thread files kept open get half, and what the sessions hold per
+// process attached or launched the other half (a session past that is refused, so
+// that sessions never take the connections' descriptors). Logged.
 DescriptorShares fit_descriptor_limit(std::size_t max_connections);
 
 }  // namespace pyprofd::daemon

@@ -22,6 +22,7 @@ struct Error {
         not_permitted,  // the caller may not read the process (or it is pyprofd itself), or launch
         conflict,       // e.g. stopping a session that has ended
         too_many,       // the limit of running sessions is reached
+        unavailable,    // not now: what it needs is taken (the descriptors for another process to attach)
         internal,       // pyprofd failed at something it should manage (a result it could not make)
     } kind;
     std::string message;
@@ -32,8 +33,9 @@ template <class T>
 using Result = std::expected<T, Error>;
 
 // A process pyprofd could not attach to or read, as the user sees it: gone
-// (not_found), not to be read by pyprofd (not_permitted), or no Python it can read
-// (not_python). The only place that maps the sampler's errors for users.
+// (not_found), not to be read by pyprofd (not_permitted), not until other sessions
+// end (unavailable), or no Python it can read (not_python). The only place that
+// maps the sampler's errors for users.
 Error process_error(pid_t pid, const sampler::Error& error);
 
 }  // namespace pyprofd::daemon

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstddef>
 #include <expected>
 #include <optional>
 #include <stop_token>
@@ -24,6 +25,12 @@
 #include "sampler/python_process.hpp"
 
 namespace pyprofd::daemon {
+
+// What a launched program holds in the daemon while it runs, counted against
+// sampler::process_descriptor_budget() (its Python process, once attached, takes
+// its own share): the keeper's command and report channels, the output pipe and
+// its reader's eventfd, the cgroup's three, and one to spare.
+inline constexpr std::size_t descriptors_per_launched_program = 8;
 
 // Makes orphaned descendants of the launched programs ours to reap, so that none
 // is left behind as a zombie where PID 1 does not reap (containers).

@@ -140,6 +140,16 @@ void ProcessTree::try_to_follow(pid_t pid, pid_t parent, const Key& key, Known& 
                 ++skipped_.not_permitted;
                 ++changes_;
                 return;
+            case sampler::ErrorKind::out_of_descriptors:
+                // The daemon's share of descriptors for attached processes is taken (by
+                // this session or others): counted as over the limit, tried again next look.
+                known.status = Status::trying;
+                if (!known.counted_over_limit) {
+                    known.counted_over_limit = true;
+                    ++skipped_.over_limit;
+                    ++changes_;
+                }
+                return;
             default:
                 // An interpreter that is still starting may not be readable yet.
                 if (++known.attempts < attach_attempts) return;

@@ -13,7 +13,9 @@
 // it execs); one that is Python but cannot be attached or read is counted as failed
 // and listed with its error. At most max_processes are followed at once, the root
 // included: past that, descendants are counted and left alone, so a fork bomb
-// costs the daemon no more than that many processes' samples.
+// costs the daemon no more than that many processes' samples. So are those found
+// while the daemon's descriptors for attached processes are all taken
+// (sampler::process_descriptor_budget()); both are tried again at later looks.
 //
 // Every tick samples each process once: the rate is per process. A descendant that
 // exits keeps its samples; the root's end ends the run.

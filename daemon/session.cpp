@@ -14,11 +14,11 @@
 namespace pyprofd::daemon {
 
 Session::Session(SessionInfo info, std::optional<sampler::PythonProcess> process, LaunchOptions launch, EndHandler on_end,
-                 render::ProfileLimits limits, DescendantFollowing following)
+                 render::ProfileLimits limits, DescendantFollowing following, sampler::DescriptorGrant launch_descriptors)
     : id_(info.id), owner_(info.owner), info_(std::move(info)), profile_(limits),
       published_(std::make_shared<const render::Profile>(limits)), published_info_(info_),
       published_at_(std::chrono::steady_clock::now()), process_(std::move(process)), launch_(std::move(launch)),
-      following_(std::move(following)), on_end_(std::move(on_end)) {
+      launch_descriptors_(std::move(launch_descriptors)), following_(std::move(following)), on_end_(std::move(on_end)) {
     if (!process_ && launch_.clean) output_ = std::make_shared<OutputTail>();
     thread_ = std::jthread([this](std::stop_token stop) {
         ::prctl(PR_SET_NAME, "pyprofd-session", 0, 0, 0);
@@ -206,6 +206,8 @@ Session::Ending ending_of(const SamplingRunEnd& end) {
 
 void Session::run(std::stop_token stop) {
     const auto started = std::chrono::steady_clock::now();
+    // Given back when run ends, the program's descriptors closed (or by an error).
+    auto launch_descriptors = std::move(launch_descriptors_);
     SessionSpec spec;
     {
         std::lock_guard lock(mutex_);

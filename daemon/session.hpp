@@ -26,6 +26,7 @@
 #include "daemon/sampling_run.hpp"
 #include "daemon/session_info.hpp"
 #include "render/profile.hpp"
+#include "sampler/descriptor_budget.hpp"
 #include "sampler/python_process.hpp"
 
 namespace pyprofd::daemon {
@@ -45,9 +46,11 @@ public:
 
     // Starts sampling into a profile with these limits. on_end runs on the session's
     // thread once the record is final. Without a process, it launches the spec's
-    // command as launch says.
+    // command as launch says; launch_descriptors, what the program's pipes and cgroup
+    // take of sampler::process_descriptor_budget(), is given back when sampling ends.
     Session(SessionInfo info, std::optional<sampler::PythonProcess> process, LaunchOptions launch, EndHandler on_end,
-            render::ProfileLimits limits = {}, DescendantFollowing following = {});
+            render::ProfileLimits limits = {}, DescendantFollowing following = {},
+            sampler::DescriptorGrant launch_descriptors = {});
     // A finished session from disk.
     Session(SessionInfo info, ProfileLoader loader);
     Session(const Session&) = delete;
@@ -144,6 +147,7 @@ private:
     ProfileLoader loader_;
     std::optional<sampler::PythonProcess> process_;
     LaunchOptions launch_;
+    sampler::DescriptorGrant launch_descriptors_;  // taken over by the session's thread
     DescendantFollowing following_;  // used when the spec asks for subprocesses
     std::shared_ptr<OutputTail> output_;
     EndHandler on_end_;

@@ -143,6 +143,12 @@ Result<SessionInfo> SessionManager::start(SessionSpec spec, const Caller& caller
     info.owner_name = caller.token.empty() || !caller.admin ? caller.user : "token " + caller.token;
     info.created = WallClock::now();
     std::optional<sampler::PythonProcess> process;
+    sampler::DescriptorGrant launch_descriptors;
+    if (!spec.pid) {
+        auto taken = sampler::DescriptorGrant::take(sampler::process_descriptor_budget(), descriptors_per_launched_program);
+        if (!taken) return std::unexpected(Error{Error::Kind::unavailable, sampler::process_descriptors_taken(), {}});
+        launch_descriptors = std::move(*taken);
+    }
     if (spec.pid) {
         auto attached = attach(*spec.pid, caller);
         if (!attached) return std::unexpected(attached.error());
@@ -179,7 +185,7 @@ Result<SessionInfo> SessionManager::start(SessionSpec spec, const Caller& caller
             .options = {.max_processes = config_.limits.max_session_processes}};
         session = std::make_shared<Session>(info, std::move(process), launch->value_or(LaunchOptions{}),
                                             [this](Session& s) { session_ended(s); }, profile_limits(),
-                                            std::move(following));
+                                            std::move(following), std::move(launch_descriptors));
         sessions_.emplace(info.id, session);
     }
     spdlog::info("session={} started by {}: {} at {} Hz for {}", info.id, caller.describe(),

@@ -2,17 +2,39 @@
 
 #include <sys/resource.h>
 
+#include <fmt/format.h>
+
 namespace pyprofd::sampler {
 
-bool DescriptorBudget::try_take() {
+bool DescriptorBudget::try_take(std::size_t count) {
     auto held = held_.load(std::memory_order_relaxed);
     do {
-        if (held >= cap()) return false;
-    } while (!held_.compare_exchange_weak(held, held + 1, std::memory_order_relaxed));
+        if (held + count > cap()) return false;
+    } while (!held_.compare_exchange_weak(held, held + count, std::memory_order_relaxed));
     return true;
 }
 
-void DescriptorBudget::give_back() { held_.fetch_sub(1, std::memory_order_relaxed); }
+void DescriptorBudget::give_back(std::size_t count) { held_.fetch_sub(count, std::memory_order_relaxed); }
+
+std::optional<DescriptorGrant> DescriptorGrant::take(DescriptorBudget& budget, std::size_t count) {
+    if (!budget.try_take(count)) return std::nullopt;
+    return DescriptorGrant(budget, count);
+}
+
+DescriptorGrant& DescriptorGrant::operator=(DescriptorGrant&& other) noexcept {
+    if (this != &other) {
+        release();
+        budget_ = std::exchange(other.budget_, nullptr);
+        count_ = std::exchange(other.count_, 0);
+    }
+    return *this;
+}
+
+void DescriptorGrant::release() {
+    if (budget_ && count_) budget_->give_back(count_);
+    budget_ = nullptr;
+    count_ = 0;
+}
 
 namespace {
 
@@ -28,6 +50,18 @@ std::size_t quarter_of_soft_descriptor_limit() {
 DescriptorBudget& thread_file_budget() {
     static DescriptorBudget budget(quarter_of_soft_descriptor_limit());
     return budget;
+}
+
+DescriptorBudget& process_descriptor_budget() {
+    static DescriptorBudget budget(quarter_of_soft_descriptor_limit());
+    return budget;
+}
+
+std::string process_descriptors_taken() {
+    auto& budget = process_descriptor_budget();
+    return fmt::format("the processes pyprofd samples or launched hold {} of the {} descriptors its limit leaves for "
+                       "them; stop a session, or raise the limit (LimitNOFILE=, ulimit -n)",
+                       budget.held(), budget.cap());
 }
 
 }  // namespace pyprofd::sampler

@@ -7,6 +7,9 @@
 // is not lost: it is opened and closed for each reading instead.
 #include <atomic>
 #include <cstddef>
+#include <optional>
+#include <string>
+#include <utility>
 
 namespace pyprofd::sampler {
 
@@ -16,9 +19,10 @@ public:
     DescriptorBudget(const DescriptorBudget&) = delete;
     DescriptorBudget& operator=(const DescriptorBudget&) = delete;
 
-    // One descriptor more may be kept, and is counted; false at the cap.
-    bool try_take();
-    void give_back();
+    // `count` descriptors more may be kept, and are counted; false where they would
+    // pass the cap (nothing is taken then).
+    bool try_take(std::size_t count = 1);
+    void give_back(std::size_t count = 1);
 
     // A lower cap takes nothing back; it holds off new descriptors until enough are
     // given back.
@@ -31,10 +35,46 @@ private:
     std::atomic<std::size_t> held_{0};
 };
 
+// Descriptors taken from a budget for as long as it lives (an attached process's):
+// given back when it is destroyed. Empty when default-made or moved from.
+class DescriptorGrant {
+public:
+    DescriptorGrant() = default;
+    // Takes `count` from `budget`; nullopt where they would pass its cap.
+    static std::optional<DescriptorGrant> take(DescriptorBudget& budget, std::size_t count);
+    DescriptorGrant(DescriptorGrant&& other) noexcept
+        : budget_(std::exchange(other.budget_, nullptr)), count_(std::exchange(other.count_, 0)) {}
+    DescriptorGrant& operator=(DescriptorGrant&& other) noexcept;
+    DescriptorGrant(const DescriptorGrant&) = delete;
+    DescriptorGrant& operator=(const DescriptorGrant&) = delete;
+    ~DescriptorGrant() { release(); }
+
+    std::size_t count() const { return count_; }
+
+private:
+    DescriptorGrant(DescriptorBudget& budget, std::size_t count) : budget_(&budget), count_(count) {}
+    void release();
+
+    DescriptorBudget* budget_ = nullptr;
+    std::size_t count_ = 0;
+};
+
 // The budget for the thread files this process keeps open (thread_activity.hpp).
 // Until something sets its cap, it is a quarter of the soft RLIMIT_NOFILE at the
 // first use, which leaves the rest to whatever else the process opens; the daemon
 // sets it from what its limit leaves after the connections (descriptor_limit.hpp).
 DescriptorBudget& thread_file_budget();
+
+// The budget for what each attached process holds for as long as it is attached
+// (PythonProcess::attach takes descriptors_per_attached_process from it, or fails
+// with out_of_descriptors): its pidfd, its task directory twice (thread list, thread
+// states), the epoll set of its sched-in watches, and one file opened for a single
+// reading at a time. Thread files kept open count against thread_file_budget()
+// instead. Its default cap is the thread files' default; the daemon sets it from its
+// descriptor shares.
+DescriptorBudget& process_descriptor_budget();
+inline constexpr std::size_t descriptors_per_attached_process = 6;
+// What a caller is told when process_descriptor_budget() has no room left.
+std::string process_descriptors_taken();
 
 }  // namespace pyprofd::sampler

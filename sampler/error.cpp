@@ -13,6 +13,7 @@ const char* to_string(ErrorKind kind) {
         case ErrorKind::io: return "I/O error";
         case ErrorKind::program_replaced: return "program replaced";
         case ErrorKind::target_unresponsive: return "target unresponsive";
+        case ErrorKind::out_of_descriptors: return "out of descriptors";
     }
     return "unknown error";
 }

@@ -16,6 +16,7 @@ enum class ErrorKind {
     io,                   // a local file (/proc, ELF) could not be read
     program_replaced,     // the process exec'd: another program image, nothing of ours to read
     target_unresponsive,  // blocking mode: a thread would not stop within the deadline
+    out_of_descriptors,   // attached processes hold all the descriptors they may (process_descriptor_budget())
 };
 
 struct Error {

@@ -16,6 +16,7 @@
 #include "sampler/code_cache.hpp"
 #include "sampler/code_epochs.hpp"
 #include "sampler/debug_offsets.hpp"
+#include "sampler/descriptor_budget.hpp"
 #include "sampler/frame_walker.hpp"
 #include "sampler/gil_holders.hpp"
 #include "sampler/local_buffers.hpp"
@@ -104,6 +105,9 @@ struct PythonProcess::State {
     State(pid_t p, std::optional<ProcessIdentity> i, RemoteMemory m)
         : identity(std::move(i)), pid(p), memory(std::move(m)), activity(p) {}
 
+    // Its share of process_descriptor_budget(); none for memory given by hand. The
+    // first member, so given back only once every other has closed what it held.
+    DescriptorGrant descriptors;
     // The process attached to, not whatever has its PID later; none for memory given
     // by hand (attach_to_address_space).
     std::optional<ProcessIdentity> identity;
@@ -343,9 +347,13 @@ RemoteAddress PythonProcess::State::gil_holder(RemoteAddress interpreter) const 
 
 Result<PythonProcess> PythonProcess::attach(pid_t pid) {
     if (auto ok = check_process(pid); !ok) return std::unexpected(ok.error());
+    // Taken first: a process that cannot be held is not opened at all.
+    auto descriptors = DescriptorGrant::take(process_descriptor_budget(), descriptors_per_attached_process);
+    if (!descriptors) return fail(ErrorKind::out_of_descriptors, process_descriptors_taken());
     auto identity = ProcessIdentity::pin(pid);
     if (!identity) return std::unexpected(identity.error());
     auto s = std::make_unique<State>(pid, std::move(*identity), RemoteMemory(pid));
+    s->descriptors = std::move(*descriptors);
     s->tasks.emplace(pid);
     auto cmdline = read_cmdline(pid);
     if (!cmdline) return std::unexpected(cmdline.error());

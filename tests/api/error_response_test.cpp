@@ -13,7 +13,7 @@ TEST_CASE("errors: each kind is one HTTP status, with its title") {
         {Kind::invalid, status::bad_request},         {Kind::not_found, status::not_found},
         {Kind::not_python, status::unprocessable_entity}, {Kind::not_permitted, status::forbidden},
         {Kind::conflict, status::conflict},            {Kind::too_many, status::too_many_requests},
-        {Kind::internal, status::internal_server_error},
+        {Kind::unavailable, status::service_unavailable}, {Kind::internal, status::internal_server_error},
     };
     // Every kind is listed above: the last enumerator is internal.
     CHECK(static_cast<int>(Kind::internal) + 1 == static_cast<int>(std::size(expected)));
@@ -46,7 +46,8 @@ TEST_CASE("errors: the response is problem+json with the status, the message and
     CHECK_FALSE(nlohmann::json::parse(api::error_response({Kind::conflict, "ended"}).body()).contains("field"));
 }
 
-TEST_CASE("errors: the sampler's, mapped once for users: gone 404, not to be read 403, no Python it reads 422") {
+TEST_CASE("errors: the sampler's, mapped once for users: gone 404, not to be read 403, not now 503, no Python it "
+          "reads 422") {
     using sampler::ErrorKind;
     auto status_for = [](ErrorKind kind) {
         auto error = daemon::process_error(42, {kind, "why"});
@@ -56,6 +57,7 @@ TEST_CASE("errors: the sampler's, mapped once for users: gone 404, not to be rea
     CHECK(status_for(ErrorKind::no_such_process) == status::not_found);
     CHECK(daemon::process_error(42, {ErrorKind::no_such_process, "it exited"}).message == "no process 42: it exited");
     CHECK(status_for(ErrorKind::permission_denied) == status::forbidden);
+    CHECK(status_for(ErrorKind::out_of_descriptors) == status::service_unavailable);
     for (auto kind : {ErrorKind::not_python, ErrorKind::unsupported_version, ErrorKind::read_failed, ErrorKind::bad_data,
                       ErrorKind::io, ErrorKind::program_replaced, ErrorKind::target_unresponsive})
         CHECK(status_for(kind) == status::unprocessable_entity);

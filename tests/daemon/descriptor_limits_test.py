@@ -11,8 +11,12 @@
   every thread, and releases what it attached at once when it ends, not when it is
   deleted; with sessions on 390 threads running, every connection up to the cap is
   still answered;
-- when descriptors do run out (60 sessions, each with its pidfd and directories,
-  and idle connections), accepting backs off and says so once in a while.
+- what sessions hold for each process they attach or launch is capped to the other
+  half: past it a session (or a stack dump) is refused with 503, saying why, while
+  every connection up to the cap is still answered; one ended, another starts;
+- when descriptors do run out all the same (the limit lowered under the running
+  daemon), accepting backs off and says so once in a while, checkpoints that fail
+  say so once per session, and once descriptors are free it serves again.
 
 Usage: descriptor_limits_test.py PYPROFD_BINARY SOURCE_DIR
 """
@@ -116,7 +120,8 @@ def main():
         check("limits.max_connections is 1000, but with 256 descriptors at most 96 connections" in daemon.log(),
               "the connections are capped to what the limit leaves room for, and it says so")
 
-        check("256 descriptors: up to 96 connections, and up to 48 thread files kept open" in daemon.log(),
+        check("256 descriptors: up to 96 connections, 48 for the processes sessions attach or launch (about 8 "
+              "processes), and up to 48 thread files kept open" in daemon.log(),
               "thread files kept open get half of what the connections leave, and it says so")
         show_limit = "import resource, time; print('PROGRAM %d %d' % resource.getrlimit(resource.RLIMIT_NOFILE)); time.sleep(1)"
         status, _, s = daemon.request("POST", "/sessions", {"command": [PYTHON, "-c", show_limit], "duration_s": 10})
@@ -182,26 +187,47 @@ def main():
             big.kill()
             big.wait()
 
-        # Out of descriptors for real: 60 sessions hold a pidfd and directories each
-        # while idle connections take the rest. Accepting fails, backs off, and says so
-        # once in a while.
-        sessions = []
-        for _ in range(60):
+        # Sessions hold descriptors for each process they attach or launch: past the
+        # share for those, a session is refused (503, saying why), so that sessions can
+        # never take the connections' descriptors. 48 descriptors, 6 per process.
+        check("48 for the processes sessions attach or launch (about 8 processes)" in daemon.log(),
+              "what sessions hold per process gets the other half, and it says so")
+        sessions, refused = [], None
+        for _ in range(20):
             status, _, s = daemon.request("POST", "/sessions", {"pid": target.pid, "rate_hz": 5, "duration_s": 60})
             if status != 201:
+                refused = (status, s)
                 break
             sessions.append(s["id"])
-        check(len(sessions) == 60, "60 sessions at once (%d started)" % len(sessions))
+        detail = refused[1].get("detail", "") if refused and isinstance(refused[1], dict) else ""
+        check(len(sessions) == 8 and refused[0] == 503 and "hold 48 of the 48 descriptors" in detail
+              and "raise the limit" in detail,
+              "8 sessions start, the 9th is refused with 503: %d started, then %r" % (len(sessions), refused))
+        status, _, s = daemon.request("POST", "/sessions", {"command": [PYTHON, "-c", "pass"], "duration_s": 10})
+        check(status == 503, "so is a program to launch (%s)" % status)
+        status, _, _ = daemon.request("GET", "/processes/%d/stacks" % target.pid)
+        check(status == 503, "and a stack dump, which attaches too (%s)" % status)
+        answered = healthz_at_once(daemon.port, 96)
+        check(answered == 96, "with those 8 running (%d descriptors held), %d of 96 connections at once are answered"
+              % (open_descriptors(daemon.process.pid), answered))
+        status, _, _ = daemon.request("POST", "/sessions/%s/stop" % sessions.pop())
+        status, _, s = daemon.request("POST", "/sessions", {"pid": target.pid, "rate_hz": 5, "duration_s": 60})
+        check(status == 201, "one stopped, another starts at once (%s)" % status)
+        if status == 201:
+            sessions.append(s["id"])
+
+        # Descriptors can still run out, the limit lowered under a running daemon (as
+        # `prlimit --pid` does): accepting fails, backs off, and says so once in a while.
         time.sleep(1)
+        held = open_descriptors(daemon.process.pid)
+        subprocess.run(["prlimit", "--pid", str(daemon.process.pid), "--nofile=%d:256" % (held + 8)], check=True)
         log_before = os.path.getsize(daemon.log_path)
-        # The HTTP threads' CPU, not the 60 sessions' (attaching 60 times takes seconds
-        # under a sanitizer): an accept that failed and was tried again at once would
-        # spin one of them.
+        # The HTTP threads' CPU, not the sessions': an accept that failed and was tried
+        # again at once would spin one of them.
         cpu_before, http_threads = threads_cpu_seconds(daemon.process.pid, "pyprofd-http")
         check(http_threads > 0, "the daemon's HTTP threads are named pyprofd-http (%d)" % http_threads)
         idle += idle_connections(daemon.port, 150)
         time.sleep(5)
-        grown = os.path.getsize(daemon.log_path) - log_before
         cpu = threads_cpu_seconds(daemon.process.pid, "pyprofd-http")[0] - cpu_before
         log = daemon.log()
         check("Too many open files; accepting again in" in log, "at the descriptor limit, accepting backs off and says so")
@@ -221,9 +247,12 @@ def main():
         for c in idle:
             c.close()
         idle = []
+        subprocess.run(["prlimit", "--pid", str(daemon.process.pid), "--nofile=256:256"], check=True)
         time.sleep(1.5)
-        stopped = sum(daemon.request("POST", "/sessions/%s/stop" % sid)[0] == 200 for sid in sessions)
-        check(stopped == len(sessions), "and serves again once descriptors are free (%d sessions stopped)" % stopped)
+        answers = [daemon.request("POST", "/sessions/%s/stop" % sid) for sid in sessions]
+        stopped = sum(status == 200 for status, _, _ in answers)
+        check(stopped == len(sessions), "and serves again once descriptors are free (%d of %d sessions stopped; %s)"
+              % (stopped, len(sessions), [(a[0], a[2]) for a in answers if a[0] != 200][:2]))
     finally:
         for c in idle:
             c.close()

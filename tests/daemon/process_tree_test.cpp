@@ -115,3 +115,21 @@ TEST_CASE("past max_processes, descendants are counted once each and left alone"
     CHECK(tree.skipped().over_limit < 6);
     CHECK(t.attached.size() == 1);
 }
+
+TEST_CASE("out of descriptors for attached processes, descendants are counted once each and tried again") {
+    Tree t;
+    auto waiting = t.add();
+    t.failing[waiting] = sampler::ErrorKind::out_of_descriptors;
+    auto root = tests::attach_fake_python(::getpid());
+    REQUIRE(root);
+    auto tree = t.tree(*root);
+    for (int i = 0; i < ProcessTree::attach_attempts + 2; ++i) tree.look_for_descendants(::getpid());
+    CHECK(tree.followed() == 1);
+    CHECK(tree.skipped().over_limit == 1);  // once, however many looks
+    CHECK(tree.skipped().failed == 0);      // not a failure: nothing is wrong with it
+    CHECK(std::count(t.attached.begin(), t.attached.end(), waiting) == ProcessTree::attach_attempts + 2);
+    t.failing.erase(waiting);  // descriptors are free again
+    tree.look_for_descendants(::getpid());
+    CHECK(tree.followed() == 2);
+    CHECK(tree.processes().back().pid == waiting);
+}

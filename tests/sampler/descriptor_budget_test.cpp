@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "sampler/descriptor_budget.hpp"
+#include "sampler/python_process.hpp"
 #include "sampler/thread_activity.hpp"
 
 using namespace pyprofd::sampler;
@@ -69,6 +70,43 @@ TEST_CASE("a descriptor budget counts up to its cap, and a lower cap holds off n
     CHECK_FALSE(budget.try_take());
 }
 
+TEST_CASE("a grant takes several at once or none, and gives them back when it goes") {
+    DescriptorBudget budget(10);
+    auto first = DescriptorGrant::take(budget, 6);
+    REQUIRE(first);
+    CHECK(budget.held() == 6);
+    CHECK_FALSE(DescriptorGrant::take(budget, 6));  // 12 would pass 10: nothing taken
+    CHECK(budget.held() == 6);
+    {
+        auto moved = std::move(*first);
+        CHECK(first->count() == 0);
+        CHECK(budget.held() == 6);  // moved, not given back twice
+    }
+    CHECK(budget.held() == 0);
+    auto second = DescriptorGrant::take(budget, 10);
+    REQUIRE(second);
+    *second = DescriptorGrant();
+    CHECK(budget.held() == 0);
+}
+
+TEST_CASE("attaching a process takes its share of the budget for processes, and is refused at the cap") {
+    auto& budget = process_descriptor_budget();
+    const auto cap = budget.cap();
+    budget.set_cap(budget.held() + descriptors_per_attached_process - 1);
+    auto refused = PythonProcess::attach(::getpid());
+    budget.set_cap(cap);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().kind == ErrorKind::out_of_descriptors);
+    CHECK(refused.error().message.find("raise the limit (LimitNOFILE=, ulimit -n)") != std::string::npos);
+    // This test is no Python: the attach that gets its share fails for that instead,
+    // and gives the share back.
+    const auto held = budget.held();
+    auto not_python = PythonProcess::attach(::getpid());
+    REQUIRE_FALSE(not_python);
+    CHECK(not_python.error().kind != ErrorKind::out_of_descriptors);
+    CHECK(budget.held() == held);
+}
+
 TEST_CASE("threads taking from one budget at once never pass its cap") {
     DescriptorBudget budget(1000);
     std::atomic<std::size_t> taken{0};
@@ -83,7 +121,8 @@ TEST_CASE("threads taking from one budget at once never pass its cap") {
     CHECK(budget.held() == 1000);
 }
 
-TEST_CASE("the process's budget for thread files is, until set, a quarter of the soft descriptor limit") {
+TEST_CASE("the process's budgets for thread files and for attached processes are, until set, a quarter of the soft "
+          "descriptor limit") {
     rlimit limit{};
     REQUIRE(::getrlimit(RLIMIT_NOFILE, &limit) == 0);
     if (limit.rlim_cur == RLIM_INFINITY) {
@@ -91,6 +130,7 @@ TEST_CASE("the process's budget for thread files is, until set, a quarter of the
         return;
     }
     CHECK(thread_file_budget().cap() == limit.rlim_cur / 4);
+    CHECK(process_descriptor_budget().cap() == limit.rlim_cur / 4);
 }
 
 TEST_CASE("readers that share a budget keep at most its cap of files open, and still read every thread") {
