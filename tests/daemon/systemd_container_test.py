@@ -135,6 +135,14 @@ def process_status(c, pid):
     return {k: v.split() for k, v in (line.split(":", 1) for line in r.stdout.splitlines() if ":" in line)}
 
 
+def open_files_limit(c, pid):
+    """[soft, hard] of a process's descriptor limit in the container, as /proc says."""
+    for line in c.run(["cat", "/proc/%d/limits" % pid]).stdout.splitlines():
+        if line.startswith("Max open files"):
+            return line.split()[3:5]
+    return None
+
+
 def set_up(c, build_dir, source_dir):
     """Installs pyprofd and the test's files, adds the user, starts two targets.
     Returns what later steps need."""
@@ -412,6 +420,13 @@ def commands_allowed(service, c, setup):
           extra_gid in status.get("Groups", []) and "HOME=/home/" + USER in environment and "USER=" + USER in environment,
           "it runs as %s: Uid %s, Gid %s, Groups %s (with %s, %s), its HOME and USER" %
           (USER, status.get("Uid"), status.get("Gid"), status.get("Groups"), EXTRA_GROUP, extra_gid))
+    daemon_pid = int(service.show("MainPID")["MainPID"] or 0)
+    limits = {who: open_files_limit(c, p) for who, p in (("program", pid), ("daemon", daemon_pid))}
+    # (The hard limit is the container's where that is lower than the unit's 65536.)
+    program, daemon = limits["program"] or [None, None], limits["daemon"] or [None, None]
+    check(program[0] == "1024" and program[1] == daemon[0] == daemon[1] and daemon[1] is not None,
+          "LimitNOFILE=1024:65536: the daemon raised its soft limit to the hard one, the program has the usual "
+          "soft one (%s)" % limits)
     flame_graph_ok(service, sid, "the launched program's session", user=caller)
     status, _, s = service.request("POST", "/sessions/%s/stop" % sid, user=caller)
     ended = service.wait_for_state(sid, ["stopped", "completed", "failed", "target_exited"], user=caller)
