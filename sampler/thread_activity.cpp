@@ -145,6 +145,13 @@ std::optional<RunCount> ThreadActivityReader::run_count(pid_t tid) {
     return read_file(tid, Kind::schedstat, run_count_from).value_or(std::nullopt);
 }
 
+void ThreadActivityReader::release(pid_t tid) {
+    if (auto it = files_.find(tid); it != files_.end()) {
+        close_files(it->second);
+        files_.erase(it);
+    }
+}
+
 void ThreadActivityReader::keep_only(std::span<const pid_t> live) {
     for (auto it = files_.begin(); it != files_.end();) {
         if (std::ranges::find(live, it->first) != live.end()) {

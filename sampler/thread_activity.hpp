@@ -51,6 +51,10 @@ public:
     bool off_run_queue(pid_t tid);
     // Closes the files of threads not in live (they exited).
     void keep_only(std::span<const pid_t> live);
+    // Closes the thread's files: another way of telling whether it ran vouches for
+    // it now (a sched-in watch), and its budget is worth more to other threads. Its
+    // next reading opens one again.
+    void release(pid_t tid);
     // Descriptors held, and of how many threads.
     std::size_t open_files() const { return open_files_; }
     std::size_t threads_with_files() const { return files_.size(); }

@@ -34,6 +34,10 @@ void UnchangedStacks::start_sample(ThreadActivityReader& activity, std::uint32_t
             if (watches_.untouched(address)) {
                 known.now = known.when_read;  // not put on a CPU since it was read
                 known.watch_vouched = true;
+                // One descriptor a parked thread, not two: its count is read again
+                // only once the watch sees it run.
+                if (!known.files_released) activity.release(known.key.host_tid);
+                known.files_released = true;
                 continue;
             }
             forget_watch(address, known);  // it ran, or exited: its count says which
@@ -74,6 +78,7 @@ bool UnchangedStacks::watch_contradicted(const ThreadKey& key) const {
 void UnchangedStacks::forget_watch(RemoteAddress address, Known& known) {
     if (known.watch != Known::Watch::none) watches_.disarm(address);
     known.watch = Known::Watch::none;
+    known.files_released = false;
 }
 
 void UnchangedStacks::clear() {

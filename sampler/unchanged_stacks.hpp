@@ -94,6 +94,7 @@ private:
         // pending: armed, until a count taken after it proves the stack unchanged.
         enum class Watch { none, pending, valid } watch = Watch::none;
         bool watch_vouched = false;  // this sample's `now` is the watch's, not a count read
+        bool files_released = false;  // its thread files closed while the watch vouches
         std::optional<RunCount> checked;  // check_watches: the count read all the same
         std::vector<Frame> frames;
         std::vector<RemoteAddress> pages;

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <thread>
 
+#include "sampler/sched_in_watch.hpp"
 #include "sampler/unchanged_stacks.hpp"
 
 using namespace pyprofd::sampler;
@@ -134,4 +135,56 @@ TEST_CASE("a thread read for its state and for its run count in turns keeps both
     pid_t live[] = {ended};
     activity.keep_only(live);
     CHECK(activity.open_files() == 0);
+}
+
+TEST_CASE("a parked thread a sched-in watch vouches for keeps no thread file open; woken, its count is read again") {
+    if (!sched_in_watches_work()) {
+        MESSAGE("skipped: perf events are refused here, so no thread is watched");
+        return;
+    }
+    // Parked on a pipe until written to once: no wake-up in between, unlike a sleep.
+    int pipe_fds[2];
+    REQUIRE(::pipe(pipe_fds) == 0);
+    std::atomic<pid_t> tid{0};
+    std::thread parked_thread([&] {
+        tid = this_tid();
+        char byte;
+        (void)!::read(pipe_fds[0], &byte, 1);
+        (void)!::read(pipe_fds[0], &byte, 1);  // parked again, until the pipe closes
+    });
+    while (tid == 0) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // parked now
+
+    ThreadActivityReader activity(::getpid());
+    UnchangedStacks stacks;
+    ThreadKey parked{0x1000, 1, tid, 0x5000};
+    auto frames = one_frame("wait", 10);
+    std::vector<RemoteAddress> pages{0x7000};
+    auto sample = [&] {
+        stacks.start_sample(activity, 1);
+        bool reused = stacks.unchanged(parked) != nullptr;
+        if (!reused) stacks.remember(parked, frames, pages, true);
+        stacks.end_sample();
+        return reused;
+    };
+    CHECK(!sample());  // new
+    CHECK(!sample());  // a count now vouches for the next
+    CHECK(sample());   // reused on its count
+    CHECK(sample());   // a watch armed, proven by its count
+    CHECK(activity.open_files() == 1);
+    CHECK(sample());  // vouched for by the watch alone: its file goes
+    CHECK(stacks.watched_reuses() == 1);
+    CHECK(activity.open_files() == 0);
+    CHECK(sample());
+    CHECK(stacks.watched_reuses() == 2);
+    CHECK(activity.open_files() == 0);
+
+    REQUIRE(::write(pipe_fds[1], "x", 1) == 1);  // woken once, parked again
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    CHECK(!sample());  // the watch saw it run: read afresh
+    CHECK(activity.open_files() == 1);  // its count read, and its file kept, again
+    CHECK(stacks.watched_reuses() == 2);
+    ::close(pipe_fds[1]);
+    parked_thread.join();
+    ::close(pipe_fds[0]);
 }
