@@ -5,6 +5,7 @@
 #include "api/error_response.hpp"
 #include "api/console_page.hpp"
 #include "api/response_body.hpp"
+#include "daemon/descriptor_limit.hpp"
 #include "daemon/python_process_list.hpp"
 #include "daemon/stack_dump.hpp"
 
@@ -30,6 +31,23 @@ void write_session_metrics(const daemon::SessionCounts& counts, std::ostream& ou
         << "# TYPE pyprofd_max_lag_seconds gauge\npyprofd_max_lag_seconds " << counts.max_lag_ms / 1000 << "\n";
 }
 
+void write_descriptor_metrics(const daemon::DescriptorUse& use, std::ostream& out) {
+    // Prometheus's names for a process's own, as its client libraries export them.
+    out << "# HELP process_open_fds Open file descriptors.\n# TYPE process_open_fds gauge\n"
+        << "process_open_fds " << use.open << "\n";
+    if (use.limit > 0)
+        out << "# HELP process_max_fds The soft limit of open file descriptors.\n# TYPE process_max_fds gauge\n"
+            << "process_max_fds " << use.limit << "\n";
+    out << "# HELP pyprofd_descriptors_held Descriptors the sessions hold, by share: for each process attached or "
+           "launched, and thread files kept open between samples.\n# TYPE pyprofd_descriptors_held gauge\n"
+        << "pyprofd_descriptors_held{share=\"processes\"} " << use.process_files_held << "\n"
+        << "pyprofd_descriptors_held{share=\"thread_files\"} " << use.thread_files_held << "\n";
+    out << "# HELP pyprofd_descriptors_allowed The most each share may hold; a session past the processes' share is "
+           "refused (503).\n# TYPE pyprofd_descriptors_allowed gauge\n"
+        << "pyprofd_descriptors_allowed{share=\"processes\"} " << use.process_files_cap << "\n"
+        << "pyprofd_descriptors_allowed{share=\"thread_files\"} " << use.thread_files_cap << "\n";
+}
+
 }  // namespace
 
 Response get_index(const Call& call) {
@@ -43,6 +61,7 @@ Response get_health(const Call&) { return json_response(http::status::ok, {{"sta
 Response get_metrics(const Call& call) {
     std::ostringstream out;
     write_session_metrics(call.sessions.counts(), out);
+    write_descriptor_metrics(daemon::descriptor_use(), out);
     call.requests.write(out);
     return with_body(http::status::ok, "text/plain; version=0.0.4; charset=utf-8", out.str());
 }

@@ -1,5 +1,6 @@
 #include "daemon/descriptor_limit.hpp"
 
+#include <dirent.h>
 #include <sys/resource.h>
 
 #include <spdlog/spdlog.h>
@@ -57,6 +58,25 @@ DescriptorShares fit_descriptor_limit(std::size_t max_connections) {
                  descriptors, shares.connections, shares.process_files,
                  shares.process_files / sampler::descriptors_per_attached_process, shares.kept_thread_files);
     return shares;
+}
+
+DescriptorUse descriptor_use() {
+    DescriptorUse use;
+    if (DIR* dir = ::opendir("/proc/self/fd")) {
+        while (const dirent* entry = ::readdir(dir))
+            if (entry->d_name[0] != '.') ++use.open;
+        ::closedir(dir);
+        --use.open;  // the directory's own
+    }
+    rlimit now{};
+    if (::getrlimit(RLIMIT_NOFILE, &now) == 0) use.limit = now.rlim_cur == RLIM_INFINITY ? 0 : now.rlim_cur;
+    const auto& processes = sampler::process_descriptor_budget();
+    const auto& threads = sampler::thread_file_budget();
+    use.process_files_held = processes.held();
+    use.process_files_cap = processes.cap();
+    use.thread_files_held = threads.held();
+    use.thread_files_cap = threads.cap();
+    return use;
 }
 
 }  // namespace pyprofd::daemon

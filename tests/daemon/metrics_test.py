@@ -3,7 +3,8 @@
 metrics` (Debian's prometheus package) takes it without a complaint, before and after
 requests and sessions. Sessions are counted by state; request durations are a histogram
 by route template and method, whose buckets grow with requests, and whose routes are
-templates (never a raw path: a client cannot make series at will).
+templates (never a raw path: a client cannot make series at will). Descriptors:
+the process's open ones and its limit, and what the sessions hold of their shares.
 
 Without promtool the check by promtool is skipped locally, and said so; under CI (CI
 set) it fails.
@@ -111,7 +112,25 @@ def main():
         check(0 < sum_line < 5, "the durations' sum is in seconds: %s" % sum_line)
         check(after.get('pyprofd_http_responses_total{code="404"}', 0) - before.get('pyprofd_http_responses_total{code="404"}', 0) == 2,
               "responses are still counted by status")
+
+        # Descriptors: the process's own (Prometheus's names) and the sessions' shares.
+        # One session runs: one attached process's 6.
+        open_now = len(os.listdir("/proc/%d/fd" % daemon.process.pid))
+        check(abs(after.get("process_open_fds", -100) - open_now) <= 3 and after.get("process_max_fds", 0) > open_now,
+              "process_open_fds (%s, /proc says %d) and process_max_fds (%s)"
+              % (after.get("process_open_fds"), open_now, after.get("process_max_fds")))
+        held = after.get('pyprofd_descriptors_held{share="processes"}')
+        allowed = after.get('pyprofd_descriptors_allowed{share="processes"}', 0)
+        check(held == 6 and allowed > 6, "the running session's process holds 6 of the processes' %s descriptors: %s"
+              % (allowed, held))
+        check(after.get('pyprofd_descriptors_allowed{share="thread_files"}', 0) > 0
+              and 'pyprofd_descriptors_held{share="thread_files"}' in after,
+              "and the thread files' share is there too: %s of %s"
+              % (after.get('pyprofd_descriptors_held{share="thread_files"}'),
+                 after.get('pyprofd_descriptors_allowed{share="thread_files"}')))
         daemon.request("POST", "/sessions/%s/stop" % running["id"])
+        check(samples(metrics(daemon)).get('pyprofd_descriptors_held{share="processes"}') == 0,
+              "stopped, it holds none")
     finally:
         target.kill()
         target.wait()
