@@ -42,7 +42,10 @@ std::string title_of(daemon::Error::Kind kind, RequestPart part) {
 }
 
 Response error_response(const daemon::Error& error, RequestPart part) {
-    return problem(status_of(error.kind), title_of(error.kind, part), error.message, error.field);
+    auto response = problem(status_of(error.kind), title_of(error.kind, part), error.message, error.field);
+    // Not now: a client that retries on its own waits a little first.
+    if (error.kind == daemon::Error::Kind::unavailable) response.set(http::field::retry_after, "10");
+    return response;
 }
 
 }  // namespace pyprofd::api

@@ -33,8 +33,9 @@ void write_session_metrics(const daemon::SessionCounts& counts, std::ostream& ou
 
 void write_descriptor_metrics(const daemon::DescriptorUse& use, std::ostream& out) {
     // Prometheus's names for a process's own, as its client libraries export them.
-    out << "# HELP process_open_fds Open file descriptors.\n# TYPE process_open_fds gauge\n"
-        << "process_open_fds " << use.open << "\n";
+    if (use.open)
+        out << "# HELP process_open_fds Open file descriptors.\n# TYPE process_open_fds gauge\n"
+            << "process_open_fds " << *use.open << "\n";
     if (use.limit > 0)
         out << "# HELP process_max_fds The soft limit of open file descriptors.\n# TYPE process_max_fds gauge\n"
             << "process_max_fds " << use.limit << "\n";

@@ -89,7 +89,7 @@ daemon::SamplingRunEnd sample_with_progress(daemon::SamplingRun& run, const Reco
     });
     if (options.subprocesses)
         // As the user who runs record: the kernel decides which descendants it may read.
-        run.follow_descendants(&sampler::PythonProcess::attach, nullptr,
+        run.follow_descendants([](pid_t pid) { return sampler::PythonProcess::attach(pid); }, nullptr,
                                {.max_processes = options.max_processes, .blocking = options.blocking});
     daemon::SamplingRunCallbacks callbacks{
         .on_sample =
@@ -152,6 +152,10 @@ void tell_processes(const daemon::ProcessTree& tree) {
     if (skipped.not_permitted)
         std::cerr << fmt::format("pyprofd: {} descendant processes could not be read (not permitted): skipped\n",
                                  skipped.not_permitted);
+    if (skipped.out_of_descriptors)
+        std::cerr << fmt::format("pyprofd: {} descendant processes were not followed: pyprofd's descriptors for "
+                                 "them were taken (raise the limit: ulimit -n)\n",
+                                 skipped.out_of_descriptors);
     if (skipped.over_limit)
         std::cerr << fmt::format("pyprofd: {} descendant processes were left alone: {} were followed already "
                                  "(--max-processes)\n",

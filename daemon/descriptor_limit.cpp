@@ -62,11 +62,13 @@ DescriptorShares fit_descriptor_limit(std::size_t max_connections) {
 
 DescriptorUse descriptor_use() {
     DescriptorUse use;
+    // (Out of descriptors, the listing itself fails: unknown, not 0.)
     if (DIR* dir = ::opendir("/proc/self/fd")) {
+        std::size_t open = 0;
         while (const dirent* entry = ::readdir(dir))
-            if (entry->d_name[0] != '.') ++use.open;
+            if (entry->d_name[0] != '.') ++open;
         ::closedir(dir);
-        --use.open;  // the directory's own
+        use.open = open - 1;  // not the listing's own
     }
     rlimit now{};
     if (::getrlimit(RLIMIT_NOFILE, &now) == 0) use.limit = now.rlim_cur == RLIM_INFINITY ? 0 : now.rlim_cur;

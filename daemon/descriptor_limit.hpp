@@ -37,7 +37,7 @@ DescriptorShares fit_descriptor_limit(std::size_t max_connections);
 // How the descriptors are used now, for /metrics: what an operator looks at when a
 // session is refused for want of them.
 struct DescriptorUse {
-    std::size_t open = 0;   // by this process, all kinds
+    std::optional<std::size_t> open;  // by this process, all kinds; unknown where /proc/self/fd could not be listed
     std::size_t limit = 0;  // the soft RLIMIT_NOFILE
     std::size_t process_files_held = 0, process_files_cap = 0;  // sampler::process_descriptor_budget()
     std::size_t thread_files_held = 0, thread_files_cap = 0;    // sampler::thread_file_budget()

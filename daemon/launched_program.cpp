@@ -411,8 +411,8 @@ void LaunchedProgram::terminate(std::chrono::milliseconds grace) {
     cgroup_.reset();
 }
 
-std::expected<sampler::PythonProcess, std::string> attach_when_python_runs(LaunchedProgram& program,
-                                                                           std::stop_token stop) {
+std::expected<sampler::PythonProcess, std::string> attach_when_python_runs(
+    LaunchedProgram& program, std::stop_token stop, sampler::PythonProcess::DescriptorShare share) {
     using namespace std::chrono_literals;
     using Clock = std::chrono::steady_clock;
     // How long a launched program may take to bring up its interpreter.
@@ -420,13 +420,16 @@ std::expected<sampler::PythonProcess, std::string> attach_when_python_runs(Launc
     auto deadline = Clock::now() + python_start_limit;
     std::string last_error;
     while (!stop.stop_requested()) {
-        auto process = sampler::PythonProcess::attach(program.pid());
+        auto process = sampler::PythonProcess::attach(program.pid(), share);
         if (process) {
             auto sample = process->sample({.thread_names = false, .thread_activity = false});
             if (sample && !sample->threads.empty()) return std::move(*process);
             last_error = sample ? "no Python thread yet" : sample.error().message;
         } else {
-            if (process.error().kind == sampler::ErrorKind::permission_denied) return std::unexpected(process.error().message);
+            // Neither passes by waiting for the interpreter.
+            if (process.error().kind == sampler::ErrorKind::permission_denied ||
+                process.error().kind == sampler::ErrorKind::out_of_descriptors)
+                return std::unexpected(process.error().message);
             last_error = process.error().message;
         }
         if (program.exited())

@@ -22,15 +22,18 @@
 #include <vector>
 
 #include "daemon/launch_cgroup.hpp"
+#include "sampler/descriptor_budget.hpp"
 #include "sampler/python_process.hpp"
 
 namespace pyprofd::daemon {
 
 // What a launched program holds in the daemon while it runs, counted against
-// sampler::process_descriptor_budget() (its Python process, once attached, takes
-// its own share): the keeper's command and report channels, the output pipe and
-// its reader's eventfd, the cgroup's three, and one to spare.
-inline constexpr std::size_t descriptors_per_launched_program = 8;
+// sampler::process_descriptor_budget() by the session that launches it: the
+// keeper's command and report channels, the output pipe and its reader's eventfd,
+// the cgroup's three, one to spare, and its Python process's share once attached
+// (attached as counted_by_caller). Launching opens a few more for a moment (pipes,
+// /dev/null), which the daemon's reserve covers.
+inline constexpr std::size_t descriptors_per_launched_program = 8 + sampler::descriptors_per_attached_process;
 
 // Makes orphaned descendants of the launched programs ours to reap, so that none
 // is left behind as a zombie where PID 1 does not reap (containers).
@@ -137,8 +140,10 @@ private:
 
 // A program just launched may still be loading its interpreter: tries until it can
 // be read and has a thread, the program exits, 30 s pass, or stop is requested.
-std::expected<sampler::PythonProcess, std::string> attach_when_python_runs(LaunchedProgram& program,
-                                                                           std::stop_token stop);
+// share: whether the attach takes the process's descriptors or its caller has.
+std::expected<sampler::PythonProcess, std::string> attach_when_python_runs(
+    LaunchedProgram& program, std::stop_token stop,
+    sampler::PythonProcess::DescriptorShare share = sampler::PythonProcess::DescriptorShare::taken);
 
 // How a wait status reads to a person.
 std::string describe_wait_status(int status);

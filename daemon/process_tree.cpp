@@ -142,11 +142,11 @@ void ProcessTree::try_to_follow(pid_t pid, pid_t parent, const Key& key, Known& 
                 return;
             case sampler::ErrorKind::out_of_descriptors:
                 // The daemon's share of descriptors for attached processes is taken (by
-                // this session or others): counted as over the limit, tried again next look.
+                // this session or others): counted once, tried again next look.
                 known.status = Status::trying;
-                if (!known.counted_over_limit) {
-                    known.counted_over_limit = true;
-                    ++skipped_.over_limit;
+                if (!known.counted_out_of_descriptors) {
+                    known.counted_out_of_descriptors = true;
+                    ++skipped_.out_of_descriptors;
                     ++changes_;
                 }
                 return;

@@ -13,8 +13,8 @@
 // it execs); one that is Python but cannot be attached or read is counted as failed
 // and listed with its error. At most max_processes are followed at once, the root
 // included: past that, descendants are counted and left alone, so a fork bomb
-// costs the daemon no more than that many processes' samples. So are those found
-// while the daemon's descriptors for attached processes are all taken
+// costs the daemon no more than that many processes' samples. So are, apart, those
+// found while the daemon's descriptors for attached processes are all taken
 // (sampler::process_descriptor_budget()); both are tried again at later looks.
 //
 // Every tick samples each process once: the rate is per process. A descendant that
@@ -124,6 +124,7 @@ private:
         std::string executable;  // for not_python: looked at again if it changes (exec)
         int attempts = 0;
         bool counted_over_limit = false;
+        bool counted_out_of_descriptors = false;
         std::uint64_t seen = 0;  // the last look that found it
     };
 

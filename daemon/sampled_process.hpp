@@ -39,6 +39,9 @@ struct SkippedProcesses {
     std::uint64_t failed = 0;         // descendants that could not be attached or read (each listed too, up to a bound)
     std::uint64_t not_permitted = 0;  // the caller may not profile them: never sampled
     std::uint64_t over_limit = 0;     // found while limits.max_session_processes were followed already
+    // Found while the daemon's descriptors for attached processes were all taken
+    // (sampler::process_descriptor_budget()): tried again at each look.
+    std::uint64_t out_of_descriptors = 0;
     bool operator==(const SkippedProcesses&) const = default;
 };
 

@@ -13,8 +13,9 @@ std::expected<SamplingRun, std::string> SamplingRun::launch(const std::vector<st
     return run;
 }
 
-std::expected<void, std::string> SamplingRun::wait_for_python(std::stop_token stop) {
-    auto attached = attach_when_python_runs(*program_, stop);
+std::expected<void, std::string> SamplingRun::wait_for_python(std::stop_token stop,
+                                                              sampler::PythonProcess::DescriptorShare share) {
+    auto attached = attach_when_python_runs(*program_, stop, share);
     if (!attached) {
         program_->terminate();
         return std::unexpected(attached.error());

@@ -51,7 +51,10 @@ public:
     // A launched program may still be loading its interpreter: waits until its
     // Python can be read (attach_when_python_runs). When it cannot, the program has
     // been ended and the error says why.
-    std::expected<void, std::string> wait_for_python(std::stop_token stop);
+    // share: as attach_when_python_runs'.
+    std::expected<void, std::string> wait_for_python(
+        std::stop_token stop,
+        sampler::PythonProcess::DescriptorShare share = sampler::PythonProcess::DescriptorShare::taken);
 
     // The target; for a launched program, once wait_for_python() succeeded.
     sampler::PythonProcess& process() { return *process_; }

@@ -206,7 +206,7 @@ Session::Ending ending_of(const SamplingRunEnd& end) {
 
 void Session::run(std::stop_token stop) {
     const auto started = std::chrono::steady_clock::now();
-    // Given back when run ends, the program's descriptors closed (or by an error).
+    // Given back once the program's descriptors are closed (or by an error).
     auto launch_descriptors = std::move(launch_descriptors_);
     SessionSpec spec;
     {
@@ -228,6 +228,7 @@ void Session::run(std::stop_token stop) {
     // not when the session is deleted; the output reader first, then the pipe.
     output.reset();
     run.reset();
+    launch_descriptors = {};  // before the final save, which may take a while
     if (ending->replaced) spdlog::info("session={} process {} replaced its program (exec)", id_, info().target_pid);
     finish(ending->state, std::move(ending->failure), started);
 }
@@ -247,7 +248,9 @@ std::optional<Session::Ending> Session::launch_program(const SessionSpec& spec, 
     spdlog::info("session={} launched {} as process {} (user {}){}", id_, spec.command.front(), program.pid(),
                  launch_.run_as ? launch_.run_as->name : "pyprofd's",
                  program.cgroup().empty() ? "" : ", in cgroup " + program.cgroup());
-    if (auto attached = run->wait_for_python(stop); !attached) {
+    // This session took the program's Python process's descriptors with the program's.
+    if (auto attached = run->wait_for_python(stop, sampler::PythonProcess::DescriptorShare::counted_by_caller);
+        !attached) {
         auto failure = attached.error();
         if (output) {
             // What it said before it died is most often why.
@@ -276,7 +279,9 @@ Session::Ending Session::sample(SamplingRun& run, const SessionSpec& spec,
         aggregator_.emplace(profile_, aggregation);
     }
     if (spec.subprocesses) {
-        auto attach = following_.attach ? following_.attach : &sampler::PythonProcess::attach;
+        auto attach = following_.attach ? following_.attach : ProcessTree::AttachProcess([](pid_t pid) {
+            return sampler::PythonProcess::attach(pid);
+        });
         auto options = following_.options;
         options.blocking = spec.blocking;
         run.follow_descendants(std::move(attach), following_.may_profile, options);
@@ -356,6 +361,10 @@ void Session::record_processes(const ProcessTree& tree) {
         spdlog::warn("session={} follows {} processes, the most allowed (limits.max_session_processes): more "
                      "descendants are counted, not sampled",
                      id_, tree.followed());
+    if (now.out_of_descriptors > before.out_of_descriptors)
+        spdlog::warn("session={} {} descendant process(es) not followed: {}; tried again at each look", id_,
+                     now.out_of_descriptors - before.out_of_descriptors,
+                     sampler::process_descriptors_taken(sampler::descriptors_per_attached_process));
     if (now.not_permitted > before.not_permitted)
         spdlog::info("session={} {} descendant process(es) its caller may not profile: skipped", id_,
                      now.not_permitted - before.not_permitted);

@@ -115,7 +115,9 @@ nlohmann::json session_to_json(const SessionInfo& info) {
         }
         j["processes"] = std::move(processes);
         const auto& skipped = info.skipped_processes;
-        j["processes_skipped"] = {{"not_permitted", skipped.not_permitted}, {"over_limit", skipped.over_limit}};
+        j["processes_skipped"] = {{"not_permitted", skipped.not_permitted},
+                                  {"over_limit", skipped.over_limit},
+                                  {"out_of_descriptors", skipped.out_of_descriptors}};
         j["errors"]["failed_processes"] = skipped.failed;
     }
     if (info.state == SessionState::failed) j["failure"] = info.failure;
@@ -173,6 +175,9 @@ std::expected<SessionInfo, std::string> session_from_json(const nlohmann::json& 
         if (j.contains("processes_skipped")) {
             info.skipped_processes.not_permitted = j.at("processes_skipped").at("not_permitted").get<std::uint64_t>();
             info.skipped_processes.over_limit = j.at("processes_skipped").at("over_limit").get<std::uint64_t>();
+            // Records saved before it was counted have none.
+            info.skipped_processes.out_of_descriptors =
+                j.at("processes_skipped").value("out_of_descriptors", std::uint64_t{0});
         }
         info.skipped_processes.failed = j.at("errors").value("failed_processes", std::uint64_t{0});
         auto created = parse_iso8601(j.at("created_at").get<std::string>());

@@ -146,7 +146,9 @@ Result<SessionInfo> SessionManager::start(SessionSpec spec, const Caller& caller
     sampler::DescriptorGrant launch_descriptors;
     if (!spec.pid) {
         auto taken = sampler::DescriptorGrant::take(sampler::process_descriptor_budget(), descriptors_per_launched_program);
-        if (!taken) return std::unexpected(Error{Error::Kind::unavailable, sampler::process_descriptors_taken(), {}});
+        if (!taken)
+            return std::unexpected(Error{Error::Kind::unavailable,
+                                         sampler::process_descriptors_taken(descriptors_per_launched_program), {}});
         launch_descriptors = std::move(*taken);
     }
     if (spec.pid) {

@@ -57,11 +57,11 @@ DescriptorBudget& process_descriptor_budget() {
     return budget;
 }
 
-std::string process_descriptors_taken() {
+std::string process_descriptors_taken(std::size_t needed) {
     auto& budget = process_descriptor_budget();
     return fmt::format("the processes pyprofd samples or launched hold {} of the {} descriptors its limit leaves for "
-                       "them; stop a session, or raise the limit (LimitNOFILE=, ulimit -n)",
-                       budget.held(), budget.cap());
+                       "them, and this needs {}: raise the limit (LimitNOFILE=, ulimit -n), or stop a session",
+                       budget.held(), budget.cap(), needed);
 }
 
 }  // namespace pyprofd::sampler

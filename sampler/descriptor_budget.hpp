@@ -68,13 +68,13 @@ DescriptorBudget& thread_file_budget();
 // The budget for what each attached process holds for as long as it is attached
 // (PythonProcess::attach takes descriptors_per_attached_process from it, or fails
 // with out_of_descriptors): its pidfd, its task directory twice (thread list, thread
-// states), the epoll set of its sched-in watches, and one file opened for a single
-// reading at a time. Thread files kept open count against thread_file_budget()
-// instead. Its default cap is the thread files' default; the daemon sets it from its
+// states), the epoll set of its sched-in watches, and two opened for a moment at a
+// time (a file read once, by path then by descriptor). Thread files kept open count
+// against thread_file_budget() instead. Its default cap is the thread files' default; the daemon sets it from its
 // descriptor shares.
 DescriptorBudget& process_descriptor_budget();
 inline constexpr std::size_t descriptors_per_attached_process = 6;
-// What a caller is told when process_descriptor_budget() has no room left.
-std::string process_descriptors_taken();
+// What a caller is told when process_descriptor_budget() has no room for `needed` more.
+std::string process_descriptors_taken(std::size_t needed);
 
 }  // namespace pyprofd::sampler

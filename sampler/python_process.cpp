@@ -345,11 +345,15 @@ RemoteAddress PythonProcess::State::gil_holder(RemoteAddress interpreter) const 
     return 0;
 }
 
-Result<PythonProcess> PythonProcess::attach(pid_t pid) {
+Result<PythonProcess> PythonProcess::attach(pid_t pid, DescriptorShare share) {
     if (auto ok = check_process(pid); !ok) return std::unexpected(ok.error());
     // Taken first: a process that cannot be held is not opened at all.
-    auto descriptors = DescriptorGrant::take(process_descriptor_budget(), descriptors_per_attached_process);
-    if (!descriptors) return fail(ErrorKind::out_of_descriptors, process_descriptors_taken());
+    std::optional<DescriptorGrant> descriptors = DescriptorGrant();
+    if (share == DescriptorShare::taken) {
+        descriptors = DescriptorGrant::take(process_descriptor_budget(), descriptors_per_attached_process);
+        if (!descriptors)
+            return fail(ErrorKind::out_of_descriptors, process_descriptors_taken(descriptors_per_attached_process));
+    }
     auto identity = ProcessIdentity::pin(pid);
     if (!identity) return std::unexpected(identity.error());
     auto s = std::make_unique<State>(pid, std::move(*identity), RemoteMemory(pid));

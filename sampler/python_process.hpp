@@ -61,7 +61,11 @@ struct SampleCost {
 
 class PythonProcess {
 public:
-    static Result<PythonProcess> attach(pid_t pid);
+    // What it holds open is counted against process_descriptor_budget() (see
+    // descriptor_budget.hpp): taken here, or counted_by_caller, who has taken it
+    // already (a daemon session takes a launched program's with the program's).
+    enum class DescriptorShare { taken, counted_by_caller };
+    static Result<PythonProcess> attach(pid_t pid, DescriptorShare share = DescriptorShare::taken);
     // A process whose interpreter and memory are given, not found: `memory` holds
     // what its memory would and `binary` the interpreter's symbols. For the attach
     // fuzzer and the unit tests, which build a CPython's memory by hand. Nothing of

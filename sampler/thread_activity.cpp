@@ -146,10 +146,9 @@ std::optional<RunCount> ThreadActivityReader::run_count(pid_t tid) {
 }
 
 void ThreadActivityReader::release(pid_t tid) {
-    if (auto it = files_.find(tid); it != files_.end()) {
-        close_files(it->second);
-        files_.erase(it);
-    }
+    // Its entry stays, with its changes of kind: a thread that is watched, wakes and
+    // is watched again still earns both files kept.
+    if (auto it = files_.find(tid); it != files_.end()) close_files(it->second);
 }
 
 void ThreadActivityReader::keep_only(std::span<const pid_t> live) {

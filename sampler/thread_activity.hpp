@@ -55,7 +55,7 @@ public:
     // it now (a sched-in watch), and its budget is worth more to other threads. Its
     // next reading opens one again.
     void release(pid_t tid);
-    // Descriptors held, and of how many threads.
+    // Descriptors held, and how many threads are known (with files, or released).
     std::size_t open_files() const { return open_files_; }
     std::size_t threads_with_files() const { return files_.size(); }
 

@@ -44,6 +44,8 @@ TEST_CASE("errors: the response is problem+json with the status, the message and
     CHECK(body["detail"] == "rate_hz must be from 1 to 1000");
     CHECK(body["field"] == "rate_hz");
     CHECK_FALSE(nlohmann::json::parse(api::error_response({Kind::conflict, "ended"}).body()).contains("field"));
+    CHECK(api::error_response({Kind::unavailable, "out of descriptors"})[api::http::field::retry_after] == "10");
+    CHECK(response[api::http::field::retry_after].empty());
 }
 
 TEST_CASE("errors: the sampler's, mapped once for users: gone 404, not to be read 403, not now 503, no Python it "
@@ -57,7 +59,9 @@ TEST_CASE("errors: the sampler's, mapped once for users: gone 404, not to be rea
     CHECK(status_for(ErrorKind::no_such_process) == status::not_found);
     CHECK(daemon::process_error(42, {ErrorKind::no_such_process, "it exited"}).message == "no process 42: it exited");
     CHECK(status_for(ErrorKind::permission_denied) == status::forbidden);
-    CHECK(status_for(ErrorKind::out_of_descriptors) == status::service_unavailable);
+    auto no_room = daemon::process_error(42, {ErrorKind::out_of_descriptors, "why"});
+    CHECK(api::status_of(no_room.kind) == status::service_unavailable);
+    CHECK(no_room.field.empty());  // not the pid's fault
     for (auto kind : {ErrorKind::not_python, ErrorKind::unsupported_version, ErrorKind::read_failed, ErrorKind::bad_data,
                       ErrorKind::io, ErrorKind::program_replaced, ErrorKind::target_unresponsive})
         CHECK(status_for(kind) == status::unprocessable_entity);

@@ -181,8 +181,11 @@ def main():
             answered = healthz_at_once(daemon.port, 96)
             check(answered == 96, "with sessions on 390 threads running (%d descriptors held), %d of 96 connections at once "
                   "are answered" % (held, answered))
+            # Ended, not only asked to (a stop may answer 202 and end in the background):
+            # their processes' descriptors are given back before the state changes.
             for sid in sessions:
                 daemon.request("POST", "/sessions/%s/stop" % sid)
+                wait_for_state(daemon, sid, {"stopped", "completed", "failed", "target_exited"})
         finally:
             big.kill()
             big.wait()
@@ -210,9 +213,15 @@ def main():
         answered = healthz_at_once(daemon.port, 96)
         check(answered == 96, "with those 8 running (%d descriptors held), %d of 96 connections at once are answered"
               % (open_descriptors(daemon.process.pid), answered))
-        status, _, _ = daemon.request("POST", "/sessions/%s/stop" % sessions.pop())
+        stopping = sessions.pop()
+        daemon.request("POST", "/sessions/%s/stop" % stopping)
+        wait_for_state(daemon, stopping, {"stopped"})
+        # 6 free: a program to launch needs 14 (its pipes and cgroup, and its process's 6).
+        status, _, s = daemon.request("POST", "/sessions", {"command": [PYTHON, "-c", "pass"], "duration_s": 10})
+        check(status == 503 and "this needs 14" in s.get("detail", ""),
+              "with 6 free, a program to launch is refused too: it needs 14 (%s %s)" % (status, s.get("detail")))
         status, _, s = daemon.request("POST", "/sessions", {"pid": target.pid, "rate_hz": 5, "duration_s": 60})
-        check(status == 201, "one stopped, another starts at once (%s)" % status)
+        check(status == 201, "one stopped, another starts (%s)" % status)
         if status == 201:
             sessions.append(s["id"])
 

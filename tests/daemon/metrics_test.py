@@ -129,6 +129,7 @@ def main():
               % (after.get('pyprofd_descriptors_held{share="thread_files"}'),
                  after.get('pyprofd_descriptors_allowed{share="thread_files"}')))
         daemon.request("POST", "/sessions/%s/stop" % running["id"])
+        wait_for_state(daemon, running["id"], ("stopped",))
         check(samples(metrics(daemon)).get('pyprofd_descriptors_held{share="processes"}') == 0,
               "stopped, it holds none")
     finally:

@@ -171,7 +171,7 @@ TEST_CASE("a worker tree's session: its processes and what it skipped read back;
          .state = daemon::SampledProcessState::exited},
         {.pid = 12, .parent = 10, .state = daemon::SampledProcessState::failed, .error = "runs Python 3.16.0"},
     };
-    info.skipped_processes = {.failed = 1, .not_permitted = 2, .over_limit = 3};
+    info.skipped_processes = {.failed = 1, .not_permitted = 2, .over_limit = 3, .out_of_descriptors = 4};
     auto json = daemon::session_to_json(info);
     CHECK(json.at("errors").at("failed_processes") == 1);
     CHECK(!json.at("processes").at(0).contains("parent"));  // the target
@@ -189,6 +189,13 @@ TEST_CASE("a worker tree's session: its processes and what it skipped read back;
     CHECK(back->processes[0].standard_library == "/usr/lib/python3.11");
     CHECK(back->processes[1].working_directory == "");
     CHECK(back->skipped_processes == info.skipped_processes);
+    // A record saved before descriptors were counted reads as none.
+    auto older = json;
+    older.at("processes_skipped").erase("out_of_descriptors");
+    auto older_back = daemon::session_from_json(older);
+    REQUIRE_MESSAGE(older_back, older_back.error());
+    CHECK(older_back->skipped_processes.out_of_descriptors == 0);
+    CHECK(older_back->skipped_processes.over_limit == 3);
 
     // Without the option, nothing of it is written; a record from before it reads as without.
     auto plain = daemon::session_to_json(full_record());

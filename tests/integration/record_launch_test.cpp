@@ -142,6 +142,23 @@ TEST_CASE("record raises its own descriptor limit, and the program it launches g
     CHECK_MESSAGE(r.out.find("RECORD 4000 4000") != std::string::npos, r.out);
 }
 
+TEST_CASE("with no descriptors left for the program's process, record says so at once, not after 30 s of trying") {
+    // A limit of 22 leaves a quarter, 5, for attached processes: one takes 6.
+    ScratchDir dir;
+    const auto started = std::chrono::steady_clock::now();
+    auto r = run_command({.argv = {"prlimit", "--nofile=22:22", "--", pyprofd_binary(), "record", "--duration", "10",
+                                   "-o", dir.file("p.folded"), "--", some_python3().executable, "-c",
+                                   "import time; time.sleep(5)"}},
+                         30s);
+    const auto took = std::chrono::steady_clock::now() - started;
+    CHECK(r.exit_code == 1);
+    CHECK_MESSAGE(r.err.find("hold 0 of the 5 descriptors its limit leaves for them, and this needs 6") !=
+                      std::string::npos,
+                  r.err);
+    CHECK_MESSAGE(r.err.find("raise the limit (LimitNOFILE=, ulimit -n)") != std::string::npos, r.err);
+    CHECK(took < 15s);  // half the 30 s an interpreter is given to start
+}
+
 TEST_CASE("a target given by --pid that exits mid-run ends the recording normally, with the samples so far") {
     auto py = some_python3();
     Target target(py, {target_path("short_lived.py"), "1.5"});
