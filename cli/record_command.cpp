@@ -89,7 +89,7 @@ daemon::SamplingRunEnd sample_with_progress(daemon::SamplingRun& run, const Reco
     });
     if (options.subprocesses)
         // As the user who runs record: the kernel decides which descendants it may read.
-        run.follow_descendants([](pid_t pid) { return sampler::PythonProcess::attach(pid); }, nullptr,
+        run.follow_descendants(&sampler::PythonProcess::attach, nullptr,
                                {.max_processes = options.max_processes, .blocking = options.blocking});
     daemon::SamplingRunCallbacks callbacks{
         .on_sample =

@@ -420,7 +420,7 @@ std::expected<sampler::PythonProcess, std::string> attach_when_python_runs(
     auto deadline = Clock::now() + python_start_limit;
     std::string last_error;
     while (!stop.stop_requested()) {
-        auto process = sampler::PythonProcess::attach(program.pid(), share);
+        auto process = sampler::PythonProcess::attach_as(program.pid(), share);
         if (process) {
             auto sample = process->sample({.thread_names = false, .thread_activity = false});
             if (sample && !sample->threads.empty()) return std::move(*process);

@@ -31,7 +31,7 @@ namespace pyprofd::daemon {
 // sampler::process_descriptor_budget() by the session that launches it: the
 // keeper's command and report channels, the output pipe and its reader's eventfd,
 // the cgroup's three, one to spare, and its Python process's share once attached
-// (attached as counted_by_caller). Launching opens a few more for a moment (pipes,
+// (PythonProcess::attach_counted_by_caller). Launching opens a few more for a moment (pipes,
 // /dev/null), which the daemon's reserve covers.
 inline constexpr std::size_t descriptors_per_launched_program = 8 + sampler::descriptors_per_attached_process;
 

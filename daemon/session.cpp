@@ -279,9 +279,7 @@ Session::Ending Session::sample(SamplingRun& run, const SessionSpec& spec,
         aggregator_.emplace(profile_, aggregation);
     }
     if (spec.subprocesses) {
-        auto attach = following_.attach ? following_.attach : ProcessTree::AttachProcess([](pid_t pid) {
-            return sampler::PythonProcess::attach(pid);
-        });
+        auto attach = following_.attach ? following_.attach : &sampler::PythonProcess::attach;
         auto options = following_.options;
         options.blocking = spec.blocking;
         run.follow_descendants(std::move(attach), following_.may_profile, options);

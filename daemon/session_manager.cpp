@@ -145,10 +145,8 @@ Result<SessionInfo> SessionManager::start(SessionSpec spec, const Caller& caller
     std::optional<sampler::PythonProcess> process;
     sampler::DescriptorGrant launch_descriptors;
     if (!spec.pid) {
-        auto taken = sampler::DescriptorGrant::take(sampler::process_descriptor_budget(), descriptors_per_launched_program);
-        if (!taken)
-            return std::unexpected(Error{Error::Kind::unavailable,
-                                         sampler::process_descriptors_taken(descriptors_per_launched_program), {}});
+        auto taken = sampler::take_process_descriptors(descriptors_per_launched_program);
+        if (!taken) return std::unexpected(Error{Error::Kind::unavailable, taken.error(), {}});
         launch_descriptors = std::move(*taken);
     }
     if (spec.pid) {

@@ -66,7 +66,7 @@ public:
 
     // Reloads the sessions of the store; problems with its files are logged and skipped.
     SessionManager(const config::DaemonConfig& config, SessionStore store, AccessPolicy policy,
-                   AttachProcess attach_process = [](pid_t pid) { return sampler::PythonProcess::attach(pid); });
+                   AttachProcess attach_process = &sampler::PythonProcess::attach);
     SessionManager(const SessionManager&) = delete;
     SessionManager& operator=(const SessionManager&) = delete;
     ~SessionManager();  // shutdown()

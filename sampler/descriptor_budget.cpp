@@ -57,6 +57,12 @@ DescriptorBudget& process_descriptor_budget() {
     return budget;
 }
 
+std::expected<DescriptorGrant, std::string> take_process_descriptors(std::size_t needed) {
+    auto grant = DescriptorGrant::take(process_descriptor_budget(), needed);
+    if (!grant) return std::unexpected(process_descriptors_taken(needed));
+    return std::move(*grant);
+}
+
 std::string process_descriptors_taken(std::size_t needed) {
     auto& budget = process_descriptor_budget();
     return fmt::format("the processes pyprofd samples or launched hold {} of the {} descriptors its limit leaves for "

@@ -7,6 +7,7 @@
 // is not lost: it is opened and closed for each reading instead.
 #include <atomic>
 #include <cstddef>
+#include <expected>
 #include <optional>
 #include <string>
 #include <utility>
@@ -70,11 +71,13 @@ DescriptorBudget& thread_file_budget();
 // with out_of_descriptors): its pidfd, its task directory twice (thread list, thread
 // states), the epoll set of its sched-in watches, and two opened for a moment at a
 // time (a file read once, by path then by descriptor). Thread files kept open count
-// against thread_file_budget() instead. Its default cap is the thread files' default; the daemon sets it from its
-// descriptor shares.
+// against thread_file_budget() instead. Its default cap is the thread files'
+// default; the daemon sets it from its descriptor shares.
 DescriptorBudget& process_descriptor_budget();
 inline constexpr std::size_t descriptors_per_attached_process = 6;
 // What a caller is told when process_descriptor_budget() has no room for `needed` more.
 std::string process_descriptors_taken(std::size_t needed);
+// `needed` from process_descriptor_budget(), or what the caller is told instead.
+std::expected<DescriptorGrant, std::string> take_process_descriptors(std::size_t needed);
 
 }  // namespace pyprofd::sampler

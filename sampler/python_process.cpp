@@ -345,19 +345,19 @@ RemoteAddress PythonProcess::State::gil_holder(RemoteAddress interpreter) const 
     return 0;
 }
 
-Result<PythonProcess> PythonProcess::attach(pid_t pid, DescriptorShare share) {
+Result<PythonProcess> PythonProcess::attach_as(pid_t pid, DescriptorShare share) {
     if (auto ok = check_process(pid); !ok) return std::unexpected(ok.error());
     // Taken first: a process that cannot be held is not opened at all.
-    std::optional<DescriptorGrant> descriptors = DescriptorGrant();
+    DescriptorGrant descriptors;
     if (share == DescriptorShare::taken) {
-        descriptors = DescriptorGrant::take(process_descriptor_budget(), descriptors_per_attached_process);
-        if (!descriptors)
-            return fail(ErrorKind::out_of_descriptors, process_descriptors_taken(descriptors_per_attached_process));
+        auto taken = take_process_descriptors(descriptors_per_attached_process);
+        if (!taken) return fail(ErrorKind::out_of_descriptors, taken.error());
+        descriptors = std::move(*taken);
     }
     auto identity = ProcessIdentity::pin(pid);
     if (!identity) return std::unexpected(identity.error());
     auto s = std::make_unique<State>(pid, std::move(*identity), RemoteMemory(pid));
-    s->descriptors = std::move(*descriptors);
+    s->descriptors = std::move(descriptors);
     s->tasks.emplace(pid);
     auto cmdline = read_cmdline(pid);
     if (!cmdline) return std::unexpected(cmdline.error());

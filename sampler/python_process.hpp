@@ -62,10 +62,15 @@ struct SampleCost {
 class PythonProcess {
 public:
     // What it holds open is counted against process_descriptor_budget() (see
-    // descriptor_budget.hpp): taken here, or counted_by_caller, who has taken it
-    // already (a daemon session takes a launched program's with the program's).
+    // descriptor_budget.hpp): taken by attach(), or by its caller already for
+    // attach_counted_by_caller() (a daemon session takes a launched program's with
+    // the program's). attach_as() is either, as `share` says.
     enum class DescriptorShare { taken, counted_by_caller };
-    static Result<PythonProcess> attach(pid_t pid, DescriptorShare share = DescriptorShare::taken);
+    static Result<PythonProcess> attach(pid_t pid) { return attach_as(pid, DescriptorShare::taken); }
+    static Result<PythonProcess> attach_counted_by_caller(pid_t pid) {
+        return attach_as(pid, DescriptorShare::counted_by_caller);
+    }
+    static Result<PythonProcess> attach_as(pid_t pid, DescriptorShare share);
     // A process whose interpreter and memory are given, not found: `memory` holds
     // what its memory would and `binary` the interpreter's symbols. For the attach
     // fuzzer and the unit tests, which build a CPython's memory by hand. Nothing of
