@@ -21,14 +21,15 @@ using bench::thread_cpu_seconds;
 namespace {
 
 struct Figures {
-    double cpu_us = 0, wall_us = 0, reads = 0, threads = 0, errors = 0;
+    double cpu_us = 0, wall_us = 0, reads = 0, kib = 0, threads = 0, errors = 0;
     std::size_t frames = 0, pages = 0;
     sampler::SampleCost cost;  // over the measured samples
 };
 
 sampler::SampleCost operator-(const sampler::SampleCost& a, const sampler::SampleCost& b) {
     return {a.samples - b.samples,           a.first_read_ns - b.first_read_ns, a.thread_list_ns - b.thread_list_ns,
-            a.proc_ns - b.proc_ns,           a.stacks_ns - b.stacks_ns,         a.new_pages_ns - b.new_pages_ns,
+            a.proc_ns - b.proc_ns,           a.threads_ns - b.threads_ns,       a.stacks_ns - b.stacks_ns,
+            a.new_pages_ns - b.new_pages_ns,
             a.new_page_reads - b.new_page_reads, a.stacks_read - b.stacks_read, a.stacks_reused - b.stacks_reused,
             a.reuses_watched - b.reuses_watched,
             a.reused_checked - b.reused_checked, a.reused_stale - b.reused_stale,
@@ -38,19 +39,19 @@ sampler::SampleCost operator-(const sampler::SampleCost& a, const sampler::Sampl
 
 // Where one sample's wall time goes, in microseconds.
 void print_split_header() {
-    std::printf("  split per sample (us): %10s %10s %10s %10s %12s %14s %14s %12s %12s %12s\n", "first read",
-                "thread list", "/proc", "stacks", "(new pages)", "stacks read", "stacks reused", "(watched)", "code read",
-                "code vouched");
+    std::printf("  split per sample (us): %10s %10s %10s %10s %10s %12s %14s %14s %12s %12s %12s\n", "first read",
+                "thread list", "/proc", "threads", "stacks", "(new pages)", "stacks read", "stacks reused", "(watched)",
+                "code read", "code vouched");
 }
 
 void print_split(const char* label, const sampler::SampleCost& c) {
     const double n = c.samples ? static_cast<double>(c.samples) : 1;
     auto per_sample = [n](std::uint64_t total) { return static_cast<double>(total) / n; };
-    std::printf("  %-22s %10.1f %10.1f %10.1f %10.1f %12.1f %14.1f %14.1f %12.1f %12.1f %12.1f\n", label,
+    std::printf("  %-22s %10.1f %10.1f %10.1f %10.1f %10.1f %12.1f %14.1f %14.1f %12.1f %12.1f %12.1f\n", label,
                 per_sample(c.first_read_ns) / 1e3, per_sample(c.thread_list_ns) / 1e3, per_sample(c.proc_ns) / 1e3,
-                per_sample(c.stacks_ns) / 1e3, per_sample(c.new_pages_ns) / 1e3, per_sample(c.stacks_read),
-                per_sample(c.stacks_reused), per_sample(c.reuses_watched), per_sample(c.code_header_checks),
-                per_sample(c.code_epoch_checks));
+                per_sample(c.threads_ns) / 1e3, per_sample(c.stacks_ns) / 1e3, per_sample(c.new_pages_ns) / 1e3,
+                per_sample(c.stacks_read), per_sample(c.stacks_reused), per_sample(c.reuses_watched),
+                per_sample(c.code_header_checks), per_sample(c.code_epoch_checks));
 }
 
 Figures measure(sampler::PythonProcess& process, sampler::SampleOptions options, int samples,
@@ -60,6 +61,7 @@ Figures measure(sampler::PythonProcess& process, sampler::SampleOptions options,
     (void)process.sample(options);
     auto cost0 = process.cost();
     auto reads0 = process.memory_reads();
+    auto bytes0 = process.memory_bytes_read();
     auto cpu0 = thread_cpu_seconds();
     auto wall0 = std::chrono::steady_clock::now();
     Figures f;
@@ -83,6 +85,7 @@ Figures measure(sampler::PythonProcess& process, sampler::SampleOptions options,
     f.wall_us =
         (std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - wall0).count() - paused) / samples;
     f.reads = static_cast<double>(process.memory_reads() - reads0) / samples;
+    f.kib = static_cast<double>(process.memory_bytes_read() - bytes0) / 1024 / samples;
     f.threads /= samples;
     f.errors /= samples;
     f.cost = process.cost() - cost0;
@@ -118,10 +121,10 @@ void measure_thread_per_request_server() {
     auto bare = measure(*process, {.thread_names = true, .thread_activity = false}, samples,
                         std::chrono::microseconds(1000));
     std::printf("\nthread-per-request server (Flask under wrk -c8), %d samples paced at 1 kHz\n", samples);
-    std::printf("%-16s %12s %12s %12s %10s %16s %12s %12s\n", "interpreter", "cpu us/smp", "wall us/smp",
-                "reads/smp", "pages/smp", "cpu us (no /proc)", "threads/smp", "errors/smp");
-    std::printf("%-16s %12.1f %12.1f %12.1f %10zu %16.1f %12.2f %12.3f\n", "debian 3.11", full.cpu_us, full.wall_us,
-                full.reads, full.pages, bare.cpu_us, full.threads, full.errors);
+    std::printf("%-16s %12s %12s %12s %10s %10s %16s %12s %12s\n", "interpreter", "cpu us/smp", "wall us/smp",
+                "reads/smp", "pages/smp", "KiB/smp", "cpu us (no /proc)", "threads/smp", "errors/smp");
+    std::printf("%-16s %12.1f %12.1f %12.1f %10zu %10.1f %16.1f %12.2f %12.3f\n", "debian 3.11", full.cpu_us,
+                full.wall_us, full.reads, full.pages, full.kib, bare.cpu_us, full.threads, full.errors);
     print_split_header();
     print_split("debian 3.11", full.cost);
     std::printf("(a paced sample also pays for waking up with cold caches: the 50-deep target above\n"
@@ -135,8 +138,8 @@ void measure_thread_per_request_server() {
 void measure_many_threads(const std::string& only) {
     const int samples = 3000;
     std::printf("\nmany threads (156 parked, 4 running, main waiting), %d samples paced at 1 kHz\n", samples);
-    std::printf("%-16s %12s %12s %12s %10s %16s %12s %12s\n", "interpreter", "cpu us/smp", "wall us/smp",
-                "reads/smp", "pages/smp", "cpu us (no /proc)", "threads/smp", "errors/smp");
+    std::printf("%-16s %12s %12s %12s %10s %10s %16s %12s %12s\n", "interpreter", "cpu us/smp", "wall us/smp",
+                "reads/smp", "pages/smp", "KiB/smp", "cpu us (no /proc)", "threads/smp", "errors/smp");
     std::vector<std::pair<std::string, sampler::SampleCost>> splits;
     for (const auto& py : tests::interpreters()) {
         if (!only.empty() && py.label.find(only) == std::string::npos) continue;
@@ -153,14 +156,14 @@ void measure_many_threads(const std::string& only) {
         auto full = measure(*process, {}, samples, std::chrono::microseconds(1000));
         auto bare = measure(*process, {.thread_names = true, .thread_activity = false}, samples / 3,
                             std::chrono::microseconds(1000));
-        std::printf("%-16s %12.1f %12.1f %12.1f %10zu %16.1f %12.2f %12.3f\n", py.label.c_str(), full.cpu_us,
-                    full.wall_us, full.reads, full.pages, bare.cpu_us, full.threads, full.errors);
+        std::printf("%-16s %12.1f %12.1f %12.1f %10zu %10.1f %16.1f %12.2f %12.3f\n", py.label.c_str(), full.cpu_us,
+                    full.wall_us, full.reads, full.pages, full.kib, bare.cpu_us, full.threads, full.errors);
         splits.emplace_back(py.label, full.cost);
         // At 100 Hz (record's default rate) the 4 busy threads all run between samples,
         // and the sampler's CPU idles for 10 ms.
         auto slow = measure(*process, {}, samples / 10, std::chrono::microseconds(10000));
-        std::printf("%-16s %12.1f %12.1f %12.1f %10zu %16s %12.2f %12.3f\n", (py.label + " 100Hz").c_str(),
-                    slow.cpu_us, slow.wall_us, slow.reads, slow.pages, "", slow.threads, slow.errors);
+        std::printf("%-16s %12.1f %12.1f %12.1f %10zu %10.1f %16s %12.2f %12.3f\n", (py.label + " 100Hz").c_str(),
+                    slow.cpu_us, slow.wall_us, slow.reads, slow.pages, slow.kib, "", slow.threads, slow.errors);
         splits.emplace_back(py.label + " 100Hz", slow.cost);
     }
     print_split_header();
@@ -174,8 +177,8 @@ int main(int argc, char** argv) {
     const int samples = 5000;
     const std::string only = argc > 1 ? argv[1] : "";
     std::printf("sample cost, target 50 frames deep, %d samples each (after one warm-up sample)\n", samples);
-    std::printf("%-16s %7s %12s %12s %12s %10s %16s\n", "interpreter", "frames", "cpu us/smp", "wall us/smp",
-                "reads/smp", "pages/smp", "cpu us (no /proc)");
+    std::printf("%-16s %7s %12s %12s %12s %10s %10s %16s\n", "interpreter", "frames", "cpu us/smp", "wall us/smp",
+                "reads/smp", "pages/smp", "KiB/smp", "cpu us (no /proc)");
     std::vector<std::pair<std::string, sampler::SampleCost>> splits;
     for (const auto& py : tests::interpreters()) {
         if (!only.empty() && py.label.find(only) == std::string::npos) continue;
@@ -188,8 +191,8 @@ int main(int argc, char** argv) {
         }
         auto full = measure(*process, {}, samples);
         auto bare = measure(*process, {.thread_names = true, .thread_activity = false}, samples);
-        std::printf("%-16s %7zu %12.1f %12.1f %12.1f %10zu %16.1f\n", py.label.c_str(), full.frames, full.cpu_us,
-                    full.wall_us, full.reads, full.pages, bare.cpu_us);
+        std::printf("%-16s %7zu %12.1f %12.1f %12.1f %10zu %10.1f %16.1f\n", py.label.c_str(), full.frames,
+                    full.cpu_us, full.wall_us, full.reads, full.pages, full.kib, bare.cpu_us);
         splits.emplace_back(py.label, full.cost);
     }
     print_split_header();

@@ -471,6 +471,7 @@ const std::string& PythonProcess::standard_library() const { return s_->sources.
 const Layout& PythonProcess::layout() const { return s_->layout; }
 LayoutSource PythonProcess::layout_source() const { return s_->layout_source; }
 std::uint64_t PythonProcess::memory_reads() const { return s_->memory.syscalls(); }
+std::uint64_t PythonProcess::memory_bytes_read() const { return s_->memory.bytes_read(); }
 std::size_t PythonProcess::pages_per_sample() const { return s_->memory.snapshot_pages(); }
 const PauseCounts& PythonProcess::pause_counts() const { return s_->pause_counts; }
 SampleCost PythonProcess::cost() const {
@@ -749,7 +750,7 @@ Result<StackSample> PythonProcess::State::read_sample(const SampleOptions& optio
         else if (options.thread_activity)
             stacks.back().activity = thread_activity(stacks.back().native_id, facts);
     }
-    cost.proc_ns += lap();
+    cost.threads_ns += lap();
 
     const FrameWalker& walker = *stack_walker;
     std::size_t frames_in_sample = 0;

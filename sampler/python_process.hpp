@@ -45,7 +45,8 @@ struct SampleCost {
     std::uint64_t samples = 0;
     std::uint64_t first_read_ns = 0;      // the batched read each sample starts with
     std::uint64_t thread_list_ns = 0;     // the thread states, their tasks and names
-    std::uint64_t proc_ns = 0;            // /proc: threads' run counts and states
+    std::uint64_t proc_ns = 0;            // /proc: threads' run counts and states, sched-in watches
+    std::uint64_t threads_ns = 0;         // each thread's ids, name and GIL, and its reuse looked up
     std::uint64_t stacks_ns = 0;          // walking and decoding stacks, reads of new pages included
     std::uint64_t new_pages_ns = 0;       // of which: reads of pages the snapshot did not hold
     std::uint64_t new_page_reads = 0;     // how many such reads
@@ -107,6 +108,8 @@ public:
 
     // System calls made reading memory so far (for the benchmarks).
     std::uint64_t memory_reads() const;
+    // Bytes those calls copied from the process so far (for the benchmarks).
+    std::uint64_t memory_bytes_read() const;
     // Memory pages the last sample read (for the benchmarks).
     std::size_t pages_per_sample() const;
     // What blocking mode's pauses did so far (for the benchmarks and tests).
