@@ -9,11 +9,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <system_error>
 #include <thread>
 #include <utility>
 
 #include "sampler/remote_limits.hpp"
+#include "sampler/thread_activity.hpp"
 
 namespace pyprofd::sampler {
 
@@ -82,8 +84,51 @@ bool SchedInWatch::untouched() const {
 
 namespace {
 
+// One round of the trial, on a thread waiting on a pipe (wake: writes it a byte).
+enum class Round { holds, fails, unsure };
+
+Round try_one_round(ThreadActivityReader& threads, pid_t tid, const std::function<bool()>& wake) {
+    using namespace std::chrono_literals;
+    constexpr auto patience = 2s;
+    auto wait_until = [&](auto done) {
+        const auto give_up = std::chrono::steady_clock::now() + patience;
+        while (!done()) {
+            if (std::chrono::steady_clock::now() > give_up) return false;
+            std::this_thread::sleep_for(1ms);
+        }
+        return true;
+    };
+    // The waiter asleep and off its run queue, proven, not assumed after a pause: on
+    // a host whose CPUs are all busy it may not have got to its read yet. (A kernel
+    // that names no wait channel: sampling never arms a watch either.)
+    if (!wait_until([&] { return threads.off_run_queue(tid); })) return Round::fails;
+    auto before = threads.run_count(tid);
+    if (!before) return Round::fails;  // no schedstat: nothing could vouch for a watch
+    auto watch = SchedInWatch::arm(tid);
+    if (!watch) return Round::fails;
+    std::this_thread::sleep_for(2ms);
+    const bool quiet = watch->untouched();
+    auto after = threads.run_count(tid);
+    // Put on a CPU meanwhile after all (a signal, say): this round tells nothing.
+    if (!after || *after != *before) return Round::unsure;
+    if (!quiet) return Round::fails;  // rewritten with no sched-in
+    if (!wake()) return Round::fails;
+    if (!wait_until([&] {
+            auto now = threads.run_count(tid);
+            return now && now->times_run != before->times_run;
+        }))
+        return Round::unsure;  // not run within the patience: too busy a host to tell
+    // The kernel counts a sched-in a moment before it rewrites the page: one just
+    // counted may not be seen yet. One never seen is a sched-in the watch missed.
+    return wait_until([&] { return !watch->untouched(); }) ? Round::holds : Round::fails;
+}
+
+}  // namespace
+
 // A thread of this process that waits on a pipe: a watch on it must stay untouched
-// while it waits, and see each wake-up.
+// while it waits, and see each wake-up. Whether it waits, and whether it was put on
+// a CPU, is read from its run count, not guessed from pauses, so that a busy host
+// cannot make the answer wrong; a round the host made unclear is tried again.
 bool try_sched_in_watches() {
     int ends[2];
     if (::pipe2(ends, O_CLOEXEC) != 0) return false;
@@ -102,28 +147,28 @@ bool try_sched_in_watches() {
         return false;
     }
     while (tid == 0) std::this_thread::yield();
-    bool works = true;
-    for (int round = 0; round < 2 && works; ++round) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));  // the waiter is asleep by now
-        auto watch = SchedInWatch::arm(tid);
-        if (!watch) {
-            works = false;
-            break;
+    bool works = false;
+    {
+        DescriptorBudget budget(2);  // its own: the trial takes nothing from the sessions'
+        ThreadActivityReader threads(::getpid(), budget);
+        auto wake = [&] {
+            char byte = 1;
+            return ::write(ends[1], &byte, 1) == 1;
+        };
+        constexpr int rounds_wanted = 2, most_rounds = 20;
+        int held = 0;
+        for (int round = 0; round < most_rounds && held < rounds_wanted; ++round) {
+            auto result = try_one_round(threads, tid, wake);
+            if (result == Round::fails) break;
+            if (result == Round::holds) ++held;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-        bool quiet = watch->untouched();
-        char byte = 1;
-        bool woken = ::write(ends[1], &byte, 1) == 1;
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));  // it ran, and waits again
-        works = quiet && woken && !watch->untouched();
+        works = held == rounds_wanted;
     }
     ::close(ends[1]);
     waiter.join();
     ::close(ends[0]);
     return works;
 }
-
-}  // namespace
 
 bool sched_in_watches_work() {
     static const bool works = try_sched_in_watches();

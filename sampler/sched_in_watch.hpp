@@ -50,10 +50,14 @@ private:
 };
 
 // Whether this kernel rewrites a watch's page when, and only when, the thread is put
-// on a CPU: tried once per process on a thread of its own (about 12 ms, asleep),
-// then remembered. The daemon and record ask before they sample, so that no
-// sampling thread waits for it.
+// on a CPU: tried once per process on a thread of its own, then remembered. That
+// thread's waiting and running are read from /proc, not assumed after pauses, so a
+// host whose CPUs are all busy does not turn watches off for the daemon's life
+// (about 10 ms; longer only while the host keeps the thread from running). The
+// daemon and record ask before they sample, so that no sampling thread waits for it.
 bool sched_in_watches_work();
+// The same, tried afresh (for the tests).
+bool try_sched_in_watches();
 
 // The watches of one sampled process, by a key of the caller's (a thread state's
 // address), with their exits polled in one system call.

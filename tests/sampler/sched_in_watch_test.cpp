@@ -6,11 +6,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "sampler/sched_in_watch.hpp"
+#include "sampler/thread_activity.hpp"
 
 using namespace pyprofd::sampler;
 using namespace std::chrono_literals;
@@ -31,12 +34,27 @@ struct PipeWaiter {
             }
         });
         while (tid == 0) std::this_thread::yield();
-        std::this_thread::sleep_for(10ms);  // waiting by now
+        wait_until_waiting();
+    }
+    // Off its run queue, as its read found the pipe empty: proven, not assumed after
+    // a pause (a busy host may not have run it yet).
+    void wait_until_waiting() {
+        DescriptorBudget budget(2);
+        ThreadActivityReader threads(::getpid(), budget);
+        for (int i = 0; i < 2000 && !threads.off_run_queue(tid); ++i) std::this_thread::sleep_for(1ms);
+        REQUIRE(threads.off_run_queue(tid));
     }
     void wake() {
+        DescriptorBudget budget(2);
+        ThreadActivityReader threads(::getpid(), budget);
+        auto before = threads.run_count(tid);
+        REQUIRE(before.has_value());
         char byte = 1;
         REQUIRE(::write(ends[1], &byte, 1) == 1);
-        std::this_thread::sleep_for(10ms);  // it ran, and waits again
+        // It ran, and waits again.
+        for (int i = 0; i < 2000 && threads.run_count(tid) == before; ++i) std::this_thread::sleep_for(1ms);
+        REQUIRE(threads.run_count(tid) != before);
+        wait_until_waiting();
     }
     void end() {
         if (ends[1] >= 0) ::close(ends[1]);
@@ -93,4 +111,25 @@ TEST_CASE("a watch set: each watch sees its own thread only; an exited thread's 
     CHECK(budget.held() == 1);
     set.disarm(1);
     CHECK(budget.held() == 0);
+}
+
+// The daemon finds out once, at its start, whether watches work here, and lives with
+// the answer. A host busy at that moment (a boot, a build) must not turn them off
+// for the daemon's whole life: the trial holds when every CPU is taken.
+TEST_CASE("whether watches work is found out right on a host whose CPUs are all busy") {
+    if (!watches_here()) return;
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> spinners;
+    const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < 3 * cpus; ++i)
+        spinners.emplace_back([&stop] {
+            while (!stop.load(std::memory_order_relaxed)) {
+            }
+        });
+    int works = 0;
+    const int tries = 10;
+    for (int i = 0; i < tries; ++i) works += try_sched_in_watches();
+    stop = true;
+    for (auto& spinner : spinners) spinner.join();
+    CHECK(works == tries);
 }
