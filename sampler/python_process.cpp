@@ -197,7 +197,7 @@ struct PythonProcess::State {
                                                           std::size_t& rereads);
     // SampleOptions::check_reused_stacks: the reused stack against a fresh read.
     void check_reused_stack(const FrameWalker& walker, const ThreadStateInfo& t, const ThreadKey& key,
-                            const std::vector<Frame>& reused);
+                            const FrameList& reused);
 };
 
 Result<RemoteAddress> PythonProcess::State::first_interpreter() const {
@@ -644,7 +644,7 @@ Result<std::optional<std::vector<Frame>>> PythonProcess::State::read_frames(cons
 }
 
 void PythonProcess::State::check_reused_stack(const FrameWalker& walker, const ThreadStateInfo& t,
-                                              const ThreadKey& key, const std::vector<Frame>& reused) {
+                                              const ThreadKey& key, const FrameList& reused) {
     auto walked = walker.walk(t.frame_field);
     if (unchanged.watch_contradicted(key)) {  // reused on a watch that missed a run
         ++cost.reused_checked;
@@ -735,7 +735,8 @@ Result<StackSample> PythonProcess::State::read_sample(const SampleOptions& optio
 
     // Each thread's ids, name and GIL, and either its unchanged stack or its activity.
     StackSample sample;
-    std::vector<const std::vector<Frame>*> reused(states->size(), nullptr);
+    sample.threads.reserve(states->size());
+    std::vector<const FrameList*> reused(states->size(), nullptr);
     std::vector<ThreadStack> stacks;
     stacks.reserve(states->size());
     auto key_of = [](const ThreadStateInfo& t) {
@@ -780,7 +781,7 @@ Result<StackSample> PythonProcess::State::read_sample(const SampleOptions& optio
         if (frames && !*frames) continue;  // it ended
         if (frames) {
             frames_in_sample += (*frames)->size();
-            stack.frames = std::move(**frames);
+            stack.frames = FrameList(std::move(**frames));
             if (reuse && t.task.host_tid != 0)
                 unchanged.remember(key_of(t), stack.frames, memory.touch_log(),
                                        stack.activity == ThreadActivity::idle);

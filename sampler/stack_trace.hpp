@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +22,40 @@ struct Frame {
     const std::string& filename() const { return code->filename; }
 };
 
+// A thread's frames, innermost first, read-only once made. Shared, not copied: a
+// parked thread's stack is reused sample after sample (unchanged_stacks.hpp), and
+// copying it each time (a vector, and a reference count per frame) was most of what
+// a reuse cost. same_as() tells a reuse from a stack read afresh.
+class FrameList {
+public:
+    FrameList() = default;
+    explicit FrameList(std::vector<Frame> frames)
+        : frames_(frames.empty() ? nullptr : std::make_shared<const std::vector<Frame>>(std::move(frames))) {}
+    FrameList(std::initializer_list<Frame> frames) : FrameList(std::vector<Frame>(frames)) {}
+
+    using const_iterator = std::vector<Frame>::const_iterator;
+    using const_reverse_iterator = std::vector<Frame>::const_reverse_iterator;
+    const_iterator begin() const { return all().begin(); }
+    const_iterator end() const { return all().end(); }
+    const_reverse_iterator rbegin() const { return all().rbegin(); }
+    const_reverse_iterator rend() const { return all().rend(); }
+    std::size_t size() const { return all().size(); }
+    bool empty() const { return all().empty(); }
+    const Frame& operator[](std::size_t i) const { return all()[i]; }
+    const Frame& front() const { return all().front(); }
+    const Frame& back() const { return all().back(); }
+    const std::vector<Frame>& all() const { return frames_ ? *frames_ : no_frames(); }
+    // The very same frames (one read, shared), not merely equal ones.
+    bool same_as(const FrameList& other) const { return frames_ == other.frames_; }
+
+private:
+    static const std::vector<Frame>& no_frames() {
+        static const std::vector<Frame> none;
+        return none;
+    }
+    std::shared_ptr<const std::vector<Frame>> frames_;
+};
+
 enum class ThreadActivity { running, idle, unknown };
 
 struct ThreadStack {
@@ -30,7 +65,7 @@ struct ThreadStack {
     std::string name;             // threading's name, empty where there is none
     std::optional<bool> holds_gil;  // nullopt where the version does not tell
     ThreadActivity activity = ThreadActivity::unknown;
-    std::vector<Frame> frames;    // innermost first
+    FrameList frames;             // innermost first
     std::optional<Error> error;   // set when this thread's stack could not be read
 };
 

@@ -62,9 +62,9 @@ void ThreadNames::refresh_if_stale(const ObjectReader& reader, RemoteAddress int
     refreshed_ = now;
 }
 
-std::optional<std::string> ThreadNames::name_of(std::uint64_t ident) const {
-    if (auto it = names_.find(ident); it != names_.end()) return it->second;
-    return std::nullopt;
+const std::string* ThreadNames::name_of(std::uint64_t ident) const {
+    auto it = names_.find(ident);
+    return it != names_.end() ? &it->second : nullptr;
 }
 
 }  // namespace pyprofd::sampler

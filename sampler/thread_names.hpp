@@ -26,7 +26,8 @@ public:
                           const std::vector<std::uint64_t>& idents,
                           std::chrono::steady_clock::duration max_age = std::chrono::seconds(10));
 
-    std::optional<std::string> name_of(std::uint64_t ident) const;
+    // Null where the thread has none; valid until the next refresh.
+    const std::string* name_of(std::uint64_t ident) const;
 
 private:
     Result<RemoteAddress> find_active_dict(const ObjectReader& reader, RemoteAddress interpreter);

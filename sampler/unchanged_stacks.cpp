@@ -94,7 +94,7 @@ void UnchangedStacks::pages_to_read_again(std::vector<RemoteAddress>& out) const
     }
 }
 
-const std::vector<Frame>* UnchangedStacks::unchanged(const ThreadKey& key) {
+const FrameList* UnchangedStacks::unchanged(const ThreadKey& key) {
     auto it = threads_.find(key.thread_state);
     if (it == threads_.end()) return nullptr;
     auto& known = it->second;
@@ -106,7 +106,7 @@ const std::vector<Frame>* UnchangedStacks::unchanged(const ThreadKey& key) {
     return &known.frames;
 }
 
-void UnchangedStacks::remember(const ThreadKey& key, const std::vector<Frame>& frames,
+void UnchangedStacks::remember(const ThreadKey& key, const FrameList& frames,
                                std::span<const RemoteAddress> pages, bool off_cpu) {
     auto [it, fresh] = threads_.try_emplace(key.thread_state);
     auto& known = it->second;

@@ -61,7 +61,7 @@ public:
     void pages_to_read_again(std::vector<RemoteAddress>& out) const;
     // The thread's stack, when it provably has not changed since it was read; the
     // thread is then off a CPU.
-    const std::vector<Frame>* unchanged(const ThreadKey& key);
+    const FrameList* unchanged(const ThreadKey& key);
     // The run count taken at this sample's start (for checking a reuse afterwards).
     std::optional<RunCount> count_at_start(const ThreadKey& key) const {
         auto it = threads_.find(key.thread_state);
@@ -72,7 +72,7 @@ public:
     bool watch_contradicted(const ThreadKey& key) const;
     // The stack this sample read for a thread, the pages that read touched, and
     // whether the thread was off a CPU after this sample's run count was taken.
-    void remember(const ThreadKey& key, const std::vector<Frame>& frames, std::span<const RemoteAddress> pages,
+    void remember(const ThreadKey& key, const FrameList& frames, std::span<const RemoteAddress> pages,
                   bool off_cpu);
     // Forgets the threads this sample did not meet (they ended).
     void end_sample();
@@ -96,7 +96,7 @@ private:
         bool watch_vouched = false;  // this sample's `now` is the watch's, not a count read
         bool files_released = false;  // its thread files closed while the watch vouches
         std::optional<RunCount> checked;  // check_watches: the count read all the same
-        std::vector<Frame> frames;
+        FrameList frames;  // shared with the samples that reuse it
         std::vector<RemoteAddress> pages;
 
         bool provably_unchanged() const { return off_cpu && when_read && now && *when_read == *now; }

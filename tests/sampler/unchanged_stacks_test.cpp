@@ -19,11 +19,11 @@ namespace {
 
 pid_t this_tid() { return static_cast<pid_t>(::syscall(SYS_gettid)); }
 
-std::vector<Frame> one_frame(const char* function, int line) {
+FrameList one_frame(const char* function, int line) {
     auto code = std::make_shared<CodeInfo>();
     code->function = function;
     code->filename = "app.py";
-    return {Frame{code, line}};
+    return FrameList({Frame{code, line}});
 }
 
 // A thread that sleeps until told to stop, and says its id.
@@ -82,6 +82,7 @@ TEST_CASE("a thread that has not run since its stack was read is reused; one tha
     const auto* reused = stacks.unchanged(parked);
     REQUIRE(reused);
     CHECK(reused->front().line == 10);
+    CHECK(reused->same_as(frames));  // the frames read, shared: not a copy
     CHECK(!stacks.unchanged(running));  // it was on a CPU when its state was read
     again.clear();
     stacks.pages_to_read_again(again);
