@@ -151,8 +151,13 @@ Result<void> RemoteMemory::read_through_snapshot(RemoteAddress address, std::spa
     RemoteAddress last = page_of(address + out.size() - 1);
     std::size_t pages = static_cast<std::size_t>((last - first) / page_size + 1);
     if (pages_.size() + pages > max_snapshot_pages) return read_direct(address, out);
-    // An unreadable page: the read itself says what failed, as a direct read would.
-    if (!load_missing(address, out.size())) return read_direct(address, out);
+    // An unreadable page: what failed is said as a direct read would say it. Within
+    // one page (a frame's fields, the common case) the page's own read already said
+    // it; a direct read would fail the same way, a system call later.
+    if (!load_missing(address, out.size())) {
+        if (pages == 1) return fail_read(address, out.size(), -1, last_failure_errno_);
+        return read_direct(address, out);
+    }
     std::size_t copied = 0;
     for (std::size_t i = 0; i < pages; ++i) {
         const RemoteAddress page = first + i * page_size;

@@ -82,6 +82,21 @@ TEST_CASE("an expected page that is not mapped any more is left out; the others 
     memory.end_snapshot();
 }
 
+TEST_CASE("a read of a page that is not mapped fails in one system call, saying what a direct read says") {
+    RemoteMemory memory(1, addressed_memory(8));
+    const RemoteAddress unmapped = base + 100 * page + 16;
+    auto direct = memory.read<std::uint64_t>(unmapped);  // no snapshot: read straight
+    REQUIRE(!direct);
+    memory.begin_snapshot();
+    auto before = memory.syscalls();
+    auto through = memory.read<std::uint64_t>(unmapped);
+    REQUIRE(!through);
+    CHECK(memory.syscalls() - before == 1);  // the page's own read: it is not read again
+    CHECK(through.error().kind == direct.error().kind);
+    CHECK(through.error().message == direct.error().message);
+    memory.end_snapshot();
+}
+
 TEST_CASE("the touch log names each page a walk touched, once") {
     RemoteMemory memory(1, addressed_memory(16));
     memory.begin_snapshot();
