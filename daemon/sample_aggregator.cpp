@@ -51,13 +51,16 @@ render::FrameId SampleAggregator::frame_id(const sampler::Frame& frame) {
 }
 
 render::FrameId SampleAggregator::thread_id(const sampler::ThreadStack& thread) {
-    auto key = std::make_pair(thread.native_id, thread.name);
-    auto it = thread_ids_.find(key);
-    if (it != thread_ids_.end()) return it->second;
+    auto it = thread_ids_.find(thread.native_id);
+    if (it != thread_ids_.end() && it->second.name == thread.name) return it->second.id;
     auto id = profile_.intern(thread_label(thread.native_id, thread.name));
     if (id == render::Profile::no_frame) return id;
+    if (it != thread_ids_.end()) {  // renamed
+        it->second = {thread.name, id};
+        return id;
+    }
     if (thread_ids_.size() >= max_cached) thread_ids_.clear();
-    thread_ids_.emplace(std::move(key), id);
+    thread_ids_.emplace(thread.native_id, ThreadLabel{thread.name, id});
     return id;
 }
 

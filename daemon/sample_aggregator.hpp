@@ -73,7 +73,13 @@ private:
     };
     std::unordered_map<CodeLine, render::FrameId, CodeLineHash> frame_ids_;
     std::vector<std::shared_ptr<const sampler::CodeInfo>> codes_kept_;
-    std::map<std::pair<pid_t, std::string>, render::FrameId> thread_ids_;
+    // Each thread's label under its last name: looked up by id, the name compared, not
+    // copied (a key of id and name copied the name for every thread of every sample).
+    struct ThreadLabel {
+        std::string name;
+        render::FrameId id;
+    };
+    std::unordered_map<pid_t, ThreadLabel> thread_ids_;
     std::map<std::string, render::FrameId, std::less<>> process_ids_;
     std::map<pid_t, SeenThread> threads_;
     std::vector<render::FrameId> stack_;  // reused: root first
