@@ -89,9 +89,8 @@ enum class Round { holds, fails, unsure };
 
 Round try_one_round(ThreadActivityReader& threads, pid_t tid, const std::function<bool()>& wake) {
     using namespace std::chrono_literals;
-    constexpr auto patience = 2s;
-    auto wait_until = [&](auto done) {
-        const auto give_up = std::chrono::steady_clock::now() + patience;
+    auto wait_until = [](auto done, std::chrono::milliseconds within = 2s) {
+        const auto give_up = std::chrono::steady_clock::now() + within;
         while (!done()) {
             if (std::chrono::steady_clock::now() > give_up) return false;
             std::this_thread::sleep_for(1ms);
@@ -100,8 +99,9 @@ Round try_one_round(ThreadActivityReader& threads, pid_t tid, const std::functio
     };
     // The waiter asleep and off its run queue, proven, not assumed after a pause: on
     // a host whose CPUs are all busy it may not have got to its read yet. (A kernel
-    // that names no wait channel: sampling never arms a watch either.)
-    if (!wait_until([&] { return threads.off_run_queue(tid); })) return Round::fails;
+    // that names no wait channel: sampling never arms a watch either; record waits
+    // for this before it samples, so not long.)
+    if (!wait_until([&] { return threads.off_run_queue(tid); }, 500ms)) return Round::fails;
     auto before = threads.run_count(tid);
     if (!before) return Round::fails;  // no schedstat: nothing could vouch for a watch
     auto watch = SchedInWatch::arm(tid);
