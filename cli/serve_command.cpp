@@ -101,9 +101,9 @@ int run_serve(const ServeOptions& options) {
         spdlog::info("parked threads: watched with perf events once parked for {} samples",
                      sampler::SampleOptions{}.watch_parked_after);
     else
-        spdlog::info("parked threads: no sched-in watches here (perf events refused, or no wait channels or "
-                     "schedstat in /proc), so their run counts are read from /proc each sample (under systemd, "
-                     "the unit grants CAP_PERFMON)");
+        spdlog::info("parked threads: no sched-in watches here (perf events refused, no wait channels or "
+                     "schedstat in /proc, or the host too busy to try them for 3 s), so their run counts are "
+                     "read from /proc each sample (under systemd, the unit grants CAP_PERFMON)");
     auto store = daemon::SessionStore::open(config->state_dir);
     if (!store) {
         spdlog::error("{}", store.error());

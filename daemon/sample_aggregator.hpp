@@ -80,6 +80,8 @@ private:
         render::FrameId id;
     };
     std::unordered_map<pid_t, ThreadLabel> thread_ids_;
+    // Threads whose OS thread was not found (id 0) share an id: by name instead.
+    std::map<std::string, render::FrameId, std::less<>> unplaced_thread_ids_;
     std::map<std::string, render::FrameId, std::less<>> process_ids_;
     std::map<pid_t, SeenThread> threads_;
     std::vector<render::FrameId> stack_;  // reused: root first

@@ -46,7 +46,9 @@ struct SampleCost {
     std::uint64_t first_read_ns = 0;      // the batched read each sample starts with
     std::uint64_t thread_list_ns = 0;     // the thread states, their tasks and names
     std::uint64_t proc_ns = 0;            // /proc: threads' run counts and states, sched-in watches
-    std::uint64_t threads_ns = 0;         // each thread's ids, name and GIL, and its reuse looked up
+    // Each thread's ids, name and GIL, its reuse looked up, and the state letter (from
+    // /proc) of each thread not reused.
+    std::uint64_t threads_ns = 0;
     std::uint64_t stacks_ns = 0;          // walking and decoding stacks, reads of new pages included
     std::uint64_t new_pages_ns = 0;       // of which: reads of pages the snapshot did not hold
     std::uint64_t new_page_reads = 0;     // how many such reads

@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -86,49 +87,67 @@ namespace {
 
 // One round of the trial, on a thread waiting on a pipe (wake: writes it a byte).
 enum class Round { holds, fails, unsure };
+using Clock = std::chrono::steady_clock;
 
-Round try_one_round(ThreadActivityReader& threads, pid_t tid, const std::function<bool()>& wake) {
-    using namespace std::chrono_literals;
-    auto wait_until = [](auto done, std::chrono::milliseconds within = 2s) {
-        const auto give_up = std::chrono::steady_clock::now() + within;
-        while (!done()) {
-            if (std::chrono::steady_clock::now() > give_up) return false;
-            std::this_thread::sleep_for(1ms);
-        }
-        return true;
-    };
-    // The waiter asleep and off its run queue, proven, not assumed after a pause: on
-    // a host whose CPUs are all busy it may not have got to its read yet. (A kernel
-    // that names no wait channel: sampling never arms a watch either; record waits
-    // for this before it samples, so not long.)
-    if (!wait_until([&] { return threads.off_run_queue(tid); }, 500ms)) return Round::fails;
+// Polls `done` each millisecond until it holds (true) or the deadline passes (false).
+template <class Done>
+bool wait_until(Done done, Clock::time_point deadline) {
+    while (!done()) {
+        if (Clock::now() > deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
+}
+
+// The waiter asleep and off its run queue, proven, not assumed after a pause: on a
+// host whose CPUs are all busy it may not have got to its read yet (unsure, while it
+// is still runnable). Asleep, yet in no wait channel, reading after reading: a kernel
+// that names none, where sampling never arms a watch either (fails).
+Round off_run_queue(ThreadActivityReader& threads, pid_t tid, Clock::time_point deadline) {
+    int asleep_unnamed = 0;
+    for (;;) {
+        if (threads.off_run_queue(tid)) return Round::holds;
+        // Marked asleep while still on its queue lasts microseconds, not milliseconds.
+        asleep_unnamed = threads.read(tid) == ThreadActivity::idle ? asleep_unnamed + 1 : 0;
+        if (asleep_unnamed >= 3) return Round::fails;
+        if (Clock::now() > deadline) return Round::unsure;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+}
+
+Round try_one_round(ThreadActivityReader& threads, pid_t tid, const std::function<bool()>& wake,
+                    Clock::time_point deadline) {
+    if (auto asleep = off_run_queue(threads, tid, deadline); asleep != Round::holds) return asleep;
     auto before = threads.run_count(tid);
-    if (!before) return Round::fails;  // no schedstat: nothing could vouch for a watch
+    // No schedstat (or one that counts nothing: the thread has run): nothing could
+    // vouch for a watch.
+    if (!before || before->times_run == 0) return Round::fails;
     auto watch = SchedInWatch::arm(tid);
     if (!watch) return Round::fails;
-    std::this_thread::sleep_for(2ms);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
     const bool quiet = watch->untouched();
     auto after = threads.run_count(tid);
     // Put on a CPU meanwhile after all (a signal, say): this round tells nothing.
     if (!after || *after != *before) return Round::unsure;
     if (!quiet) return Round::fails;  // rewritten with no sched-in
     if (!wake()) return Round::fails;
-    if (!wait_until([&] {
-            auto now = threads.run_count(tid);
-            return now && now->times_run != before->times_run;
-        }))
-        return Round::unsure;  // not run within the patience: too busy a host to tell
+    auto ran = [&] {
+        auto now = threads.run_count(tid);
+        return now && now->times_run != before->times_run;
+    };
+    if (!wait_until(ran, deadline)) return Round::unsure;  // not run yet: too busy a host to tell
     // The kernel counts a sched-in a moment before it rewrites the page: one just
     // counted may not be seen yet. One never seen is a sched-in the watch missed.
-    return wait_until([&] { return !watch->untouched(); }) ? Round::holds : Round::fails;
+    const auto seen_by = std::max(deadline, Clock::now() + std::chrono::milliseconds(100));
+    return wait_until([&] { return !watch->untouched(); }, seen_by) ? Round::holds : Round::fails;
 }
 
 }  // namespace
 
 // A thread of this process that waits on a pipe: a watch on it must stay untouched
 // while it waits, and see each wake-up. Whether it waits, and whether it was put on
-// a CPU, is read from its run count, not guessed from pauses, so that a busy host
-// cannot make the answer wrong; a round the host made unclear is tried again.
+// a CPU, is read from /proc, not guessed from pauses, so that a busy host does not
+// make the answer wrong; a round the host made unclear is tried again.
 bool try_sched_in_watches() {
     int ends[2];
     if (::pipe2(ends, O_CLOEXEC) != 0) return false;
@@ -155,10 +174,13 @@ bool try_sched_in_watches() {
             char byte = 1;
             return ::write(ends[1], &byte, 1) == 1;
         };
-        constexpr int rounds_wanted = 2, most_rounds = 20;
+        // Unclear rounds are tried again for up to 3 s in all: a host that keeps the
+        // thread from running longer than that gets run counts read, not watches.
+        const auto deadline = Clock::now() + std::chrono::seconds(3);
+        constexpr int rounds_wanted = 2;
         int held = 0;
-        for (int round = 0; round < most_rounds && held < rounds_wanted; ++round) {
-            auto result = try_one_round(threads, tid, wake);
+        while (held < rounds_wanted && Clock::now() < deadline) {
+            auto result = try_one_round(threads, tid, wake, deadline);
             if (result == Round::fails) break;
             if (result == Round::holds) ++held;
         }

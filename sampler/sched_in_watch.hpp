@@ -53,8 +53,9 @@ private:
 // on a CPU: tried once per process on a thread of its own, then remembered. That
 // thread's waiting and running are read from /proc, not assumed after pauses, so a
 // host whose CPUs are all busy does not turn watches off for the daemon's life
-// (about 10 ms; longer only while the host keeps the thread from running). The
-// daemon and record ask before they sample, so that no sampling thread waits for it.
+// (about 10 ms; up to 3 s while the host keeps the thread from running, after which
+// the answer is no). The daemon and record ask before they sample, so that no
+// sampling thread waits for it.
 bool sched_in_watches_work();
 // The same, tried afresh (for the tests).
 bool try_sched_in_watches();

@@ -45,7 +45,8 @@ public:
     const Frame& front() const { return all().front(); }
     const Frame& back() const { return all().back(); }
     const std::vector<Frame>& all() const { return frames_ ? *frames_ : no_frames(); }
-    // The very same frames (one read, shared), not merely equal ones.
+    // The very same frames (one read, shared), not merely equal ones; every empty
+    // list is the same as every other.
     bool same_as(const FrameList& other) const { return frames_ == other.frames_; }
 
 private:

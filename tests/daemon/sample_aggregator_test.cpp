@@ -49,8 +49,14 @@ TEST_CASE("a thread's root label follows its name: renamed, renamed back, and an
     add(101, "worker-1");         // and back: the first label again
     add(102, "");
     add(102, "Thread-7");  // named once threading knows it
+    for (int i = 0; i < 2; ++i) {  // two threads whose OS threads were not found
+        add(0, "pool-a");
+        add(0, "pool-b");
+    }
     const auto roots = by_root(profile);
-    CHECK(roots.size() == 4);
+    CHECK(roots.size() == 6);
+    CHECK(roots.at("thread \"pool-a\" (0)") == 2);
+    CHECK(roots.at("thread \"pool-b\" (0)") == 2);
     CHECK(roots.at("thread \"worker-1\" (101)") == 3);
     CHECK(roots.at("thread \"worker-1 (busy)\" (101)") == 1);
     CHECK(roots.at("thread (102)") == 1);
