@@ -3,7 +3,6 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,7 +30,6 @@ public:
     FrameList() = default;
     explicit FrameList(std::vector<Frame> frames)
         : frames_(frames.empty() ? nullptr : std::make_shared<const std::vector<Frame>>(std::move(frames))) {}
-    FrameList(std::initializer_list<Frame> frames) : FrameList(std::vector<Frame>(frames)) {}
 
     using const_iterator = std::vector<Frame>::const_iterator;
     using const_reverse_iterator = std::vector<Frame>::const_reverse_iterator;
@@ -44,12 +42,12 @@ public:
     const Frame& operator[](std::size_t i) const { return all()[i]; }
     const Frame& front() const { return all().front(); }
     const Frame& back() const { return all().back(); }
-    const std::vector<Frame>& all() const { return frames_ ? *frames_ : no_frames(); }
     // The very same frames (one read, shared), not merely equal ones; every empty
     // list is the same as every other.
     bool same_as(const FrameList& other) const { return frames_ == other.frames_; }
 
 private:
+    const std::vector<Frame>& all() const { return frames_ ? *frames_ : no_frames(); }
     static const std::vector<Frame>& no_frames() {
         static const std::vector<Frame> none;
         return none;
