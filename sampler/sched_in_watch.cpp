@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -85,7 +84,8 @@ bool SchedInWatch::untouched() const {
 
 namespace {
 
-// One round of the trial, on a thread waiting on a pipe (wake: writes it a byte).
+// One round of the trial, on a thread waiting on a pipe (woken by a byte written to
+// wake_end).
 enum class Round { holds, fails, unsure };
 using Clock = std::chrono::steady_clock;
 
@@ -103,7 +103,7 @@ bool wait_until(Done done, Clock::time_point deadline) {
 // host whose CPUs are all busy it may not have got to its read yet (unsure, while it
 // is still runnable). Asleep, yet in no wait channel, reading after reading: a kernel
 // that names none, where sampling never arms a watch either (fails).
-Round off_run_queue(ThreadActivityReader& threads, pid_t tid, Clock::time_point deadline) {
+Round wait_off_run_queue(ThreadActivityReader& threads, pid_t tid, Clock::time_point deadline) {
     int asleep_unnamed = 0;
     for (;;) {
         if (threads.off_run_queue(tid)) return Round::holds;
@@ -115,9 +115,8 @@ Round off_run_queue(ThreadActivityReader& threads, pid_t tid, Clock::time_point 
     }
 }
 
-Round try_one_round(ThreadActivityReader& threads, pid_t tid, const std::function<bool()>& wake,
-                    Clock::time_point deadline) {
-    if (auto asleep = off_run_queue(threads, tid, deadline); asleep != Round::holds) return asleep;
+Round try_one_round(ThreadActivityReader& threads, pid_t tid, int wake_end, Clock::time_point deadline) {
+    if (auto asleep = wait_off_run_queue(threads, tid, deadline); asleep != Round::holds) return asleep;
     auto before = threads.run_count(tid);
     // No schedstat (or one that counts nothing: the thread has run): nothing could
     // vouch for a watch.
@@ -130,7 +129,8 @@ Round try_one_round(ThreadActivityReader& threads, pid_t tid, const std::functio
     // Put on a CPU meanwhile after all (a signal, say): this round tells nothing.
     if (!after || *after != *before) return Round::unsure;
     if (!quiet) return Round::fails;  // rewritten with no sched-in
-    if (!wake()) return Round::fails;
+    const char byte = 1;
+    if (::write(wake_end, &byte, 1) != 1) return Round::fails;
     auto ran = [&] {
         auto now = threads.run_count(tid);
         return now && now->times_run != before->times_run;
@@ -170,17 +170,13 @@ bool try_sched_in_watches() {
     {
         DescriptorBudget budget(2);  // its own: the trial takes nothing from the sessions'
         ThreadActivityReader threads(::getpid(), budget);
-        auto wake = [&] {
-            char byte = 1;
-            return ::write(ends[1], &byte, 1) == 1;
-        };
         // Unclear rounds are tried again for up to 3 s in all: a host that keeps the
         // thread from running longer than that gets run counts read, not watches.
         const auto deadline = Clock::now() + std::chrono::seconds(3);
         constexpr int rounds_wanted = 2;
         int held = 0;
         while (held < rounds_wanted && Clock::now() < deadline) {
-            auto result = try_one_round(threads, tid, wake, deadline);
+            auto result = try_one_round(threads, tid, ends[1], deadline);
             if (result == Round::fails) break;
             if (result == Round::holds) ++held;
         }
