@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -101,16 +102,24 @@ bool wait_until(Done done, Clock::time_point deadline) {
 
 // The waiter asleep and off its run queue, proven, not assumed after a pause: on a
 // host whose CPUs are all busy it may not have got to its read yet (unsure, while it
-// is still runnable). Asleep, yet in no wait channel, reading after reading: a kernel
-// that names none, where sampling never arms a watch either (fails).
+// is still runnable). Asleep, yet in no wait channel, for longer than any host makes
+// a thread wait for a CPU: a kernel that names none, where sampling never arms a
+// watch either (fails). Not sooner: a thread preempted just as it marked itself
+// asleep stays on its run queue, named in no wait channel, until it runs again, which
+// on a busy host took more than 3 ms about once in 130 trials.
 Round wait_off_run_queue(ThreadActivityReader& threads, pid_t tid, Clock::time_point deadline) {
-    int asleep_unnamed = 0;
+    constexpr auto unnamed_for_good = std::chrono::milliseconds(250);
+    std::optional<Clock::time_point> asleep_unnamed_since;
     for (;;) {
         if (threads.off_run_queue(tid)) return Round::holds;
-        // Marked asleep while still on its queue lasts microseconds, not milliseconds.
-        asleep_unnamed = threads.read(tid) == ThreadActivity::idle ? asleep_unnamed + 1 : 0;
-        if (asleep_unnamed >= 3) return Round::fails;
-        if (Clock::now() > deadline) return Round::unsure;
+        const auto now = Clock::now();
+        if (threads.read(tid) != ThreadActivity::idle)
+            asleep_unnamed_since.reset();
+        else if (!asleep_unnamed_since)
+            asleep_unnamed_since = now;
+        else if (now - *asleep_unnamed_since > unnamed_for_good)
+            return Round::fails;
+        if (now > deadline) return Round::unsure;
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
 }
