@@ -30,7 +30,9 @@ sampler::SampleCost operator-(const sampler::SampleCost& a, const sampler::Sampl
     return {a.samples - b.samples,           a.first_read_ns - b.first_read_ns, a.thread_list_ns - b.thread_list_ns,
             a.proc_ns - b.proc_ns,           a.threads_ns - b.threads_ns,       a.stacks_ns - b.stacks_ns,
             a.new_pages_ns - b.new_pages_ns,
-            a.new_page_reads - b.new_page_reads, a.stacks_read - b.stacks_read, a.stacks_reused - b.stacks_reused,
+            a.new_page_reads - b.new_page_reads, a.states_passed_by - b.states_passed_by,
+            a.thread_list_rereads - b.thread_list_rereads,
+            a.stacks_read - b.stacks_read, a.stacks_reused - b.stacks_reused,
             a.reuses_watched - b.reuses_watched,
             a.reused_checked - b.reused_checked, a.reused_stale - b.reused_stale,
             a.code_header_checks - b.code_header_checks, a.code_epoch_checks - b.code_epoch_checks,
@@ -39,26 +41,27 @@ sampler::SampleCost operator-(const sampler::SampleCost& a, const sampler::Sampl
 
 // Where one sample's wall time goes, in microseconds.
 void print_split_header() {
-    std::printf("  split per sample (us): %10s %10s %10s %10s %10s %12s %14s %14s %12s %12s %12s\n", "first read",
+    std::printf("  split per sample (us): %10s %10s %10s %10s %10s %12s %14s %14s %12s %12s %12s %14s\n", "first read",
                 "thread list", "/proc", "threads", "stacks", "(new pages)", "stacks read", "stacks reused", "(watched)",
-                "code read", "code vouched");
+                "code read", "code vouched", "states passed");
 }
 
 void print_split(const char* label, const sampler::SampleCost& c) {
     const double n = c.samples ? static_cast<double>(c.samples) : 1;
     auto per_sample = [n](std::uint64_t total) { return static_cast<double>(total) / n; };
-    std::printf("  %-22s %10.1f %10.1f %10.1f %10.1f %10.1f %12.1f %14.1f %14.1f %12.1f %12.1f %12.1f\n", label,
+    std::printf("  %-22s %10.1f %10.1f %10.1f %10.1f %10.1f %12.1f %14.1f %14.1f %12.1f %12.1f %12.1f %14.1f\n", label,
                 per_sample(c.first_read_ns) / 1e3, per_sample(c.thread_list_ns) / 1e3, per_sample(c.proc_ns) / 1e3,
                 per_sample(c.threads_ns) / 1e3, per_sample(c.stacks_ns) / 1e3, per_sample(c.new_pages_ns) / 1e3,
                 per_sample(c.stacks_read), per_sample(c.stacks_reused), per_sample(c.reuses_watched),
-                per_sample(c.code_header_checks), per_sample(c.code_epoch_checks));
+                per_sample(c.code_header_checks), per_sample(c.code_epoch_checks), per_sample(c.states_passed_by));
 }
 
 Figures measure(sampler::PythonProcess& process, sampler::SampleOptions options, int samples,
                 std::chrono::microseconds pace = {}) {
     options.time_phases = true;  // for the split; its clock readings (~1 us a sample) are in the total
-    (void)process.sample(options);  // warm the caches, as a running profile has them
-    (void)process.sample(options);
+    // Warm the caches, as a running profile has them, and let parked threads earn
+    // their watches (SampleOptions::watch_parked_after).
+    for (std::uint32_t i = 0; i < options.watch_parked_after + 4; ++i) (void)process.sample(options);
     auto cost0 = process.cost();
     auto reads0 = process.memory_reads();
     auto bytes0 = process.memory_bytes_read();

@@ -19,6 +19,7 @@
 #include "sampler/descriptor_budget.hpp"
 #include "sampler/frame_walker.hpp"
 #include "sampler/gil_holders.hpp"
+#include "sampler/listed_thread_states.hpp"
 #include "sampler/local_buffers.hpp"
 #include "sampler/object_reader.hpp"
 #include "sampler/pause_proof.hpp"
@@ -38,14 +39,10 @@
 namespace pyprofd::sampler {
 namespace {
 
-struct ThreadStateInfo {
-    RemoteAddress address = 0;
-    RemoteAddress interpreter = 0;
-    RemoteAddress frame_field = 0;
-    std::uint64_t ident = 0;
-    pid_t native_id = 0;  // as the target wrote it: its own namespace's id, or its parent's after a fork
-    TaskIds task;         // the task it is, where found (find_tasks)
-};
+// How often a sample reads the whole thread list, not passing by the states of threads
+// that did not run: how long a state unlinked by another thread than its own can stay
+// in the samples (listed_thread_states.hpp). Interpreter finalization does so.
+constexpr std::chrono::milliseconds whole_list_every{250};
 
 // Whether the process exists and we may look at it, with the error a user can act on.
 Result<void> check_process(pid_t pid) {
@@ -143,6 +140,9 @@ struct PythonProcess::State {
     PauseCounts pause_counts;
     // Parked threads' stacks, reused while they provably do not run (not in blocking mode).
     UnchangedStacks unchanged;
+    // The last walk of the thread list, and when the whole list is read next.
+    ListedThreadStates listed;
+    std::chrono::steady_clock::time_point next_full_walk{};
     SampleCost cost;
     // A sample's first read: the image check, then the code cache's checks; and the
     // pages of threads that ran since their stacks were read.
@@ -153,10 +153,13 @@ struct PythonProcess::State {
     Result<void> begin_snapshot();
     Result<void> attach_to_interpreter();
     Result<RemoteAddress> first_interpreter() const;
-    Result<std::vector<ThreadStateInfo>> thread_states();
+    // The thread list. pass_by: the states of threads that provably did not run
+    // since they were read are taken from the last walk (listed_thread_states.hpp).
+    enum class Walk { read_all, pass_by };
+    Result<std::vector<ThreadStateInfo>> thread_states(Walk walk = Walk::read_all);
     Result<std::optional<ThreadStateInfo>> thread_state_again(const ThreadStateInfo& thread);
     // The thread list, read again afresh where it did not hold together.
-    Result<std::vector<ThreadStateInfo>> thread_states_settled();
+    Result<std::vector<ThreadStateInfo>> thread_states_settled(Walk walk);
     // A thread whose stack could not be read: its place in the sample, and which it was.
     struct FailedThread {
         std::size_t index;
@@ -215,7 +218,7 @@ Result<RemoteAddress> PythonProcess::State::first_interpreter() const {
     return head;
 }
 
-Result<std::vector<ThreadStateInfo>> PythonProcess::State::thread_states() {
+Result<std::vector<ThreadStateInfo>> PythonProcess::State::thread_states(Walk walk) {
     auto interp = first_interpreter();
     if (!interp) return std::unexpected(interp.error());
     const auto& t = layout.thread;
@@ -223,6 +226,10 @@ Result<std::vector<ThreadStateInfo>> PythonProcess::State::thread_states() {
     std::array<std::byte, thread_state_buffer_size> block{};
     std::vector<ThreadStateInfo> out;
     interpreters_walked.clear();
+    if (walk == Walk::pass_by) listed.start_walk();
+    auto unchanged_thread = [this](const ThreadStateInfo& s) {
+        return s.task.host_tid != 0 && unchanged.will_reuse(ThreadKey{s.address, s.ident, s.task.host_tid, s.frame_field});
+    };
     for (std::size_t i = 0; *interp != 0 && i < max_interpreters; ++i) {
         interpreters_walked.push_back(*interp);
         auto tstate = memory.read<RemoteAddress>(field_address(*interp, layout.interpreter.threads_head));
@@ -231,6 +238,13 @@ Result<std::vector<ThreadStateInfo>> PythonProcess::State::thread_states() {
         while (address != 0) {
             if (out.size() >= max_threads)
                 return fail(ErrorKind::bad_data, "more thread states than any process has: a cycle");
+            if (walk == Walk::pass_by)
+                if (const auto* same = listed.passable(address, *interp, unchanged_thread)) {
+                    out.push_back(*same);
+                    ++cost.states_passed_by;
+                    address = same->next;
+                    continue;
+                }
             if (auto ok = memory.read(address, std::span(block).first(span)); !ok)
                 return std::unexpected(ok.error());
             ThreadStateInfo info;
@@ -243,8 +257,9 @@ Result<std::vector<ThreadStateInfo>> PythonProcess::State::thread_states() {
             info.ident = load<std::uint64_t>(block.data(), t.thread_id);
             if (t.native_thread_id != absent)
                 info.native_id = static_cast<pid_t>(load<std::uint64_t>(block.data(), t.native_thread_id));
+            info.next = load<RemoteAddress>(block.data(), t.next);
             out.push_back(info);
-            address = load<RemoteAddress>(block.data(), t.next);
+            address = info.next;
         }
         auto next = memory.read<RemoteAddress>(field_address(*interp, layout.interpreter.next));
         if (!next) return std::unexpected(next.error());
@@ -268,13 +283,14 @@ Result<std::optional<ThreadStateInfo>> PythonProcess::State::thread_state_again(
 // one in: the list can change under the reads that follow it, and then it does not
 // hold together (a state that names another interpreter, or memory already freed).
 // Read afresh, it does; a list that never holds together is an error.
-Result<std::vector<ThreadStateInfo>> PythonProcess::State::thread_states_settled() {
-    auto states = thread_states();
+Result<std::vector<ThreadStateInfo>> PythonProcess::State::thread_states_settled(Walk walk) {
+    auto states = thread_states(walk);
     for (int again = 0; again < 2 && !states && states.error().kind != ErrorKind::no_such_process &&
                         states.error().kind != ErrorKind::permission_denied;
          ++again) {
+        ++cost.thread_list_rereads;
         memory.refresh_snapshot();
-        states = thread_states();
+        states = thread_states();  // all of it: what did not hold together may be what was passed by
     }
     return states;
 }
@@ -291,8 +307,8 @@ void PythonProcess::State::leave_out_ended(const std::vector<FailedThread>& fail
     if (!now) return;  // the errors stand
     std::vector<std::size_t> ended;
     for (const auto& f : failed) {
-        bool listed = std::ranges::any_of(*now, [&](const auto& t) { return t.address == f.address && t.ident == f.ident; });
-        if (!listed) ended.push_back(f.index);
+        bool still_listed = std::ranges::any_of(*now, [&](const auto& t) { return t.address == f.address && t.ident == f.ident; });
+        if (!still_listed) ended.push_back(f.index);
     }
     for (auto it = ended.rbegin(); it != ended.rend(); ++it)
         sample.threads.erase(sample.threads.begin() + static_cast<std::ptrdiff_t>(*it));
@@ -708,9 +724,20 @@ Result<StackSample> PythonProcess::State::read_sample(const SampleOptions& optio
     // be read before any memory of this sample (see unchanged_stacks.hpp).
     const bool reuse = !facts.paused && options.thread_activity;
     pages_again.clear();
+    // The states of threads that did not run are passed by, but for a walk of the
+    // whole list every so often (listed_thread_states.hpp says what only that sees),
+    // which has their pages read up front.
+    auto walk = State::Walk::read_all;
     if (reuse) {
         unchanged.start_sample(activity, options.watch_parked_after, options.check_reused_stacks);
         unchanged.pages_to_read_again(pages_again);
+        const auto now = Clock::now();
+        if (now < next_full_walk) {
+            walk = State::Walk::pass_by;
+        } else {
+            next_full_walk = now + whole_list_every;
+            listed.append_pages(pages_again, thread_state_view(layout).span());
+        }
     } else {
         unchanged.clear();
     }
@@ -724,11 +751,12 @@ Result<StackSample> PythonProcess::State::read_sample(const SampleOptions& optio
     if (auto ok = begin_snapshot(); !ok) return std::unexpected(ok.error());
     cost.first_read_ns += lap();
 
-    auto states = thread_states_settled();
+    auto states = thread_states_settled(walk);
     if (!states) return std::unexpected(states.error());
     // Counts read of other interpreters than these vouch for nothing.
     if (!code_epochs->covers(interpreters_walked)) codes->set_epoch(std::nullopt);
     learn_threads(*states, options);
+    listed.remember(*states);
     facts.gil_known = layout.gil != GilModel::current_thread_symbol || current_thread.has_value();
     if (!states->empty()) facts.gil_holder = gil_holder(states->front().interpreter);
     cost.thread_list_ns += lap();

@@ -52,6 +52,8 @@ struct SampleCost {
     std::uint64_t stacks_ns = 0;          // walking and decoding stacks, reads of new pages included
     std::uint64_t new_pages_ns = 0;       // of which: reads of pages the snapshot did not hold
     std::uint64_t new_page_reads = 0;     // how many such reads
+    std::uint64_t states_passed_by = 0;   // thread states taken from the last walk, not read
+    std::uint64_t thread_list_rereads = 0;  // walks read again, afresh, as they did not hold together
     std::uint64_t stacks_read = 0;        // thread stacks walked
     std::uint64_t stacks_reused = 0;      // thread stacks reused (the thread had not run)
     std::uint64_t reuses_watched = 0;     // of which vouched for by a sched-in watch, no /proc read

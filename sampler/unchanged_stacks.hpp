@@ -62,6 +62,12 @@ public:
     // The thread's stack, when it provably has not changed since it was read; the
     // thread is then off a CPU.
     const FrameList* unchanged(const ThreadKey& key);
+    // Whether unchanged(key) will hand out a stack this sample: asked before it is, by
+    // the walk of the thread list (listed_thread_states.hpp).
+    bool will_reuse(const ThreadKey& key) const {
+        auto it = threads_.find(key.thread_state);
+        return it != threads_.end() && it->second.key == key && it->second.provably_unchanged();
+    }
     // The run count taken at this sample's start (for checking a reuse afterwards).
     std::optional<RunCount> count_at_start(const ThreadKey& key) const {
         auto it = threads_.find(key.thread_state);

@@ -1,0 +1,49 @@
+#include "sampler/listed_thread_states.hpp"
+
+#include <algorithm>
+
+namespace pyprofd::sampler {
+
+void ListedThreadStates::remember(std::span<const ThreadStateInfo> walk) {
+    order_.assign(walk.begin(), walk.end());
+    indexed_ = false;
+    start_walk();
+}
+
+void ListedThreadStates::append_pages(std::vector<RemoteAddress>& out, std::size_t state_bytes) const {
+    const RemoteAddress mask = ~static_cast<RemoteAddress>(RemoteMemory::page_size - 1);
+    for (const auto& state : order_)
+        for (auto page : {state.address & mask, (state.address + state_bytes - 1) & mask})
+            if (out.empty() || out.back() != page) out.push_back(page);  // neighbours share pages; the rest are merged later
+}
+
+void ListedThreadStates::start_walk() {
+    verdicts_.assign(order_.size(), Verdict::unknown);
+    cursor_ = 0;
+}
+
+void ListedThreadStates::clear() {
+    order_.clear();
+    verdicts_.clear();
+    index_.clear();
+    indexed_ = false;
+    cursor_ = 0;
+}
+
+std::size_t ListedThreadStates::find(RemoteAddress address) {
+    // The list's order holds from sample to sample but for threads that started
+    // (at the head) or ended: the cursor finds nearly every state, the index the rest.
+    if (cursor_ < order_.size() && order_[cursor_].address == address) return cursor_++;
+    if (!indexed_) {
+        index_.clear();
+        index_.reserve(order_.size());
+        for (std::size_t i = 0; i < order_.size(); ++i) index_.emplace(order_[i].address, i);
+        indexed_ = true;
+    }
+    auto it = index_.find(address);
+    if (it == index_.end()) return none;
+    cursor_ = it->second + 1;
+    return it->second;
+}
+
+}  // namespace pyprofd::sampler

@@ -1,0 +1,91 @@
+// The thread list's walk passes by the states of threads that provably did not run
+// (sampler/listed_thread_states.hpp). Against parked threads interleaved in the list
+// with threads that end one by one, each ending changing a parked thread's `next`:
+// every parked thread is in every sample, no thread is reported once its OS thread is
+// gone, the parked threads' states are passed by, and the walk never follows a link
+// to a state already freed (which would make it read the list again).
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "sampler/python_process.hpp"
+#include "sampler/sched_in_watch.hpp"
+#include "tests/integration/dump_support.hpp"
+
+using namespace pyprofd;
+using namespace pyprofd::tests;
+
+namespace {
+
+// The OS threads the target said had ended, from its output so far.
+std::set<pid_t> ended_threads(const std::string& output) {
+    std::set<pid_t> ended;
+    std::istringstream lines(output);
+    for (std::string line; std::getline(lines, line);)
+        if (line.starts_with("ENDED ")) ended.insert(static_cast<pid_t>(std::stol(line.substr(6))));
+    return ended;
+}
+
+bool task_exists(pid_t pid, pid_t tid) {
+    return std::filesystem::exists("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid));
+}
+
+}  // namespace
+
+TEST_CASE("the walk passes by parked threads' states, and never a state unlinked since") {
+    if (!sampler::sched_in_watches_work())
+        MESSAGE("sched-in watches: not allowed or not working on this kernel; threads are vouched for by run counts");
+    const int pairs = 20;
+    for (const auto& py : interpreters()) {
+        SUBCASE(py.label.c_str()) {
+            Target target(py, {target_path("interleaved_exits.py"), std::to_string(pairs), "0.5"});
+            REQUIRE(target.ready);
+            auto process = sampler::PythonProcess::attach(target.pid());
+            REQUIRE_MESSAGE(process, process.error().message);
+            sampler::SampleOptions options;
+            options.watch_parked_after = 1;
+            std::size_t samples = 0, thread_errors = 0, parked_missing = 0, ended_reported = 0;
+            const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+            bool done = false;
+            while (!done && std::chrono::steady_clock::now() < deadline) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                target.child.read_available();
+                done = target.child.output().find("DONE") != std::string::npos;
+                // Threads ended for good before the sample started: gone from /proc too
+                // (on 2.7 join() returns before the thread's state is unlinked).
+                std::set<pid_t> gone;
+                for (auto tid : ended_threads(target.child.output()))
+                    if (!task_exists(target.pid(), tid)) gone.insert(tid);
+                auto sample = process->sample(options);
+                REQUIRE_MESSAGE(sample, sample.error().message);
+                ++samples;
+                int parked = 0;
+                for (const auto& t : sample->threads) {
+                    thread_errors += t.error.has_value();
+                    parked += t.name.starts_with("parked-");
+                    ended_reported += gone.contains(t.native_id);
+                }
+                parked_missing += parked != pairs;
+            }
+            auto cost = process->cost();
+            std::cout << "passed thread states: " << py.label << ": " << samples << " samples, "
+                      << cost.states_passed_by << " states passed by, " << cost.thread_list_rereads
+                      << " walks read again\n";
+            CHECK_MESSAGE(done, "the target ended its threads within 30 s; its output:\n" << target.child.output());
+            CHECK(ended_threads(target.child.output()).size() == pairs);
+            CHECK(thread_errors == 0);
+            CHECK(parked_missing == 0);
+            CHECK(ended_reported == 0);
+            CHECK_MESSAGE(cost.states_passed_by > samples * pairs / 2, "the parked threads' states are passed by");
+            // A walk that followed a link to a freed state finds a list that does not
+            // hold together, and reads it all again: once for each thread that ended.
+            CHECK_MESSAGE(cost.thread_list_rereads < pairs / 4, "no link to an unlinked state was followed");
+        }
+    }
+}
