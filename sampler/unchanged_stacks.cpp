@@ -11,6 +11,9 @@ namespace {
 constexpr std::size_t max_pages_per_thread = 16;
 // After a watch is refused, none is tried for this many samples.
 constexpr std::uint32_t samples_after_refusal = 1024;
+// At most this many samples go without a count of a thread found to run each time
+// its count was read: how much later its stack is reused once it parks.
+constexpr std::uint32_t most_counts_skipped = 8;
 
 }  // namespace
 
@@ -23,7 +26,8 @@ void UnchangedStacks::start_sample(ThreadActivityReader& activity, std::uint32_t
         known.checked.reset();
         // A thread that was on a CPU when its stack was read cannot be proven to have
         // kept it: its count is not worth a read.
-        if (!known.off_cpu) {
+        if (!known.off_cpu || known.counts_to_skip > 0) {
+            if (known.off_cpu) --known.counts_to_skip;
             known.now.reset();
             continue;
         }
@@ -58,6 +62,13 @@ void UnchangedStacks::start_sample(ThreadActivityReader& activity, std::uint32_t
             }
         }
         known.now = activity.run_count(known.key.host_tid);
+        if (known.now && known.last_count) {
+            if (*known.now == *known.last_count)
+                known.ran_in_a_row = 0;
+            else if (++known.ran_in_a_row >= 2)  // then 1, 2, 4, 8 samples skipped
+                known.counts_to_skip = std::min(1U << std::min(known.ran_in_a_row - 2, 3U), most_counts_skipped);
+        }
+        known.last_count = known.now;
     }
 }
 
@@ -117,6 +128,10 @@ void UnchangedStacks::remember(const ThreadKey& key, const FrameList& frames,
     // after its stack was read, would not vouch for the stack. It is reusable from
     // the sample after next.)
     known.when_read = same_thread ? known.now : std::nullopt;
+    if (!same_thread) {
+        known.ran_in_a_row = known.counts_to_skip = 0;
+        known.last_count.reset();
+    }
     known.now.reset();
     // Read afresh: it ran (or is another thread), and earns a watch again.
     forget_watch(key.thread_state, known);

@@ -197,3 +197,56 @@ TEST_CASE("a parked thread a sched-in watch vouches for keeps no thread file ope
     parked_thread.join();
     ::close(pipe_fds[0]);
 }
+
+TEST_CASE("a thread found to have run each time its count was read has it read less often, and is reused once it parks") {
+    ThreadActivityReader activity(::getpid());
+    std::atomic<pid_t> tid{0};
+    std::atomic<bool> spin{true}, stop{false};
+    std::thread worker([&] {
+        tid = this_tid();
+        // Runs in short bursts, as a thread that waits for the GIL now and then.
+        while (!stop) std::this_thread::sleep_for(spin ? std::chrono::microseconds(50) : std::chrono::milliseconds(200));
+    });
+    while (tid == 0) std::this_thread::yield();
+    struct Joined {
+        std::atomic<bool>& stop;
+        std::thread& thread;
+        ~Joined() {
+            stop = true;
+            thread.join();
+        }
+    } joined{stop, worker};
+    if (!activity.run_count(tid)) {
+        MESSAGE("skipped: this kernel keeps no schedstat");
+        return;
+    }
+    UnchangedStacks stacks;
+    // Found off a CPU each time its state is read, yet it runs between samples.
+    ThreadKey busy{0x1000, 1, tid, 0x5000};
+    auto frames = one_frame("work", 3);
+    const int samples = 40;
+    int counted = 0;
+    for (int i = 0; i < samples; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        stacks.start_sample(activity);
+        counted += stacks.count_at_start(busy).has_value();
+        CHECK(!stacks.unchanged(busy));
+        stacks.remember(busy, frames, {}, true);
+        stacks.end_sample();
+    }
+    CHECK(counted > 3);             // still read now and then
+    CHECK(counted < samples / 3);   // not each sample: 1, 2, 4, then 8 skipped
+    // Parked now: its stack is reused within the most samples skipped and the two
+    // counts that prove it.
+    spin = false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    int until_reused = 0;
+    for (; until_reused < 20; ++until_reused) {
+        stacks.start_sample(activity);
+        bool reused = stacks.unchanged(busy) != nullptr;
+        if (!reused) stacks.remember(busy, frames, {}, true);
+        stacks.end_sample();
+        if (reused) break;
+    }
+    CHECK(until_reused <= 8 + 2);
+}
