@@ -72,6 +72,7 @@ public:
     // A new walk over the states remembered: what passable() worked out is forgotten.
     void start_walk();
     void clear();
+    std::size_t size() const { return order_.size(); }
 
 private:
     static constexpr std::size_t none = static_cast<std::size_t>(-1);

@@ -225,6 +225,7 @@ Result<std::vector<ThreadStateInfo>> PythonProcess::State::thread_states(Walk wa
     const auto span = thread_state_view(layout).span();  // within the buffer: checked at attach
     std::array<std::byte, thread_state_buffer_size> block{};
     std::vector<ThreadStateInfo> out;
+    out.reserve(listed.size() + 8);  // about as many as last time
     interpreters_walked.clear();
     if (walk == Walk::pass_by) listed.start_walk();
     auto unchanged_thread = [this](const ThreadStateInfo& s) {
