@@ -34,6 +34,14 @@ std::size_t ListedThreadStates::find(RemoteAddress address) {
     // The list's order holds from sample to sample but for threads that started
     // (at the head) or ended: the cursor finds nearly every state, the index the rest.
     if (cursor_ < order_.size() && order_[cursor_].address == address) return cursor_++;
+    if (order_.size() <= few) {  // a short list is searched, not indexed
+        for (std::size_t i = 0; i < order_.size(); ++i)
+            if (order_[i].address == address) {
+                cursor_ = i + 1;
+                return i;
+            }
+        return none;
+    }
     if (!indexed_) {
         index_.clear();
         index_.reserve(order_.size());

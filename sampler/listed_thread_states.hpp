@@ -76,6 +76,7 @@ public:
 
 private:
     static constexpr std::size_t none = static_cast<std::size_t>(-1);
+    static constexpr std::size_t few = 32;
     std::size_t find(RemoteAddress address);
     template <class Unchanged>
     bool vouched(std::size_t at, Unchanged& unchanged) {

@@ -734,7 +734,9 @@ Result<StackSample> PythonProcess::State::read_sample(const SampleOptions& optio
         unchanged.pages_to_read_again(pages_again);
         const auto now = Clock::now();
         if (now < next_full_walk) {
-            walk = State::Walk::pass_by;
+            // (Where no thread can be passed by, as in a server that starts a thread
+            // per request, the walk does not look.)
+            if (unchanged.provably_unchanged() > 0) walk = State::Walk::pass_by;
         } else {
             next_full_walk = now + whole_list_every;
             listed.append_pages(pages_again, thread_state_view(layout).span());

@@ -20,6 +20,7 @@ constexpr std::uint32_t most_counts_skipped = 8;
 void UnchangedStacks::start_sample(ThreadActivityReader& activity, std::uint32_t watch_after, bool check_watches) {
     watches_.drop_exited();  // an exited thread's watch would stay untouched for ever
     if (samples_before_arming_ > 0) --samples_before_arming_;
+    provably_unchanged_ = 0;
     for (auto& [address, known] : threads_) {
         known.seen = false;
         known.watch_vouched = false;
@@ -38,6 +39,7 @@ void UnchangedStacks::start_sample(ThreadActivityReader& activity, std::uint32_t
             if (watches_.untouched(address)) {
                 known.now = known.when_read;  // not put on a CPU since it was read
                 known.watch_vouched = true;
+                ++provably_unchanged_;
                 // One descriptor a parked thread, not two: its count is read again
                 // only once the watch sees it run.
                 if (!known.files_released) activity.release(known.key.host_tid);
@@ -69,6 +71,7 @@ void UnchangedStacks::start_sample(ThreadActivityReader& activity, std::uint32_t
                 known.counts_to_skip = std::min(1U << std::min(known.ran_in_a_row - 2, 3U), most_counts_skipped);
         }
         known.last_count = known.now;
+        provably_unchanged_ += known.provably_unchanged();
     }
 }
 

@@ -86,6 +86,8 @@ public:
     void clear();
 
     std::size_t size() const { return threads_.size(); }
+    // How many known threads start_sample() found provably unchanged this sample.
+    std::size_t provably_unchanged() const { return provably_unchanged_; }
     // Stacks reused on a watch alone, with no run count read, since the start.
     std::uint64_t watched_reuses() const { return watched_reuses_; }
 
@@ -118,6 +120,7 @@ private:
     std::unordered_map<RemoteAddress, Known> threads_;  // by thread state address
     SchedInWatchSet watches_;                           // by thread state address too
     std::uint64_t watched_reuses_ = 0;
+    std::size_t provably_unchanged_ = 0;
     // Samples left before another watch is armed, after the kernel refused one (out
     // of locked memory or descriptors, say): each try costs a perf_event_open.
     std::uint32_t samples_before_arming_ = 0;

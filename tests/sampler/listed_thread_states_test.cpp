@@ -64,6 +64,18 @@ TEST_CASE("a state is passed by only where it and the state after it did not cha
     }
 }
 
+TEST_CASE("in a long list, states out of the last walk's order are found too") {
+    ListedThreadStates listed;
+    listed.remember(list_of(40));  // past the few searched one by one: indexed
+    auto unchanged = [](const ThreadStateInfo&) { return true; };
+    const auto* late = listed.passable(0x100 * 30, interp, unchanged);
+    REQUIRE(late);
+    CHECK(late->ident == 30);
+    CHECK(listed.passable(0x100 * 31, interp, unchanged));  // then in order again
+    CHECK(listed.passable(0x100, interp, unchanged));
+    CHECK_FALSE(listed.passable(0x100 * 41, interp, unchanged));
+}
+
 TEST_CASE("a whole walk has the remembered states' pages read up front, each once") {
     ListedThreadStates listed;
     std::vector<ThreadStateInfo> states{{.address = 0x10010, .interpreter = interp},
