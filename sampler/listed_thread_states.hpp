@@ -43,6 +43,7 @@ struct ThreadStateInfo {
     pid_t native_id = 0;  // as the target wrote it: its own namespace's id, or its parent's after a fork
     TaskIds task;         // the task it is, where found (find_tasks)
     RemoteAddress next = 0;  // the list's next state, as last read
+    bool passed_by = false;  // taken from the last walk, not read (nor its task looked for)
 };
 
 class ListedThreadStates {

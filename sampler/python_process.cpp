@@ -242,6 +242,7 @@ Result<std::vector<ThreadStateInfo>> PythonProcess::State::thread_states(Walk wa
             if (walk == Walk::pass_by)
                 if (const auto* same = listed.passable(address, *interp, unchanged_thread)) {
                     out.push_back(*same);
+                    out.back().passed_by = true;
                     ++cost.states_passed_by;
                     address = same->next;
                     continue;
@@ -542,6 +543,9 @@ void PythonProcess::State::find_tasks(std::vector<ThreadStateInfo>& states) {
     // First the native id, where the version keeps one and it names a task of ours.
     std::vector<ThreadStateInfo*> unresolved;
     for (auto& t : states) {
+        // A state passed by is the same thread's, which has not run: its task is
+        // the one found before (2.7 to 3.10 would read its pthread descriptor again).
+        if (t.passed_by && t.task.host_tid != 0 && (!tasks || tasks->find(t.task.namespace_tid))) continue;
         if (t.native_id != 0) {
             if (!tasks) {
                 t.task = {t.native_id, t.native_id};
