@@ -7,6 +7,15 @@ namespace pyprofd::sampler {
 void ListedThreadStates::remember(std::span<const ThreadStateInfo> walk) {
     order_.assign(walk.begin(), walk.end());
     indexed_ = false;
+    // States that share their interpreter and ident: a thread starting, whose state
+    // still has the ids of the thread that starts it.
+    by_ids_.clear();
+    for (std::size_t i = 0; i < order_.size(); ++i)
+        by_ids_.push_back({{order_[i].interpreter, order_[i].ident}, i});
+    std::ranges::sort(by_ids_);
+    shares_ids_.assign(order_.size(), false);
+    for (std::size_t i = 1; i < by_ids_.size(); ++i)
+        if (by_ids_[i].first == by_ids_[i - 1].first) shares_ids_[by_ids_[i].second] = shares_ids_[by_ids_[i - 1].second] = true;
     start_walk();
 }
 
@@ -19,12 +28,15 @@ void ListedThreadStates::append_pages(std::vector<RemoteAddress>& out, std::size
 
 void ListedThreadStates::start_walk() {
     verdicts_.assign(order_.size(), Verdict::unknown);
+    met_.assign(order_.size(), false);
     cursor_ = 0;
 }
 
 void ListedThreadStates::clear() {
     order_.clear();
+    shares_ids_.clear();
     verdicts_.clear();
+    met_.clear();
     index_.clear();
     indexed_ = false;
     cursor_ = 0;

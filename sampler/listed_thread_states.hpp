@@ -8,25 +8,32 @@
 // thread it is and the thread its `next` names are both ones whose stacks the sample
 // reuses (unchanged_stacks.hpp: neither was put on a CPU since it was last read):
 //
-//  - A thread that has not run has not changed its own state: only the thread itself
-//    sets its frame pointer and ids.
+//  - A thread that has not run has not changed its own state: its frame pointer and,
+//    once it has started, its ids are set by the thread itself. Not before: 3.7 to
+//    3.11 link a new thread's state in with the ids of the thread that starts it,
+//    which the new thread overwrites as it starts. A state whose ids another listed
+//    state shares (the starting thread's own) is therefore never passed by.
 //  - A state's `next` changes only when the state after it is unlinked; every CPython
 //    links new states in at the head, never after another. The state after it is of a
 //    thread that has not run either, so that thread did not unlink its own state.
 //  - Where that second thread did run since (or is unknown), the state before it is
 //    read again, so a state unlinked since, and its memory, are never followed.
+//  - A state reached another way than in the last walk (from another state, or from
+//    the head), or a second time in one walk, is read: its address may be a new
+//    state's now.
 //
 // What this cannot see is a state unlinked by another thread than its own, while its
 // thread stays parked: the interpreter's finalization unlinks daemon threads' states,
-// and C code may delete another thread's state. So every so often the whole list is
-// read (see python_process.cpp), and a walk that must hold (blocking mode, a walk read
-// again) reads it all.
+// and C code may delete another thread's state. Such a state is still reported until
+// the whole list is read, every so often (see python_process.cpp); a walk that must
+// hold (blocking mode, a walk read again) reads it all.
 #include <sys/types.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "sampler/process_tasks.hpp"
@@ -43,21 +50,26 @@ struct ThreadStateInfo {
     pid_t native_id = 0;  // as the target wrote it: its own namespace's id, or its parent's after a fork
     TaskIds task;         // the task it is, where found (find_tasks)
     RemoteAddress next = 0;  // the list's next state, as last read
+    RemoteAddress reached_from = 0;  // the state whose `next` led here; 0: the list's head
     bool passed_by = false;  // taken from the last walk, not read (nor its task looked for)
 };
 
 class ListedThreadStates {
 public:
     // The last walk's state at `address`, where this walk may pass it by: it is of
-    // `interpreter`'s list, and `unchanged(state)` holds for it and for the state
-    // its `next` names (if any). nullptr: read it. Calls in list order are the cheap
-    // ones.
+    // `interpreter`'s list, reached from the same state as last time (`from`: 0 for
+    // the head) and not yet in this walk, and `unchanged(state)` holds for it and for
+    // the state its `next` names (if any). nullptr: read it. Asked of every state the
+    // walk meets, in list order (the cheap one).
     template <class Unchanged>
-    const ThreadStateInfo* passable(RemoteAddress address, RemoteAddress interpreter, Unchanged&& unchanged) {
+    const ThreadStateInfo* passable(RemoteAddress address, RemoteAddress from, RemoteAddress interpreter,
+                                    Unchanged&& unchanged) {
         const auto at = find(address);
-        if (at == none) return nullptr;
+        if (at == none || met_[at]) return nullptr;
+        met_[at] = true;
         const auto& state = order_[at];
-        if (state.interpreter != interpreter || !vouched(at, unchanged)) return nullptr;
+        if (state.interpreter != interpreter || state.reached_from != from || !vouched(at, unchanged))
+            return nullptr;
         if (state.next != 0) {
             const auto after = at + 1 < order_.size() && order_[at + 1].address == state.next ? at + 1 : find(state.next);
             if (after == none || !vouched(after, unchanged)) return nullptr;
@@ -82,13 +94,16 @@ private:
     template <class Unchanged>
     bool vouched(std::size_t at, Unchanged& unchanged) {
         if (verdicts_[at] == Verdict::unknown)
-            verdicts_[at] = unchanged(order_[at]) ? Verdict::unchanged : Verdict::changed;
+            verdicts_[at] = !shares_ids_[at] && unchanged(order_[at]) ? Verdict::unchanged : Verdict::changed;
         return verdicts_[at] == Verdict::unchanged;
     }
 
     enum class Verdict : std::uint8_t { unknown, unchanged, changed };
     std::vector<ThreadStateInfo> order_;
+    std::vector<bool> shares_ids_;   // per state of order_: another state of its interpreter has its ident
     std::vector<Verdict> verdicts_;  // this walk's, per state of order_
+    std::vector<bool> met_;          // this walk's: passable() asked already
+    std::vector<std::pair<std::pair<RemoteAddress, std::uint64_t>, std::size_t>> by_ids_;  // scratch
     std::size_t cursor_ = 0;          // where the walk is expected next
     std::unordered_map<RemoteAddress, std::size_t> index_;  // built on the first miss of the cursor
     bool indexed_ = false;

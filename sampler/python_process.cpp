@@ -236,14 +236,16 @@ Result<std::vector<ThreadStateInfo>> PythonProcess::State::thread_states(Walk wa
         auto tstate = memory.read<RemoteAddress>(field_address(*interp, layout.interpreter.threads_head));
         if (!tstate) return std::unexpected(tstate.error());
         RemoteAddress address = *tstate;
+        RemoteAddress from = 0;
         while (address != 0) {
             if (out.size() >= max_threads)
                 return fail(ErrorKind::bad_data, "more thread states than any process has: a cycle");
             if (walk == Walk::pass_by)
-                if (const auto* same = listed.passable(address, *interp, unchanged_thread)) {
+                if (const auto* same = listed.passable(address, from, *interp, unchanged_thread)) {
                     out.push_back(*same);
                     out.back().passed_by = true;
                     ++cost.states_passed_by;
+                    from = address;
                     address = same->next;
                     continue;
                 }
@@ -260,7 +262,9 @@ Result<std::vector<ThreadStateInfo>> PythonProcess::State::thread_states(Walk wa
             if (t.native_thread_id != absent)
                 info.native_id = static_cast<pid_t>(load<std::uint64_t>(block.data(), t.native_thread_id));
             info.next = load<RemoteAddress>(block.data(), t.next);
+            info.reached_from = from;
             out.push_back(info);
+            from = address;
             address = info.next;
         }
         auto next = memory.read<RemoteAddress>(field_address(*interp, layout.interpreter.next));

@@ -64,13 +64,14 @@ void UnchangedStacks::start_sample(ThreadActivityReader& activity, std::uint32_t
             }
         }
         known.now = activity.run_count(known.key.host_tid);
-        if (known.now && known.last_count) {
-            if (*known.now == *known.last_count)
+        // Against the count before its stack was last read: none after a sample that
+        // skipped it, so a thread that parked is reused two samples after the skips.
+        if (known.now && known.when_read) {
+            if (*known.now == *known.when_read)
                 known.ran_in_a_row = 0;
             else if (++known.ran_in_a_row >= 2)  // then 1, 2, 4, 8 samples skipped
                 known.counts_to_skip = std::min(1U << std::min(known.ran_in_a_row - 2, 3U), most_counts_skipped);
         }
-        known.last_count = known.now;
         provably_unchanged_ += known.provably_unchanged();
     }
 }
@@ -131,10 +132,7 @@ void UnchangedStacks::remember(const ThreadKey& key, const FrameList& frames,
     // after its stack was read, would not vouch for the stack. It is reusable from
     // the sample after next.)
     known.when_read = same_thread ? known.now : std::nullopt;
-    if (!same_thread) {
-        known.ran_in_a_row = known.counts_to_skip = 0;
-        known.last_count.reset();
-    }
+    if (!same_thread) known.ran_in_a_row = known.counts_to_skip = 0;
     known.now.reset();
     // Read afresh: it ran (or is another thread), and earns a watch again.
     forget_watch(key.thread_state, known);

@@ -99,12 +99,11 @@ private:
         bool off_cpu = false;
         bool seen = false;
         std::uint32_t reused_in_a_row = 0;
-        // Counts in a row that showed it had run since the last, though it was off a
-        // CPU when read (a busy thread waiting its turn for the GIL), and samples left
-        // whose count is not read: each read is a /proc read that would vouch for nothing.
+        // Counts in a row that showed it had run since its stack was read, though it
+        // was off a CPU then (a busy thread waiting its turn for the GIL), and samples
+        // left whose count is not read: each read is a /proc read that vouches for nothing.
         std::uint32_t ran_in_a_row = 0;
         std::uint32_t counts_to_skip = 0;
-        std::optional<RunCount> last_count;  // the last count read, whenever that was
         // pending: armed, until a count taken after it proves the stack unchanged.
         enum class Watch { none, pending, valid } watch = Watch::none;
         bool watch_vouched = false;  // this sample's `now` is the watch's, not a count read

@@ -1,8 +1,9 @@
 // The thread list's walk passes by the states of threads that provably did not run
 // (sampler/listed_thread_states.hpp). Against parked threads interleaved in the list
 // with threads that end one by one, each ending changing a parked thread's `next`:
-// every parked thread is in every sample with its own OS thread, no thread is
-// reported once its OS thread is gone, the parked threads' states are passed by, and
+// every parked thread is in every sample with its own OS thread, every thread that
+// started since is too, no thread is reported once its OS thread is gone, every
+// thread has its OS thread, the parked threads' states are passed by, and
 // the walk never follows a link to a state already freed (which would make it read
 // the list again).
 #include <doctest/doctest.h>
@@ -24,13 +25,13 @@ using namespace pyprofd::tests;
 
 namespace {
 
-// The OS threads the target said had ended, from its output so far.
-std::set<pid_t> ended_threads(const std::string& output) {
-    std::set<pid_t> ended;
+// The OS threads the target said had ended (or started: "STARTED "), from its output so far.
+std::set<pid_t> threads_said(const std::string& output, const std::string& said = "ENDED ") {
+    std::set<pid_t> tids;
     std::istringstream lines(output);
     for (std::string line; std::getline(lines, line);)
-        if (line.starts_with("ENDED ")) ended.insert(static_cast<pid_t>(std::stol(line.substr(6))));
-    return ended;
+        if (line.starts_with(said)) tids.insert(static_cast<pid_t>(std::stol(line.substr(said.size()))));
+    return tids;
 }
 
 bool task_exists(pid_t pid, pid_t tid) {
@@ -51,7 +52,8 @@ TEST_CASE("the walk passes by parked threads' states, and never a state unlinked
             REQUIRE_MESSAGE(process, process.error().message);
             sampler::SampleOptions options;
             options.watch_parked_after = 1;
-            std::size_t samples = 0, thread_errors = 0, parked_missing = 0, ended_reported = 0, wrong_task = 0;
+            std::size_t samples = 0, thread_errors = 0, parked_missing = 0, ended_reported = 0, wrong_task = 0,
+                        unplaced = 0, started_missing = 0;
             const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
             bool done = false;
             while (!done && std::chrono::steady_clock::now() < deadline) {
@@ -61,16 +63,21 @@ TEST_CASE("the walk passes by parked threads' states, and never a state unlinked
                 // Threads ended for good before the sample started: gone from /proc too
                 // (on 2.7 join() returns before the thread's state is unlinked).
                 std::set<pid_t> gone;
-                for (auto tid : ended_threads(target.child.output()))
+                const auto started = threads_said(target.child.output(), "STARTED ");
+                for (auto tid : threads_said(target.child.output()))
                     if (!task_exists(target.pid(), tid)) gone.insert(tid);
                 auto sample = process->sample(options);
                 REQUIRE_MESSAGE(sample, sample.error().message);
                 ++samples;
                 int parked = 0;
-                std::set<pid_t> parked_tids;
+                std::set<pid_t> parked_tids, tids;
                 for (const auto& t : sample->threads) {
                     thread_errors += t.error.has_value();
                     ended_reported += gone.contains(t.native_id);
+                    // (3.12+ list a starting thread's state before it is bound to
+                    // its thread: no ids, no frames yet.)
+                    unplaced += t.native_id == 0 && (!t.frames.empty() || t.error);
+                    tids.insert(t.native_id);
                     if (!t.name.starts_with("parked-")) continue;
                     ++parked;
                     // Its OS thread, kept while its state is passed by (before 3.11,
@@ -78,17 +85,23 @@ TEST_CASE("the walk passes by parked threads' states, and never a state unlinked
                     wrong_task += !task_exists(target.pid(), t.native_id) || !parked_tids.insert(t.native_id).second;
                 }
                 parked_missing += parked != pairs;
+                // A thread that has started is listed with its own ids, not with those
+                // of the thread that started it (3.7-3.11 link its state in with them).
+                for (auto tid : started) started_missing += !tids.contains(tid);
             }
             auto cost = process->cost();
             std::cout << "passed thread states: " << py.label << ": " << samples << " samples, "
                       << cost.states_passed_by << " states passed by, " << cost.thread_list_rereads
                       << " walks read again\n";
             CHECK_MESSAGE(done, "the target ended its threads within 30 s; its output:\n" << target.child.output());
-            CHECK(ended_threads(target.child.output()).size() == pairs);
+            CHECK(threads_said(target.child.output()).size() == pairs);
+            CHECK(threads_said(target.child.output(), "STARTED ").size() == (pairs + 2) / 3);
             CHECK(thread_errors == 0);
             CHECK(parked_missing == 0);
             CHECK(ended_reported == 0);
             CHECK(wrong_task == 0);
+            CHECK(unplaced == 0);
+            CHECK(started_missing == 0);
             CHECK_MESSAGE(cost.states_passed_by > samples * pairs / 2, "the parked threads' states are passed by");
             // A walk that followed a link to a freed state finds a list that does not
             // hold together, and reads it all again: once for each thread that ended.

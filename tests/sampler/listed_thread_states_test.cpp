@@ -1,5 +1,7 @@
 // When the thread list's walk may pass a state by (listed_thread_states.hpp): only
-// where the state's thread and the thread its `next` names both did not run.
+// where the state's thread and the thread its `next` names both did not run, the
+// state is reached as it was last time and once a walk, and no other state shares
+// its ids.
 #include <doctest/doctest.h>
 
 #include <set>
@@ -13,14 +15,17 @@ namespace {
 
 constexpr RemoteAddress interp = 0x1000;
 
-// A list of states at 0x100, 0x200, ... linked in that order.
+// A list of states at 0x100, 0x200, ... linked in that order, idents 1, 2, ...
 std::vector<ThreadStateInfo> list_of(std::size_t n) {
     std::vector<ThreadStateInfo> states;
     for (std::size_t i = 0; i < n; ++i)
         states.push_back({.address = 0x100 * (i + 1), .interpreter = interp, .ident = i + 1,
-                          .next = i + 1 < n ? 0x100 * (i + 2) : 0});
+                          .next = i + 1 < n ? 0x100 * (i + 2) : 0, .reached_from = 0x100 * i});
     return states;
 }
+
+// Where state `address` was reached from in list_of's list.
+RemoteAddress from_of(RemoteAddress address) { return address - 0x100; }
 
 }  // namespace
 
@@ -33,47 +38,98 @@ TEST_CASE("a state is passed by only where it and the state after it did not cha
         asked.push_back(s.address);
         return !ran.contains(s.address);
     };
-    const auto* first = listed.passable(0x100, interp, unchanged);
+    auto passable = [&](RemoteAddress address) { return listed.passable(address, from_of(address), interp, unchanged); };
+    const auto* first = passable(0x100);
     REQUIRE(first);
     CHECK(first->next == 0x200);
     CHECK(first->ident == 1);
-    CHECK_FALSE(listed.passable(0x200, interp, unchanged));  // the state after it ran: its link is read again
-    CHECK_FALSE(listed.passable(0x300, interp, unchanged));  // it ran
-    CHECK(listed.passable(0x400, interp, unchanged));        // the last: no state after it
+    CHECK_FALSE(passable(0x200));  // the state after it ran: its link is read again
+    CHECK_FALSE(passable(0x300));  // it ran
+    CHECK(passable(0x400));        // the last: no state after it
     // Each thread asked about once a walk.
     CHECK(asked == std::vector<RemoteAddress>{0x100, 0x200, 0x300, 0x400});
 
+    SUBCASE("what a walk worked out is not kept for the next") {
+        ran = {0x100};
+        listed.start_walk();
+        CHECK_FALSE(passable(0x100));
+        CHECK(passable(0x200));
+        CHECK(passable(0x300));
+    }
+    SUBCASE("a state met twice in one walk is read the second time") {
+        listed.start_walk();
+        CHECK(passable(0x100));
+        CHECK_FALSE(passable(0x100));
+    }
     SUBCASE("another interpreter's list, or an address never listed, is read") {
         listed.start_walk();
-        CHECK_FALSE(listed.passable(0x100, interp + 8, unchanged));
-        CHECK_FALSE(listed.passable(0x180, interp, unchanged));
+        CHECK_FALSE(listed.passable(0x100, 0, interp + 8, unchanged));
+        CHECK_FALSE(listed.passable(0x180, 0x100, interp, unchanged));
+    }
+    SUBCASE("a state reached another way than last time is read: its address may be a new state's") {
+        listed.start_walk();
+        CHECK_FALSE(listed.passable(0x400, 0, interp, unchanged));  // at the head now
+        listed.start_walk();
+        CHECK_FALSE(listed.passable(0x400, 0x200, interp, unchanged));  // after another state
     }
     SUBCASE("out of order (a thread started at the head), the state is still found") {
         listed.start_walk();
-        CHECK(listed.passable(0x400, interp, unchanged));
-        CHECK(listed.passable(0x100, interp, unchanged));
+        CHECK(passable(0x400));
+        CHECK(passable(0x100));
     }
     SUBCASE("a walk remembered replaces the last") {
         auto shorter = list_of(2);
         shorter[1].next = 0;
         listed.remember(shorter);
-        CHECK(listed.passable(0x200, interp, unchanged));
-        CHECK_FALSE(listed.passable(0x400, interp, unchanged));
+        CHECK(passable(0x200));
+        CHECK_FALSE(passable(0x400));
         listed.clear();
-        CHECK_FALSE(listed.passable(0x100, interp, unchanged));
+        CHECK_FALSE(passable(0x100));
     }
+}
+
+TEST_CASE("a state whose link names a state not in the last walk is read") {
+    ListedThreadStates listed;
+    auto states = list_of(3);
+    states[0].next = 0x900;  // linked to a state started since (or never seen)
+    listed.remember(states);
+    auto unchanged = [](const ThreadStateInfo&) { return true; };
+    CHECK_FALSE(listed.passable(0x100, 0, interp, unchanged));
+    CHECK(listed.passable(0x200, 0x100, interp, unchanged));
+}
+
+TEST_CASE("states that share their ids (a thread starting, still with its starter's) are never passed by") {
+    ListedThreadStates listed;
+    auto states = list_of(4);
+    states[0].ident = states[2].ident;  // 3.7-3.11: a new state at the head, with the ids of its starter
+    listed.remember(states);
+    auto unchanged = [](const ThreadStateInfo&) { return true; };
+    CHECK_FALSE(listed.passable(0x100, 0, interp, unchanged));
+    CHECK_FALSE(listed.passable(0x200, 0x100, interp, unchanged));  // the state after it is one of them
+    CHECK_FALSE(listed.passable(0x300, 0x200, interp, unchanged));
+    CHECK(listed.passable(0x400, 0x300, interp, unchanged));
+    // The same ident in another interpreter is another thread's.
+    states = list_of(2);
+    states[1].interpreter = interp + 8;
+    states[1].ident = states[0].ident;
+    states[0].next = 0;
+    states[1].reached_from = 0;
+    listed.remember(states);
+    CHECK(listed.passable(0x100, 0, interp, unchanged));
+    CHECK(listed.passable(0x200, 0, interp + 8, unchanged));
 }
 
 TEST_CASE("in a long list, states out of the last walk's order are found too") {
     ListedThreadStates listed;
     listed.remember(list_of(40));  // past the few searched one by one: indexed
     auto unchanged = [](const ThreadStateInfo&) { return true; };
-    const auto* late = listed.passable(0x100 * 30, interp, unchanged);
+    auto passable = [&](RemoteAddress address) { return listed.passable(address, from_of(address), interp, unchanged); };
+    const auto* late = passable(0x100 * 30);
     REQUIRE(late);
     CHECK(late->ident == 30);
-    CHECK(listed.passable(0x100 * 31, interp, unchanged));  // then in order again
-    CHECK(listed.passable(0x100, interp, unchanged));
-    CHECK_FALSE(listed.passable(0x100 * 41, interp, unchanged));
+    CHECK(passable(0x100 * 31));  // then in order again
+    CHECK(passable(0x100));
+    CHECK_FALSE(passable(0x100 * 41));
 }
 
 TEST_CASE("a whole walk has the remembered states' pages read up front, each once") {

@@ -4,8 +4,8 @@
 # threads that park for good start in between (linked in at the head).
 #
 # Usage: interleaved_exits.py PAIRS SECONDS_BEFORE_ENDINGS. Prints READY, then for
-# each thread that ended "ENDED <its OS thread id>" once it was joined, then DONE.
-# Python 2.7 and 3.x.
+# each thread that ended "ENDED <its OS thread id>" once it was joined, for each new
+# one "STARTED <its OS thread id>" once it runs, then DONE. Python 2.7 and 3.x.
 import sys
 import threading
 import time
@@ -32,6 +32,11 @@ def leave_when_told(go, tid):
     go.wait()
 
 
+def park_for_good(tid):
+    tid.append(native_id())
+    forever.wait()
+
+
 for i in range(pairs):
     threading.Thread(target=forever.wait, name="parked-%d" % i).start()
     go, tid = threading.Event(), []
@@ -50,7 +55,12 @@ for i, (thread, go, tid) in enumerate(leaving):
     sys.stdout.write("ENDED %d\n" % tid[0])
     sys.stdout.flush()
     if i % 3 == 0:
-        threading.Thread(target=forever.wait, name="late-%d" % i).start()
+        tid = []
+        threading.Thread(target=park_for_good, args=(tid,), name="late-%d" % i).start()
+        while not tid:
+            time.sleep(0.001)
+        sys.stdout.write("STARTED %d\n" % tid[0])
+        sys.stdout.flush()
     time.sleep(0.05)
 sys.stdout.write("DONE\n")
 sys.stdout.flush()
