@@ -44,6 +44,9 @@ namespace {
 // in the samples (listed_thread_states.hpp). Interpreter finalization does so.
 constexpr std::chrono::milliseconds whole_list_every{250};
 
+// Which thread a thread state is, as the reuse of stacks knows it (unchanged_stacks.hpp).
+ThreadKey key_of(const ThreadStateInfo& t) { return ThreadKey{t.address, t.ident, t.task.host_tid, t.frame_field}; }
+
 // Whether the process exists and we may look at it, with the error a user can act on.
 Result<void> check_process(pid_t pid) {
     if (pid <= 0) return fail(ErrorKind::no_such_process, fmt::format("{} is not a valid PID", pid));
@@ -229,7 +232,7 @@ Result<std::vector<ThreadStateInfo>> PythonProcess::State::thread_states(Walk wa
     interpreters_walked.clear();
     if (walk == Walk::pass_by) listed.start_walk();
     auto unchanged_thread = [this](const ThreadStateInfo& s) {
-        return s.task.host_tid != 0 && unchanged.will_reuse(ThreadKey{s.address, s.ident, s.task.host_tid, s.frame_field});
+        return s.task.host_tid != 0 && unchanged.will_reuse(key_of(s));
     };
     for (std::size_t i = 0; *interp != 0 && i < max_interpreters; ++i) {
         interpreters_walked.push_back(*interp);
@@ -751,6 +754,7 @@ Result<StackSample> PythonProcess::State::read_sample(const SampleOptions& optio
         }
     } else {
         unchanged.clear();
+        listed.clear();  // nothing is passed by without reused stacks
     }
     cost.proc_ns += lap();
     // One read brings back last sample's pages and those of threads that ran, checks
@@ -767,7 +771,7 @@ Result<StackSample> PythonProcess::State::read_sample(const SampleOptions& optio
     // Counts read of other interpreters than these vouch for nothing.
     if (!code_epochs->covers(interpreters_walked)) codes->set_epoch(std::nullopt);
     learn_threads(*states, options);
-    listed.remember(*states);
+    if (reuse) listed.remember(*states);
     facts.gil_known = layout.gil != GilModel::current_thread_symbol || current_thread.has_value();
     if (!states->empty()) facts.gil_holder = gil_holder(states->front().interpreter);
     cost.thread_list_ns += lap();
@@ -778,9 +782,6 @@ Result<StackSample> PythonProcess::State::read_sample(const SampleOptions& optio
     std::vector<const FrameList*> reused(states->size(), nullptr);
     std::vector<ThreadStack> stacks;
     stacks.reserve(states->size());
-    auto key_of = [](const ThreadStateInfo& t) {
-        return ThreadKey{t.address, t.ident, t.task.host_tid, t.frame_field};
-    };
     for (std::size_t i = 0; i < states->size(); ++i) {
         const auto& t = (*states)[i];
         stacks.push_back(thread_stack(t, facts));

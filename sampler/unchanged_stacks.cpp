@@ -113,7 +113,7 @@ const FrameList* UnchangedStacks::unchanged(const ThreadKey& key) {
     auto it = threads_.find(key.thread_state);
     if (it == threads_.end()) return nullptr;
     auto& known = it->second;
-    if (known.key != key || !known.provably_unchanged()) return nullptr;
+    if (!known.reusable_as(key)) return nullptr;
     known.seen = true;
     ++known.reused_in_a_row;
     if (known.watch == Known::Watch::pending) known.watch = Known::Watch::valid;

@@ -66,7 +66,7 @@ public:
     // the walk of the thread list (listed_thread_states.hpp).
     bool will_reuse(const ThreadKey& key) const {
         auto it = threads_.find(key.thread_state);
-        return it != threads_.end() && it->second.key == key && it->second.provably_unchanged();
+        return it != threads_.end() && it->second.reusable_as(key);
     }
     // The run count taken at this sample's start (for checking a reuse afterwards).
     std::optional<RunCount> count_at_start(const ThreadKey& key) const {
@@ -113,6 +113,7 @@ private:
         std::vector<RemoteAddress> pages;
 
         bool provably_unchanged() const { return off_cpu && when_read && now && *when_read == *now; }
+        bool reusable_as(const ThreadKey& asked) const { return key == asked && provably_unchanged(); }
     };
     void forget_watch(RemoteAddress address, Known& known);
 
