@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <string>
 #include <thread>
 
 #include "sampler/sched_in_watch.hpp"
@@ -128,7 +130,13 @@ TEST_CASE("a thread read for its state and for its run count in turns keeps both
         CHECK(activity.run_count(this_tid()).has_value());
         CHECK(activity.open_files() == 3);
     }
-    // The thread is gone: its files say so, and are let go.
+    // The thread is gone: its files say so, and are let go. (join() returns once the
+    // thread has woken its joiner on its way out, which it may still be running:
+    // gone means gone from /proc.)
+    const auto task = "/proc/self/task/" + std::to_string(ended);
+    for (int i = 0; i < 1000 && std::filesystem::exists(task); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    REQUIRE_FALSE(std::filesystem::exists(task));
     CHECK(activity.read(ended) == ThreadActivity::unknown);
     CHECK(!activity.run_count(ended));
     CHECK(activity.threads_with_files() == 1);
