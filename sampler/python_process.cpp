@@ -152,6 +152,11 @@ struct PythonProcess::State {
     std::vector<RemoteMemory::ReadRequest> first_reads;
     std::vector<RemoteAddress> pages_again;
     ProcessIdentity::ImageId image_now;
+    // A sample's thread list and each thread's reused stack, kept from sample to
+    // sample for their capacity only.
+    std::vector<ThreadStateInfo> sample_states;
+    std::vector<const FrameList*> reused_stacks;
+    std::vector<std::uint64_t> thread_idents;
 
     Result<void> begin_snapshot();
     Result<void> attach_to_interpreter();
@@ -159,18 +164,20 @@ struct PythonProcess::State {
     // The thread list. pass_by: the states of threads that provably did not run
     // since they were read are taken from the last walk (listed_thread_states.hpp).
     enum class Walk { read_all, pass_by };
-    Result<std::vector<ThreadStateInfo>> thread_states(Walk walk = Walk::read_all);
+    // Into out, which keeps its capacity from walk to walk (a sample's are read into
+    // sample_states: 161 states were a fresh allocation of 20 KiB a sample).
+    Result<void> thread_states(std::vector<ThreadStateInfo>& out, Walk walk = Walk::read_all);
     Result<std::optional<ThreadStateInfo>> thread_state_again(const ThreadStateInfo& thread);
-    // The thread list, read again afresh where it did not hold together.
-    Result<std::vector<ThreadStateInfo>> thread_states_settled(Walk walk);
+    // The thread list into sample_states, read again afresh where it did not hold together.
+    Result<void> thread_states_settled(Walk walk);
     // A thread whose stack could not be read: its place in the sample, and which it was.
     struct FailedThread {
         std::size_t index;
         RemoteAddress address;
         std::uint64_t ident;
     };
-    // Leaves out of the sample the failed threads that have ended since.
-    void leave_out_ended(const std::vector<FailedThread>& failed, StackSample& sample);
+    // Adds to ended the places of the failed threads that have ended since.
+    void find_ended(const std::vector<FailedThread>& failed, std::vector<std::size_t>& ended);
     RemoteAddress gil_holder(RemoteAddress interpreter) const;
 
     // The parts of a sample.
@@ -221,14 +228,13 @@ Result<RemoteAddress> PythonProcess::State::first_interpreter() const {
     return head;
 }
 
-Result<std::vector<ThreadStateInfo>> PythonProcess::State::thread_states(Walk walk) {
+Result<void> PythonProcess::State::thread_states(std::vector<ThreadStateInfo>& out, Walk walk) {
+    out.clear();
     auto interp = first_interpreter();
     if (!interp) return std::unexpected(interp.error());
     const auto& t = layout.thread;
     const auto span = thread_state_view(layout).span();  // within the buffer: checked at attach
     std::array<std::byte, thread_state_buffer_size> block{};
-    std::vector<ThreadStateInfo> out;
-    out.reserve(listed.size() + 8);  // about as many as last time
     interpreters_walked.clear();
     if (walk == Walk::pass_by) listed.start_walk();
     auto unchanged_thread = [this](const ThreadStateInfo& s) {
@@ -274,16 +280,16 @@ Result<std::vector<ThreadStateInfo>> PythonProcess::State::thread_states(Walk wa
         if (!next) return std::unexpected(next.error());
         *interp = *next;
     }
-    return out;
+    return {};
 }
 
 // The thread's state read afresh, or nullopt when the thread has ended meanwhile
 // (its state is no longer listed, or its place is a new thread's).
 Result<std::optional<ThreadStateInfo>> PythonProcess::State::thread_state_again(const ThreadStateInfo& thread) {
     memory.refresh_snapshot();
-    auto states = thread_states();
-    if (!states) return std::unexpected(states.error());
-    for (const auto& t : *states)
+    std::vector<ThreadStateInfo> states;
+    if (auto ok = thread_states(states); !ok) return std::unexpected(ok.error());
+    for (const auto& t : states)
         if (t.address == thread.address) return t.ident == thread.ident ? std::optional(t) : std::nullopt;
     return std::nullopt;
 }
@@ -292,16 +298,16 @@ Result<std::optional<ThreadStateInfo>> PythonProcess::State::thread_state_again(
 // one in: the list can change under the reads that follow it, and then it does not
 // hold together (a state that names another interpreter, or memory already freed).
 // Read afresh, it does; a list that never holds together is an error.
-Result<std::vector<ThreadStateInfo>> PythonProcess::State::thread_states_settled(Walk walk) {
-    auto states = thread_states(walk);
-    for (int again = 0; again < 2 && !states && states.error().kind != ErrorKind::no_such_process &&
-                        states.error().kind != ErrorKind::permission_denied;
+Result<void> PythonProcess::State::thread_states_settled(Walk walk) {
+    auto ok = thread_states(sample_states, walk);
+    for (int again = 0; again < 2 && !ok && ok.error().kind != ErrorKind::no_such_process &&
+                        ok.error().kind != ErrorKind::permission_denied;
          ++again) {
         ++cost.thread_list_rereads;
         memory.refresh_snapshot();
-        states = thread_states();  // all of it: what did not hold together may be what was passed by
+        ok = thread_states(sample_states);  // all of it: what did not hold together may be what was passed by
     }
-    return states;
+    return ok;
 }
 
 // A thread being torn down is still listed while its frames are freed (3.11's data
@@ -309,18 +315,15 @@ Result<std::vector<ThreadStateInfo>> PythonProcess::State::thread_states_settled
 // yet it has not failed, it is ending. Whichever thread failed and is no longer
 // listed a moment later (read afresh, after every other stack of the sample) ended:
 // it is left out, as it will be from the next sample, and not counted as an error.
-void PythonProcess::State::leave_out_ended(const std::vector<FailedThread>& failed, StackSample& sample) {
+void PythonProcess::State::find_ended(const std::vector<FailedThread>& failed, std::vector<std::size_t>& ended) {
     if (failed.empty()) return;
     memory.refresh_snapshot();
-    auto now = thread_states();
-    if (!now) return;  // the errors stand
-    std::vector<std::size_t> ended;
+    std::vector<ThreadStateInfo> now;
+    if (!thread_states(now)) return;  // the errors stand
     for (const auto& f : failed) {
-        bool still_listed = std::ranges::any_of(*now, [&](const auto& t) { return t.address == f.address && t.ident == f.ident; });
+        bool still_listed = std::ranges::any_of(now, [&](const auto& t) { return t.address == f.address && t.ident == f.ident; });
         if (!still_listed) ended.push_back(f.index);
     }
-    for (auto it = ended.rbegin(); it != ended.rend(); ++it)
-        sample.threads.erase(sample.threads.begin() + static_cast<std::ptrdiff_t>(*it));
 }
 
 // Starts the sample's snapshot with one read that brings back last sample's pages,
@@ -623,9 +626,9 @@ void PythonProcess::State::learn_threads(std::vector<ThreadStateInfo>& states, c
         state_tasks.assign(entries);
     }
     if (options.thread_names && !states.empty()) {
-        std::vector<std::uint64_t> idents;
-        for (const auto& t : states) idents.push_back(t.ident);
-        names.refresh_if_stale(*reader, states.front().interpreter, idents);
+        thread_idents.clear();
+        for (const auto& t : states) thread_idents.push_back(t.ident);
+        names.refresh_if_stale(*reader, states.front().interpreter, thread_idents);
     }
 }
 
@@ -766,30 +769,28 @@ Result<StackSample> PythonProcess::State::read_sample(const SampleOptions& optio
     if (auto ok = begin_snapshot(); !ok) return std::unexpected(ok.error());
     cost.first_read_ns += lap();
 
-    auto states = thread_states_settled(walk);
-    if (!states) return std::unexpected(states.error());
+    if (auto ok = thread_states_settled(walk); !ok) return std::unexpected(ok.error());
+    const auto& states = sample_states;
     // Counts read of other interpreters than these vouch for nothing.
     if (!code_epochs->covers(interpreters_walked)) codes->set_epoch(std::nullopt);
-    learn_threads(*states, options);
-    if (reuse) listed.remember(*states);
+    learn_threads(sample_states, options);
+    if (reuse) listed.remember(states);
     facts.gil_known = layout.gil != GilModel::current_thread_symbol || current_thread.has_value();
-    if (!states->empty()) facts.gil_holder = gil_holder(states->front().interpreter);
+    if (!states.empty()) facts.gil_holder = gil_holder(states.front().interpreter);
     cost.thread_list_ns += lap();
 
     // Each thread's ids, name and GIL, and either its unchanged stack or its activity.
     StackSample sample;
-    sample.threads.reserve(states->size());
-    std::vector<const FrameList*> reused(states->size(), nullptr);
-    std::vector<ThreadStack> stacks;
-    stacks.reserve(states->size());
-    for (std::size_t i = 0; i < states->size(); ++i) {
-        const auto& t = (*states)[i];
-        stacks.push_back(thread_stack(t, facts));
-        if (reuse && t.task.host_tid != 0) reused[i] = unchanged.unchanged(key_of(t));
-        if (reused[i])
-            stacks.back().activity = ThreadActivity::idle;  // off a CPU, and not put on one since
+    sample.threads.reserve(states.size());
+    reused_stacks.assign(states.size(), nullptr);
+    for (std::size_t i = 0; i < states.size(); ++i) {
+        const auto& t = states[i];
+        auto& stack = sample.threads.emplace_back(thread_stack(t, facts));
+        if (reuse && t.task.host_tid != 0) reused_stacks[i] = unchanged.unchanged(key_of(t));
+        if (reused_stacks[i])
+            stack.activity = ThreadActivity::idle;  // off a CPU, and not put on one since
         else if (options.thread_activity)
-            stacks.back().activity = thread_activity(stacks.back().native_id, facts);
+            stack.activity = thread_activity(stack.native_id, facts);
     }
     cost.threads_ns += lap();
 
@@ -797,28 +798,30 @@ Result<StackSample> PythonProcess::State::read_sample(const SampleOptions& optio
     std::size_t frames_in_sample = 0;
     std::size_t rereads = 0;
     std::vector<FailedThread> failed;
-    for (std::size_t i = 0; i < states->size(); ++i) {
-        const auto& t = (*states)[i];
-        ThreadStack& stack = stacks[i];
+    std::vector<std::size_t> ended;  // places in sample.threads, in order
+    for (std::size_t i = 0; i < states.size(); ++i) {
+        const auto& t = states[i];
+        ThreadStack& stack = sample.threads[i];
         if (frames_in_sample >= max_frames_per_sample) {
             stack.error = Error{ErrorKind::bad_data, fmt::format("not read: this sample's threads had {} frames "
                                                                  "already, the most pyprofd reads in one sample",
                                                                  frames_in_sample)};
-            sample.threads.push_back(std::move(stack));
             continue;
         }
-        if (reused[i]) {
+        if (const auto* reused = reused_stacks[i]) {
             ++cost.stacks_reused;
-            if (options.check_reused_stacks) check_reused_stack(walker, t, key_of(t), *reused[i]);
-            stack.frames = *reused[i];
+            if (options.check_reused_stacks) check_reused_stack(walker, t, key_of(t), *reused);
+            stack.frames = *reused;
             frames_in_sample += stack.frames.size();
-            sample.threads.push_back(std::move(stack));
             continue;
         }
         ++cost.stacks_read;
         memory.start_touch_log();
         auto frames = read_frames(walker, t, rereads);
-        if (frames && !*frames) continue;  // it ended
+        if (frames && !*frames) {  // it ended
+            ended.push_back(i);
+            continue;
+        }
         if (frames) {
             frames_in_sample += (*frames)->size();
             stack.frames = FrameList(std::move(**frames));
@@ -828,11 +831,15 @@ Result<StackSample> PythonProcess::State::read_sample(const SampleOptions& optio
         } else {
             if (frames.error().kind == ErrorKind::no_such_process) return std::unexpected(frames.error());
             stack.error = frames.error();
-            failed.push_back({sample.threads.size(), t.address, t.ident});
+            failed.push_back({i, t.address, t.ident});
         }
-        sample.threads.push_back(std::move(stack));
     }
-    leave_out_ended(failed, sample);
+    find_ended(failed, ended);
+    if (!ended.empty()) {
+        std::ranges::sort(ended);
+        for (auto it = ended.rbegin(); it != ended.rend(); ++it)
+            sample.threads.erase(sample.threads.begin() + static_cast<std::ptrdiff_t>(*it));
+    }
     if (reuse) unchanged.end_sample();
     cost.reuses_watched = unchanged.watched_reuses();
     cost.stacks_ns += lap();
