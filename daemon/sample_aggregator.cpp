@@ -54,15 +54,15 @@ render::FrameId SampleAggregator::thread_id(const sampler::ThreadStack& thread) 
     if (thread.native_id == 0) {
         auto it = unplaced_thread_ids_.find(std::string_view(thread.name));
         if (it != unplaced_thread_ids_.end()) return it->second;
-        auto id = profile_.intern(thread_label(thread.native_id, thread.name));
+        auto id = profile_.intern(thread_label(thread.native_id, thread.name.str()));
         if (id == render::Profile::no_frame) return id;
         if (unplaced_thread_ids_.size() >= max_cached) unplaced_thread_ids_.clear();
-        unplaced_thread_ids_.emplace(thread.name, id);
+        unplaced_thread_ids_.emplace(thread.name.str(), id);
         return id;
     }
     auto it = thread_ids_.find(thread.native_id);
     if (it != thread_ids_.end() && it->second.name == thread.name) return it->second.id;
-    auto id = profile_.intern(thread_label(thread.native_id, thread.name));
+    auto id = profile_.intern(thread_label(thread.native_id, thread.name.str()));
     if (id == render::Profile::no_frame) return id;
     if (it != thread_ids_.end()) {  // renamed
         it->second = {thread.name, id};

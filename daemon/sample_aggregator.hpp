@@ -76,7 +76,7 @@ private:
     // Each thread's label under its last name: looked up by id, the name compared, not
     // copied (a key of id and name copied the name for every thread of every sample).
     struct ThreadLabel {
-        std::string name;
+        sampler::ThreadName name;  // shared with the samples: compared by address first
         render::FrameId id;
     };
     std::unordered_map<pid_t, ThreadLabel> thread_ids_;

@@ -65,7 +65,7 @@ nlohmann::json format_dump_json(const sampler::PythonProcess& process, const sam
             {"native_id", t.native_id != 0 ? nlohmann::json(t.native_id) : nlohmann::json(nullptr)},
             {"namespace_tid", t.namespace_tid != 0 ? nlohmann::json(t.namespace_tid) : nlohmann::json(nullptr)},
             {"ident", t.ident},
-            {"name", t.name.empty() ? nlohmann::json(nullptr) : nlohmann::json(t.name)},
+            {"name", t.name.empty() ? nlohmann::json(nullptr) : nlohmann::json(t.name.str())},
             {"activity", sampler::to_string(t.activity)},
             {"holds_gil", t.holds_gil ? nlohmann::json(*t.holds_gil) : nlohmann::json(nullptr)},
             {"frames", frames},

@@ -157,6 +157,7 @@ struct PythonProcess::State {
     std::vector<ThreadStateInfo> sample_states;
     std::vector<const FrameList*> reused_stacks;
     std::vector<std::uint64_t> thread_idents;
+    const ThreadName main_thread_name{"MainThread"};
 
     Result<void> begin_snapshot();
     Result<void> attach_to_interpreter();
@@ -640,7 +641,7 @@ ThreadStack PythonProcess::State::thread_stack(const ThreadStateInfo& t, const T
     if (auto name = names.name_of(t.ident))
         stack.name = *name;
     else if (stack.native_id == pid)
-        stack.name = "MainThread";  // what threading calls it, before threading is imported
+        stack.name = main_thread_name;  // what threading calls it, before threading is imported
     if (facts.gil_known) stack.holds_gil = facts.gil_holder == t.address;
     return stack;
 }

@@ -2,10 +2,12 @@
 // The stack of each Python thread at one instant, as the sampler returns it.
 #include <sys/types.h>
 
+#include <concepts>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sampler/code_cache.hpp"
@@ -55,13 +57,46 @@ private:
     std::shared_ptr<const std::vector<Frame>> frames_;
 };
 
+// A thread's name, shared by the samples that name the thread rather than copied
+// into each: a sample names every thread of the process, and a name longer than 15
+// bytes (most are: "ThreadPoolExecutor-0_3", "Thread-12 (worker)") cost an
+// allocation per thread per sample as a std::string.
+class ThreadName {
+public:
+    ThreadName() = default;
+    ThreadName(std::string text)  // NOLINT: a name is made from its text
+        : text_(text.empty() ? nullptr : std::make_shared<const std::string>(std::move(text))) {}
+    ThreadName(const char* text) : ThreadName(std::string(text)) {}  // NOLINT
+
+    const std::string& str() const { return text_ ? *text_ : no_text(); }
+    operator std::string_view() const { return str(); }  // NOLINT
+    bool empty() const { return !text_; }
+    bool starts_with(std::string_view prefix) const { return std::string_view(str()).starts_with(prefix); }
+    // The same text, compared only where it is not the very same shared one. (A
+    // template, so that a string is compared as text, not made a ThreadName first.)
+    template <std::same_as<ThreadName> Other>
+    friend bool operator==(const ThreadName& a, const Other& b) {
+        return a.text_ == b.text_ || a.str() == b.str();
+    }
+    friend bool operator==(const ThreadName& a, std::string_view b) { return a.str() == b; }
+    // The very same text (one read, shared), not merely an equal one.
+    bool shares_text_with(const ThreadName& other) const { return text_ == other.text_; }
+
+private:
+    static const std::string& no_text() {
+        static const std::string none;
+        return none;
+    }
+    std::shared_ptr<const std::string> text_;
+};
+
 enum class ThreadActivity { running, idle, unknown };
 
 struct ThreadStack {
     pid_t native_id = 0;          // the OS thread id (the host's), 0 where it could not be found
     pid_t namespace_tid = 0;      // its id in the process's own PID namespace, where that differs; else 0
     std::uint64_t ident = 0;      // threading.get_ident(): the pthread_t
-    std::string name;             // threading's name, empty where there is none
+    ThreadName name;              // threading's name, empty where there is none
     std::optional<bool> holds_gil;  // nullopt where the version does not tell
     ThreadActivity activity = ThreadActivity::unknown;
     FrameList frames;             // innermost first

@@ -31,7 +31,7 @@ Result<void> ThreadNames::refresh(const ObjectReader& reader, RemoteAddress inte
         entries = read_dict(reader, active_dict_);
         if (!entries) return std::unexpected(entries.error());
     }
-    std::unordered_map<std::uint64_t, std::string> names;
+    std::unordered_map<std::uint64_t, ThreadName> names;
     std::size_t name_bytes = 0;
     for (const auto& entry : *entries) {
         auto ident = reader.read_int(entry.key);
@@ -43,7 +43,13 @@ Result<void> ThreadNames::refresh(const ObjectReader& reader, RemoteAddress inte
         // Past the budget, threads go without a name rather than pyprofd without memory.
         if (name_bytes + name->size() > max_thread_name_bytes) break;
         name_bytes += name->size();
-        names.emplace(static_cast<std::uint64_t>(*ident), std::move(*name));
+        // A renamed thread gets a new name; the others keep theirs, shared with the
+        // samples that hold it (a cheap comparison downstream).
+        auto key = static_cast<std::uint64_t>(*ident);
+        if (auto old = names_.find(key); old != names_.end() && old->second == *name)
+            names.emplace(key, old->second);
+        else
+            names.emplace(key, std::move(*name));
     }
     names_ = std::move(names);
     return {};
@@ -62,7 +68,7 @@ void ThreadNames::refresh_if_stale(const ObjectReader& reader, RemoteAddress int
     refreshed_ = now;
 }
 
-const std::string* ThreadNames::name_of(std::uint64_t ident) const {
+const ThreadName* ThreadNames::name_of(std::uint64_t ident) const {
     auto it = names_.find(ident);
     return it != names_.end() ? &it->second : nullptr;
 }

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "sampler/object_reader.hpp"
+#include "sampler/stack_trace.hpp"
 
 namespace pyprofd::sampler {
 
@@ -26,14 +27,15 @@ public:
                           const std::vector<std::uint64_t>& idents,
                           std::chrono::steady_clock::duration max_age = std::chrono::seconds(10));
 
-    // Null where the thread has none; valid until the next refresh.
-    const std::string* name_of(std::uint64_t ident) const;
+    // Null where the thread has none; valid until the next refresh. A copy of it
+    // shares its text.
+    const ThreadName* name_of(std::uint64_t ident) const;
 
 private:
     Result<RemoteAddress> find_active_dict(const ObjectReader& reader, RemoteAddress interpreter);
 
     RemoteAddress active_dict_ = 0;  // threading._active, kept between refreshes
-    std::unordered_map<std::uint64_t, std::string> names_;
+    std::unordered_map<std::uint64_t, ThreadName> names_;
     std::unordered_set<std::uint64_t> seen_;  // idents present at the last refresh
     std::chrono::steady_clock::time_point refreshed_{};
 };

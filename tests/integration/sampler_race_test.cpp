@@ -58,7 +58,7 @@ TEST_CASE("sampling a target whose stacks change all the time never crashes and 
                         continue;
                     }
                     ++good;
-                    CHECK(valid_utf8(t.name));
+                    CHECK(valid_utf8(t.name.str()));
                     for (const auto& f : t.frames) {
                         CHECK(valid_utf8(f.function()));
                         CHECK(valid_utf8(f.filename()));

@@ -43,6 +43,7 @@ TEST_CASE("a CPython built by hand is read as a live one is, in every family") {
         CHECK(process->version().minor == minor);
         CHECK((process->layout_source() == sampler::LayoutSource::debug_offsets) == (major == 3 && minor >= 13));
 
+        sampler::ThreadName first_worker_name;
         for (int round = 0; round < 3; ++round) {  // the later ones from the caches
             auto sample = process->sample({.thread_names = true, .thread_activity = false});
             REQUIRE_MESSAGE(sample, sample.error().message);
@@ -53,6 +54,9 @@ TEST_CASE("a CPython built by hand is read as a live one is, in every family") {
             REQUIRE_MESSAGE(!worker.error, worker.error->message);
             CHECK(main.name == "MainThread");
             CHECK(worker.name == "worker-1");
+            // A name is read once and shared by the samples after, not copied into each.
+            if (round == 0) first_worker_name = worker.name;
+            CHECK(worker.name.shares_text_with(first_worker_name));
             CHECK(main.holds_gil == true);
             CHECK(worker.holds_gil == false);
             REQUIRE(main.frames.size() == 3);
