@@ -5,7 +5,17 @@
 namespace pyprofd::sampler {
 
 void ListedThreadStates::remember(std::span<const ThreadStateInfo> walk) {
+    // Most walks list the same states in the same order, with the same ids, as the
+    // last: then the index by address and which states share ids still hold, and
+    // the sort below (a sixth of a 160-thread sample's instructions) is not made again.
+    const bool same_states = std::ranges::equal(walk, order_, [](const auto& a, const auto& b) {
+        return a.address == b.address && a.interpreter == b.interpreter && a.ident == b.ident;
+    });
     order_.assign(walk.begin(), walk.end());
+    if (same_states) {
+        start_walk();
+        return;
+    }
     indexed_ = false;
     // States that share their interpreter and ident: a thread starting, whose state
     // still has the ids of the thread that starts it.

@@ -143,3 +143,29 @@ TEST_CASE("a whole walk has the remembered states' pages read up front, each onc
     listed.append_pages(pages, 0x100);
     CHECK(pages == std::vector<RemoteAddress>{0x10000, 0x11000, 0x30000});
 }
+
+TEST_CASE("a walk of the same states is remembered with their ids as they are now") {
+    // The same states in the same order, remembered again, keep what was worked out
+    // of the last walk; the same states with other ids do not.
+    ListedThreadStates listed;
+    auto unchanged = [](const ThreadStateInfo&) { return true; };
+    auto states = list_of(4);
+    listed.remember(states);
+    CHECK(listed.passable(0x100, 0, interp, unchanged));
+    listed.remember(states);  // the same walk again
+    CHECK(listed.passable(0x100, 0, interp, unchanged));
+    states[0].ident = states[2].ident;  // the same addresses, but a thread starting at the head
+    listed.remember(states);
+    CHECK_FALSE(listed.passable(0x100, 0, interp, unchanged));
+    listed.remember(states);  // and again: still shared
+    CHECK_FALSE(listed.passable(0x100, 0, interp, unchanged));
+    states[0].ident = 1;  // the starting thread took its own ids
+    listed.remember(states);
+    CHECK(listed.passable(0x100, 0, interp, unchanged));
+    // Out of order in a long list (past what is searched): the index follows the new order.
+    auto many = list_of(64);
+    listed.remember(many);
+    std::swap(many[10], many[20]);
+    listed.remember(many);
+    CHECK(listed.passable(many[20].address, many[20].reached_from, interp, unchanged));
+}
