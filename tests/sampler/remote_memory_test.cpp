@@ -172,6 +172,19 @@ TEST_CASE("the page index finds every page it holds and no other, across growth"
     }
     index.clear();
     CHECK(index.find(base) == PageIndex::none);
+    // Used again for a few pages at a time, as most samples use it, then for many.
+    for (int round = 0; round < 3; ++round) {
+        for (std::uint32_t i = 0; i < 10; ++i) index.insert(base + (std::uint64_t(i) * 7 + round) * page, i);
+        CHECK(index.size() == 10);
+        for (std::uint32_t i = 0; i < 10; ++i) CHECK(index.find(base + (std::uint64_t(i) * 7 + round) * page) == i);
+        index.clear();
+        CHECK(index.size() == 0);
+        for (std::uint32_t i = 0; i < 3000; ++i) CHECK(index.find(base + std::uint64_t(i) * page) == PageIndex::none);
+    }
+    for (std::uint32_t i = 0; i < 3000; ++i) index.insert(base + std::uint64_t(i) * page, i);
+    CHECK(index.find(base + 2999 * page) == 2999);
+    index.clear();
+    for (std::uint32_t i = 0; i < 3000; ++i) CHECK(index.find(base + std::uint64_t(i) * page) == PageIndex::none);
 }
 
 TEST_CASE("a schedstat line gives the three counts; anything else gives none") {
