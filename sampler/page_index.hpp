@@ -24,7 +24,6 @@ public:
         std::vector<std::uint32_t> old_slots(std::move(slots_));
         keys_.assign(want, empty);
         slots_.assign(want, none);
-        count_ = 0;
         used_.clear();
         for (std::size_t i = 0; i < old_keys.size(); ++i)
             if (old_keys[i] != empty) insert(old_keys[i], old_slots[i]);
@@ -35,16 +34,15 @@ public:
     // few: those few slots are emptied, not the whole table (two fills of 2,048 slots a
     // sample were a tenth of a 160-thread sample's instructions).
     void clear() {
-        if (count_ == 0) return;
-        if (count_ * 8 < keys_.size())
+        if (used_.empty()) return;
+        if (used_.size() * 8 < keys_.size())
             for (auto i : used_) keys_[i] = empty;
         else
             std::fill(keys_.begin(), keys_.end(), empty);
         used_.clear();
-        count_ = 0;
     }
 
-    std::size_t size() const { return count_; }
+    std::size_t size() const { return used_.size(); }
 
     // The slot of `page`, or none.
     std::uint32_t find(std::uint64_t page) const {
@@ -58,14 +56,13 @@ public:
 
     // Adds page at slot; the caller has reserved room and checked it is not there.
     void insert(std::uint64_t page, std::uint32_t slot) {
-        if (2 * (count_ + 1) > keys_.size()) reserve(count_ + 1);
+        if (2 * (size() + 1) > keys_.size()) reserve(size() + 1);
         const std::size_t mask = keys_.size() - 1;
         std::size_t i = bucket(page) & mask;
         while (keys_[i] != empty) i = (i + 1) & mask;
         keys_[i] = page;
         slots_[i] = slot;
         used_.push_back(static_cast<std::uint32_t>(i));
-        ++count_;
     }
 
 private:
@@ -78,8 +75,7 @@ private:
 
     std::vector<std::uint64_t> keys_;
     std::vector<std::uint32_t> slots_;
-    std::vector<std::uint32_t> used_;  // the slots holding a key, in order of insertion
-    std::size_t count_ = 0;
+    std::vector<std::uint32_t> used_;  // the slots holding a key, in order of insertion: size() of them
 };
 
 }  // namespace pyprofd::sampler

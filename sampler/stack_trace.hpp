@@ -76,11 +76,11 @@ public:
     // template, so that a string is compared as text, not made a ThreadName first.)
     template <std::same_as<ThreadName> Other>
     friend bool operator==(const ThreadName& a, const Other& b) {
-        return a.text_ == b.text_ || a.str() == b.str();
+        return a.same_as(b) || a.str() == b.str();
     }
     friend bool operator==(const ThreadName& a, std::string_view b) { return a.str() == b; }
     // The very same text (one read, shared), not merely an equal one.
-    bool shares_text_with(const ThreadName& other) const { return text_ == other.text_; }
+    bool same_as(const ThreadName& other) const { return text_ == other.text_; }
 
 private:
     static const std::string& no_text() {

@@ -56,7 +56,7 @@ TEST_CASE("a CPython built by hand is read as a live one is, in every family") {
             CHECK(worker.name == "worker-1");
             // A name is read once and shared by the samples after, not copied into each.
             if (round == 0) first_worker_name = worker.name;
-            CHECK(worker.name.shares_text_with(first_worker_name));
+            CHECK(worker.name.same_as(first_worker_name));
             CHECK(main.holds_gil == true);
             CHECK(worker.holds_gil == false);
             REQUIRE(main.frames.size() == 3);
