@@ -3,8 +3,8 @@
 each under a root frame "process PID (command line)", also the workers that start
 while it runs, and leaves nothing attached or paused when it ends.
 
-- Debian's gunicorn serving the Flask app under ab: hello_world appears under a
-  worker's process root; with --max-requests 50, workers that started after the
+- Debian's gunicorn serving the Flask app under ab: the app's request handling
+  (Flask's wsgi_app) appears under a worker's process root; with --max-requests 50, workers that started after the
   session began are sampled (in the session's JSON and in the root frames); after
   the session, blocking mode too, no process of the tree is traced or stopped.
   The daemon's CPU time per process sample is printed (a figure, not a check).
@@ -170,9 +170,14 @@ def check_gunicorn(daemon, work):
         check(bool(processes) and processes[0]["pid"] == master.pid and "parent" not in processes[0],
               "%s: the session's JSON lists the master first" % mode)
         sampled = {p["pid"] for p in processes if p["samples"] > 0}
-        workers_with_handler = process_roots(folded, "hello_world") - {master.pid}
-        check(bool(workers_with_handler), "%s: hello_world appears under a worker's process root: %s" %
-              (mode, sorted(workers_with_handler)))
+        # The app's handler is a sliver of each request: at 100 Hz for 6 s on a host
+        # loaded by other tests it was once missed. Flask's wsgi_app, which calls it,
+        # spans the whole request; the handler itself is looked for and reported.
+        workers_with_handler = process_roots(folded, "Flask.wsgi_app") - {master.pid}
+        check(bool(workers_with_handler), "%s: the app's request handling (Flask's wsgi_app) appears under a "
+              "worker's process root: %s" % (mode, sorted(workers_with_handler)))
+        print("%s: hello_world itself seen under workers %s" %
+               (mode, sorted(process_roots(folded, "hello_world") - {master.pid})))
         check(workers_with_handler <= sampled, "%s: and those workers are in the session's JSON" % mode)
         newer = sampled - before - {master.pid}
         check(bool(newer & process_roots(folded, None)),
