@@ -40,11 +40,19 @@ Result<void> RemoteMemory::fail_read(RemoteAddress address, std::size_t size, ss
 Result<void> RemoteMemory::read(RemoteAddress address, std::span<std::byte> out) const {
     if (out.empty()) return {};
     if (address == 0) return fail(ErrorKind::read_failed, "read of a null pointer");
-    // A pointer the target holds may be anything: a range that wraps past the top of
-    // the address space is no range (and the page arithmetic below would wrap too).
-    if (out.size() - 1 > ~address)
-        return fail(ErrorKind::read_failed,
-                    fmt::format("read of {} bytes at {:#x} runs past the end of the address space", out.size(), address));
+    // A pointer the target holds may be anything. One read as its stack changes (a
+    // frame's `previous` where another frame's locals now lie) is often a small
+    // number or not an address at all: a fifth of a thread-per-request server's
+    // samples at 10 kHz met one. No process has memory there, so the kernel is not
+    // asked (its answer, EFAULT, cost a system call each); the walk fails as it would
+    // have. A range past the top (which would also wrap the page arithmetic below) is
+    // no range either.
+    if (address < lowest_mapped_address)
+        return fail(ErrorKind::read_failed, fmt::format("read at {:#x}: no process maps the first page", address));
+    if (address >= highest_user_address || out.size() > highest_user_address - address)
+        return fail(ErrorKind::read_failed, fmt::format("read of {} bytes at {:#x} runs past the end of the user "
+                                                        "address space",
+                                                        out.size(), address));
     if (snapshot_active_ && out.size() <= largest_snapshot_read) return read_through_snapshot(address, out);
     return read_direct(address, out);
 }

@@ -38,6 +38,13 @@ using RemoteAddress = std::uint64_t;
 class RemoteMemory {
 public:
     static constexpr std::size_t page_size = 4096;
+    // Reads outside [lowest_mapped_address, highest_user_address) fail without a
+    // system call. Linux maps nothing in a process's first page, unless an
+    // administrator lowered vm.mmap_min_addr to 0 for an emulator that wants it. User
+    // space ends below 2^47 with 4-level page tables, below 2^56 with 5-level ones
+    // (x86-64), and below 2^52 on arm64.
+    static constexpr RemoteAddress lowest_mapped_address = page_size;
+    static constexpr RemoteAddress highest_user_address = RemoteAddress{1} << 56;
 
     // The memory of process pid.
     explicit RemoteMemory(pid_t pid) : pid_(pid), space_(std::make_shared<ProcessAddressSpace>(pid)) {}

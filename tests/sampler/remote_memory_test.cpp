@@ -162,6 +162,29 @@ TEST_CASE("a read whose range would wrap past the end of the address space fails
     memory.end_snapshot();
 }
 
+TEST_CASE("a read where no process has memory fails without asking the kernel, in a snapshot or not") {
+    RemoteMemory memory(1, addressed_memory(4));
+    std::vector<std::byte> out(64);
+    // What a walk meets when it follows a pointer read as the stack changed: a small
+    // number, a word of text, a pointer with tag bits.
+    const RemoteAddress nowhere[] = {8, 0x18, 0xff8, 0xff030fffff06ffff, 0x04740023106e0000,
+                                     RemoteMemory::highest_user_address - 8};
+    for (bool in_snapshot : {false, true}) {
+        CAPTURE(in_snapshot);
+        if (in_snapshot) memory.begin_snapshot();
+        const auto syscalls = memory.syscalls();
+        for (auto address : nowhere) {
+            CAPTURE(address);
+            auto read = memory.read(address, out);
+            REQUIRE_FALSE(read);
+            CHECK(read.error().kind == ErrorKind::read_failed);
+        }
+        CHECK(memory.syscalls() == syscalls);
+        CHECK(memory.read<std::uint64_t>(base + 8).value_or(0) == base + 8);
+        if (in_snapshot) memory.end_snapshot();
+    }
+}
+
 TEST_CASE("the page index finds every page it holds and no other, across growth") {
     PageIndex index;
     for (std::uint32_t i = 0; i < 3000; ++i) index.insert(base + std::uint64_t(i) * 2 * page, i);
