@@ -21,7 +21,7 @@ using bench::thread_cpu_seconds;
 namespace {
 
 struct Figures {
-    double cpu_us = 0, wall_us = 0, reads = 0, kib = 0, threads = 0, errors = 0;
+    double cpu_us = 0, wall_us = 0, reads = 0, pages_asked = 0, kib = 0, threads = 0, errors = 0;
     std::size_t frames = 0, pages = 0;
     sampler::SampleCost cost;  // over the measured samples
 };
@@ -65,6 +65,7 @@ Figures measure(sampler::PythonProcess& process, sampler::SampleOptions options,
     auto cost0 = process.cost();
     auto reads0 = process.memory_reads();
     auto bytes0 = process.memory_bytes_read();
+    auto asked0 = process.memory_pages_asked();
     auto cpu0 = thread_cpu_seconds();
     auto wall0 = std::chrono::steady_clock::now();
     Figures f;
@@ -89,6 +90,7 @@ Figures measure(sampler::PythonProcess& process, sampler::SampleOptions options,
         (std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - wall0).count() - paused) / samples;
     f.reads = static_cast<double>(process.memory_reads() - reads0) / samples;
     f.kib = static_cast<double>(process.memory_bytes_read() - bytes0) / 1024 / samples;
+    f.pages_asked = static_cast<double>(process.memory_pages_asked() - asked0) / samples;
     f.threads /= samples;
     f.errors /= samples;
     f.cost = process.cost() - cost0;
@@ -97,41 +99,44 @@ Figures measure(sampler::PythonProcess& process, sampler::SampleOptions options,
 }
 
 // A thread-per-request web service (the Flask app of the end-to-end scenario on
-// werkzeug's threaded server) under wrk: threads start and end between samples,
-// so each sample meets threads, stacks and pages the last one did not. Samples
-// are paced at 1 kHz, as a session takes them, so that the churn between them is real.
-void measure_thread_per_request_server() {
+// werkzeug's threaded server) under load: threads start and end between samples,
+// so each sample meets threads, stacks and pages the last one did not. Samples are
+// paced as a session takes them, so that the churn between them is real: at 1 kHz
+// under wrk -c8 (several requests at once), and as in the seed's run, at 10 kHz
+// under ab -c1.
+void measure_thread_per_request_server(const char* label, std::vector<std::string> load_argv, int samples,
+                                       std::chrono::microseconds pace) {
     const char* python = "/usr/bin/python3.11";
-    if (::access(python, X_OK) != 0 || std::system("command -v wrk >/dev/null && " 
-                                                   "/usr/bin/python3.11 -c 'import flask' 2>/dev/null") != 0) {
-        std::printf("thread-per-request server: skipped (needs /usr/bin/python3.11 with flask, and wrk)\n");
+    const std::string check = "command -v " + load_argv.front() +
+                              " >/dev/null && /usr/bin/python3.11 -c 'import flask' 2>/dev/null";
+    if (::access(python, X_OK) != 0 || std::system(check.c_str()) != 0) {
+        std::printf("thread-per-request server: skipped (needs /usr/bin/python3.11 with flask, and %s)\n",
+                    load_argv.front().c_str());
         return;
     }
     const int port = 18000 + static_cast<int>(::getpid() % 1000);
     tests::Target app({.label = "debian 3.11", .executable = python, .major = 3, .minor = 11},
                       {tests::target_path("flask_app.py"), std::to_string(port)});
     if (!app.ready) return;
-    auto url = "http://127.0.0.1:" + std::to_string(port) + "/name/world.json";
-    tests::ChildProcess load({.argv = {"wrk", "-t1", "-c8", "-d30s", url}});
+    load_argv.push_back("http://127.0.0.1:" + std::to_string(port) + "/name/world.json");
+    tests::ChildProcess load({.argv = load_argv});
     std::this_thread::sleep_for(std::chrono::seconds(1));
     auto process = sampler::PythonProcess::attach(app.pid());
     if (!process) {
         std::printf("thread-per-request server: attach failed: %s\n", process.error().message.c_str());
         return;
     }
-    const int samples = 3000;
-    auto full = measure(*process, {}, samples, std::chrono::microseconds(1000));
-    auto bare = measure(*process, {.thread_names = true, .thread_activity = false}, samples,
-                        std::chrono::microseconds(1000));
-    std::printf("\nthread-per-request server (Flask under wrk -c8), %d samples paced at 1 kHz\n", samples);
-    std::printf("%-16s %12s %12s %12s %10s %10s %16s %12s %12s\n", "interpreter", "cpu us/smp", "wall us/smp",
-                "reads/smp", "pages/smp", "KiB/smp", "cpu us (no /proc)", "threads/smp", "errors/smp");
-    std::printf("%-16s %12.1f %12.1f %12.1f %10zu %10.1f %16.1f %12.2f %12.3f\n", "debian 3.11", full.cpu_us,
-                full.wall_us, full.reads, full.pages, full.kib, bare.cpu_us, full.threads, full.errors);
+    auto full = measure(*process, {}, samples, pace);
+    auto bare = measure(*process, {.thread_names = true, .thread_activity = false}, samples, pace);
+    std::printf("\nthread-per-request server (Flask under %s), %d samples paced at %.0f Hz\n", label, samples,
+                1e6 / static_cast<double>(pace.count()));
+    std::printf("%-16s %12s %12s %12s %10s %10s %10s %16s %12s %12s\n", "interpreter", "cpu us/smp", "wall us/smp",
+                "reads/smp", "pages/smp", "copied/smp", "KiB/smp", "cpu us (no /proc)", "threads/smp", "errors/smp");
+    std::printf("%-16s %12.1f %12.1f %12.1f %10zu %10.1f %10.1f %16.1f %12.2f %12.3f\n", "debian 3.11", full.cpu_us,
+                full.wall_us, full.reads, full.pages, full.pages_asked, full.kib, bare.cpu_us, full.threads,
+                full.errors);
     print_split_header();
     print_split("debian 3.11", full.cost);
-    std::printf("(a paced sample also pays for waking up with cold caches: the 50-deep target above\n"
-                " costs about 15 us more per sample when paced at 1 kHz)\n");
 }
 
 
@@ -141,8 +146,8 @@ void measure_thread_per_request_server() {
 void measure_many_threads(const std::string& only) {
     const int samples = 3000;
     std::printf("\nmany threads (156 parked, 4 running, main waiting), %d samples paced at 1 kHz\n", samples);
-    std::printf("%-16s %12s %12s %12s %10s %10s %16s %12s %12s\n", "interpreter", "cpu us/smp", "wall us/smp",
-                "reads/smp", "pages/smp", "KiB/smp", "cpu us (no /proc)", "threads/smp", "errors/smp");
+    std::printf("%-16s %12s %12s %12s %10s %10s %10s %16s %12s %12s\n", "interpreter", "cpu us/smp", "wall us/smp",
+                "reads/smp", "pages/smp", "copied/smp", "KiB/smp", "cpu us (no /proc)", "threads/smp", "errors/smp");
     std::vector<std::pair<std::string, sampler::SampleCost>> splits;
     for (const auto& py : tests::interpreters()) {
         if (!only.empty() && py.label.find(only) == std::string::npos) continue;
@@ -159,14 +164,14 @@ void measure_many_threads(const std::string& only) {
         auto full = measure(*process, {}, samples, std::chrono::microseconds(1000));
         auto bare = measure(*process, {.thread_names = true, .thread_activity = false}, samples / 3,
                             std::chrono::microseconds(1000));
-        std::printf("%-16s %12.1f %12.1f %12.1f %10zu %10.1f %16.1f %12.2f %12.3f\n", py.label.c_str(), full.cpu_us,
-                    full.wall_us, full.reads, full.pages, full.kib, bare.cpu_us, full.threads, full.errors);
+        std::printf("%-16s %12.1f %12.1f %12.1f %10zu %10.1f %10.1f %16.1f %12.2f %12.3f\n", py.label.c_str(), full.cpu_us,
+                    full.wall_us, full.reads, full.pages, full.pages_asked, full.kib, bare.cpu_us, full.threads, full.errors);
         splits.emplace_back(py.label, full.cost);
         // At 100 Hz (record's default rate) the 4 busy threads all run between samples,
         // and the sampler's CPU idles for 10 ms.
         auto slow = measure(*process, {}, samples / 10, std::chrono::microseconds(10000));
-        std::printf("%-16s %12.1f %12.1f %12.1f %10zu %10.1f %16s %12.2f %12.3f\n", (py.label + " 100Hz").c_str(),
-                    slow.cpu_us, slow.wall_us, slow.reads, slow.pages, slow.kib, "", slow.threads, slow.errors);
+        std::printf("%-16s %12.1f %12.1f %12.1f %10zu %10.1f %10.1f %16s %12.2f %12.3f\n", (py.label + " 100Hz").c_str(),
+                    slow.cpu_us, slow.wall_us, slow.reads, slow.pages, slow.pages_asked, slow.kib, "", slow.threads, slow.errors);
         splits.emplace_back(py.label + " 100Hz", slow.cost);
     }
     print_split_header();
@@ -180,8 +185,8 @@ int main(int argc, char** argv) {
     const int samples = 5000;
     const std::string only = argc > 1 ? argv[1] : "";
     std::printf("sample cost, target 50 frames deep, %d samples each (after one warm-up sample)\n", samples);
-    std::printf("%-16s %7s %12s %12s %12s %10s %10s %16s\n", "interpreter", "frames", "cpu us/smp", "wall us/smp",
-                "reads/smp", "pages/smp", "KiB/smp", "cpu us (no /proc)");
+    std::printf("%-16s %7s %12s %12s %12s %10s %10s %10s %16s\n", "interpreter", "frames", "cpu us/smp", "wall us/smp",
+                "reads/smp", "pages/smp", "copied/smp", "KiB/smp", "cpu us (no /proc)");
     std::vector<std::pair<std::string, sampler::SampleCost>> splits;
     for (const auto& py : tests::interpreters()) {
         if (!only.empty() && py.label.find(only) == std::string::npos) continue;
@@ -194,13 +199,17 @@ int main(int argc, char** argv) {
         }
         auto full = measure(*process, {}, samples);
         auto bare = measure(*process, {.thread_names = true, .thread_activity = false}, samples);
-        std::printf("%-16s %7zu %12.1f %12.1f %12.1f %10zu %10.1f %16.1f\n", py.label.c_str(), full.frames,
-                    full.cpu_us, full.wall_us, full.reads, full.pages, full.kib, bare.cpu_us);
+        std::printf("%-16s %7zu %12.1f %12.1f %12.1f %10zu %10.1f %10.1f %16.1f\n", py.label.c_str(), full.frames,
+                    full.cpu_us, full.wall_us, full.reads, full.pages, full.pages_asked, full.kib, bare.cpu_us);
         splits.emplace_back(py.label, full.cost);
     }
     print_split_header();
     for (const auto& [label, cost] : splits) print_split(label.c_str(), cost);
     measure_many_threads(only);
-    measure_thread_per_request_server();
+    measure_thread_per_request_server("wrk -c8", {"wrk", "-t1", "-c8", "-d30s"}, 3000, std::chrono::microseconds(1000));
+    measure_thread_per_request_server("ab -c1", {"ab", "-q", "-t", "30", "-n", "100000000", "-c", "1"}, 20000,
+                                      std::chrono::microseconds(100));
+    std::printf("(a paced sample also pays for waking up with cold caches: the 50-deep target above\n"
+                " costs about 15 us more per sample when paced at 1 kHz)\n");
     return 0;
 }

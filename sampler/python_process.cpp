@@ -501,6 +501,7 @@ const Layout& PythonProcess::layout() const { return s_->layout; }
 LayoutSource PythonProcess::layout_source() const { return s_->layout_source; }
 std::uint64_t PythonProcess::memory_reads() const { return s_->memory.syscalls(); }
 std::uint64_t PythonProcess::memory_bytes_read() const { return s_->memory.bytes_read(); }
+std::uint64_t PythonProcess::memory_pages_asked() const { return s_->memory.pages_asked(); }
 std::size_t PythonProcess::pages_per_sample() const { return s_->memory.snapshot_pages(); }
 const PauseCounts& PythonProcess::pause_counts() const { return s_->pause_counts; }
 SampleCost PythonProcess::cost() const {

@@ -114,6 +114,7 @@ public:
     std::uint64_t memory_reads() const;
     // Bytes those calls copied from the process so far (for the benchmarks).
     std::uint64_t memory_bytes_read() const;
+    std::uint64_t memory_pages_asked() const;  // RemoteMemory::pages_asked
     // Memory pages the last sample read (for the benchmarks).
     std::size_t pages_per_sample() const;
     // What blocking mode's pauses did so far (for the benchmarks and tests).

@@ -18,6 +18,10 @@ constexpr std::size_t max_snapshot_pages = RemoteMemory::max_snapshot_pages;
 
 constexpr RemoteAddress page_of(RemoteAddress address) { return address & ~RemoteAddress(RemoteMemory::page_size - 1); }
 
+constexpr std::uint64_t pages_spanned(RemoteAddress address, std::size_t size) {
+    return size == 0 ? 0 : (page_of(address + size - 1) - page_of(address)) / RemoteMemory::page_size + 1;
+}
+
 }  // namespace
 
 Result<void> RemoteMemory::fail_read(RemoteAddress address, std::size_t size, ssize_t got, int err) const {
@@ -61,6 +65,7 @@ Result<void> RemoteMemory::read_direct(RemoteAddress address, std::span<std::byt
     iovec local{out.data(), out.size()};
     iovec remote{reinterpret_cast<void*>(address), out.size()};
     ++syscalls_;
+    pages_asked_ += pages_spanned(address, out.size());
     ssize_t n = space_->read({&local, 1}, {&remote, 1});
     if (n > 0) bytes_read_ += static_cast<std::uint64_t>(n);
     if (n == static_cast<ssize_t>(out.size())) return {};
@@ -190,6 +195,7 @@ std::size_t RemoteMemory::read_many(std::span<const ReadRequest> requests) const
             local_iov_.push_back({r.out.data(), r.out.size()});
             remote_iov_.push_back({reinterpret_cast<void*>(r.address), r.out.size()});
             bytes += r.out.size();
+            pages_asked_ += pages_spanned(r.address, r.out.size());
         }
         ++syscalls_;
         ssize_t n = space_->read(local_iov_, remote_iov_);

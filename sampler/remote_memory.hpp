@@ -101,6 +101,12 @@ public:
     std::size_t snapshot_pages() const { return hot_.size(); }
     // Bytes read from the process so far (for the benchmarks and tests).
     std::uint64_t bytes_read() const { return bytes_read_; }
+    // Pages the kernel was asked to copy from, counted once per request that spans
+    // them: it looks up and pins each page of each request on its own, and on a
+    // virtual machine that is about 0.3 us a page against 1.1 us a system call, so
+    // this, more than the number of calls, is what a sample's reads cost (for the
+    // benchmarks).
+    std::uint64_t pages_asked() const { return pages_asked_; }
     // Reads of pages a snapshot did not hold yet, and the time they took: what
     // meeting new threads and new stack pages costs (for the benchmarks).
     std::uint64_t page_misses() const { return page_misses_; }
@@ -177,6 +183,7 @@ private:
     mutable bool walks_started_ = false;       // start_touch_log was called in this snapshot
     mutable std::vector<HotPage> thread_list_;  // what was touched before it
     mutable std::uint64_t bytes_read_ = 0;
+    mutable std::uint64_t pages_asked_ = 0;
     // The touch log: per slot, the generation it was last logged in.
     mutable bool logging_touches_ = false;
     mutable std::uint32_t touch_generation_ = 0;

@@ -185,6 +185,22 @@ TEST_CASE("a read where no process has memory fails without asking the kernel, i
     }
 }
 
+TEST_CASE("the pages the kernel is asked to copy from are counted per request that spans them") {
+    RemoteMemory memory(1, addressed_memory(4));
+    std::vector<std::byte> small(8), straddling(16), two(2 * page);
+    CHECK(memory.read(base + 8, small));
+    CHECK(memory.pages_asked() == 1);
+    CHECK(memory.read(base + page - 8, straddling));
+    CHECK(memory.pages_asked() == 3);
+    // Two requests on one page are two lookups of it; a request of two pages, two.
+    const RemoteMemory::ReadRequest requests[] = {{base + 16, small}, {base + 64, small}, {base + page, two}};
+    CHECK(memory.read_many(requests) == 3);
+    CHECK(memory.pages_asked() == 3 + 1 + 1 + 2);
+    // A read refused before the kernel is asked counts nothing.
+    CHECK_FALSE(memory.read(8, small));
+    CHECK(memory.pages_asked() == 7);
+}
+
 TEST_CASE("the page index finds every page it holds and no other, across growth") {
     PageIndex index;
     for (std::uint32_t i = 0; i < 3000; ++i) index.insert(base + std::uint64_t(i) * 2 * page, i);
