@@ -55,6 +55,7 @@ BASELINE_REV ?= 387e939
 MINUTES ?= 60
 
 bench: test-deps build
+	./build/bench/bench_read_cost
 	./build/bench/bench_sample_cost
 	./build/bench/bench_sampling_rate
 	./build/bench/bench_render_flame_graph ./build/pyprofd
