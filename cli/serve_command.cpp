@@ -23,6 +23,7 @@
 #include "sampler/descriptor_budget.hpp"
 #include "sampler/python_process.hpp"
 #include "sampler/sched_in_watch.hpp"
+#include "sampler/thread_activity.hpp"
 
 namespace pyprofd::cli {
 namespace {
@@ -104,6 +105,11 @@ int run_serve(const ServeOptions& options) {
         spdlog::info("parked threads: no sched-in watches here (perf events refused, no wait channels or "
                      "schedstat in /proc, or the host too busy to try them for 3 s), so their run counts are "
                      "read from /proc each sample (under systemd, the unit grants CAP_PERFMON)");
+    if (sampler::wait_channels_name_sleepers())
+        spdlog::info("thread states: read from their wait channels (/proc/.../wchan)");
+    else
+        spdlog::info("thread states: this kernel's wait channels name no functions (no symbols, or the host too "
+                     "busy to tell for 3 s), so the state letters of the threads' stat lines are read");
     auto store = daemon::SessionStore::open(config->state_dir);
     if (!store) {
         spdlog::error("{}", store.error());

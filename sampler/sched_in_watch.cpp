@@ -178,7 +178,7 @@ bool try_sched_in_watches() {
     bool works = false;
     {
         DescriptorBudget budget(2);  // its own: the trial takes nothing from the sessions'
-        ThreadActivityReader threads(::getpid(), budget);
+        ThreadActivityReader threads(::getpid(), budget, ThreadStateSource::stat_line);  // asleep by its letter, named or not
         // Unclear rounds are tried again for up to 3 s in all: a host that keeps the
         // thread from running longer than that gets run counts read, not watches.
         const auto deadline = Clock::now() + std::chrono::seconds(3);

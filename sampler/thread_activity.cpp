@@ -1,11 +1,16 @@
 #include "sampler/thread_activity.hpp"
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
+#include <chrono>
 #include <optional>
+#include <system_error>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -44,7 +49,7 @@ std::optional<RunCount> parse_schedstat(std::string_view line) {
 namespace {
 
 // nullopt when the file could not be read (the thread exited).
-std::optional<ThreadActivity> activity_from(int fd) {
+std::optional<ThreadActivity> activity_from_stat_line(int fd) {
     char buf[512];
     ssize_t n = ::pread(fd, buf, sizeof buf, 0);
     if (n <= 0) return std::nullopt;
@@ -52,6 +57,16 @@ std::optional<ThreadActivity> activity_from(int fd) {
     if (state == 0) return ThreadActivity::unknown;
     // 'R' is on a CPU or ready for one; everything else waits (sleep, I/O, a lock).
     return state == 'R' ? ThreadActivity::running : ThreadActivity::idle;
+}
+
+// nullopt when the file could not be read (the thread exited).
+std::optional<ThreadActivity> activity_from_wait_channel(int fd) {
+    char buf[128];  // a kernel function's name
+    ssize_t n = ::pread(fd, buf, sizeof buf, 0);
+    if (n <= 0) return std::nullopt;
+    // "0" while it runs, is runnable or is still on a run queue; a function's name once
+    // it is off one.
+    return n == 1 && buf[0] == '0' ? ThreadActivity::running : ThreadActivity::idle;
 }
 
 // nullopt when the file could not be read (the thread exited); a line that does
@@ -64,6 +79,14 @@ std::optional<std::optional<RunCount>> run_count_from(int fd) {
 }
 
 }  // namespace
+
+ThreadActivityReader::ThreadActivityReader(pid_t pid, DescriptorBudget& budget, ThreadStateSource source)
+    : pid_(pid), budget_(budget), source_(source) {
+    // Found out here, when a process is attached, not by a sampling thread: one that
+    // samples in the real-time class waited up to 180 ms for the trial's thread.
+    if (source_ == ThreadStateSource::best)
+        source_ = wait_channels_name_sleepers() ? ThreadStateSource::wait_channel : ThreadStateSource::stat_line;
+}
 
 ThreadActivityReader::~ThreadActivityReader() {
     for (auto& [tid, files] : files_) close_files(files);
@@ -79,7 +102,7 @@ void ThreadActivityReader::close_file(int& fd) {
 }
 
 void ThreadActivityReader::close_files(ThreadFiles& files) {
-    close_file(files.stat);
+    close_file(files.state);
     close_file(files.schedstat);
 }
 
@@ -90,7 +113,8 @@ int ThreadActivityReader::open_file(pid_t tid, Kind kind) {
         if (task_dir_ < 0) return -1;
     }
     char name[48];
-    auto end = fmt::format_to_n(name, sizeof name - 1, "{}/{}", tid, kind == Kind::stat ? "stat" : "schedstat").out;
+    const char* file = kind == Kind::schedstat ? "schedstat" : source_ == ThreadStateSource::wait_channel ? "wchan" : "stat";
+    auto end = fmt::format_to_n(name, sizeof name - 1, "{}/{}", tid, file).out;
     *end = '\0';
     return ::openat(task_dir_, name, O_RDONLY | O_CLOEXEC);
 }
@@ -109,7 +133,7 @@ auto ThreadActivityReader::read_file(pid_t tid, Kind kind, Parse parse) -> declt
         } else if (files.changes < changes_before_both_kept) {
             // One of its first changes of kind: the file of the other kind goes.
             ++files.changes;
-            close_file(files.of(kind == Kind::stat ? Kind::schedstat : Kind::stat));
+            close_file(files.of(kind == Kind::state ? Kind::schedstat : Kind::state));
         }
     }
     int fd = open_file(tid, kind);
@@ -129,11 +153,19 @@ auto ThreadActivityReader::read_file(pid_t tid, Kind kind, Parse parse) -> declt
 
 ThreadActivity ThreadActivityReader::read(pid_t tid) {
     if (tid <= 0) return ThreadActivity::unknown;
-    return read_file(tid, Kind::stat, activity_from).value_or(ThreadActivity::unknown);
+    auto activity = source_ == ThreadStateSource::wait_channel
+                        ? read_file(tid, Kind::state, activity_from_wait_channel)
+                        : read_file(tid, Kind::state, activity_from_stat_line);
+    return activity.value_or(ThreadActivity::unknown);
 }
 
 bool ThreadActivityReader::off_run_queue(pid_t tid) {
     if (tid <= 0) return false;
+    // From the thread's file where it is kept, and where it is not, opened for this
+    // one reading: kept, it would count as a change of kind (see ThreadFiles).
+    if (source_ == ThreadStateSource::wait_channel)
+        if (auto it = files_.find(tid); it != files_.end() && it->second.state >= 0)
+            if (auto activity = activity_from_wait_channel(it->second.state)) return *activity == ThreadActivity::idle;
     auto wchan = read_proc_file(pid_, fmt::format("task/{}/wchan", tid));
     // "0" while it runs, is runnable or is still on a run queue; a function's name once
     // it is off one. (Empty, or "0" for all, where the kernel hides symbols.)
@@ -160,6 +192,75 @@ void ThreadActivityReader::keep_only(std::span<const pid_t> live) {
         close_files(it->second);
         it = files_.erase(it);
     }
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A thread of this process blocked reading a pipe until the pipe is closed.
+class PipeWaiter {
+public:
+    PipeWaiter() {
+        if (::pipe2(ends_, O_CLOEXEC) != 0) return;
+        try {
+            thread_ = std::thread([this] {
+                tid_ = static_cast<pid_t>(::syscall(SYS_gettid));
+                char byte;
+                while (::read(ends_[0], &byte, 1) == 1) {
+                }
+            });
+        } catch (const std::system_error&) {
+            return;
+        }
+        while (tid_ == 0) std::this_thread::yield();
+    }
+    PipeWaiter(const PipeWaiter&) = delete;
+    PipeWaiter& operator=(const PipeWaiter&) = delete;
+    ~PipeWaiter() {
+        if (ends_[1] >= 0) ::close(ends_[1]);  // its read returns 0: it ends
+        if (thread_.joinable()) thread_.join();
+        if (ends_[0] >= 0) ::close(ends_[0]);
+    }
+    pid_t tid() const { return tid_; }
+
+private:
+    int ends_[2] = {-1, -1};
+    std::atomic<pid_t> tid_{0};
+    std::thread thread_;
+};
+
+}  // namespace
+
+// Yes once the waiter's wait channel names a function. No where it stays unnamed
+// while its stat line says it sleeps for longer than any host keeps a thread that
+// marked itself asleep on its run queue (250 ms), or after 3 s of a host too busy
+// to let it get to its read: the stat line is then read, as before.
+bool try_wait_channels() {
+    PipeWaiter waiter;
+    if (waiter.tid() == 0) return false;
+    DescriptorBudget budget(1);  // its own: the trial takes nothing from the sessions'
+    ThreadActivityReader stat_lines(::getpid(), budget, ThreadStateSource::stat_line);
+    const auto deadline = Clock::now() + std::chrono::seconds(3);
+    constexpr auto unnamed_for_good = std::chrono::milliseconds(250);
+    std::optional<Clock::time_point> asleep_unnamed_since;
+    for (;;) {
+        if (stat_lines.off_run_queue(waiter.tid())) return true;
+        const auto now = Clock::now();
+        if (stat_lines.read(waiter.tid()) != ThreadActivity::idle)
+            asleep_unnamed_since.reset();
+        else if (!asleep_unnamed_since)
+            asleep_unnamed_since = now;
+        else if (now - *asleep_unnamed_since > unnamed_for_good)
+            return false;
+        if (now > deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+}
+
+bool wait_channels_name_sleepers() {
+    static const bool named = try_wait_channels();
+    return named;
 }
 
 }  // namespace pyprofd::sampler

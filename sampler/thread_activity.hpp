@@ -25,6 +25,21 @@ struct RunCount {
     bool operator==(const RunCount&) const = default;
 };
 
+// Where a thread's state is read from. Its wait channel (/proc/.../wchan) names a
+// function only once the thread is off its run queue: asleep and switched out. The
+// state letter of its stat line says 'S' as soon as the thread marks itself asleep,
+// while it may still be on its CPU and, woken before it switches out, run on with
+// no sched-in and no change to its run count: a stack reused on that count could be
+// stale until the kernel's next tick. The wait channel is also the cheaper read
+// (about 1-2 us against 4-6 us for the stat line, which the kernel assembles from
+// the thread's memory map, signals and times). Some kernels name no functions
+// (built without symbols): wait_channels_name_sleepers() finds out once.
+enum class ThreadStateSource {
+    best,          // the wait channel where this kernel names sleepers' functions, else the stat line
+    stat_line,     // the stat line's state letter: 'R' runs or is runnable, anything else waits
+    wait_channel,  // the wait channel: "0" runs, is runnable or is still on a run queue
+};
+
 // Reads threads' activity sample after sample: keeps each thread's files open so
 // a reading is one pread, not open + read + close. A thread's file is opened
 // relative to the process's task directory, held open too: a service that starts
@@ -35,20 +50,25 @@ struct RunCount {
 // closed for each reading.
 class ThreadActivityReader {
 public:
-    explicit ThreadActivityReader(pid_t pid, DescriptorBudget& budget = thread_file_budget())
-        : pid_(pid), budget_(budget) {}
+    explicit ThreadActivityReader(pid_t pid, DescriptorBudget& budget = thread_file_budget(),
+                                  ThreadStateSource source = ThreadStateSource::best);
     ThreadActivityReader(const ThreadActivityReader&) = delete;
     ThreadActivityReader& operator=(const ThreadActivityReader&) = delete;
     ~ThreadActivityReader();
 
+    // Running (or ready to, or still on a run queue), idle (waiting), or unknown.
     ThreadActivity read(pid_t tid);
     // nullopt where the thread is gone or the kernel keeps no schedstat.
     std::optional<RunCount> run_count(pid_t tid);
     // The thread is off its CPU's run queue: asleep and taken off, not merely marked
     // asleep (a thread marks itself so before it switches out, and a wake-up in
     // between leaves it running). The kernel names where a thread waits (wchan) only
-    // then. Not kept open: read once per thread that gets a sched-in watch.
+    // then. Read from the thread's file where its wait channel is the state kept open;
+    // else the file is opened for this one reading (once per thread that gets a
+    // sched-in watch).
     bool off_run_queue(pid_t tid);
+    // The source read() uses (best resolved).
+    ThreadStateSource source() const { return source_; }
     // Closes the files of threads not in live (they exited).
     void keep_only(std::span<const pid_t> live);
     // Closes the thread's files: another way of telling whether it ran vouches for
@@ -70,12 +90,12 @@ private:
     // in its first two samples, before its run count can vouch for its stack, and its
     // count from the second.)
     static constexpr int changes_before_both_kept = 3;
-    enum class Kind { stat, schedstat };
+    enum class Kind { state, schedstat };  // state: the stat line or the wait channel (source_)
     struct ThreadFiles {
-        int stat = -1;
+        int state = -1;
         int schedstat = -1;
         int changes = 0;  // of kind, counted up to changes_before_both_kept
-        int& of(Kind kind) { return kind == Kind::stat ? stat : schedstat; }
+        int& of(Kind kind) { return kind == Kind::state ? state : schedstat; }
     };
     int open_file(pid_t tid, Kind kind);
     // The thread's file of that kind, kept open; opened where none is held, and
@@ -87,10 +107,18 @@ private:
 
     pid_t pid_;
     DescriptorBudget& budget_;
+    ThreadStateSource source_;
     int task_dir_ = -1;  // /proc/PID/task, opened on first use
     std::unordered_map<pid_t, ThreadFiles> files_;
     std::size_t open_files_ = 0;
 };
+
+// Whether this kernel's wait channels name the function a sleeping thread waits in:
+// tried once per process, on a thread of its own blocked on a pipe, then remembered.
+// The daemon and record ask before they sample, so that no sampling thread waits.
+bool wait_channels_name_sleepers();
+// The same, tried afresh (for the tests).
+bool try_wait_channels();
 
 // The state letter of a /proc/PID/task/TID/stat line ('R', 'S', 'D', ...), or 0.
 char parse_stat_state(std::string_view stat_line);

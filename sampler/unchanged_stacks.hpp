@@ -9,8 +9,11 @@
 //  1. Its run count (schedstat) is read at the start of the sample, before any of the
 //     sample's memory is read; the stack that sample reads was therefore there at
 //     some instant after the count was taken.
-//  2. Its state letter, read after that count, said it was off a CPU. (A thread on a
-//     CPU when its count is read may have run on without the count moving yet.)
+//  2. Its state, read after that count, said it was off a CPU: off its run queue, by
+//     its wait channel (thread_activity.hpp; where the kernel names none, its stat
+//     line's letter). (A thread on a CPU when its count is read may have run on
+//     without the count moving yet; so may one that had only marked itself asleep
+//     and was woken before it switched out, which the letter cannot tell.)
 //  3. In a later sample, the count read before that sample's memory is unchanged:
 //     the thread was not put on a CPU between the two counts, so nothing it runs
 //     moved its stack. Only the thread itself pushes and pops its frames.
