@@ -53,7 +53,7 @@ TEST_CASE("the walk passes by parked threads' states, and never a state unlinked
             sampler::SampleOptions options;
             options.watch_parked_after = 1;
             std::size_t samples = 0, thread_errors = 0, parked_missing = 0, ended_reported = 0, wrong_task = 0,
-                        unplaced = 0, started_missing = 0;
+                        unplaced = 0, started_missing = 0, samples_described = 0;
             const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
             bool done = false;
             while (!done && std::chrono::steady_clock::now() < deadline) {
@@ -71,6 +71,7 @@ TEST_CASE("the walk passes by parked threads' states, and never a state unlinked
                 ++samples;
                 int parked = 0;
                 std::set<pid_t> parked_tids, tids;
+                const auto faults_before = thread_errors + ended_reported + unplaced + wrong_task;
                 for (const auto& t : sample->threads) {
                     thread_errors += t.error.has_value();
                     ended_reported += gone.contains(t.native_id);
@@ -85,6 +86,19 @@ TEST_CASE("the walk passes by parked threads' states, and never a state unlinked
                     wrong_task += !task_exists(target.pid(), t.native_id) || !parked_tids.insert(t.native_id).second;
                 }
                 parked_missing += parked != pairs;
+                // A rare failure seen under load: the sample that shows it, thread by
+                // thread, for whoever looks into it.
+                if ((thread_errors + ended_reported + unplaced + wrong_task != faults_before || parked != pairs) &&
+                    ++samples_described <= 3) {
+                    std::ostringstream threads;
+                    for (const auto& t : sample->threads)
+                        threads << "\n  " << t.native_id << " \"" << t.name.str() << "\" ident " << std::hex
+                                << t.ident << std::dec << ", " << t.frames.size() << " frames"
+                                << (t.error ? ", error: " + t.error->message : "")
+                                << (task_exists(target.pid(), t.native_id) ? "" : ", no such task");
+                    MESSAGE("sample " << samples << ": " << parked << " parked threads of " << pairs
+                                      << "; the threads:" << threads.str());
+                }
                 // A thread that has started is listed with its own ids, not with those
                 // of the thread that started it (3.7-3.11 link its state in with them).
                 for (auto tid : started) started_missing += !tids.contains(tid);
