@@ -36,37 +36,6 @@ struct Shape {
     std::size_t offset;  // of the first request in its page
 };
 
-double microseconds_per_call(pid_t child, const char* memory, std::vector<char>& into, const Shape& shape) {
-    std::vector<iovec> local(shape.requests), remote(shape.requests);
-    for (std::size_t i = 0; i < shape.requests; ++i) {
-        local[i] = {into.data() + i * shape.bytes, shape.bytes};
-        remote[i] = {const_cast<char*>(memory) + shape.offset + i * shape.stride, shape.bytes};
-    }
-    const auto expected = static_cast<ssize_t>(shape.requests * shape.bytes);
-    constexpr int calls = 20000;
-    double best = 1e18;
-    for (int round = 0; round < 3; ++round) {
-        const auto start = std::chrono::steady_clock::now();
-        for (int c = 0; c < calls; ++c)
-            if (::process_vm_readv(child, local.data(), local.size(), remote.data(), remote.size(), 0) != expected) {
-                std::perror("process_vm_readv");
-                return -1;
-            }
-        const auto took = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start);
-        best = std::min(best, took.count() / calls);
-    }
-    return best;
-}
-
-std::size_t pages_asked(const Shape& shape) {
-    std::size_t pages = 0;
-    for (std::size_t i = 0; i < shape.requests; ++i) {
-        const std::size_t first = shape.offset + i * shape.stride;
-        pages += (first + shape.bytes - 1) / page - first / page + 1;
-    }
-    return pages;
-}
-
 template <class Call>
 double best_microseconds(Call call) {
     constexpr int calls = 20000;
@@ -79,6 +48,30 @@ double best_microseconds(Call call) {
         best = std::min(best, took.count() / calls);
     }
     return best;
+}
+
+double microseconds_per_call(pid_t child, const char* memory, std::vector<char>& into, const Shape& shape) {
+    std::vector<iovec> local(shape.requests), remote(shape.requests);
+    for (std::size_t i = 0; i < shape.requests; ++i) {
+        local[i] = {into.data() + i * shape.bytes, shape.bytes};
+        remote[i] = {const_cast<char*>(memory) + shape.offset + i * shape.stride, shape.bytes};
+    }
+    const auto expected = static_cast<ssize_t>(shape.requests * shape.bytes);
+    return best_microseconds([&] {
+        if (::process_vm_readv(child, local.data(), local.size(), remote.data(), remote.size(), 0) == expected)
+            return true;
+        std::perror("process_vm_readv");
+        return false;
+    });
+}
+
+std::size_t pages_asked(const Shape& shape) {
+    std::size_t pages = 0;
+    for (std::size_t i = 0; i < shape.requests; ++i) {
+        const std::size_t first = shape.offset + i * shape.stride;
+        pages += (first + shape.bytes - 1) / page - first / page + 1;
+    }
+    return pages;
 }
 
 void time_proc_files() {

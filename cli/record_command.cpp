@@ -16,7 +16,6 @@
 #include "daemon/termination_signals.hpp"
 #include "sampler/descriptor_budget.hpp"
 #include "sampler/sched_in_watch.hpp"
-#include "sampler/thread_activity.hpp"
 #include "sampler/python_process.hpp"
 #include "sampler/thread_pause.hpp"
 
@@ -201,7 +200,6 @@ int run_record(const RecordOptions& options) {
     sampler::thread_file_budget().set_cap(descriptors / 4);
     sampler::process_descriptor_budget().set_cap(descriptors / 4);
     (void)sampler::sched_in_watches_work();  // found out now, not by the sampling thread
-    (void)sampler::wait_channels_name_sleepers();
     if (!options.output.empty() && !output_writable(options.output)) return 1;
     auto run = start_target(options, signals.stop_token());
     if (!run) {

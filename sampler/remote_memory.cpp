@@ -122,7 +122,7 @@ bool RemoteMemory::load_missing(RemoteAddress address, std::size_t size) const {
     // The pages of the range not held, and those held only in part where the range
     // goes past the part, read whole together: one system call.
     const RemoteAddress first = page_of(address);
-    const std::size_t pages = static_cast<std::size_t>((page_of(address + size - 1) - first) / page_size + 1);
+    const auto pages = static_cast<std::size_t>(pages_spanned(address, size));
     wanted_.clear();
     completing_.clear();
     for (std::size_t i = 0; i < pages; ++i) {
@@ -161,8 +161,7 @@ bool RemoteMemory::load_missing(RemoteAddress address, std::size_t size) const {
 
 Result<void> RemoteMemory::read_through_snapshot(RemoteAddress address, std::span<std::byte> out) const {
     RemoteAddress first = page_of(address);
-    RemoteAddress last = page_of(address + out.size() - 1);
-    std::size_t pages = static_cast<std::size_t>((last - first) / page_size + 1);
+    const auto pages = static_cast<std::size_t>(pages_spanned(address, out.size()));
     if (pages_.size() + pages > max_snapshot_pages) return read_direct(address, out);
     // An unreadable page: what failed is said as a direct read would say it. Within
     // one page (a frame's fields, the common case) the page's own read already said

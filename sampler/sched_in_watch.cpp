@@ -8,10 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <optional>
-#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -85,8 +83,7 @@ bool SchedInWatch::untouched() const {
 
 namespace {
 
-// One round of the trial, on a thread waiting on a pipe (woken by a byte written to
-// wake_end).
+// One round of the trial, on a thread waiting on a pipe (PipeWaiter).
 enum class Round { holds, fails, unsure };
 using Clock = std::chrono::steady_clock;
 
@@ -100,32 +97,14 @@ bool wait_until(Done done, Clock::time_point deadline) {
     return true;
 }
 
-// The waiter asleep and off its run queue, proven, not assumed after a pause: on a
-// host whose CPUs are all busy it may not have got to its read yet (unsure, while it
-// is still runnable). Asleep, yet in no wait channel, for longer than any host makes
-// a thread wait for a CPU: a kernel that names none, where sampling never arms a
-// watch either (fails). Not sooner: a thread preempted just as it marked itself
-// asleep stays on its run queue, named in no wait channel, until it runs again, which
-// on a busy host took more than 3 ms about once in 130 trials.
-Round wait_off_run_queue(ThreadActivityReader& threads, pid_t tid, Clock::time_point deadline) {
-    constexpr auto unnamed_for_good = std::chrono::milliseconds(250);
-    std::optional<Clock::time_point> asleep_unnamed_since;
-    for (;;) {
-        if (threads.off_run_queue(tid)) return Round::holds;
-        const auto now = Clock::now();
-        if (threads.read(tid) != ThreadActivity::idle)
-            asleep_unnamed_since.reset();
-        else if (!asleep_unnamed_since)
-            asleep_unnamed_since = now;
-        else if (now - *asleep_unnamed_since > unnamed_for_good)
-            return Round::fails;
-        if (now > deadline) return Round::unsure;
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+Round try_one_round(ThreadActivityReader& threads, PipeWaiter& waiter, Clock::time_point deadline) {
+    const pid_t tid = waiter.tid();
+    // A kernel that names no wait channels, where sampling never arms a watch either.
+    switch (wait_off_run_queue(threads, tid, deadline)) {
+        case OffRunQueue::proven: break;
+        case OffRunQueue::unnamed: return Round::fails;
+        case OffRunQueue::unsure: return Round::unsure;
     }
-}
-
-Round try_one_round(ThreadActivityReader& threads, pid_t tid, int wake_end, Clock::time_point deadline) {
-    if (auto asleep = wait_off_run_queue(threads, tid, deadline); asleep != Round::holds) return asleep;
     auto before = threads.run_count(tid);
     // No schedstat (or one that counts nothing: the thread has run): nothing could
     // vouch for a watch.
@@ -138,8 +117,7 @@ Round try_one_round(ThreadActivityReader& threads, pid_t tid, int wake_end, Cloc
     // Put on a CPU meanwhile after all (a signal, say): this round tells nothing.
     if (!after || *after != *before) return Round::unsure;
     if (!quiet) return Round::fails;  // rewritten with no sched-in
-    const char byte = 1;
-    if (::write(wake_end, &byte, 1) != 1) return Round::fails;
+    if (!waiter.wake()) return Round::fails;
     auto ran = [&] {
         auto now = threads.run_count(tid);
         return now && now->times_run != before->times_run;
@@ -158,43 +136,21 @@ Round try_one_round(ThreadActivityReader& threads, pid_t tid, int wake_end, Cloc
 // a CPU, is read from /proc, not guessed from pauses, so that a busy host does not
 // make the answer wrong; a round the host made unclear is tried again.
 bool try_sched_in_watches() {
-    int ends[2];
-    if (::pipe2(ends, O_CLOEXEC) != 0) return false;
-    std::atomic<pid_t> tid{0};
-    std::thread waiter;
-    try {
-        waiter = std::thread([&] {
-            tid = static_cast<pid_t>(::syscall(SYS_gettid));
-            char byte;
-            while (::read(ends[0], &byte, 1) == 1) {
-            }
-        });
-    } catch (const std::system_error&) {  // no thread to try it on: run counts it is
-        ::close(ends[0]);
-        ::close(ends[1]);
-        return false;
+    PipeWaiter waiter;
+    if (waiter.tid() == 0) return false;  // no thread to try it on: run counts it is
+    DescriptorBudget budget(2);  // its own: the trial takes nothing from the sessions'
+    ThreadActivityReader threads(::getpid(), budget, ThreadStateSource::stat_line);  // asleep by its letter, named or not
+    // Unclear rounds are tried again for up to 3 s in all: a host that keeps the
+    // thread from running longer than that gets run counts read, not watches.
+    const auto deadline = Clock::now() + std::chrono::seconds(3);
+    constexpr int rounds_wanted = 2;
+    int held = 0;
+    while (held < rounds_wanted && Clock::now() < deadline) {
+        auto result = try_one_round(threads, waiter, deadline);
+        if (result == Round::fails) break;
+        if (result == Round::holds) ++held;
     }
-    while (tid == 0) std::this_thread::yield();
-    bool works = false;
-    {
-        DescriptorBudget budget(2);  // its own: the trial takes nothing from the sessions'
-        ThreadActivityReader threads(::getpid(), budget, ThreadStateSource::stat_line);  // asleep by its letter, named or not
-        // Unclear rounds are tried again for up to 3 s in all: a host that keeps the
-        // thread from running longer than that gets run counts read, not watches.
-        const auto deadline = Clock::now() + std::chrono::seconds(3);
-        constexpr int rounds_wanted = 2;
-        int held = 0;
-        while (held < rounds_wanted && Clock::now() < deadline) {
-            auto result = try_one_round(threads, tid, ends[1], deadline);
-            if (result == Round::fails) break;
-            if (result == Round::holds) ++held;
-        }
-        works = held == rounds_wanted;
-    }
-    ::close(ends[1]);
-    waiter.join();
-    ::close(ends[0]);
-    return works;
+    return held == rounds_wanted;
 }
 
 bool sched_in_watches_work() {

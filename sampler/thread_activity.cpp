@@ -5,12 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <charconv>
-#include <chrono>
 #include <optional>
 #include <system_error>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -194,68 +191,63 @@ void ThreadActivityReader::keep_only(std::span<const pid_t> live) {
     }
 }
 
-namespace {
-
 using Clock = std::chrono::steady_clock;
 
-// A thread of this process blocked reading a pipe until the pipe is closed.
-class PipeWaiter {
-public:
-    PipeWaiter() {
-        if (::pipe2(ends_, O_CLOEXEC) != 0) return;
-        try {
-            thread_ = std::thread([this] {
-                tid_ = static_cast<pid_t>(::syscall(SYS_gettid));
-                char byte;
-                while (::read(ends_[0], &byte, 1) == 1) {
-                }
-            });
-        } catch (const std::system_error&) {
-            return;
-        }
-        while (tid_ == 0) std::this_thread::yield();
+PipeWaiter::PipeWaiter() {
+    if (::pipe2(ends_, O_CLOEXEC) != 0) return;
+    try {
+        thread_ = std::thread([this] {
+            tid_ = static_cast<pid_t>(::syscall(SYS_gettid));
+            char byte;
+            while (::read(ends_[0], &byte, 1) == 1) {
+            }
+        });
+    } catch (const std::system_error&) {
+        return;
     }
-    PipeWaiter(const PipeWaiter&) = delete;
-    PipeWaiter& operator=(const PipeWaiter&) = delete;
-    ~PipeWaiter() {
-        if (ends_[1] >= 0) ::close(ends_[1]);  // its read returns 0: it ends
-        if (thread_.joinable()) thread_.join();
-        if (ends_[0] >= 0) ::close(ends_[0]);
+    while (tid_ == 0) std::this_thread::yield();
+}
+
+PipeWaiter::~PipeWaiter() {
+    if (ends_[1] >= 0) ::close(ends_[1]);  // its read returns 0: it ends
+    if (thread_.joinable()) thread_.join();
+    if (ends_[0] >= 0) ::close(ends_[0]);
+}
+
+bool PipeWaiter::wake() {
+    const char byte = 1;
+    return ends_[1] >= 0 && ::write(ends_[1], &byte, 1) == 1;
+}
+
+// Unnamed for 250 ms, not sooner: a thread preempted just as it marked itself asleep
+// stays on its run queue, named in no wait channel, until it runs again, which on a
+// busy host took more than 3 ms about once in 130 trials.
+OffRunQueue wait_off_run_queue(ThreadActivityReader& stat_lines, pid_t tid, Clock::time_point deadline) {
+    constexpr auto unnamed_for_good = std::chrono::milliseconds(250);
+    std::optional<Clock::time_point> asleep_unnamed_since;
+    for (;;) {
+        if (stat_lines.off_run_queue(tid)) return OffRunQueue::proven;
+        const auto now = Clock::now();
+        if (stat_lines.read(tid) != ThreadActivity::idle)
+            asleep_unnamed_since.reset();
+        else if (!asleep_unnamed_since)
+            asleep_unnamed_since = now;
+        else if (now - *asleep_unnamed_since > unnamed_for_good)
+            return OffRunQueue::unnamed;
+        if (now > deadline) return OffRunQueue::unsure;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    pid_t tid() const { return tid_; }
+}
 
-private:
-    int ends_[2] = {-1, -1};
-    std::atomic<pid_t> tid_{0};
-    std::thread thread_;
-};
-
-}  // namespace
-
-// Yes once the waiter's wait channel names a function. No where it stays unnamed
-// while its stat line says it sleeps for longer than any host keeps a thread that
-// marked itself asleep on its run queue (250 ms), or after 3 s of a host too busy
-// to let it get to its read: the stat line is then read, as before.
+// Yes once the waiter's wait channel names a function; no where it stays unnamed, or
+// after 3 s of a host too busy to let it get to its read: the stat line is then read.
 bool try_wait_channels() {
     PipeWaiter waiter;
     if (waiter.tid() == 0) return false;
     DescriptorBudget budget(1);  // its own: the trial takes nothing from the sessions'
     ThreadActivityReader stat_lines(::getpid(), budget, ThreadStateSource::stat_line);
-    const auto deadline = Clock::now() + std::chrono::seconds(3);
-    constexpr auto unnamed_for_good = std::chrono::milliseconds(250);
-    std::optional<Clock::time_point> asleep_unnamed_since;
-    for (;;) {
-        if (stat_lines.off_run_queue(waiter.tid())) return true;
-        const auto now = Clock::now();
-        if (stat_lines.read(waiter.tid()) != ThreadActivity::idle)
-            asleep_unnamed_since.reset();
-        else if (!asleep_unnamed_since)
-            asleep_unnamed_since = now;
-        else if (now - *asleep_unnamed_since > unnamed_for_good)
-            return false;
-        if (now > deadline) return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+    return wait_off_run_queue(stat_lines, waiter.tid(), Clock::now() + std::chrono::seconds(3)) ==
+           OffRunQueue::proven;
 }
 
 bool wait_channels_name_sleepers() {

@@ -3,10 +3,13 @@
 // run, from /proc.
 #include <sys/types.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 
 #include "sampler/descriptor_budget.hpp"
@@ -113,9 +116,40 @@ private:
     std::size_t open_files_ = 0;
 };
 
+// A thread of this process blocked reading a pipe, woken by each byte written to it,
+// until the pipe is closed: what the trials of this kernel's behaviour watch.
+class PipeWaiter {
+public:
+    PipeWaiter();  // tid() is 0 where no pipe or thread could be had
+    PipeWaiter(const PipeWaiter&) = delete;
+    PipeWaiter& operator=(const PipeWaiter&) = delete;
+    ~PipeWaiter();
+    pid_t tid() const { return tid_; }
+    bool wake();  // a byte written
+
+private:
+    int ends_[2] = {-1, -1};
+    std::atomic<pid_t> tid_{0};
+    std::thread thread_;
+};
+
+// Waits until thread tid of this process is proven asleep and off its run queue, not
+// assumed so after a pause: on a host whose CPUs are all busy it may not have got to
+// its wait yet. `stat_lines` reads states from stat lines (asleep by its letter,
+// named in a wait channel or not).
+enum class OffRunQueue {
+    proven,
+    unnamed,  // asleep, yet in no wait channel, for longer than any host keeps a thread
+              // that marked itself asleep on its run queue: a kernel that names none
+    unsure,   // deadline passed
+};
+OffRunQueue wait_off_run_queue(ThreadActivityReader& stat_lines, pid_t tid,
+                               std::chrono::steady_clock::time_point deadline);
+
 // Whether this kernel's wait channels name the function a sleeping thread waits in:
 // tried once per process, on a thread of its own blocked on a pipe, then remembered.
-// The daemon and record ask before they sample, so that no sampling thread waits.
+// A reader of the best source asks when it is built (when a process is attached),
+// so that no sampling thread waits.
 bool wait_channels_name_sleepers();
 // The same, tried afresh (for the tests).
 bool try_wait_channels();

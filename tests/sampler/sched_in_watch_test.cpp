@@ -21,11 +21,11 @@ using namespace std::chrono_literals;
 namespace {
 
 // A thread that waits on a pipe, taking a byte at a time, until the pipe is closed.
-struct PipeWaiter {
+struct WaitingThread {
     int ends[2] = {-1, -1};
     std::atomic<pid_t> tid{0};
     std::thread thread;
-    PipeWaiter() {
+    WaitingThread() {
         REQUIRE(::pipe2(ends, O_CLOEXEC) == 0);
         thread = std::thread([this] {
             tid = static_cast<pid_t>(::syscall(SYS_gettid));
@@ -61,7 +61,7 @@ struct PipeWaiter {
         ends[1] = -1;
         if (thread.joinable()) thread.join();
     }
-    ~PipeWaiter() {
+    ~WaitingThread() {
         end();
         ::close(ends[0]);
     }
@@ -77,7 +77,7 @@ bool watches_here() {
 
 TEST_CASE("a watch stays untouched while its thread waits, and is touched once the thread is woken") {
     if (!watches_here()) return;
-    PipeWaiter waiter;
+    WaitingThread waiter;
     auto watch = SchedInWatch::arm(waiter.tid);
     REQUIRE(watch.has_value());
     for (int i = 0; i < 5; ++i) {
@@ -92,7 +92,7 @@ TEST_CASE("a watch set: each watch sees its own thread only; an exited thread's 
     if (!watches_here()) return;
     DescriptorBudget budget(2);
     SchedInWatchSet set(budget);
-    PipeWaiter first, second, third;
+    WaitingThread first, second, third;
     CHECK(set.arm(1, first.tid));
     CHECK(set.arm(2, second.tid));
     CHECK_FALSE(set.arm(3, third.tid));  // past the budget

@@ -1,14 +1,15 @@
 // A thread's state as ThreadActivityReader reads it, from its wait channel and from
-// its stat line: this test's own threads, one blocked reading a pipe, one spinning.
+// its stat line: this test's own threads, one blocked reading a pipe (the PipeWaiter
+// the trials use), one spinning.
 // Both sources agree on them; the wait channel is what this kernel is found to name.
 #include <doctest/doctest.h>
 
-#include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "sampler/thread_activity.hpp"
@@ -18,37 +19,24 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A thread of this test: blocked reading a pipe (waits), or spinning until told.
-class TestThread {
+// A thread of this test spinning on its CPU until the object goes.
+class Spinner {
 public:
-    explicit TestThread(bool spin) {
-        REQUIRE(::pipe2(ends_, O_CLOEXEC) == 0);
-        thread_ = std::thread([this, spin] {
+    Spinner() {
+        thread_ = std::thread([this] {
             tid_ = static_cast<pid_t>(::syscall(SYS_gettid));
-            if (spin) {
-                while (!stop_) {
-                }
-                return;
-            }
-            char byte;
-            while (::read(ends_[0], &byte, 1) == 1) {
+            while (!stop_) {
             }
         });
         while (tid_ == 0) std::this_thread::yield();
     }
-    ~TestThread() { end(); }
-    void end() {
+    ~Spinner() {
         stop_ = true;
-        if (ends_[1] >= 0) ::close(ends_[1]);
-        ends_[1] = -1;
-        if (thread_.joinable()) thread_.join();
-        if (ends_[0] >= 0) ::close(ends_[0]);
-        ends_[0] = -1;
+        thread_.join();
     }
     pid_t tid() const { return tid_; }
 
 private:
-    int ends_[2] = {-1, -1};
     std::atomic<pid_t> tid_{0};
     std::atomic<bool> stop_{false};
     std::thread thread_;
@@ -67,7 +55,9 @@ TEST_CASE("this kernel's wait channels name where a sleeping thread waits") {
 }
 
 TEST_CASE("a waiting thread is idle and off its run queue, a spinning one running, by either source") {
-    TestThread waiting(false), spinning(true);
+    PipeWaiter waiting;  // blocked reading a pipe
+    REQUIRE(waiting.tid() != 0);
+    Spinner spinning;
     for (auto source : {ThreadStateSource::wait_channel, ThreadStateSource::stat_line}) {
         CAPTURE(static_cast<int>(source));
         DescriptorBudget budget(8);
@@ -89,13 +79,14 @@ TEST_CASE("a waiting thread is idle and off its run queue, a spinning one runnin
 }
 
 TEST_CASE("a thread that has ended reads as unknown, and its file is let go") {
-    TestThread waiting(false);
+    std::optional<PipeWaiter> waiting(std::in_place);
+    const pid_t tid = waiting->tid();
+    REQUIRE(tid != 0);
     DescriptorBudget budget(4);
     ThreadActivityReader threads(::getpid(), budget, ThreadStateSource::wait_channel);
-    const pid_t tid = waiting.tid();
     CHECK(threads.read(tid) != ThreadActivity::unknown);
     CHECK(threads.open_files() == 1);
-    waiting.end();
+    waiting.reset();  // its pipe closed, it ends
     // The task lingers a moment after join() returns.
     for (int i = 0; i < 2000 && threads.read(tid) != ThreadActivity::unknown; ++i) std::this_thread::sleep_for(1ms);
     CHECK(threads.read(tid) == ThreadActivity::unknown);
