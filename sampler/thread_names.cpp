@@ -56,15 +56,19 @@ Result<void> ThreadNames::refresh(const ObjectReader& reader, RemoteAddress inte
 }
 
 void ThreadNames::refresh_if_stale(const ObjectReader& reader, RemoteAddress interpreter,
-                                   const std::vector<std::uint64_t>& idents,
+                                   const std::vector<NamedThread>& threads,
                                    std::chrono::steady_clock::duration max_age) {
     auto now = std::chrono::steady_clock::now();
     bool new_thread = false;
-    for (auto ident : idents) new_thread |= !seen_.contains(ident);
+    for (const auto& t : threads) {
+        auto it = seen_.find(t.ident);
+        new_thread |= it == seen_.end() || it->second != t.tid;
+    }
     if (!new_thread && now - refreshed_ < max_age) return;
     // A failed refresh keeps the names we had: the next new thread or max_age tries again.
     (void)refresh(reader, interpreter);
-    seen_ = {idents.begin(), idents.end()};
+    seen_.clear();
+    for (const auto& t : threads) seen_[t.ident] = t.tid;
     refreshed_ = now;
 }
 

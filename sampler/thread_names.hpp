@@ -1,10 +1,11 @@
 #pragma once
 // threading's thread names, read from the target's threading._active, a dict
 // from thread ident to Thread object, whose name attribute we read.
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
-#include <unordered_set>
 #include <vector>
 #include <string>
 #include <unordered_map>
@@ -14,17 +15,26 @@
 
 namespace pyprofd::sampler {
 
+// A thread as its name is looked up: threading's key, and its OS thread, which tells
+// a new thread from an ended one whose ident it was given (glibc reuses the
+// descriptors, and so the idents, of threads that ended).
+struct NamedThread {
+    std::uint64_t ident = 0;
+    pid_t tid = 0;  // 0: not known
+};
+
 class ThreadNames {
 public:
     // Reads every name now. `interpreter` is the PyInterpreterState whose sys.modules
     // holds threading. A program that never imported threading has no names.
     Result<void> refresh(const ObjectReader& reader, RemoteAddress interpreter);
 
-    // Refreshes when a thread appears that was not there at the last refresh, or when
-    // the names are older than max_age (threads get renamed, threading gets imported).
-    // A thread without a name does not make every sample read the target's modules again.
+    // Refreshes when a thread appears that was not there at the last refresh (an
+    // ident not seen then, or seen with another OS thread), or when the names are
+    // older than max_age (threads get renamed, threading gets imported). A thread
+    // without a name does not make every sample read the target's modules again.
     void refresh_if_stale(const ObjectReader& reader, RemoteAddress interpreter,
-                          const std::vector<std::uint64_t>& idents,
+                          const std::vector<NamedThread>& threads,
                           std::chrono::steady_clock::duration max_age = std::chrono::seconds(10));
 
     // Null where the thread has none; valid until the next refresh. A copy of it
@@ -36,7 +46,7 @@ private:
 
     RemoteAddress active_dict_ = 0;  // threading._active, kept between refreshes
     std::unordered_map<std::uint64_t, ThreadName> names_;
-    std::unordered_set<std::uint64_t> seen_;  // idents present at the last refresh
+    std::unordered_map<std::uint64_t, pid_t> seen_;  // the threads present at the last refresh
     std::chrono::steady_clock::time_point refreshed_{};
 };
 
