@@ -39,6 +39,7 @@ void ListedThreadStates::append_pages(std::vector<RemoteAddress>& out, std::size
 void ListedThreadStates::start_walk() {
     verdicts_.assign(order_.size(), Verdict::unknown);
     met_.assign(order_.size(), false);
+    met_twice_ = false;
     cursor_ = 0;
 }
 
@@ -47,6 +48,7 @@ void ListedThreadStates::clear() {
     shares_ids_.clear();
     verdicts_.clear();
     met_.clear();
+    met_twice_ = false;
     index_.clear();
     indexed_ = false;
     cursor_ = 0;

@@ -19,8 +19,18 @@
 //  - Where that second thread did run since (or is unknown), the state before it is
 //    read again, so a state unlinked since, and its memory, are never followed.
 //  - A state reached another way than in the last walk (from another state, or from
-//    the head), or a second time in one walk, is read: its address may be a new
-//    state's now.
+//    the head) is read: its address may be a new state's now.
+//  - The proofs come before the sample reads any memory (unchanged_stacks.hpp), and
+//    a thread may run in between: one that ends unlinks its state, and one that
+//    starts may be given the freed state's place at the head. A state passed by on
+//    the earlier proof would then be reported for a thread gone, or its link would
+//    lead to the new state and around the list again. So only threads with a watch
+//    (sched_in_watch.hpp) are passed by, and once the walk is read every watch that
+//    vouched is looked at again (vouched_still()): if one saw its thread put on a
+//    CPU, the caller reads the whole list afresh. (Seen under load on 3.15 before:
+//    16 parked threads twice in one sample; a test ends threads at that moment.)
+//  - A state reached a second time in one walk ends it too (met_a_state_twice()): a
+//    list never does that.
 //
 // What this cannot see is a state unlinked by another thread than its own, while its
 // thread stays parked: the interpreter's finalization unlinks daemon threads' states,
@@ -65,7 +75,11 @@ public:
     const ThreadStateInfo* passable(RemoteAddress address, RemoteAddress from, RemoteAddress interpreter,
                                     Unchanged&& unchanged) {
         const auto at = find(address);
-        if (at == none || met_[at]) return nullptr;
+        if (at == none) return nullptr;
+        if (met_[at]) {
+            met_twice_ = true;
+            return nullptr;
+        }
         met_[at] = true;
         const auto& state = order_[at];
         if (state.interpreter != interpreter || state.reached_from != from || !vouched(at, unchanged))
@@ -76,6 +90,18 @@ public:
         }
         return &state;
     }
+    // After a walk that passed states by: whether every state it vouched for (each
+    // passed by, and each one after such a state) still is, by `still_unchanged`,
+    // asked now that the walk's memory has been read.
+    template <class StillUnchanged>
+    bool vouched_still(StillUnchanged&& still_unchanged) const {
+        for (std::size_t i = 0; i < verdicts_.size(); ++i)
+            if (verdicts_[i] == Verdict::unchanged && !still_unchanged(order_[i])) return false;
+        return true;
+    }
+    // Whether this walk met a state of the last walk twice (then passable() said to
+    // read it): the walk is not the list, and must be read again whole.
+    bool met_a_state_twice() const { return met_twice_; }
     // The states a walk found, in list order (the next walk's starting point).
     void remember(std::span<const ThreadStateInfo> walk);
     // The pages of the states remembered, each `state_bytes` long: for a walk of the
@@ -103,6 +129,7 @@ private:
     std::vector<bool> shares_ids_;   // per state of order_: another state of its interpreter has its ident
     std::vector<Verdict> verdicts_;  // this walk's, per state of order_
     std::vector<bool> met_;          // this walk's: passable() asked already
+    bool met_twice_ = false;         // this walk's: passable() asked twice of one state
     std::vector<std::pair<std::pair<RemoteAddress, std::uint64_t>, std::size_t>> by_ids_;  // scratch
     std::size_t cursor_ = 0;          // where the walk is expected next
     std::unordered_map<RemoteAddress, std::size_t> index_;  // built on the first miss of the cursor

@@ -156,7 +156,7 @@ struct PythonProcess::State {
     // sample for their capacity only.
     std::vector<ThreadStateInfo> sample_states;
     std::vector<const FrameList*> reused_stacks;
-    std::vector<std::uint64_t> thread_idents;
+    std::vector<NamedThread> named_threads;
     const ThreadName main_thread_name{"MainThread"};
 
     Result<void> begin_snapshot();
@@ -239,7 +239,7 @@ Result<void> PythonProcess::State::thread_states(std::vector<ThreadStateInfo>& o
     interpreters_walked.clear();
     if (walk == Walk::pass_by) listed.start_walk();
     auto unchanged_thread = [this](const ThreadStateInfo& s) {
-        return s.task.host_tid != 0 && unchanged.will_reuse(key_of(s));
+        return s.task.host_tid != 0 && unchanged.will_reuse_watched(key_of(s));
     };
     for (std::size_t i = 0; *interp != 0 && i < max_interpreters; ++i) {
         interpreters_walked.push_back(*interp);
@@ -250,7 +250,7 @@ Result<void> PythonProcess::State::thread_states(std::vector<ThreadStateInfo>& o
         while (address != 0) {
             if (out.size() >= max_threads)
                 return fail(ErrorKind::bad_data, "more thread states than any process has: a cycle");
-            if (walk == Walk::pass_by)
+            if (walk == Walk::pass_by) {
                 if (const auto* same = listed.passable(address, from, *interp, unchanged_thread)) {
                     out.push_back(*same);
                     out.back().passed_by = true;
@@ -259,6 +259,12 @@ Result<void> PythonProcess::State::thread_states(std::vector<ThreadStateInfo>& o
                     address = same->next;
                     continue;
                 }
+                // (listed_thread_states.hpp: a link passed by was stale.)
+                if (listed.met_a_state_twice())
+                    return fail(ErrorKind::bad_data,
+                                fmt::format("thread state at {:#x} met twice in one walk: the list changed under it",
+                                            address));
+            }
             if (auto ok = memory.read(address, std::span(block).first(span)); !ok)
                 return std::unexpected(ok.error());
             ThreadStateInfo info;
@@ -301,6 +307,11 @@ Result<std::optional<ThreadStateInfo>> PythonProcess::State::thread_state_again(
 // Read afresh, it does; a list that never holds together is an error.
 Result<void> PythonProcess::State::thread_states_settled(Walk walk) {
     auto ok = thread_states(sample_states, walk);
+    // The states passed by were vouched for before the walk read memory: their threads
+    // must not have run meanwhile (listed_thread_states.hpp).
+    if (ok && walk == Walk::pass_by &&
+        !listed.vouched_still([this](const ThreadStateInfo& s) { return unchanged.still_unchanged(key_of(s)); }))
+        ok = fail(ErrorKind::bad_data, "a thread whose state the walk passed by ran during the walk");
     for (int again = 0; again < 2 && !ok && ok.error().kind != ErrorKind::no_such_process &&
                         ok.error().kind != ErrorKind::permission_denied;
          ++again) {
@@ -628,9 +639,9 @@ void PythonProcess::State::learn_threads(std::vector<ThreadStateInfo>& states, c
         state_tasks.assign(entries);
     }
     if (options.thread_names && !states.empty()) {
-        thread_idents.clear();
-        for (const auto& t : states) thread_idents.push_back(t.ident);
-        names.refresh_if_stale(*reader, states.front().interpreter, thread_idents);
+        named_threads.clear();
+        for (const auto& t : states) named_threads.push_back({t.ident, t.task.host_tid});
+        names.refresh_if_stale(*reader, states.front().interpreter, named_threads);
     }
 }
 
@@ -761,6 +772,7 @@ Result<StackSample> PythonProcess::State::read_sample(const SampleOptions& optio
         unchanged.clear();
         listed.clear();  // nothing is passed by without reused stacks
     }
+    if (options.after_proofs) options.after_proofs();
     cost.proc_ns += lap();
     // One read brings back last sample's pages and those of threads that ran, checks
     // last sample's code objects and that the program is still the one we attached to.
@@ -830,6 +842,11 @@ Result<StackSample> PythonProcess::State::read_sample(const SampleOptions& optio
             if (reuse && t.task.host_tid != 0)
                 unchanged.remember(key_of(t), stack.frames, memory.touch_log(),
                                        stack.activity == ThreadActivity::idle);
+            // Frames, but no OS thread: one that exited as its state was read (before
+            // 3.8 its task is found through its pthread descriptor, whose id the kernel
+            // clears at exit), its frames read as they were freed (seen: 53 of them,
+            // on 3.7). Looked for again below, as a failed thread is.
+            if (t.task.host_tid == 0 && !stack.frames.empty()) failed.push_back({i, t.address, t.ident});
         } else {
             if (frames.error().kind == ErrorKind::no_such_process) return std::unexpected(frames.error());
             stack.error = frames.error();

@@ -4,6 +4,7 @@
 // wanted, without stopping it.
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +35,10 @@ struct SampleOptions {
     // each sample; 0: never. A thread that wakes now and then pays for a watch (about
     // 130 us to arm) only once it has stayed parked this long.
     std::uint32_t watch_parked_after = 16;
+    // For the tests: called when the proofs that threads did not run have been read
+    // and the sample has read no memory yet. Threads that run, end or start here are
+    // what a sample must get right although its proofs predate them.
+    std::function<void()> after_proofs;
     // For the benchmarks: time each phase of a sample (SampleCost's _ns figures). A
     // dozen clock readings a sample, a twentieth of a 10 kHz sample's cost: off otherwise.
     bool time_phases = false;

@@ -71,6 +71,18 @@ public:
         auto it = threads_.find(key.thread_state);
         return it != threads_.end() && it->second.reusable_as(key);
     }
+    // will_reuse(), on the word of a watch (sched_in_watch.hpp), which can be asked
+    // again later: the walk of the thread list passes by only such threads' states.
+    bool will_reuse_watched(const ThreadKey& key) const {
+        auto it = threads_.find(key.thread_state);
+        return it != threads_.end() && it->second.reusable_as(key) && it->second.watch != Known::Watch::none;
+    }
+    // For a thread will_reuse_watched() vouched for: its watch has still seen no
+    // sched-in. Asked once the memory read on that proof is read (the proof is taken
+    // before the sample reads any, and the thread may have run in between).
+    bool still_unchanged(const ThreadKey& key) const {
+        return will_reuse_watched(key) && watches_.untouched(key.thread_state);
+    }
     // The run count taken at this sample's start (for checking a reuse afterwards).
     std::optional<RunCount> count_at_start(const ThreadKey& key) const {
         auto it = threads_.find(key.thread_state);

@@ -56,10 +56,14 @@ TEST_CASE("a state is passed by only where it and the state after it did not cha
         CHECK(passable(0x200));
         CHECK(passable(0x300));
     }
-    SUBCASE("a state met twice in one walk is read the second time") {
+    SUBCASE("a state met twice in one walk is not passed by, and the walk is told it is not the list") {
         listed.start_walk();
         CHECK(passable(0x100));
+        CHECK_FALSE(listed.met_a_state_twice());
         CHECK_FALSE(passable(0x100));
+        CHECK(listed.met_a_state_twice());
+        listed.start_walk();
+        CHECK_FALSE(listed.met_a_state_twice());
     }
     SUBCASE("another interpreter's list, or an address never listed, is read") {
         listed.start_walk();
@@ -86,6 +90,25 @@ TEST_CASE("a state is passed by only where it and the state after it did not cha
         listed.clear();
         CHECK_FALSE(passable(0x100));
     }
+}
+
+// The proofs are read before the walk, and a thread may end in between: its state
+// (0x300) is unlinked and freed, and a thread that starts is given its place at the
+// head. The parked state before it (0x200) still passes by on proofs that predate
+// that, with its old link; following it meets the new state at 0x300 a second time.
+TEST_CASE("a stale link, to a state freed and taken by a new one at the head, is found by the state met twice") {
+    ListedThreadStates listed;
+    listed.remember(list_of(4));
+    auto unchanged = [](const ThreadStateInfo&) { return true; };  // as proven before the walk
+    listed.start_walk();
+    CHECK_FALSE(listed.passable(0x300, 0, interp, unchanged));  // the new state, at the head: read
+    CHECK_FALSE(listed.passable(0x100, 0x300, interp, unchanged));  // reached another way: read
+    const auto* parked = listed.passable(0x200, 0x100, interp, unchanged);
+    REQUIRE(parked);
+    CHECK(parked->next == 0x300);  // the stale link
+    CHECK_FALSE(listed.met_a_state_twice());
+    CHECK_FALSE(listed.passable(0x300, 0x200, interp, unchanged));
+    CHECK(listed.met_a_state_twice());
 }
 
 TEST_CASE("a state whose link names a state not in the last walk is read") {
