@@ -59,17 +59,30 @@ void ThreadNames::refresh_if_stale(const ObjectReader& reader, RemoteAddress int
                                    const std::vector<NamedThread>& threads,
                                    std::chrono::steady_clock::duration max_age) {
     auto now = std::chrono::steady_clock::now();
-    bool new_thread = false;
+    bool new_ident = false;
     for (const auto& t : threads) {
         auto it = seen_.find(t.ident);
-        new_thread |= it == seen_.end() || it->second != t.tid;
+        if (it == seen_.end()) {
+            new_ident = true;
+        } else if (t.tid != 0 && it->second != t.tid) {  // (0: its OS thread not found)
+            if (it->second != 0) {
+                names_.erase(t.ident);  // not this thread's name
+                unnamed_since_refresh_ = true;
+            }
+            it->second = t.tid;
+        }
     }
-    if (!new_thread && now - refreshed_ < max_age) return;
+    const auto age = now - refreshed_;
+    if (!new_ident && age < max_age && !(unnamed_since_refresh_ && age >= reused_ident_refresh)) return;
     // A failed refresh keeps the names we had: the next new thread or max_age tries again.
     (void)refresh(reader, interpreter);
-    seen_.clear();
+    // Ended threads' idents are kept (within a bound): one that comes back is a reused
+    // ident, not a new one, and waits for the next timely refresh rather than making
+    // one at once (forgotten at each refresh, they made one about every other sample).
+    if (seen_.size() > 2 * threads.size() + 1024) seen_.clear();
     for (const auto& t : threads) seen_[t.ident] = t.tid;
     refreshed_ = now;
+    unnamed_since_refresh_ = false;
 }
 
 const ThreadName* ThreadNames::name_of(std::uint64_t ident) const {
