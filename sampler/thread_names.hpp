@@ -29,8 +29,8 @@ public:
     // holds threading. A program that never imported threading has no names.
     Result<void> refresh(const ObjectReader& reader, RemoteAddress interpreter);
 
-    // Refreshes when a thread appears with an ident not seen at the last refresh, or
-    // when the names are older than max_age (threads get renamed, threading gets
+    // Refreshes when a thread appears with an ident never seen before, or when the
+    // names are older than max_age (threads get renamed, threading gets
     // imported). A thread without a name does not make every sample read the
     // target's modules again.
     //
