@@ -3,9 +3,13 @@
 # parked thread's, whose `next` link changes although that thread never runs. New
 # threads that park for good start in between (linked in at the head).
 #
-# Usage: interleaved_exits.py PAIRS SECONDS_BEFORE_ENDINGS. Prints READY, then for
-# each thread that ended "ENDED <its OS thread id>" once it was joined, for each new
-# one "STARTED <its OS thread id>" once it runs, then DONE. Python 2.7 and 3.x.
+# Usage: interleaved_exits.py PAIRS SECONDS_BEFORE_ENDINGS [on-signal]. Prints READY,
+# then for each thread that ended "ENDED <its OS thread id>" once it was joined, for
+# each new one "STARTED <its OS thread id> <its name>" once it runs, then DONE.
+# on-signal: each SIGUSR1 ends the newest waiting thread (whose state is next to a
+# parked one's) and starts a new one, often given the ended state's place; for
+# tests that end a thread at a chosen moment. Python 2.7 and 3.x.
+import signal
 import sys
 import threading
 import time
@@ -49,18 +53,34 @@ sys.stdout.write("READY\n")
 sys.stdout.flush()
 time.sleep(delay)  # long enough for the sampler to watch the parked threads
 
-for i, (thread, go, tid) in enumerate(leaving):
+
+def end(thread, go, tid, then_start=None):
     go.set()
     thread.join()
     sys.stdout.write("ENDED %d\n" % tid[0])
     sys.stdout.flush()
-    if i % 3 == 0:
-        tid = []
-        threading.Thread(target=park_for_good, args=(tid,), name="late-%d" % i).start()
-        while not tid:
-            time.sleep(0.001)
-        sys.stdout.write("STARTED %d\n" % tid[0])
+    if then_start:
+        new_tid = []
+        threading.Thread(target=park_for_good, args=(new_tid,), name=then_start).start()
+        while not new_tid:
+            time.sleep(0.0005)
+        sys.stdout.write("STARTED %d %s\n" % (new_tid[0], then_start))
         sys.stdout.flush()
+
+
+if len(sys.argv) > 3 and sys.argv[3] == "on-signal":
+    asked = []
+    signal.signal(signal.SIGUSR1, lambda signum, frame: asked.append(signum))
+    ended = 0
+    while True:
+        time.sleep(0.005)  # (not signal.pause(): a signal just before it would be waited for)
+        while asked and leaving:
+            asked.pop()
+            ended += 1
+            end(*leaving.pop(), then_start="late-%d" % ended)
+
+for i, (thread, go, tid) in enumerate(leaving):
+    end(thread, go, tid, then_start="late-%d" % i if i % 3 == 0 else None)
     time.sleep(0.05)
 sys.stdout.write("DONE\n")
 sys.stdout.flush()
