@@ -324,9 +324,10 @@ Result<void> PythonProcess::State::thread_states_settled(Walk walk) {
 
 // A thread being torn down is still listed while its frames are freed (3.11's data
 // stack chunks are unmapped before its state is unlinked): its stack cannot be read,
-// yet it has not failed, it is ending. Whichever thread failed and is no longer
-// listed a moment later (read afresh, after every other stack of the sample) ended:
-// it is left out, as it will be from the next sample, and not counted as an error.
+// yet it has not failed, it is ending. So is one read with frames but no OS thread
+// (it exited as its state was read). Whichever such thread is no longer listed a
+// moment later (read afresh, after every other stack of the sample) ended: it is
+// left out, as it will be from the next sample, and not counted as an error.
 void PythonProcess::State::find_ended(const std::vector<FailedThread>& failed, std::vector<std::size_t>& ended) {
     if (failed.empty()) return;
     memory.refresh_snapshot();
