@@ -10,6 +10,11 @@ median over ROUNDS of:
 - CPU per sample: record's CPU after it attached (its CPU at the end, from wait4,
   less its CPU when it announced sampling, from /proc), / samples; and with the
   attach included;
+- CPU per sample once settled: record's CPU (from /proc) between 1 s after it
+  announced sampling and 0.25 s before its end, / the samples due in between at the
+  rate it kept (runs of 2 s or more). It leaves out what a recording pays once: the
+  first samples, which read every thread afresh, arming the parked threads' watches
+  (bench_sample_cost's "first samples" shows both), and writing the profile out;
 - the target's throughput (the busy threads' increments per second) during the
   recording, against the mean of SECONDS/2 just before it and SECONDS/2 just after;
 - errors: what record reports (failed samples and thread errors together).
@@ -118,7 +123,19 @@ def record(binary, target, blocking, rate, output):
         for line in child.stderr:
             if "pyprofd: sampling" in line and "at" not in announced:
                 announced["at"], announced["cpu"] = time.monotonic(), cpu_seconds(child.pid)
+                if SECONDS >= 2:
+                    threading.Thread(target=read_settled_cpu, daemon=True).start()
             lines.append(line)
+
+    settled = []  # (time, CPU) 1 s after the announcement and 0.25 s before the end
+
+    def read_settled_cpu():
+        for at in (announced["at"] + 1.0, announced["at"] + SECONDS - 0.25):
+            time.sleep(max(0.0, at - time.monotonic()))
+            cpu = cpu_seconds(child.pid)
+            if cpu is None:
+                return
+            settled.append((time.monotonic(), cpu))
 
     reader = threading.Thread(target=read_stderr)
     reader.start()
@@ -141,6 +158,11 @@ def record(binary, target, blocking, rate, output):
     quiet = (before + after) / 2 if before and after else None
     # The recording's window: from its announcement to the end of its duration.
     during = target.throughput(announced["at"] + 0.25, min(ended, announced["at"] + SECONDS))
+    settled_us = None
+    if len(settled) == 2 and samples:
+        (t1, c1), (t2, c2) = settled
+        due = samples / SECONDS * (t2 - t1)  # at the rate this run kept
+        settled_us = 1e6 * (c2 - c1) / due if due > 0 else None
     if samples == 0:  # say why (record gave up, say)
         print("    no samples: %s" % " | ".join(l.strip() for l in lines[-3:]), flush=True)
     return {
@@ -148,6 +170,7 @@ def record(binary, target, blocking, rate, output):
         "behind": float(m.group(3)) if m.group(3) else None,
         "cpu_us": 1e6 * cpu_sampling / samples if samples else None,
         "cpu_total_us": 1e6 * cpu_total / samples if samples else None,
+        "cpu_settled_us": settled_us,
         "attach_ms": 1e3 * (announced["cpu"] or 0),
         "throughput": 100.0 * during / quiet if during is not None and quiet else None,
         "samples": samples,
@@ -161,6 +184,7 @@ FIGURES = (
     ("behind", "record's 'behind schedule' (%)", "%.1f"),
     ("cpu_us", "CPU per sample after attach (µs)", "%.0f"),
     ("cpu_total_us", "CPU per sample with attach (µs)", "%.0f"),
+    ("cpu_settled_us", "CPU per sample once settled (µs)", "%.0f"),
     ("attach_ms", "CPU to attach (ms)", "%.1f"),
     ("throughput", "target throughput, % of without", "%.1f"),
     ("samples", "samples", "%.0f"),

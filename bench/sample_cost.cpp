@@ -13,6 +13,7 @@
 
 #include "bench/thread_cpu_time.hpp"
 #include "sampler/python_process.hpp"
+#include "sampler/sched_in_watch.hpp"
 #include "tests/integration/dump_support.hpp"
 
 using namespace pyprofd;
@@ -178,12 +179,60 @@ void measure_many_threads(const std::string& only) {
     for (const auto& [label, cost] : splits) print_split(label.c_str(), cost);
 }
 
+// What a short recording pays once: attaching, then the first samples of the
+// 160-thread target at 100 Hz, each on its own (the first reads every thread's
+// state, stack, code and name; parked threads earn their watches later), against
+// the samples after them. At 100 Hz for 2 s this is spread over only 200 samples.
+void measure_first_samples(const std::string& only) {
+    std::printf("\nfirst samples after attach, many threads (156 parked, 4 running), paced at 100 Hz; CPU us each\n");
+    for (const auto& py : tests::interpreters()) {
+        if (!only.empty() && py.label.find(only) == std::string::npos) continue;
+        if (only.empty() && py.label != "debian 3.11") continue;
+        tests::Target target(py, {tests::target_path("waking_threads.py"), "0", "156", "4"});
+        if (!target.ready) continue;
+        (void)sampler::sched_in_watches_work();  // asked before sampling, as record and the daemon do
+        auto cpu0 = thread_cpu_seconds();
+        auto process = sampler::PythonProcess::attach(target.pid());
+        const double attach_us = (thread_cpu_seconds() - cpu0) * 1e6;
+        if (!process) {
+            std::printf("%-16s attach failed: %s\n", py.label.c_str(), process.error().message.c_str());
+            continue;
+        }
+        const sampler::SampleOptions options{};
+        const int first = static_cast<int>(options.watch_parked_after) + 8, later = 200;
+        std::vector<double> each;
+        double later_us = 0, first_total = 0;
+        for (int i = 0; i < first + later; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            auto before = thread_cpu_seconds();
+            (void)process->sample(options);
+            const double us = (thread_cpu_seconds() - before) * 1e6;
+            if (i < first) {
+                each.push_back(us);
+                first_total += us;
+            } else {
+                later_us += us;
+            }
+        }
+        later_us /= later;
+        std::printf("%-16s attach %.0f us; samples 1-%d:", py.label.c_str(), attach_us, first);
+        for (double us : each) std::printf(" %.0f", us);
+        std::printf("\n%-16s after them %.0f us a sample; the first %d cost %.0f us above that (%.0f us a sample over 200)\n",
+                    "", later_us, first, first_total - later_us * first, (first_total - later_us * first) / 200);
+    }
+}
+
 }  // namespace
 
 // bench_sample_cost [part of an interpreter label, e.g. 3.11]
+// bench_sample_cost first [part of a label]: only the first samples after attach
 int main(int argc, char** argv) {
     const int samples = 5000;
     const std::string only = argc > 1 ? argv[1] : "";
+    if (only == "first") {  // only the first samples after attach
+        measure_first_samples(argc > 2 ? argv[2] : "");
+        return 0;
+    }
     std::printf("sample cost, target 50 frames deep, %d samples each (after one warm-up sample)\n", samples);
     std::printf("%-16s %7s %12s %12s %12s %10s %10s %10s %16s\n", "interpreter", "frames", "cpu us/smp", "wall us/smp",
                 "reads/smp", "pages/smp", "copied/smp", "KiB/smp", "cpu us (no /proc)");
@@ -206,6 +255,7 @@ int main(int argc, char** argv) {
     print_split_header();
     for (const auto& [label, cost] : splits) print_split(label.c_str(), cost);
     measure_many_threads(only);
+    measure_first_samples(only);
     measure_thread_per_request_server("wrk -c8", {"wrk", "-t1", "-c8", "-d30s"}, 3000, std::chrono::microseconds(1000));
     measure_thread_per_request_server("ab -c1", {"ab", "-q", "-t", "30", "-n", "100000000", "-c", "1"}, 20000,
                                       std::chrono::microseconds(100));

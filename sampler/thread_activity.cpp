@@ -104,13 +104,18 @@ void ThreadActivityReader::close_files(ThreadFiles& files) {
 }
 
 int ThreadActivityReader::open_file(pid_t tid, Kind kind) {
+    return open_task_file(tid, kind == Kind::schedstat                     ? "schedstat"
+                               : source_ == ThreadStateSource::wait_channel ? "wchan"
+                                                                            : "stat");
+}
+
+int ThreadActivityReader::open_task_file(pid_t tid, const char* file) {
     if (task_dir_ < 0) {
         auto dir = fmt::format("/proc/{}/task", pid_);
         task_dir_ = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (task_dir_ < 0) return -1;
     }
     char name[48];
-    const char* file = kind == Kind::schedstat ? "schedstat" : source_ == ThreadStateSource::wait_channel ? "wchan" : "stat";
     auto end = fmt::format_to_n(name, sizeof name - 1, "{}/{}", tid, file).out;
     *end = '\0';
     return ::openat(task_dir_, name, O_RDONLY | O_CLOEXEC);
@@ -163,10 +168,14 @@ bool ThreadActivityReader::off_run_queue(pid_t tid) {
     if (source_ == ThreadStateSource::wait_channel)
         if (auto it = files_.find(tid); it != files_.end() && it->second.state >= 0)
             if (auto activity = activity_from_wait_channel(it->second.state)) return *activity == ThreadActivity::idle;
-    auto wchan = read_proc_file(pid_, fmt::format("task/{}/wchan", tid));
+    // One open and one read (this is part of arming each parked thread's watch).
     // "0" while it runs, is runnable or is still on a run queue; a function's name once
     // it is off one. (Empty, or "0" for all, where the kernel hides symbols.)
-    return wchan && !wchan->empty() && *wchan != "0";
+    int fd = open_task_file(tid, "wchan");
+    if (fd < 0) return false;
+    auto activity = activity_from_wait_channel(fd);
+    ::close(fd);
+    return activity == ThreadActivity::idle;
 }
 
 std::optional<RunCount> ThreadActivityReader::run_count(pid_t tid) {

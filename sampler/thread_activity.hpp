@@ -101,6 +101,7 @@ private:
         int& of(Kind kind) { return kind == Kind::state ? state : schedstat; }
     };
     int open_file(pid_t tid, Kind kind);
+    int open_task_file(pid_t tid, const char* file);  // under /proc/PID/task, relative to task_dir_
     // The thread's file of that kind, kept open; opened where none is held, and
     // afresh where the one held has gone (the id may name a new thread).
     template <class Parse>
