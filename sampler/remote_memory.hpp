@@ -153,7 +153,9 @@ private:
     std::uint32_t slot_of(RemoteAddress page) const;
     // Bytes [from, to) of the page in slot were read by this snapshot.
     void touch(std::uint32_t slot, std::size_t from, std::size_t to) const;
-    std::byte* slot_data(std::size_t slot) const { return page_data_.get() + slot * page_size; }
+    std::byte* slot_data(std::size_t slot) const {
+        return page_chunks_[slot / pages_per_chunk].get() + slot % pages_per_chunk * page_size;
+    }
     // Room for `pages` pages (at most max_snapshot_pages), keeping those held.
     void reserve_pages(std::size_t pages) const;
     void add_page(RemoteAddress page, Part held, std::uint8_t whole_for) const;
@@ -168,14 +170,17 @@ private:
     mutable bool time_page_misses_ = false;
     mutable bool snapshot_active_ = false;
     // The snapshot: pages_[i] is held at slot_data(i), of which held_[i] was read;
-    // index_ finds i by page. The buffer grows to what the process needs, up to
+    // index_ finds i by page. The slots grow to what the process needs, up to
     // max_snapshot_pages.
     mutable std::vector<RemoteAddress> pages_;
     mutable std::vector<Part> held_;
     mutable std::vector<Part> touched_part_;  // per page: what reads of this snapshot touched
     mutable std::vector<std::uint8_t> whole_for_;
     mutable PageIndex index_;
-    mutable std::unique_ptr<std::byte[]> page_data_;
+    // The slots' bytes, in chunks of pages_per_chunk slots (see reserve_pages).
+    static constexpr std::size_t pages_per_chunk = 64;
+    static_assert(max_snapshot_pages % pages_per_chunk == 0);
+    mutable std::vector<std::unique_ptr<std::byte[]>> page_chunks_;
     mutable std::size_t capacity_pages_ = 0;
     mutable std::size_t last_hit_ = 0;
     mutable std::vector<HotPage> hot_;  // what the previous snapshot used

@@ -56,6 +56,24 @@ TEST_CASE("a sample touching 1,500 pages (hundreds of threads) reads them again 
     CHECK(memory.page_misses() == pages);  // the first sample's, one miss per page; none since
 }
 
+TEST_CASE("a read across any two pages is whole, as the snapshot grows and when it is read again") {
+    // 300 pages: the snapshot's slots grow several times, in chunks that are not one
+    // buffer, so neighbouring pages can sit in different chunks.
+    const std::size_t pages = 300;
+    RemoteMemory memory(1, addressed_memory(pages));
+    for (int snapshot = 0; snapshot < 2; ++snapshot) {
+        memory.begin_snapshot();
+        for (std::size_t p = 1; p < pages; ++p) {
+            std::uint64_t words[2] = {};
+            const RemoteAddress at = base + p * page - 8;
+            REQUIRE(memory.read(at, std::as_writable_bytes(std::span(words))));
+            CHECK(words[0] == at);
+            CHECK(words[1] == at + 8);
+        }
+        memory.end_snapshot();
+    }
+}
+
 TEST_CASE("pages handed to begin_snapshot come in its first read, and a read that spans pages is whole") {
     RemoteMemory memory(1, addressed_memory(64));
     std::vector<RemoteAddress> expected{base + 10 * page, base + 11 * page, base + 40 * page, base + 10 * page};
