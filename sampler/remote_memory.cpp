@@ -99,7 +99,7 @@ namespace {
 
 // Has the kernel fault in the chunk's pages in one call (Linux 5.14+), not one fault
 // a page as they are first written, which on a virtual machine is an exit each
-// (the first sample of 160 threads fills about 800 slots). A chunk's slots are
+// (the first sample of a process of many threads fills hundreds). A chunk's slots are
 // mostly all used in time; at most one chunk a process holds pages it never uses.
 // Where the kernel cannot, they fault in as before.
 void populate(std::byte* bytes, std::size_t size) {
