@@ -78,10 +78,20 @@ def main():
     with open(os.path.join(work, "plain.log"), "w") as log:
         daemon = subprocess.Popen([pyprofd, "serve", "--listen", "127.0.0.1:0", "--state-dir", os.path.join(work, "state")],
                                   env=env, stdout=log, stderr=log)
-    time.sleep(1)
-    check(daemon.poll() is None, "without NOTIFY_SOCKET it runs as usual")
+    # Listening, as its log says: a signal before the daemon has set up its handling
+    # (an ASan build on a loaded host can take a while) would test nothing of this.
+    deadline = time.time() + 20
+    listening = False
+    while not listening and daemon.poll() is None and time.time() < deadline:
+        time.sleep(0.1)
+        with open(os.path.join(work, "plain.log")) as f:
+            listening = "listening on 127.0.0.1:" in f.read()
+    check(listening and daemon.poll() is None, "without NOTIFY_SOCKET it runs as usual")
     daemon.send_signal(signal.SIGTERM)
-    check(daemon.wait(10) == 0, "and stops as usual")
+    status = daemon.wait(10)
+    with open(os.path.join(work, "plain.log")) as f:
+        log_tail = f.read()[-1500:]
+    check(status == 0, "and stops as usual (exit status %s)%s" % (status, "" if status == 0 else ":\n" + log_tail))
     subprocess.run(["rm", "-rf", work])
     return report()
 
