@@ -17,7 +17,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_support import check, report  # noqa: E402
+from daemon_support import Daemon, check, report  # noqa: E402
 
 
 def messages_until(sock, wanted, timeout):
@@ -75,23 +75,20 @@ def main():
     run(pyprofd, work, b"\0pyprofd-notify-test-%d" % os.getpid(), "abstract")
     # Without NOTIFY_SOCKET nothing is sent and nothing fails.
     env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
-    with open(os.path.join(work, "plain.log"), "w") as log:
-        daemon = subprocess.Popen([pyprofd, "serve", "--listen", "127.0.0.1:0", "--state-dir", os.path.join(work, "state")],
-                                  env=env, stdout=log, stderr=log)
-    # Listening, as its log says: a signal before the daemon has set up its handling
-    # (an ASan build on a loaded host can take a while) would test nothing of this.
-    deadline = time.time() + 20
-    listening = False
-    while not listening and daemon.poll() is None and time.time() < deadline:
-        time.sleep(0.1)
-        with open(os.path.join(work, "plain.log")) as f:
-            listening = "listening on 127.0.0.1:" in f.read()
-    check(listening and daemon.poll() is None, "without NOTIFY_SOCKET it runs as usual")
-    daemon.send_signal(signal.SIGTERM)
-    status = daemon.wait(10)
-    with open(os.path.join(work, "plain.log")) as f:
-        log_tail = f.read()[-1500:]
-    check(status == 0, "and stops as usual (exit status %s)%s" % (status, "" if status == 0 else ":\n" + log_tail))
+    # Sent SIGTERM once its log says it listens (Daemon waits for that): a signal
+    # before the daemon has set up its handling (an ASan build on a loaded host can
+    # take a while) would test nothing of this.
+    try:
+        daemon = Daemon(pyprofd, ["--listen", "127.0.0.1:0", "--state-dir", os.path.join(work, "state")],
+                        os.path.join(work, "plain.log"), env=env)
+    except RuntimeError as e:
+        daemon = None
+        check(False, "without NOTIFY_SOCKET it runs as usual: %s" % e)
+    if daemon:
+        check(daemon.process.poll() is None, "without NOTIFY_SOCKET it runs as usual")
+        status = daemon.stop()
+        check(status == 0, "and stops as usual (exit status %s)%s" %
+              (status, "" if status == 0 else ":\n" + daemon.log()[-1500:]))
     subprocess.run(["rm", "-rf", work])
     return report()
 
