@@ -200,6 +200,7 @@ void measure_first_samples(const std::string& only) {
         }
         const sampler::SampleOptions options{};
         const int first = static_cast<int>(options.watch_parked_after) + 8, later = 200;
+        const int short_recording = 200;  // samples of 2 s at 100 Hz, over which the first ones' cost spreads
         std::vector<double> each;
         double later_us = 0, first_total = 0;
         for (int i = 0; i < first + later; ++i) {
@@ -217,8 +218,9 @@ void measure_first_samples(const std::string& only) {
         later_us /= later;
         std::printf("%-16s attach %.0f us; samples 1-%d:", py.label.c_str(), attach_us, first);
         for (double us : each) std::printf(" %.0f", us);
-        std::printf("\n%-16s after them %.0f us a sample; the first %d cost %.0f us above that (%.0f us a sample over 200)\n",
-                    "", later_us, first, first_total - later_us * first, (first_total - later_us * first) / 200);
+        const double above = first_total - later_us * first;
+        std::printf("\n%-16s after them %.0f us a sample; the first %d cost %.0f us above that (%.0f us a sample over %d)\n",
+                    "", later_us, first, above, above / short_recording, short_recording);
     }
 }
 
