@@ -104,9 +104,8 @@ namespace {
 // Where the kernel cannot, they fault in as before.
 void populate(std::byte* bytes, std::size_t size) {
 #ifdef MADV_POPULATE_WRITE
-    const auto start = (reinterpret_cast<std::uintptr_t>(bytes) + RemoteMemory::page_size - 1) &
-                       ~(RemoteMemory::page_size - 1);
-    const auto end = (reinterpret_cast<std::uintptr_t>(bytes) + size) & ~(RemoteMemory::page_size - 1);
+    const auto at = reinterpret_cast<std::uintptr_t>(bytes);
+    const auto start = page_of(at + RemoteMemory::page_size - 1), end = page_of(at + size);  // whole pages inside
     if (end > start) (void)::madvise(reinterpret_cast<void*>(start), end - start, MADV_POPULATE_WRITE);
 #else
     (void)bytes;
